@@ -1,0 +1,3 @@
+"""Tessera: long-term memory for LLM agents, as a self-hosted HTTP service."""
+
+__version__ = "0.2.0"

@@ -1,0 +1,81 @@
+"""Request dependencies: the caller's key, its tenant, and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from ..engine.keys import PREFIX, hash_key
+from ..engine.memory import Memory
+from ..engine.scope import resolve_scope
+from ..store.records import Scope
+from .problems import ProblemError
+from .ratelimit import RateLimiter
+
+bearer = APIKeyHeader(name="Authorization", scheme_name="bearer", auto_error=False)
+AUTH_HINT = {"WWW-Authenticate": 'Bearer realm="tessera"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: int
+    key_prefix: str
+    read_only: bool
+
+
+def memory(request: Request) -> Memory:
+    engine: Memory = request.app.state.memory
+    return engine
+
+
+def principal(request: Request, authorization: Annotated[str | None, Security(bearer)]) -> Principal:
+    if not authorization:
+        raise ProblemError(
+            401, "send your API key as `Authorization: Bearer tsk_live_…`", headers=AUTH_HINT
+        )
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(PREFIX):
+        raise ProblemError(
+            401, "the Authorization header must be `Bearer tsk_live_…`", headers=AUTH_HINT
+        )
+    engine = memory(request)
+    record = engine.store.find_key(hash_key(token))
+    if record is None or record.revoked_at is not None:
+        raise ProblemError(401, "this API key is unknown or revoked", headers=AUTH_HINT)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    decision = limiter.check(record.prefix)
+    headers = {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": str(decision.remaining),
+        "RateLimit-Reset": str(decision.reset_seconds),
+    }
+    request.state.rate_headers = headers
+    if not decision.allowed:
+        raise ProblemError(
+            429,
+            f"this key made more than {decision.limit} requests a minute; retry after "
+            f"{decision.retry_after} s",
+            headers={**headers, "Retry-After": str(decision.retry_after)},
+        )
+    if record.read_only and request.method not in ("GET", "HEAD") and not _is_read(request):
+        raise ProblemError(403, "this API key is read-only; use a read-write key to change memory")
+    return Principal(record.tenant_id, record.prefix, record.read_only)
+
+
+_READ_POSTS = ("/v1/search", "/v1/query", "/v1/procedures/recall", "/v1/resources/recall")
+
+
+def _is_read(request: Request) -> bool:
+    return request.method == "POST" and request.url.path in _READ_POSTS
+
+
+def scope_of(who: Principal, user_id: str | None, session_id: str | None) -> Scope:
+    return resolve_scope(who.tenant_id, user_id, session_id)
+
+
+Caller = Annotated[Principal, Depends(principal)]
+Engine = Annotated[Memory, Depends(memory)]

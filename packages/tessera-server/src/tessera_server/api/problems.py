@@ -1,0 +1,137 @@
+"""RFC 9457 problem responses for every error, including the framework's own."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..engine.errors import EngineError
+
+log = logging.getLogger("tessera.api")
+PROBLEM_JSON = "application/problem+json"
+
+# slug per status for framework errors (the docs have an anchor for each).
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+class ProblemError(Exception):
+    """Raised by the HTTP layer to answer with a problem."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug or _SLUGS.get(status, "error")
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = dict(headers or {})
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str | None,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    docs = getattr(request.app.state, "docs_url", "")
+    body: dict[str, Any] = {
+        "type": f"{docs}/errors/#{slug or _SLUGS.get(status, 'error')}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": getattr(request.state, "request_id", None),
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def describe_validation(exc: RequestValidationError) -> str:
+    """A readable list of what to fix, without echoing the submitted values."""
+    lines = []
+    for error in exc.errors()[:10]:
+        kind = error.get("type", "")
+        where = _location(tuple(error.get("loc", ())))
+        if kind == "json_invalid":
+            lines.append("the body is not valid JSON")
+        elif kind == "extra_forbidden":
+            lines.append(f"`{where}` is not a field of this request")
+        elif kind == "missing":
+            lines.append(f"`{where}` is required")
+        else:
+            lines.append(f"`{where}`: {error.get('msg', 'invalid')}")
+    more = len(exc.errors()) - 10
+    if more > 0:
+        lines.append(f"and {more} more")
+    return "; ".join(lines)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            request, exc.status, exc.detail, slug=exc.slug, title=exc.title, headers=exc.headers
+        )
+
+    @app.exception_handler(EngineError)
+    async def _engine(request: Request, exc: EngineError) -> JSONResponse:
+        return problem_response(request, exc.status, exc.detail, slug=exc.slug, title=exc.title)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(request, 422, describe_validation(exc), slug="invalid-input")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = {
+            404: "no such route; see /openapi.json for the API",
+            405: "this route does not take that method",
+        }.get(exc.status_code, str(exc.detail) if exc.detail else None)
+        return problem_response(request, exc.status_code, detail, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        log.error(
+            "unhandled %s on %s %s (request %s)",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", "-"),
+            exc_info=exc,
+        )
+        return problem_response(
+            request, 500, "the service failed on this request; it was logged with this request id"
+        )

@@ -1,0 +1,118 @@
+"""Consolidation on demand, reindexing, digests, job status and health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from ...engine.ids import job_id as job_id_of
+from ..deps import Caller, Engine, scope_of
+from ..schemas import (
+    CompressRequest,
+    CompressResponse,
+    ConsolidateRequest,
+    ConsolidationSummary,
+    EnqueuedResponse,
+    HealthStatus,
+    JobStatusResponse,
+    ReindexResponse,
+)
+from .common import errors, job_handle, summary_model
+
+router = APIRouter()
+
+
+@router.post(
+    "/v1/consolidate",
+    operation_id="maintenance-consolidate",
+    summary="Consolidate",
+    status_code=202,
+    response_model=EnqueuedResponse,
+    tags=["maintenance"],
+    responses={200: {"model": ConsolidationSummary, "description": "Ran inline (sync=true)."}, **errors(422)},
+)
+def consolidate(
+    body: ConsolidateRequest,
+    who: Caller,
+    engine: Engine,
+    sync: Annotated[bool, Query(description="Run inline (200) instead of queueing (202).")] = False,
+) -> EnqueuedResponse | JSONResponse:
+    """Queue consolidation of the scope's pending turns (an already-queued job is returned),
+    or run it inline with `?sync=true`."""
+    scope = scope_of(who, body.user_id, body.session_id)
+    if sync:
+        return JSONResponse(summary_model(engine.consolidate_now(scope)).model_dump(), status_code=200)
+    return EnqueuedResponse(job=job_handle(engine.enqueue_consolidation(scope)))
+
+
+@router.post(
+    "/v1/reindex",
+    operation_id="maintenance-reindex",
+    summary="Reindex",
+    response_model=ReindexResponse,
+    tags=["maintenance"],
+    responses=errors(422),
+)
+def reindex(body: ConsolidateRequest, who: Caller, engine: Engine) -> ReindexResponse:
+    """Backfill missing embeddings and refresh panel centroids; deterministic, inline."""
+    backfilled, panels = engine.reindex(scope_of(who, body.user_id, body.session_id))
+    return ReindexResponse(turns_backfilled=backfilled, panels_refreshed=panels)
+
+
+@router.post(
+    "/v1/compress",
+    operation_id="maintenance-compress",
+    summary="Compress",
+    response_model=CompressResponse,
+    tags=["maintenance"],
+    responses=errors(422),
+)
+def compress(body: CompressRequest, who: Caller, engine: Engine) -> CompressResponse:
+    """Panel summaries, newest first, packed under `token_budget`."""
+    scope = scope_of(who, body.user_id, body.session_id)
+    return CompressResponse(digest=engine.compress(scope, body.token_budget))
+
+
+@router.get(
+    "/v1/jobs/{job_id}",
+    operation_id="jobs-get_job",
+    summary="Get a job",
+    response_model=JobStatusResponse,
+    tags=["jobs"],
+    responses=errors(404, 422),
+)
+def get_job(job_id: str, who: Caller, engine: Engine) -> JobStatusResponse:
+    """A job's status, with its last error; another tenant's job is not found."""
+    job = engine.job(who.tenant_id, job_id)
+    return JobStatusResponse(
+        id=job_id_of(job.pk),
+        status=job.status,
+        kind=job.kind,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        error=job.error,
+    )
+
+
+@router.get("/health", operation_id="health-health", summary="Liveness", response_model=HealthStatus, tags=["health"])
+def health() -> HealthStatus:
+    """The process is up. Needs no key."""
+    return HealthStatus(status="ok")
+
+
+@router.get(
+    "/ready",
+    operation_id="health-ready",
+    summary="Readiness",
+    response_model=HealthStatus,
+    tags=["health"],
+    responses={503: {"model": HealthStatus, "description": "Service Unavailable"}},
+)
+def ready(request: Request) -> HealthStatus | JSONResponse:
+    """200 once the store answers and the models are loaded, else 503. Needs no key."""
+    engine = getattr(request.app.state, "memory", None)
+    if engine is None or not engine.store.ping():
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return HealthStatus(status="ok")

@@ -1,0 +1,137 @@
+"""Assembling the service: runtime from settings, the FastAPI app, the in-process worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from . import __version__
+from .api import problems
+from .api.middleware import RequestContext
+from .api.ratelimit import RateLimiter
+from .api.routes import maintenance, memories, reads, skills
+from .config import Settings, load_settings
+from .engine.clock import utcnow
+from .engine.extract import Extractor
+from .engine.extract.offline import OfflineExtractor
+from .engine.memory import Memory
+from .engine.runtime import Runtime
+from .engine.worker import Worker
+from .providers.embedder import load_embedder
+from .providers.llm import OpenAICompatibleChat
+from .providers.reranker import load_reranker
+from .providers.vision import OpenAICompatibleCaptioner
+from .store import open_store
+
+log = logging.getLogger("tessera")
+
+DESCRIPTION = (
+    "Long-term memory for LLM agents: store conversational turns, consolidate them into "
+    "episodes, facts and foresight, and retrieve ranked hits or a prompt-ready context."
+)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    embedder = load_embedder(settings.embedder)
+    store = open_store(settings, embedder.dim)
+    store.migrate()
+    offline = OfflineExtractor()
+    extractor: Extractor = offline
+    llm = None
+    if settings.llm_base_url:
+        from .engine.extract.llm import LLMExtractor
+
+        llm = OpenAICompatibleChat(
+            settings.llm_base_url, settings.llm_api_key, settings.llm_model, settings.llm_timeout_seconds
+        )
+        extractor = LLMExtractor(llm, offline)
+    captioner = None
+    if settings.vision_base_url:
+        captioner = OpenAICompatibleCaptioner(
+            settings.vision_base_url, settings.vision_api_key, settings.vision_model
+        )
+    return Runtime(settings, store, embedder, extractor, load_reranker("local"), llm, captioner)
+
+
+# Reference-compatible schema names where FastAPI would otherwise derive one.
+_RENAMES = {
+    "Body_resources-remember_resource_file": "ResourceUpload",
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title="Tessera", version=__version__, description=DESCRIPTION, routes=app.routes
+    )
+    schemas = schema.get("components", {}).get("schemas", {})
+    for old, new in _RENAMES.items():
+        if old in schemas:
+            schemas[new] = schemas.pop(old)
+            schemas[new]["title"] = new
+    text_replace(schema, {f"#/components/schemas/{o}": f"#/components/schemas/{n}" for o, n in _RENAMES.items()})
+    app.openapi_schema = schema
+    return schema
+
+
+def text_replace(node: Any, mapping: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and value in mapping:
+                node[key] = mapping[value]
+            else:
+                text_replace(value, mapping)
+    elif isinstance(node, list):
+        for value in node:
+            text_replace(value, mapping)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or build_runtime(settings)
+        app.state.memory = Memory(rt)
+        worker = None
+        if settings.worker_enabled:
+            recovered = rt.store.recover_interrupted_jobs(utcnow())
+            if recovered:
+                log.info("requeued %d interrupted job(s)", recovered)
+            worker = Worker(rt)
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            rt.store.close()
+
+    app = FastAPI(
+        title="Tessera",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.docs_url = settings.docs_url.rstrip("/")
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    problems.install(app)
+    for module in (memories, reads, skills, maintenance):
+        app.include_router(module.router)
+    app.add_middleware(
+        RequestContext,  # type: ignore[arg-type]
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        upload_paths=("/v1/resources/file",),
+        docs_url=app.state.docs_url,
+    )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,102 @@
+"""The one place that reads configuration: environment variables prefixed `TESSERA_`.
+
+Command-line flags override these by building a `Settings` with explicit values. The
+documentation's configuration table is generated from the field descriptions below, so
+a setting exists exactly when it is declared here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    data_dir = Path(platformdirs.user_data_dir("tessera", appauthor=False))
+    return f"sqlite:///{data_dir / 'tessera.db'}"
+
+
+class Settings(BaseSettings):
+    """Service settings; every field maps to `TESSERA_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="Where memory lives: `sqlite:///path/to/file.db` (the default, a file in "
+        "the user's data directory) or `postgresql://…`.",
+    )
+    host: str = Field("127.0.0.1", description="Address `tessera serve` binds to.")
+    port: int = Field(8420, ge=1, le=65535, description="Port `tessera serve` listens on.")
+    log_level: str = Field("info", description="Service log level (debug, info, warning).")
+    docs_url: str = Field(
+        "https://tessera-memory.readthedocs.io/en/latest",
+        description="Base of the documentation site; problem `type` URIs point into it.",
+    )
+
+    # Limits: requests past these are refused with 413 or 422 before anything is stored.
+    max_body_bytes: int = Field(2_000_000, description="Largest JSON request body, in bytes.")
+    max_content_chars: int = Field(32_000, description="Longest turn `content`, in characters.")
+    max_metadata_bytes: int = Field(16_000, description="Largest `metadata` object, as JSON bytes.")
+    max_metadata_depth: int = Field(4, description="Deepest nesting allowed inside `metadata`.")
+    max_label_chars: int = Field(256, description="Longest `user_id`, `session_id` or `turn_id`.")
+    max_batch: int = Field(500, description="Most messages in one `memories:batch` call.")
+    max_top_k: int = Field(100, description="Upper bound for `top_k` and `k` on reads.")
+    default_top_k: int = Field(10, description="`top_k` when a search or query gives none.")
+    max_filters: int = Field(16, description="Most filter clauses in one read.")
+    max_page_size: int = Field(200, description="Upper bound for `limit` on list calls.")
+    default_page_size: int = Field(50, description="`limit` when a list call gives none.")
+    max_upload_bytes: int = Field(5_000_000, description="Largest image upload, in bytes.")
+    rate_limit_per_minute: int = Field(
+        600, ge=1, description="Requests per minute each API key may make (token bucket)."
+    )
+
+    # Consolidation cadence and shape.
+    consolidate_every: int = Field(
+        8, ge=1, description="Queue a consolidation job after this many unconsolidated turns."
+    )
+    episode_max_turns: int = Field(4, ge=1, description="Most turns one episode may hold.")
+    episode_gap_minutes: float = Field(
+        30.0, description="A pause longer than this between turns starts a new episode."
+    )
+    worker_enabled: bool = Field(
+        True, description="Run the job worker inside `tessera serve` (embedded deployments)."
+    )
+    worker_poll_seconds: float = Field(0.5, description="How often an idle worker looks for jobs.")
+    job_lease_seconds: float = Field(
+        300.0, description="How long a claimed job is leased before another worker may retry it."
+    )
+    job_max_attempts: int = Field(3, ge=1, description="Attempts before a job is marked failed.")
+
+    # Providers. Empty means the offline default.
+    embedder: str = Field(
+        "minilm-int8", description="Embedding model: `minilm-int8` (bundled, offline)."
+    )
+    llm_base_url: str = Field(
+        "", description="OpenAI-compatible chat endpoint for the LLM extractor; empty = offline."
+    )
+    llm_api_key: str = Field("", description="Key for `llm_base_url` (never logged).")
+    llm_model: str = Field("", description="Model name sent to `llm_base_url`.")
+    llm_timeout_seconds: float = Field(60.0, description="Timeout of one LLM call.")
+    vision_base_url: str = Field(
+        "", description="OpenAI-compatible endpoint that captions images; empty = none."
+    )
+    vision_api_key: str = Field("", description="Key for `vision_base_url` (never logged).")
+    vision_model: str = Field("", description="Vision model name sent to `vision_base_url`.")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file when the SQLite backend is selected, else None."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            return Path(self.database_url[len(prefix) :]).expanduser()
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit (non-None) overrides on top."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

@@ -1,0 +1,253 @@
+"""Consolidation: raw turns become episodes, facts, foresight, a portrait and panels.
+
+A batch is written in one transaction that also marks its turns consolidated, so running
+the same job twice (a retried or replayed job) creates nothing twice, and a crash leaves
+either the whole batch or none of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from ..store.records import EpisodeRecord, FactRecord, ForesightRecord, Scope, TurnRecord
+from .clock import utcnow
+from .extract import ExtractedFact, Extraction, TurnView
+from .extract.dates import annotate
+from .ids import new_episode_id, new_fact_id, new_foresight_id
+from .maintenance import refresh_panels, refresh_portrait
+from .runtime import Runtime
+
+_SPEAKER_PREFIX = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s")
+ROLE_NAMES = {"user": "User", "assistant": "Assistant", "system": "System"}
+
+
+@dataclass
+class Summary:
+    turns_consolidated: int = 0
+    tesserae_created: int = 0
+    facts_created: int = 0
+    foresight_created: int = 0
+    llm_calls: int = 0
+
+    def add(self, other: Summary) -> None:
+        self.turns_consolidated += other.turns_consolidated
+        self.tesserae_created += other.tesserae_created
+        self.facts_created += other.facts_created
+        self.foresight_created += other.foresight_created
+        self.llm_calls += other.llm_calls
+
+
+class TurnsTaken(Exception):
+    """Another consolidation took some of this batch's turns first; read again."""
+
+
+def speaker_of(turn: TurnRecord) -> str:
+    """Who said a turn: metadata `speaker`, a `Name:` prefix, else the role."""
+    named = turn.metadata.get("speaker")
+    if isinstance(named, str) and named.strip():
+        return named.strip()[:60]
+    match = _SPEAKER_PREFIX.match(turn.content)
+    if match:
+        return match.group(1).strip()
+    return ROLE_NAMES.get(turn.role, turn.role.title())
+
+
+def turn_line(turn: TurnRecord) -> str:
+    """One line of narrative: the speaker, then what they said with dates resolved."""
+    text = annotate(turn.content.strip(), turn.event_time)
+    if _SPEAKER_PREFIX.match(text):
+        return text
+    return f"{speaker_of(turn)}: {text}"
+
+
+def narrate(turns: list[TurnRecord]) -> str:
+    when = turns[0].event_time.strftime("%-d %B %Y")
+    return f"[{when}] " + "\n".join(turn_line(t) for t in turns)
+
+
+def segment(turns: list[TurnRecord], runtime: Runtime) -> list[list[TurnRecord]]:
+    """Split consecutive turns on session, time gap, topic drift and a size cap."""
+    settings = runtime.settings
+    gap = timedelta(minutes=settings.episode_gap_minutes)
+    segments: list[list[TurnRecord]] = []
+    current: list[TurnRecord] = []
+    centroid: np.ndarray[Any, np.dtype[np.float32]] | None = None
+    for turn in turns:
+        if current:
+            prev = current[-1]
+            drift = False
+            if centroid is not None and turn.embedding is not None and len(current) >= 2:
+                norm = float(np.linalg.norm(centroid)) or 1.0
+                drift = float(turn.embedding @ centroid) / norm < 0.15
+            if (
+                (turn.user_id, turn.session_id) != (prev.user_id, prev.session_id)
+                or turn.event_time - prev.event_time > gap
+                or len(current) >= settings.episode_max_turns
+                or drift
+            ):
+                segments.append(current)
+                current, centroid = [], None
+        current.append(turn)
+        if turn.embedding is not None:
+            centroid = turn.embedding.copy() if centroid is None else centroid + turn.embedding
+    if current:
+        segments.append(current)
+    return segments
+
+
+def consolidate(runtime: Runtime, scope: Scope) -> Summary:
+    """Consolidate every pending turn of the scope, in batches."""
+    total = Summary()
+    for _ in range(1000):
+        pending = runtime.store.pending_turns(scope, limit=400)
+        if not pending:
+            break
+        try:
+            total.add(_consolidate_batch(runtime, pending))
+        except TurnsTaken:
+            continue
+    return total
+
+
+def _consolidate_batch(runtime: Runtime, pending: list[TurnRecord]) -> Summary:
+    store, embedder = runtime.store, runtime.embedder
+    missing = [t for t in pending if t.embedding is None]
+    if missing:
+        vectors = embedder.embed([t.content for t in missing])
+        for turn, vec in zip(missing, vectors):
+            turn.embedding = vec
+    segments = segment(pending, runtime)
+    views = [
+        TurnView(i, speaker_of(t), t.role, t.content, t.event_time) for i, t in enumerate(pending)
+    ]
+    extraction: Extraction = runtime.extractor.extract(views)
+    now = utcnow()
+
+    seg_of_turn: dict[int, int] = {}
+    for seg_index, seg in enumerate(segments):
+        for turn in seg:
+            seg_of_turn[id(turn)] = seg_index
+    texts = [narrate(seg) for seg in segments]
+    fact_texts = [f.text for f in extraction.facts if not f.negated]
+    fore_texts = [f.content for f in extraction.foresight]
+    vectors = embedder.embed(texts + fact_texts + fore_texts)
+    ep_vecs = vectors[: len(texts)]
+    fact_vecs = iter(vectors[len(texts) : len(texts) + len(fact_texts)])
+    fore_vecs = iter(vectors[len(texts) + len(fact_texts) :])
+
+    facts_per_seg = [0] * len(segments)
+    for fact in extraction.facts:
+        facts_per_seg[seg_of_turn[id(pending[fact.turn_index])]] += 1
+
+    summary = Summary(turns_consolidated=len(pending), llm_calls=extraction.llm_calls)
+    with store.transaction():
+        if store.claim_turns([t.pk for t in pending if t.pk is not None]) != len(pending):
+            raise TurnsTaken()
+        episodes: list[EpisodeRecord] = []
+        for seg_index, (seg, text) in enumerate(zip(segments, texts)):
+            first = seg[0]
+            episodes.append(
+                store.insert_episode(
+                    EpisodeRecord(
+                        id=new_episode_id(),
+                        tenant_id=first.tenant_id,
+                        user_id=first.user_id,
+                        session_id=first.session_id,
+                        kind="episode",
+                        text=text,
+                        role=first.role,
+                        event_time=first.event_time,
+                        importance=min(1.0, 0.3 + 0.1 * facts_per_seg[seg_index] + 0.02 * len(seg)),
+                        metadata=dict(first.metadata),
+                        created_at=now,
+                        source_turn_pks=[t.pk for t in seg if t.pk is not None],
+                        embedding=ep_vecs[seg_index],
+                    )
+                )
+            )
+            summary.tesserae_created += 1
+        for fact in extraction.facts:
+            turn = pending[fact.turn_index]
+            episode = episodes[seg_of_turn[id(turn)]]
+            vector = None if fact.negated else next(fact_vecs)
+            summary.facts_created += _apply_fact(runtime, fact, turn, episode, vector, now)
+        for item in extraction.foresight:
+            turn = pending[item.turn_index]
+            episode = episodes[seg_of_turn[id(turn)]]
+            store.insert_foresight(
+                ForesightRecord(
+                    id=new_foresight_id(),
+                    tenant_id=turn.tenant_id,
+                    user_id=turn.user_id,
+                    session_id=turn.session_id,
+                    kind=item.kind,
+                    content=item.content,
+                    created_at=now,
+                    due_at=item.due_at,
+                    expires_at=item.expires_at,
+                    episode_pk=episode.pk,
+                    source_turn_pks=[turn.pk] if turn.pk is not None else [],
+                    embedding=next(fore_vecs),
+                )
+            )
+            summary.foresight_created += 1
+    for user_id in {t.user_id for t in pending}:
+        if user_id is not None:
+            refresh_portrait(runtime, pending[0].tenant_id, user_id)
+            refresh_panels(runtime, pending[0].tenant_id, user_id)
+    return summary
+
+
+def _apply_fact(
+    runtime: Runtime,
+    fact: ExtractedFact,
+    turn: TurnRecord,
+    episode: EpisodeRecord,
+    vector: Any,
+    now: Any,
+) -> int:
+    """Write one extracted fact, closing what it contradicts; returns facts created."""
+    store = runtime.store
+    user_scope = Scope(turn.tenant_id, turn.user_id, None if turn.user_id else turn.session_id)
+    current = store.live_facts(user_scope, subject=fact.subject, relation=fact.relation)
+    same = [f for f in current if f.object.lower() == fact.object.lower()]
+    if fact.negated:
+        for old in same:
+            store.close_fact(old.id, old.tenant_id, t_invalid=fact.t_valid)
+        return 0
+    if same:
+        return 0
+    new_id = new_fact_id()
+    if fact.functional:
+        for old in current:
+            if old.t_valid <= fact.t_valid:
+                store.close_fact(old.id, old.tenant_id, t_invalid=fact.t_valid, superseded_by=new_id)
+    store.insert_fact(
+        FactRecord(
+            id=new_id,
+            tenant_id=turn.tenant_id,
+            user_id=turn.user_id,
+            session_id=turn.session_id,
+            subject=fact.subject,
+            relation=fact.relation,
+            object=fact.object,
+            text=fact.text,
+            role=turn.role,
+            confidence=fact.confidence,
+            importance=0.6,
+            functional=fact.functional,
+            t_valid=fact.t_valid,
+            t_created=now,
+            metadata=dict(turn.metadata),
+            created_at=now,
+            episode_id=episode.id,
+            source_turn_pks=[turn.pk] if turn.pk is not None else [],
+            embedding=vector,
+        )
+    )
+    return 1

@@ -1,0 +1,137 @@
+"""The LLM extractor: one structured-output call per batch, offline extractor as fallback.
+
+A malformed answer is retried once; if the second answer is still unusable the batch is
+extracted offline instead, so no turn is lost or left unconsolidated because a model
+misbehaved. Every call made is counted in `llm_calls`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from ...providers.llm import ChatModel, ChatModelError
+from . import ExtractedFact, ExtractedForesight, Extraction, Extractor, TurnView
+
+log = logging.getLogger("tessera.extract")
+
+SYSTEM = (
+    "You extract long-term memory from a conversation. Return JSON only. For each durable "
+    "statement about a person (where they live, work, relationships, preferences, "
+    "possessions, traits) give a fact: subject (the person's name as given, or 'User'), a "
+    "snake_case relation, the object, a one-sentence text, confidence 0..1, functional "
+    "(true when a person has one value at a time, e.g. lives_in), negated (true when the "
+    "statement says it is no longer true) and the index of the turn it came from. For plans, "
+    "deadlines and temporary states give foresight with kind plan|deadline|temporary_state, "
+    "content, turn index and due date (ISO 8601 or null)."
+)
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["facts", "foresight"],
+    "properties": {
+        "facts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["subject", "relation", "object", "text", "confidence", "functional", "negated", "turn"],
+                "properties": {
+                    "subject": {"type": "string"},
+                    "relation": {"type": "string"},
+                    "object": {"type": "string"},
+                    "text": {"type": "string"},
+                    "confidence": {"type": "number"},
+                    "functional": {"type": "boolean"},
+                    "negated": {"type": "boolean"},
+                    "turn": {"type": "integer"},
+                },
+            },
+        },
+        "foresight": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["kind", "content", "turn", "due"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["plan", "deadline", "temporary_state"]},
+                    "content": {"type": "string"},
+                    "turn": {"type": "integer"},
+                    "due": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+}
+
+
+class MalformedAnswer(Exception):
+    pass
+
+
+def _prompt(turns: list[TurnView]) -> str:
+    lines = [
+        f"[{t.index}] ({t.event_time.strftime('%Y-%m-%d %H:%M')}) {t.speaker}: {t.text}" for t in turns
+    ]
+    return "Conversation turns:\n" + "\n".join(lines)
+
+
+def _parse(answer: dict[str, Any], turns: list[TurnView]) -> Extraction:
+    by_index = {t.index: t for t in turns}
+    out = Extraction()
+    try:
+        for f in answer["facts"]:
+            turn = by_index[int(f["turn"])]
+            out.facts.append(
+                ExtractedFact(
+                    subject=str(f["subject"]).strip()[:80] or turn.speaker,
+                    relation=str(f["relation"]).strip().lower().replace(" ", "_")[:60],
+                    object=str(f["object"]).strip()[:200],
+                    text=str(f["text"]).strip()[:500],
+                    confidence=min(1.0, max(0.0, float(f["confidence"]))),
+                    functional=bool(f["functional"]),
+                    turn_index=turn.index,
+                    t_valid=turn.event_time,
+                    negated=bool(f["negated"]),
+                )
+            )
+        for s in answer["foresight"]:
+            turn = by_index[int(s["turn"])]
+            due = datetime.fromisoformat(s["due"]) if s.get("due") else None
+            if due is not None and due.tzinfo is None:
+                due = due.replace(tzinfo=turn.event_time.tzinfo)
+            kind = str(s["kind"])
+            if kind not in ("plan", "deadline", "temporary_state"):
+                raise MalformedAnswer(f"unknown foresight kind {kind!r}")
+            expires = (due or turn.event_time + timedelta(days=30)) + timedelta(days=1)
+            out.foresight.append(ExtractedForesight(kind, str(s["content"])[:500], turn.index, due, expires))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedAnswer(type(exc).__name__) from exc
+    return out
+
+
+class LLMExtractor:
+    name = "llm"
+
+    def __init__(self, model: ChatModel, fallback: Extractor) -> None:
+        self.model = model
+        self.fallback = fallback
+
+    def extract(self, turns: list[TurnView]) -> Extraction:
+        calls = 0
+        for _ in range(2):
+            calls += 1
+            try:
+                answer = self.model.complete_json(SYSTEM, _prompt(turns), "memory_extraction", SCHEMA)
+                result = _parse(answer, turns)
+            except (ChatModelError, MalformedAnswer) as exc:
+                log.warning("LLM extraction attempt %d failed: %s", calls, exc)
+                continue
+            result.llm_calls = calls
+            return result
+        result = self.fallback.extract(turns)
+        result.llm_calls = calls
+        return result

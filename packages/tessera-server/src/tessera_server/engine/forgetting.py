@@ -1,0 +1,73 @@
+"""Forgetting: deletes that take along exactly what depended on the deleted thing."""
+
+from __future__ import annotations
+
+from ..store.records import ForgetCounts, Scope
+from .consolidation import narrate
+from .errors import NotFound
+from .ids import item_kind
+from .maintenance import refresh_panels, refresh_portrait
+from .runtime import Runtime
+
+
+def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
+    store = runtime.store
+    kind = item_kind(item_id)
+    with store.transaction():
+        if kind == "fact":
+            facts = store.get_facts(scope, [item_id])
+            if not facts:
+                raise NotFound(f"no fact {item_id} in this scope")
+            counts = store.delete_fact(facts[0])
+        else:
+            episodes = store.get_episodes(scope, [item_id])
+            if not episodes:
+                raise NotFound(f"no episode {item_id} in this scope")
+            episode = episodes[0]
+            counts = store.delete_episode(episode)
+            if episode.kind == "note":
+                # A note is its turn, stored verbatim: forgetting one forgets the other.
+                counts.turns += store.delete_turn_rows(episode.tenant_id, episode.source_turn_pks)
+    _refresh(runtime, scope)
+    return counts
+
+
+def forget_turn(runtime: Runtime, scope: Scope, turn_id: str) -> ForgetCounts:
+    """Remove a turn and whatever was derived from it alone; re-narrate shared episodes."""
+    store = runtime.store
+    turn = store.get_turn(scope, turn_id)
+    if turn is None or turn.pk is None:
+        raise NotFound(f"no turn with turn_id {turn_id[:60]!r} in this scope")
+    counts = ForgetCounts()
+    rewritten = []
+    with store.transaction():
+        for episode in store.episodes_for_turns([turn.pk]):
+            remaining = [pk for pk in episode.source_turn_pks if pk != turn.pk]
+            if not remaining:
+                counts.add(store.delete_episode(episode))
+            else:
+                episode.source_turn_pks = remaining
+                rewritten.append(episode)
+        counts.add(store.delete_orphans_of_turns(turn.tenant_id, [turn.pk]))
+        counts.turns += store.delete_turn_rows(turn.tenant_id, [turn.pk])
+        for episode in rewritten:
+            turns = store.turns_by_pk(episode.source_turn_pks)
+            episode.text = narrate(turns)
+            episode.embedding = runtime.embedder.embed([episode.text])[0]
+            store.update_episode(episode)
+    _refresh(runtime, scope)
+    return counts
+
+
+def wipe(runtime: Runtime, scope: Scope) -> int:
+    total = runtime.store.wipe(scope)
+    if scope.user_id is not None and scope.session_id is not None:
+        refresh_portrait(runtime, scope.tenant_id, scope.user_id)
+    return total
+
+
+def _refresh(runtime: Runtime, scope: Scope) -> None:
+    """Portrait and panels must not keep what was just forgotten."""
+    if scope.user_id is not None:
+        refresh_portrait(runtime, scope.tenant_id, scope.user_id)
+        refresh_panels(runtime, scope.tenant_id, scope.user_id)

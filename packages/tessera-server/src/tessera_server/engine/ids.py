@@ -1,0 +1,68 @@
+"""Public identifiers: `ep_<uuid>` episodes, `ft_<uuid>` facts, `job_<int>` jobs."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Literal
+
+from .errors import NotFound, WrongIdKind
+
+ItemKind = Literal["episode", "fact"]
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_ITEM = re.compile(rf"^(ep|ft)_({_UUID})$")
+_JOB = re.compile(r"^job_([1-9][0-9]{0,17})$")
+
+
+def new_episode_id() -> str:
+    return f"ep_{uuid.uuid4()}"
+
+
+def new_fact_id() -> str:
+    return f"ft_{uuid.uuid4()}"
+
+
+def new_foresight_id() -> str:
+    return f"fs_{uuid.uuid4()}"
+
+
+def item_kind(item_id: str) -> ItemKind:
+    """The kind an item id names; 422 for anything that is not an `ep_`/`ft_` id."""
+    match = _ITEM.match(item_id)
+    if match is None:
+        raise WrongIdKind(
+            f"{_show(item_id)} is not a memory id; expected `ep_<uuid>` (episode) "
+            "or `ft_<uuid>` (fact)"
+        )
+    return "episode" if match.group(1) == "ep" else "fact"
+
+
+def expect(item_id: str, kind: ItemKind) -> str:
+    """Require an id of one kind, e.g. `correct` takes only facts."""
+    found = item_kind(item_id)
+    if found != kind:
+        prefix = "ep_" if kind == "episode" else "ft_"
+        raise WrongIdKind(
+            f"this operation takes a {kind} id (`{prefix}…`), but {_show(item_id)} is a {found}"
+        )
+    return item_id
+
+
+def job_id(pk: int) -> str:
+    return f"job_{pk}"
+
+
+def job_pk(value: str) -> int:
+    match = _JOB.match(value)
+    if match is None:
+        raise WrongIdKind(f"{_show(value)} is not a job id; expected `job_<number>`")
+    pk = int(match.group(1))
+    if pk > 2**63 - 1:
+        raise NotFound("no such job")
+    return pk
+
+
+def _show(value: str) -> str:
+    """Quote an id for an error message without echoing unbounded input."""
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    return repr(shown)

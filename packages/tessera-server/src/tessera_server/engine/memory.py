@@ -1,0 +1,427 @@
+"""The engine's front door: every memory operation the API offers, free of HTTP and SQL."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ulid import ULID
+
+from ..store.records import (
+    EpisodeRecord,
+    FactRecord,
+    ForgetCounts,
+    JobRecord,
+    ListCursor,
+    Scope,
+    TurnRecord,
+)
+from . import consolidation, forgetting, maintenance
+from .clock import as_utc, utcnow
+from .compose import Composed, compose
+from .consolidation import Summary, turn_line
+from .errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
+from .retrieval import Hit, SearchParams, search
+from .runtime import Runtime
+
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass
+class AddOutcome:
+    turn_id: str
+    created: bool
+    job: JobRecord | None
+    summary: Summary | None
+
+
+@dataclass
+class Item:
+    """An episode or a fact as `memories.get`/`list` show it."""
+
+    id: str
+    type: str
+    text: str
+    created_at: datetime
+    metadata: dict[str, Any]
+
+
+@dataclass
+class Page:
+    items: list[Item]
+    next_cursor: ListCursor | None
+
+
+def require_aware(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise InvalidInput(f"`{name}` needs a timezone offset, e.g. 2024-05-01T12:00:00Z")
+    return as_utc(value)
+
+
+class Memory:
+    """Operations on one runtime. Every method takes the caller's tenant-bound scope."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.store = runtime.store
+
+    # -- validation shared by writes ---------------------------------------------------
+
+    def _check_content(self, content: str, name: str = "content") -> str:
+        if not content.strip():
+            raise InvalidInput(f"`{name}` is empty; there is nothing to remember")
+        if len(content) > self.settings.max_content_chars:
+            raise PayloadTooLarge(
+                f"`{name}` has {len(content)} characters; the limit is "
+                f"{self.settings.max_content_chars}"
+            )
+        if "\x00" in content:
+            raise InvalidInput(f"`{name}` contains a NUL character")
+        return content
+
+    def _check_metadata(self, metadata: dict[str, Any] | None) -> dict[str, Any]:
+        if metadata is None:
+            return {}
+
+        def depth(value: Any, level: int) -> int:
+            if isinstance(value, dict):
+                return max([depth(v, level + 1) for v in value.values()], default=level + 1)
+            if isinstance(value, list):
+                return max([depth(v, level + 1) for v in value], default=level + 1)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvalidInput("`metadata` holds NaN or Infinity, which JSON cannot carry")
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+                raise InvalidInput("`metadata` holds an integer too large to store")
+            return level
+
+        if depth(metadata, 0) > self.settings.max_metadata_depth:
+            raise InvalidInput(
+                f"`metadata` is nested more than {self.settings.max_metadata_depth} levels deep"
+            )
+        size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+        if size > self.settings.max_metadata_bytes:
+            raise PayloadTooLarge(
+                f"`metadata` is {size} bytes as JSON; the limit is {self.settings.max_metadata_bytes}"
+            )
+        return metadata
+
+    def _check_turn_id(self, turn_id: str | None) -> str:
+        if turn_id is None:
+            return str(ULID())
+        if not turn_id.strip() or len(turn_id) > self.settings.max_label_chars:
+            raise InvalidInput(
+                f"`turn_id` must be 1 to {self.settings.max_label_chars} non-blank characters"
+            )
+        if any(ord(ch) < 32 for ch in turn_id):
+            raise InvalidInput("`turn_id` contains control characters")
+        return turn_id
+
+    # -- writing -----------------------------------------------------------------------
+
+    def add(
+        self,
+        scope: Scope,
+        *,
+        content: str,
+        role: str,
+        turn_id: str | None,
+        mode: str,
+        infer: bool,
+        event_time: datetime | None,
+        metadata: dict[str, Any] | None,
+    ) -> AddOutcome:
+        turn = self._new_turn(scope, content, role, turn_id, infer, event_time, metadata, None)
+        turn.embedding = self.runtime.embedder.embed([turn.content])[0]
+        stored, created = self._store_turn(turn)
+        if not infer:
+            return AddOutcome(stored.turn_id, created, None, None)
+        if mode == "sync":
+            summary = consolidation.consolidate(self.runtime, scope)
+            return AddOutcome(stored.turn_id, created, None, summary)
+        job = self._maybe_enqueue(scope) if created else None
+        return AddOutcome(stored.turn_id, created, job, None)
+
+    def batch(
+        self,
+        scope: Scope,
+        messages: list[dict[str, Any]],
+        *,
+        infer: bool,
+        metadata: dict[str, Any] | None,
+    ) -> list[AddOutcome]:
+        if not messages:
+            raise InvalidInput("`messages` is empty; send at least one message")
+        if len(messages) > self.settings.max_batch:
+            raise PayloadTooLarge(
+                f"`messages` has {len(messages)} entries; the limit is {self.settings.max_batch}"
+            )
+        base = utcnow()
+        turns = [
+            # Microsecond steps keep the batch's order when all share one clock reading.
+            self._new_turn(
+                scope,
+                m["content"],
+                m["role"],
+                m.get("turn_id"),
+                infer,
+                None,
+                metadata,
+                base + timedelta(microseconds=i),
+            )
+            for i, m in enumerate(messages)
+        ]
+        vectors = self.runtime.embedder.embed([t.content for t in turns])
+        for turn, vec in zip(turns, vectors):
+            turn.embedding = vec
+        outcomes = []
+        with self.store.transaction():
+            for turn in turns:
+                stored, created = self._store_turn(turn)
+                outcomes.append(AddOutcome(stored.turn_id, created, None, None))
+        if infer and any(o.created for o in outcomes):
+            job = self._maybe_enqueue(scope)
+            if job is not None:
+                outcomes[-1].job = job
+        return outcomes
+
+    def _new_turn(
+        self,
+        scope: Scope,
+        content: str,
+        role: str,
+        turn_id: str | None,
+        infer: bool,
+        event_time: datetime | None,
+        metadata: dict[str, Any] | None,
+        when: datetime | None,
+    ) -> TurnRecord:
+        if role not in ROLES:
+            raise InvalidInput(f"`role` must be one of {', '.join(ROLES)}")
+        now = when or utcnow()
+        return TurnRecord(
+            tenant_id=scope.tenant_id,
+            user_id=scope.user_id,
+            session_id=scope.session_id,
+            turn_id=self._check_turn_id(turn_id),
+            role=role,
+            content=self._check_content(content),
+            event_time=require_aware(event_time, "event_time") or now,
+            metadata=self._check_metadata(metadata),
+            infer=infer,
+            created_at=now,
+        )
+
+    def _store_turn(self, turn: TurnRecord) -> tuple[TurnRecord, bool]:
+        """Store a turn; a verbatim (infer=false) turn is also its own episode at once."""
+        with self.store.transaction():
+            stored, created = self.store.insert_turn(turn)
+            if created and not turn.infer:
+                self.store.insert_episode(
+                    EpisodeRecord(
+                        id=new_episode_id(),
+                        tenant_id=turn.tenant_id,
+                        user_id=turn.user_id,
+                        session_id=turn.session_id,
+                        kind="note",
+                        text=turn.content,
+                        role=turn.role,
+                        event_time=turn.event_time,
+                        importance=0.5,
+                        metadata=dict(turn.metadata),
+                        created_at=turn.created_at,
+                        source_turn_pks=[stored.pk] if stored.pk is not None else [],
+                        embedding=turn.embedding,
+                    )
+                )
+        return stored, created
+
+    def _maybe_enqueue(self, scope: Scope) -> JobRecord | None:
+        """Queue consolidation when enough turns wait (the cadence)."""
+        if self.store.count_pending(scope) < self.settings.consolidate_every:
+            return None
+        job, _ = self.store.enqueue_job(scope, "consolidate", utcnow())
+        return job
+
+    # -- reading -----------------------------------------------------------------------
+
+    def search(self, scope: Scope, params: SearchParams) -> list[Hit]:
+        return search(self.runtime, scope, params)
+
+    def query(self, scope: Scope, params: SearchParams, mode: str) -> Composed:
+        return compose(self.runtime, scope, params, mode)
+
+    def get(self, scope: Scope, item_id: str) -> Item:
+        if item_kind(item_id) == "episode":
+            episodes = self.store.get_episodes(scope, [item_id])
+            if not episodes:
+                raise NotFound(f"no episode {item_id} in this scope")
+            return episode_item(episodes[0])
+        facts = self.store.get_facts(scope, [item_id])
+        if not facts:
+            raise NotFound(f"no fact {item_id} in this scope")
+        return fact_item(facts[0])
+
+    def list(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Page:
+        rows = self.store.list_items(scope, cursor, limit + 1)
+        page, more = rows[:limit], len(rows) > limit
+        episodes = {e.id: e for e in self.store.get_episodes(scope, [r.id for r in page if r.kind == "episode"])}
+        facts = {f.id: f for f in self.store.get_facts(scope, [r.id for r in page if r.kind == "fact"])}
+        items = []
+        for row in page:
+            if row.kind == "episode" and row.id in episodes:
+                items.append(episode_item(episodes[row.id]))
+            elif row.kind == "fact" and row.id in facts:
+                items.append(fact_item(facts[row.id]))
+        next_cursor = ListCursor(page[-1].created_at, page[-1].id) if more and page else None
+        return Page(items, next_cursor)
+
+    # -- changing what is known ----------------------------------------------------------
+
+    def correct(
+        self,
+        scope: Scope,
+        item_id: str,
+        *,
+        obj: str,
+        confidence: float,
+        t_valid: datetime | None,
+    ) -> FactRecord:
+        expect(item_id, "fact")
+        obj = self._check_content(obj, "object").strip()
+        if not (0.0 <= confidence <= 1.0) or not math.isfinite(confidence):
+            raise InvalidInput("`confidence` must be between 0 and 1")
+        valid_from = require_aware(t_valid, "t_valid")
+        with self.store.transaction():
+            found = self.store.get_facts(scope, [item_id])
+            if not found:
+                raise NotFound(f"no fact {item_id} in this scope")
+            old = found[0]
+            if old.t_expired is not None or old.superseded_by is not None:
+                raise Conflict(
+                    f"fact {item_id} was already superseded by {old.superseded_by or 'a newer fact'}; "
+                    "correct the current fact instead"
+                )
+            now = utcnow()
+            text = (
+                old.text.replace(old.object, obj)
+                if old.object and old.object in old.text
+                else f"{old.subject} {old.relation.replace('_', ' ')}: {obj}"
+            )
+            new = FactRecord(
+                id=new_fact_id(),
+                tenant_id=old.tenant_id,
+                user_id=old.user_id,
+                session_id=old.session_id,
+                subject=old.subject,
+                relation=old.relation,
+                object=obj,
+                text=text,
+                role=old.role,
+                confidence=confidence,
+                importance=old.importance,
+                functional=old.functional,
+                t_valid=valid_from or old.t_valid,
+                t_created=now,
+                metadata={**old.metadata, "corrects": old.id},
+                created_at=now,
+                episode_id=old.episode_id,
+                source_turn_pks=list(old.source_turn_pks),
+                embedding=self.runtime.embedder.embed([text])[0],
+            )
+            self.store.close_fact(old.id, old.tenant_id, t_expired=now, superseded_by=new.id)
+            self.store.insert_fact(new)
+        if scope.user_id is not None:
+            maintenance.refresh_portrait(self.runtime, scope.tenant_id, scope.user_id)
+        return new
+
+    def pin(self, scope: Scope, item_id: str, pinned: bool) -> bool:
+        expect(item_id, "episode")
+        changed = self.store.set_pinned(scope, item_id, pinned)
+        if changed is None:
+            raise NotFound(f"no episode {item_id} in this scope")
+        return changed
+
+    # -- forgetting --------------------------------------------------------------------
+
+    def forget(self, scope: Scope, item_id: str) -> ForgetCounts:
+        return forgetting.forget_item(self.runtime, scope, item_id)
+
+    def forget_turn(self, scope: Scope, turn_id: str) -> ForgetCounts:
+        return forgetting.forget_turn(self.runtime, scope, turn_id)
+
+    def wipe(self, scope: Scope) -> int:
+        return forgetting.wipe(self.runtime, scope)
+
+    # -- maintenance and jobs ------------------------------------------------------------
+
+    def consolidate_now(self, scope: Scope) -> Summary:
+        return consolidation.consolidate(self.runtime, scope)
+
+    def enqueue_consolidation(self, scope: Scope) -> JobRecord:
+        job, _ = self.store.enqueue_job(scope, "consolidate", utcnow())
+        return job
+
+    def reindex(self, scope: Scope) -> tuple[int, int]:
+        return maintenance.reindex(self.runtime, scope)
+
+    def compress(self, scope: Scope, token_budget: int) -> str:
+        if token_budget < 1 or token_budget > 1_000_000:
+            raise InvalidInput("`token_budget` must be between 1 and 1000000")
+        return maintenance.compress(self.runtime, scope, token_budget)
+
+    def job(self, tenant_id: int, job_id: str) -> JobRecord:
+        found = self.store.get_job(tenant_id, job_pk(job_id))
+        if found is None:
+            raise NotFound(f"no job {job_id[:40]}")
+        return found
+
+
+def _provenance(record: EpisodeRecord | FactRecord) -> dict[str, Any]:
+    base: dict[str, Any] = {"source_turn_ids": list(record.source_turn_ids)}
+    if isinstance(record, EpisodeRecord):
+        base.update(
+            kind=record.kind,
+            event_time=record.event_time.isoformat(),
+            importance=record.importance,
+            pinned=record.pinned,
+        )
+    else:
+        base.update(
+            subject=record.subject,
+            relation=record.relation,
+            object=record.object,
+            confidence=record.confidence,
+            t_valid=record.t_valid.isoformat(),
+            t_invalid=record.t_invalid.isoformat() if record.t_invalid else None,
+            t_created=record.t_created.isoformat(),
+            t_expired=record.t_expired.isoformat() if record.t_expired else None,
+            superseded_by=record.superseded_by,
+            episode_id=record.episode_id,
+        )
+    return base
+
+
+def episode_item(record: EpisodeRecord) -> Item:
+    return Item(
+        record.id,
+        "episode",
+        record.text,
+        record.created_at,
+        {**record.metadata, "tessera": _provenance(record)},
+    )
+
+
+def fact_item(record: FactRecord) -> Item:
+    return Item(
+        record.id, "fact", record.text, record.created_at, {**record.metadata, "tessera": _provenance(record)}
+    )
+
+
+__all__ = ["AddOutcome", "Item", "Memory", "Page", "turn_line"]

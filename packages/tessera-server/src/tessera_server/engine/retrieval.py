@@ -1,0 +1,141 @@
+"""Hybrid retrieval: lexical and dense arms over episodes and facts, fused by RRF, reranked.
+
+Search never calls an LLM. Each arm ranks independently inside the scope with the same
+filters; reciprocal-rank fusion (k = 60) merges the four rankings; the optional rerank
+re-scores the fused head with finer features.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from ..providers.embedder import Vectors
+from ..providers.reranker import Candidate
+from ..store.records import EpisodeRecord, FactRecord, Scope, TimeTravel
+from .clock import utcnow
+from .errors import InvalidInput
+from .filters import parse_filters
+from .runtime import Runtime
+
+RRF_K = 60
+_WORD = re.compile(r"[^\W_]+")
+SEARCHABLE_KINDS = ("episode", "note")
+STOPWORDS = frozenset(
+    "a about above after again against all am an and any are as at be because been before "
+    "being below between both but by can did do does doing down during each few for from "
+    "further had has have having he her here hers herself him himself his how i if in into "
+    "is it its itself just me more most my myself no nor not now of off on once only or "
+    "other our ours ourselves out over own same she should so some such than that the their "
+    "theirs them themselves then there these they this those through to too under until up "
+    "very was we were what when where which while who whom why will with you your yours "
+    "yourself yourselves".split()
+)
+
+
+@dataclass
+class Hit:
+    id: str
+    type: Literal["episode", "fact"]
+    text: str
+    score: float
+    record: EpisodeRecord | FactRecord
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    query: str
+    top_k: int
+    rerank: bool
+    as_of: datetime | None
+    known_as_of: datetime | None
+    types: tuple[str, ...]
+    filters: list[dict[str, object]]
+
+
+def check_query(text: str, max_chars: int) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidInput("`query` is empty; say what to look for")
+    if len(text) > max_chars:
+        raise InvalidInput(f"`query` is longer than {max_chars} characters")
+    return stripped
+
+
+def query_terms(text: str) -> list[str]:
+    """The words the lexical arms look for: lower-cased, stopwords dropped, deduplicated."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    kept = [w for w in words if w not in STOPWORDS] or words
+    return list(dict.fromkeys(kept))
+
+
+def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item_id in enumerate(ranking):
+            scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (k + rank + 1)
+    return scores
+
+
+def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
+    settings, store = runtime.settings, runtime.store
+    query = check_query(params.query, settings.max_content_chars)
+    filters = parse_filters(params.filters, settings.max_filters)
+    travel = TimeTravel(params.as_of, params.known_as_of)
+    now = utcnow()
+    qvec: Vectors = runtime.embedder.embed([query])[0]
+    match = query_terms(query)
+    depth = max(50, params.top_k * 4)
+
+    rankings: list[list[str]] = []
+    if "episode" in params.types and filters.episodes is not None:
+        if match:
+            rankings.append(
+                [i for i, _ in store.lexical_episodes(scope, match, SEARCHABLE_KINDS, filters.episodes, depth)]
+            )
+        rankings.append(
+            [i for i, _ in store.dense_episodes(scope, qvec, SEARCHABLE_KINDS, filters.episodes, depth)]
+        )
+    if "fact" in params.types and filters.facts is not None:
+        if match:
+            rankings.append(
+                [i for i, _ in store.lexical_facts(scope, match, travel, filters.facts, now, depth)]
+            )
+        rankings.append(
+            [i for i, _ in store.dense_facts(scope, qvec, travel, filters.facts, now, depth)]
+        )
+    fused = fuse(rankings)
+    ordered = sorted(fused, key=lambda i: (-fused[i], i))
+    head = ordered[: max(params.top_k * 3, 30)] if params.rerank else ordered[: params.top_k]
+    hits = _load(runtime, scope, head, fused)
+    if params.rerank and hits:
+        candidates = [
+            Candidate(
+                text=h.text,
+                vector=h.record.embedding,
+                event_time=h.record.event_time if isinstance(h.record, EpisodeRecord) else h.record.t_valid,
+                pinned=isinstance(h.record, EpisodeRecord) and h.record.pinned,
+                fused_rank=rank,
+            )
+            for rank, h in enumerate(hits)
+        ]
+        for hit, score in zip(hits, runtime.reranker.score(query, qvec, candidates)):
+            hit.score = float(score)
+        hits.sort(key=lambda h: (-h.score, h.id))
+    return hits[: params.top_k]
+
+
+def _load(runtime: Runtime, scope: Scope, ids: list[str], fused: dict[str, float]) -> list[Hit]:
+    store = runtime.store
+    episodes = {e.id: e for e in store.get_episodes(scope, [i for i in ids if i.startswith("ep_")])}
+    facts = {f.id: f for f in store.get_facts(scope, [i for i in ids if i.startswith("ft_")])}
+    hits: list[Hit] = []
+    for item_id in ids:
+        record: EpisodeRecord | FactRecord | None = episodes.get(item_id) or facts.get(item_id)
+        if record is None:
+            continue  # removed between ranking and loading
+        kind: Literal["episode", "fact"] = "episode" if item_id.startswith("ep_") else "fact"
+        hits.append(Hit(item_id, kind, record.text, fused[item_id], record))
+    return hits

@@ -1,0 +1,156 @@
+"""Procedures (learned how-tos) and resources (captioned blobs): episode subtypes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..providers.vision import CaptionError
+from ..store.records import EpisodeRecord, Scope
+from .clock import utcnow
+from .errors import InvalidInput, NotConfigured, NotFound
+from .ids import expect, new_episode_id
+from .runtime import Runtime
+
+MAX_STEPS = 50
+
+
+@dataclass
+class Recalled:
+    episode: EpisodeRecord
+    similarity: float
+
+
+def _check_text(value: str, name: str, limit: int) -> str:
+    if not value.strip():
+        raise InvalidInput(f"`{name}` is empty")
+    if len(value) > limit:
+        raise InvalidInput(f"`{name}` is longer than {limit} characters")
+    return value.strip()
+
+
+def _check_k(k: int, limit: int) -> int:
+    if k < 1 or k > limit:
+        raise InvalidInput(f"`k` must be between 1 and {limit}")
+    return k
+
+
+def remember_procedure(
+    runtime: Runtime, scope: Scope, trigger: str, steps: list[str], success: str
+) -> EpisodeRecord:
+    limit = runtime.settings.max_content_chars
+    trigger = _check_text(trigger, "trigger", limit)
+    success = _check_text(success, "success", limit)
+    if not steps or len(steps) > MAX_STEPS:
+        raise InvalidInput(f"`steps` needs 1 to {MAX_STEPS} steps")
+    steps = [_check_text(step, "steps[]", limit) for step in steps]
+    now = utcnow()
+    episode = EpisodeRecord(
+        id=new_episode_id(),
+        tenant_id=scope.tenant_id,
+        user_id=scope.user_id,
+        session_id=scope.session_id,
+        kind="procedure",
+        text=trigger,
+        role="system",
+        event_time=now,
+        importance=0.8,
+        metadata={},
+        created_at=now,
+        attrs={"steps": steps, "success": success, "uses": 0, "last_outcome": None},
+        embedding=runtime.embedder.embed([trigger])[0],
+        pinned=True,  # a learned skill is kept until someone deletes it
+    )
+    return runtime.store.insert_episode(episode)
+
+
+def _recall(
+    runtime: Runtime, scope: Scope, text: str, kind: str, k: int, min_similarity: float | None
+) -> list[Recalled]:
+    qvec = runtime.embedder.embed([text])[0]
+    ranked = runtime.store.dense_episodes(scope, qvec, (kind,), [], k)
+    if min_similarity is not None:
+        ranked = [(i, s) for i, s in ranked if s >= min_similarity]
+    episodes = {e.id: e for e in runtime.store.get_episodes(scope, [i for i, _ in ranked])}
+    return [Recalled(episodes[i], s) for i, s in ranked if i in episodes]
+
+
+def recall_procedures(
+    runtime: Runtime, scope: Scope, task: str, k: int, min_similarity: float | None
+) -> list[Recalled]:
+    task = _check_text(task, "task", runtime.settings.max_content_chars)
+    k = _check_k(k, runtime.settings.max_top_k)
+    if min_similarity is not None and not (-1.0 <= min_similarity <= 1.0 and math.isfinite(min_similarity)):
+        raise InvalidInput("`min_similarity` must be between -1 and 1")
+    return _recall(runtime, scope, task, "procedure", k, min_similarity)
+
+
+def record_outcome(runtime: Runtime, scope: Scope, item_id: str, success: bool) -> EpisodeRecord:
+    expect(item_id, "episode")
+    store = runtime.store
+    with store.transaction():
+        found = [e for e in store.get_episodes(scope, [item_id]) if e.kind == "procedure"]
+        if not found:
+            raise NotFound(f"no procedure {item_id} in this scope")
+        episode = found[0]
+        attrs: dict[str, Any] = dict(episode.attrs)
+        attrs["uses"] = int(attrs.get("uses", 0)) + 1
+        attrs["last_outcome"] = success
+        store.update_attrs(scope, item_id, attrs)
+        episode.attrs = attrs
+    return episode
+
+
+def remember_resource(
+    runtime: Runtime,
+    scope: Scope,
+    *,
+    blob_ref: str,
+    mime: str,
+    caption: str | None,
+    image_url: str | None,
+    data: bytes | None = None,
+) -> EpisodeRecord:
+    blob_ref = _check_text(blob_ref, "blob_ref", 2048)
+    mime = _check_text(mime, "mime", 255)
+    if caption is not None and caption.strip():
+        text = _check_text(caption, "caption", runtime.settings.max_content_chars)
+    elif image_url or data is not None:
+        if runtime.captioner is None:
+            raise NotConfigured(
+                "no caption was given and no vision model is configured to write one; pass "
+                "`caption`, or set TESSERA_VISION_BASE_URL and TESSERA_VISION_MODEL"
+            )
+        try:
+            text = runtime.captioner.caption(image_url=image_url, data=data, mime=mime)
+        except CaptionError as exc:
+            raise InvalidInput(f"the image could not be captioned: {exc}") from None
+    else:
+        raise InvalidInput("give a `caption`, an `image_url` or an uploaded file")
+    now = utcnow()
+    attrs: dict[str, Any] = {"blob_ref": blob_ref, "mime": mime}
+    if image_url:
+        attrs["image_url"] = image_url[:2048]
+    episode = EpisodeRecord(
+        id=new_episode_id(),
+        tenant_id=scope.tenant_id,
+        user_id=scope.user_id,
+        session_id=scope.session_id,
+        kind="resource",
+        text=text,
+        role="user",
+        event_time=now,
+        importance=0.5,
+        metadata={},
+        created_at=now,
+        attrs=attrs,
+        embedding=runtime.embedder.embed([text])[0],
+    )
+    return runtime.store.insert_episode(episode)
+
+
+def recall_resources(runtime: Runtime, scope: Scope, query: str, k: int) -> list[Recalled]:
+    query = _check_text(query, "query", runtime.settings.max_content_chars)
+    k = _check_k(k, runtime.settings.max_top_k)
+    return _recall(runtime, scope, query, "resource", k, None)

@@ -1,0 +1,72 @@
+"""The job worker: claims durable jobs from the store and runs them.
+
+Jobs are leased, so a worker that dies mid-job leaves it to be claimed again once the
+lease runs out; consolidation is idempotent, so running a job twice creates nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from ..store.records import JobRecord, Scope
+from . import consolidation
+from .clock import utcnow
+from .runtime import Runtime
+
+log = logging.getLogger("tessera.worker")
+
+
+def run_job(runtime: Runtime, job: JobRecord) -> None:
+    scope = Scope(job.tenant_id, job.user_id, job.session_id)
+    if job.kind == "consolidate":
+        consolidation.consolidate(runtime, scope)
+    else:
+        raise ValueError(f"unknown job kind {job.kind!r}")
+
+
+def work_once(runtime: Runtime) -> bool:
+    """Claim and run one job; returns whether there was one."""
+    settings, store = runtime.settings, runtime.store
+    job = store.claim_job(utcnow(), timedelta(seconds=settings.job_lease_seconds))
+    if job is None:
+        return False
+    try:
+        run_job(runtime, job)
+    except Exception as exc:
+        # The message names the failure without data: no content, keys or SQL.
+        error = f"{type(exc).__name__} during {job.kind} (attempt {job.attempts})"
+        retry = job.attempts < settings.job_max_attempts
+        log.warning("job job_%s failed: %s; %s", job.pk, error, "will retry" if retry else "giving up")
+        store.finish_job(job.pk, "queued" if retry else "failed", error, utcnow())
+    else:
+        store.finish_job(job.pk, "succeeded", None, utcnow())
+    return True
+
+
+class Worker:
+    """A background thread that keeps claiming jobs until stopped."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="tessera-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        poll = self.runtime.settings.worker_poll_seconds
+        while not self._stop.is_set():
+            try:
+                busy = work_once(self.runtime)
+            except Exception:
+                log.exception("worker loop error")
+                busy = False
+            if not busy:
+                self._stop.wait(poll)

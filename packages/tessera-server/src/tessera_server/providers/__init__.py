@@ -1,0 +1,1 @@
+"""Providers: embedder, reranker, LLM and vision model, each behind a small interface."""

@@ -1,0 +1,259 @@
+"""The store protocol: everything the engine asks of persistence, and nothing more.
+
+A backend is one folder under `store/` implementing this protocol; the engine never
+sees SQL, connections or which backend is active.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from .records import (
+    ApiKeyRecord,
+    EpisodeRecord,
+    FactRecord,
+    FilterSpec,
+    ForesightRecord,
+    ForgetCounts,
+    JobRecord,
+    ListCursor,
+    ListedItem,
+    PanelRecord,
+    Scope,
+    TimeTravel,
+    TurnRecord,
+    Vector,
+)
+
+
+class Store(Protocol):
+    """Persistence for turns, memories, jobs and keys. Writes inside `transaction()` commit
+    together; calls outside one commit on their own."""
+
+    backend: str
+
+    def migrate(self) -> list[str]:
+        ...
+
+    def ping(self) -> bool:
+        ...
+
+    def close(self) -> None:
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        ...
+
+    def integrity_ok(self) -> bool:
+        ...
+
+    def ensure_tenant(self, name: str, now: datetime) -> tuple[int, bool]:
+        ...
+
+    def insert_key(
+        self, tenant_id: int, prefix: str, key_hash: str, read_only: bool, now: datetime
+    ) -> None:
+        ...
+
+    def find_key(self, key_hash: str) -> ApiKeyRecord | None:
+        ...
+
+    def list_keys(self) -> list[ApiKeyRecord]:
+        ...
+
+    def revoke_key(self, prefix: str, now: datetime) -> bool:
+        ...
+
+    def insert_turn(self, turn: TurnRecord) -> tuple[TurnRecord, bool]:
+        """Store a turn unless its turn_id exists in the scope; returns (stored, created)."""
+        ...
+
+    def get_turn(self, scope: Scope, turn_id: str, *, exact: bool = False) -> TurnRecord | None:
+        """A turn by client id. `exact` matches absent labels too (the uniqueness scope)."""
+        ...
+
+    def turns_by_pk(self, pks: Sequence[int]) -> list[TurnRecord]:
+        ...
+
+    def pending_turns(self, scope: Scope, limit: int = 10_000) -> list[TurnRecord]:
+        ...
+
+    def count_pending(self, scope: Scope) -> int:
+        ...
+
+    def claim_turns(self, pks: Sequence[int]) -> int:
+        """Mark turns consolidated; returns how many were still pending."""
+        ...
+
+    def turns_missing_embeddings(self, scope: Scope) -> list[TurnRecord]:
+        ...
+
+    def set_turn_embeddings(self, items: Sequence[tuple[int, Vector]]) -> None:
+        ...
+
+    def episodes_missing_embeddings(self, scope: Scope) -> list[tuple[str, str]]:
+        ...
+
+    def facts_missing_embeddings(self, scope: Scope) -> list[tuple[str, str]]:
+        ...
+
+    def set_item_embeddings(self, tenant_id: int, items: Sequence[tuple[str, Vector]]) -> None:
+        """Replace the vectors of episodes (`ep_`) and facts (`ft_`) by id."""
+        ...
+
+    def insert_episode(self, ep: EpisodeRecord) -> EpisodeRecord:
+        ...
+
+    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[EpisodeRecord]:
+        """Episodes by id, in the order asked, silently skipping ids outside the scope."""
+        ...
+
+    def episodes_in_scope(
+        self, scope: Scope, kinds: Sequence[str], limit: int = 100_000
+    ) -> list[EpisodeRecord]:
+        ...
+
+    def episodes_for_turns(self, turn_pks: Sequence[int]) -> list[EpisodeRecord]:
+        ...
+
+    def update_episode(self, ep: EpisodeRecord) -> None:
+        """Rewrite an episode's text, attributes, pin, vector and sources."""
+        ...
+
+    def set_pinned(self, scope: Scope, episode_id: str, pinned: bool) -> bool | None:
+        """Set the pin; returns whether it changed, or None when the episode is not found."""
+        ...
+
+    def update_attrs(self, scope: Scope, episode_id: str, attrs: dict[str, Any]) -> bool:
+        ...
+
+    def insert_fact(self, fact: FactRecord) -> FactRecord:
+        ...
+
+    def get_facts(self, scope: Scope, ids: Sequence[str]) -> list[FactRecord]:
+        ...
+
+    def live_facts(
+        self, scope: Scope, subject: str | None = None, relation: str | None = None
+    ) -> list[FactRecord]:
+        """Facts neither expired nor invalidated, optionally for one subject and relation."""
+        ...
+
+    def close_fact(
+        self,
+        fact_id: str,
+        tenant_id: int,
+        *,
+        t_invalid: datetime | None = None,
+        t_expired: datetime | None = None,
+        superseded_by: str | None = None,
+    ) -> None:
+        """End a fact's validity and/or its belief interval; never deletes it."""
+        ...
+
+    def insert_foresight(self, item: ForesightRecord) -> ForesightRecord:
+        ...
+
+    def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]:
+        ...
+
+    def put_portrait(self, tenant_id: int, user_id: str, data: dict[str, Any], now: datetime) -> None:
+        ...
+
+    def get_portrait(self, tenant_id: int, user_id: str) -> dict[str, Any] | None:
+        ...
+
+    def replace_panels(self, tenant_id: int, user_id: str, panels: Sequence[PanelRecord]) -> int:
+        ...
+
+    def get_panels(self, tenant_id: int, user_id: str) -> list[PanelRecord]:
+        ...
+
+    def lexical_episodes(
+        self,
+        scope: Scope,
+        terms: Sequence[str],
+        kinds: Sequence[str],
+        filters: Sequence[FilterSpec],
+        limit: int,
+    ) -> list[tuple[str, float]]:
+        ...
+
+    def lexical_facts(
+        self,
+        scope: Scope,
+        terms: Sequence[str],
+        travel: TimeTravel,
+        filters: Sequence[FilterSpec],
+        now: datetime,
+        limit: int,
+    ) -> list[tuple[str, float]]:
+        ...
+
+    def dense_episodes(
+        self,
+        scope: Scope,
+        query: Vector,
+        kinds: Sequence[str],
+        filters: Sequence[FilterSpec],
+        limit: int,
+    ) -> list[tuple[str, float]]:
+        ...
+
+    def dense_facts(
+        self,
+        scope: Scope,
+        query: Vector,
+        travel: TimeTravel,
+        filters: Sequence[FilterSpec],
+        now: datetime,
+        limit: int,
+    ) -> list[tuple[str, float]]:
+        ...
+
+    def list_items(self, scope: Scope, cursor: ListCursor | None, limit: int) -> list[ListedItem]:
+        """Episodes and believed facts, newest first, strictly after the cursor."""
+        ...
+
+    def delete_episode(self, ep: EpisodeRecord) -> ForgetCounts:
+        """Delete an episode with its foresight and the facts drawn from it alone."""
+        ...
+
+    def delete_fact(self, fact: FactRecord) -> ForgetCounts:
+        ...
+
+    def delete_turn_rows(self, tenant_id: int, turn_pks: Sequence[int]) -> int:
+        """Delete turns and the facts and foresight drawn only from them."""
+        ...
+
+    def delete_orphans_of_turns(self, tenant_id: int, turn_pks: Sequence[int]) -> ForgetCounts:
+        """Remove facts and foresight whose every source turn is among `turn_pks`."""
+        ...
+
+    def wipe(self, scope: Scope) -> int:
+        """Delete every row of the scope from every table; returns the number of rows."""
+        ...
+
+    def enqueue_job(self, scope: Scope, kind: str, now: datetime) -> tuple[JobRecord, bool]:
+        """Queue a job unless one is already queued for the same scope and kind."""
+        ...
+
+    def get_job(self, tenant_id: int, pk: int) -> JobRecord | None:
+        ...
+
+    def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
+        """Take the oldest queued job, or one whose lease ran out, and lease it."""
+        ...
+
+    def finish_job(self, pk: int, status: str, error: str | None, now: datetime) -> None:
+        ...
+
+    def recover_interrupted_jobs(self, now: datetime) -> int:
+        """Requeue jobs left running by a process that died."""
+        ...
+
+    def scopes_with_pending_turns(self) -> list[Scope]:
+        ...

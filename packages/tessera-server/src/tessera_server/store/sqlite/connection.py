@@ -1,0 +1,114 @@
+"""SQLite connections: one per thread, WAL mode, explicit write transactions, migrations.
+
+Following SQLite's guidance on WAL: readers never block the writer and vice versa; writes
+are serialised with BEGIN IMMEDIATE so a transaction never fails half-way on a lock
+upgrade. `synchronous=FULL` makes a committed turn survive power loss, not only a crash.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+MIGRATIONS_PACKAGE = "tessera_server.store.sqlite.migrations"
+
+
+class ConnectionPool:
+    """Hands each thread its own connection to one database file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+            self._local.depth = 0
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; nested uses join the outer one."""
+        conn = self.conn
+        depth: int = self._local.depth
+        if depth == 0:
+            conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = depth + 1
+        try:
+            yield conn
+        except BaseException:
+            self._local.depth = depth
+            if depth == 0:
+                conn.execute("ROLLBACK")
+            raise
+        self._local.depth = depth
+        if depth == 0:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every bundled migration, in order."""
+    found = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        name = entry.name
+        if name.endswith(".sql"):
+            found.append((int(name.split("_", 1)[0]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(pool: ConnectionPool) -> list[str]:
+    """Apply pending migrations, each in its own transaction; returns the names applied.
+
+    Migrations are plain ordered SQL files. A migration library would buy little here
+    and the common ones split scripts on semicolons, which breaks FTS trigger bodies.
+    """
+    conn = pool.conn
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    done = []
+    for version, name, sql in migrations():
+        if version in applied:
+            continue
+        now = datetime.now(timezone.utc).isoformat()
+        # executescript commits implicitly, so wrap the script and the bookkeeping together.
+        conn.executescript(
+            "BEGIN IMMEDIATE;\n"
+            + sql
+            + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}', '{now}');\nCOMMIT;"
+        )
+        done.append(name)
+    return done
