@@ -47,7 +47,10 @@ def build_runtime(settings: Settings) -> Runtime:
         from .engine.extract.llm import LLMExtractor
 
         llm = OpenAICompatibleChat(
-            settings.llm_base_url, settings.llm_api_key, settings.llm_model, settings.llm_timeout_seconds
+            settings.llm_base_url,
+            settings.llm_api_key,
+            settings.llm_model,
+            settings.llm_timeout_seconds,
         )
         extractor = LLMExtractor(llm, offline)
     captioner = None
@@ -75,7 +78,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         if old in schemas:
             schemas[new] = schemas.pop(old)
             schemas[new]["title"] = new
-    text_replace(schema, {f"#/components/schemas/{o}": f"#/components/schemas/{n}" for o, n in _RENAMES.items()})
+    text_replace(
+        schema,
+        {f"#/components/schemas/{o}": f"#/components/schemas/{n}" for o, n in _RENAMES.items()},
+    )
     app.openapi_schema = schema
     return schema
 
@@ -127,7 +133,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for module in (memories, reads, skills, maintenance):
         app.include_router(module.router)
     app.add_middleware(
-        RequestContext,  # type: ignore[arg-type]
+        RequestContext,
         max_body=settings.max_body_bytes,
         max_upload=settings.max_upload_bytes,
         upload_paths=("/v1/resources/file",),

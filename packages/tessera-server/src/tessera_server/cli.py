@@ -77,7 +77,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
             for rec in store.list_keys():
                 state = f"revoked {rec.revoked_at:%Y-%m-%d}" if rec.revoked_at else "active"
                 mode = "read-only" if rec.read_only else "read-write"
-                print(f"{rec.prefix}…  tenant={rec.tenant_name}  {mode}  {state}  created {rec.created_at:%Y-%m-%d}")
+                print(
+                    f"{rec.prefix}…  tenant={rec.tenant_name}  {mode}  {state}  created {rec.created_at:%Y-%m-%d}"
+                )
         elif args.keys_command == "revoke":
             prefix = args.prefix.rstrip("…. ")
             if not store.revoke_key(prefix, utcnow()):
@@ -111,7 +113,9 @@ def parser() -> argparse.ArgumentParser:
     k = sub.add_parser("keys", help="create, list and revoke API keys")
     ks = k.add_subparsers(dest="keys_command", required=True)
     create = ks.add_parser("create", help="create a key (prints it once)")
-    create.add_argument("--tenant", default="default", help="tenant name; a new name makes a new tenant")
+    create.add_argument(
+        "--tenant", default="default", help="tenant name; a new name makes a new tenant"
+    )
     create.add_argument("--read-only", action="store_true", help="the key may only read")
     ks.add_parser("list", help="list keys (prefixes only)")
     revoke = ks.add_parser("revoke", help="revoke a key by its prefix")

@@ -119,7 +119,16 @@ def run_service(
     log_path = data_dir / "service.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tessera_server", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "tessera_server",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             env=full_env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -31,7 +31,9 @@ def memory(request: Request) -> Memory:
     return engine
 
 
-def principal(request: Request, authorization: Annotated[str | None, Security(bearer)]) -> Principal:
+def principal(
+    request: Request, authorization: Annotated[str | None, Security(bearer)]
+) -> Principal:
     if not authorization:
         raise ProblemError(
             401, "send your API key as `Authorization: Bearer tsk_live_…`", headers=AUTH_HINT

@@ -24,7 +24,13 @@ class RequestContext:
     """Gives each request an id (`X-Request-Id`), caps its body, adds rate-limit headers."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body: int, max_upload: int, upload_paths: tuple[str, ...], docs_url: str
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        max_upload: int,
+        upload_paths: tuple[str, ...],
+        docs_url: str,
     ) -> None:
         self.app = app
         self.max_body = max_body

@@ -71,7 +71,9 @@ def problem_response(
         "detail": detail,
         "instance": getattr(request.state, "request_id", None),
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
 
 
 def _location(loc: tuple[Any, ...]) -> str:

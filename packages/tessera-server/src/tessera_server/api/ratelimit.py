@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -43,4 +43,3 @@ class RateLimiter:
             reset_seconds=math.ceil((self.capacity - tokens) / self.rate),
             retry_after=max(1, math.ceil(missing / self.rate)) if not allowed else 0,
         )
-

@@ -158,7 +158,9 @@ class FilterOp(str, Enum):
 
 
 class FilterClause(Request):
-    field: str = Field(description="An intrinsic field (importance, event_time, …) or `metadata.<key>`.")
+    field: str = Field(
+        description="An intrinsic field (importance, event_time, …) or `metadata.<key>`."
+    )
     op: FilterOp
     value: Any
 

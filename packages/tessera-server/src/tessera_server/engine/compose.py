@@ -44,9 +44,7 @@ def _episode_block(hit: Hit) -> str:
     return record.text
 
 
-def _relevant_foresight(
-    runtime: Runtime, scope: Scope, query_vector: Any
-) -> list[ForesightRecord]:
+def _relevant_foresight(runtime: Runtime, scope: Scope, query_vector: Any) -> list[ForesightRecord]:
     live = runtime.store.live_foresight(scope, utcnow())
     scored = [
         (float(item.embedding @ query_vector) if item.embedding is not None else 0.0, item)
@@ -102,7 +100,10 @@ def compose(runtime: Runtime, scope: Scope, params: SearchParams, mode: str) -> 
         qvec = runtime.embedder.embed([params.query])[0]
         foresight = _relevant_foresight(runtime, scope, np.asarray(qvec))
     sections.append(("Facts", [_fact_line(h) for h in facts]))
-    dated = sorted(episodes, key=lambda h: h.record.event_time if isinstance(h.record, EpisodeRecord) else utcnow())
+    dated = sorted(
+        episodes,
+        key=lambda h: h.record.event_time if isinstance(h.record, EpisodeRecord) else utcnow(),
+    )
     sections.append(("Episodes (oldest first)", [_episode_block(h) for h in dated]))
     if foresight:
         sections.append(

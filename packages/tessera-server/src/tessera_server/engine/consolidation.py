@@ -119,7 +119,7 @@ def _consolidate_batch(runtime: Runtime, pending: list[TurnRecord]) -> Summary:
     missing = [t for t in pending if t.embedding is None]
     if missing:
         vectors = embedder.embed([t.content for t in missing])
-        for turn, vec in zip(missing, vectors):
+        for turn, vec in zip(missing, vectors, strict=True):
             turn.embedding = vec
     segments = segment(pending, runtime)
     views = [
@@ -149,7 +149,7 @@ def _consolidate_batch(runtime: Runtime, pending: list[TurnRecord]) -> Summary:
         if store.claim_turns([t.pk for t in pending if t.pk is not None]) != len(pending):
             raise TurnsTaken()
         episodes: list[EpisodeRecord] = []
-        for seg_index, (seg, text) in enumerate(zip(segments, texts)):
+        for seg_index, (seg, text) in enumerate(zip(segments, texts, strict=True)):
             first = seg[0]
             episodes.append(
                 store.insert_episode(
@@ -226,7 +226,9 @@ def _apply_fact(
     if fact.functional:
         for old in current:
             if old.t_valid <= fact.t_valid:
-                store.close_fact(old.id, old.tenant_id, t_invalid=fact.t_valid, superseded_by=new_id)
+                store.close_fact(
+                    old.id, old.tenant_id, t_invalid=fact.t_valid, superseded_by=new_id
+                )
     store.insert_fact(
         FactRecord(
             id=new_id,

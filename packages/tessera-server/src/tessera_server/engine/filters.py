@@ -99,8 +99,7 @@ def parse_filters(clauses: list[dict[str, Any]], max_clauses: int) -> ParsedFilt
             key = field[len("metadata.") :]
             if not _META_KEY.match(key):
                 raise InvalidInput(
-                    "metadata filter keys are 1-64 letters, digits, '_' or '-'; "
-                    f"got {key[:40]!r}"
+                    f"metadata filter keys are 1-64 letters, digits, '_' or '-'; got {key[:40]!r}"
                 )
             checked = [_metadata_value(key, op, v) for v in values]
             spec = FilterSpec("metadata", op, checked if op == "in" else checked[0], key)

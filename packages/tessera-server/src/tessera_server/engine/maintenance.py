@@ -65,7 +65,7 @@ def refresh_panels(runtime: Runtime, tenant_id: int, user_id: str) -> int:
             centroid, members = clusters[best]
             members.append(episode)
             clusters[best] = (centroid + episode.embedding, members)
-    now = utcnow()
+    utcnow()
     panels = []
     for centroid, members in clusters:
         unit = (centroid / (float(np.linalg.norm(centroid)) or 1.0)).astype(np.float32)
@@ -91,17 +91,20 @@ def reindex(runtime: Runtime, scope: Scope) -> tuple[int, int]:
     for start in range(0, len(missing), 256):
         chunk = missing[start : start + 256]
         vectors = embedder.embed([t.content for t in chunk])
-        store.set_turn_embeddings([(t.pk, v) for t, v in zip(chunk, vectors) if t.pk is not None])
+        store.set_turn_embeddings(
+            [(t.pk, v) for t, v in zip(chunk, vectors, strict=True) if t.pk is not None]
+        )
         backfilled += len(chunk)
-    for kind_missing in (
+    for unembedded in (
         store.episodes_missing_embeddings(scope),
         store.facts_missing_embeddings(scope),
     ):
-        for start in range(0, len(kind_missing), 256):
-            chunk = kind_missing[start : start + 256]
-            vectors = embedder.embed([text for _, text in chunk])
+        for start in range(0, len(unembedded), 256):
+            items = unembedded[start : start + 256]
+            vectors = embedder.embed([text for _, text in items])
             store.set_item_embeddings(
-                scope.tenant_id, [(item_id, v) for (item_id, _), v in zip(chunk, vectors)]
+                scope.tenant_id,
+                [(item_id, v) for (item_id, _), v in zip(items, vectors, strict=True)],
             )
     panels = 0
     if scope.user_id is not None:

@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from ulid import ULID
 
@@ -44,7 +44,7 @@ class Item:
     """An episode or a fact as `memories.get`/`list` show it."""
 
     id: str
-    type: str
+    type: Literal["episode", "fact"]
     text: str
     created_at: datetime
     metadata: dict[str, Any]
@@ -178,7 +178,7 @@ class Memory:
             for i, m in enumerate(messages)
         ]
         vectors = self.runtime.embedder.embed([t.content for t in turns])
-        for turn, vec in zip(turns, vectors):
+        for turn, vec in zip(turns, vectors, strict=True):
             turn.embedding = vec
         outcomes = []
         with self.store.transaction():
@@ -271,8 +271,13 @@ class Memory:
     def list(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Page:
         rows = self.store.list_items(scope, cursor, limit + 1)
         page, more = rows[:limit], len(rows) > limit
-        episodes = {e.id: e for e in self.store.get_episodes(scope, [r.id for r in page if r.kind == "episode"])}
-        facts = {f.id: f for f in self.store.get_facts(scope, [r.id for r in page if r.kind == "fact"])}
+        episodes = {
+            e.id: e
+            for e in self.store.get_episodes(scope, [r.id for r in page if r.kind == "episode"])
+        }
+        facts = {
+            f.id: f for f in self.store.get_facts(scope, [r.id for r in page if r.kind == "fact"])
+        }
         items = []
         for row in page:
             if row.kind == "episode" and row.id in episodes:
@@ -420,7 +425,11 @@ def episode_item(record: EpisodeRecord) -> Item:
 
 def fact_item(record: FactRecord) -> Item:
     return Item(
-        record.id, "fact", record.text, record.created_at, {**record.metadata, "tessera": _provenance(record)}
+        record.id,
+        "fact",
+        record.text,
+        record.created_at,
+        {**record.metadata, "tessera": _provenance(record)},
     )
 
 

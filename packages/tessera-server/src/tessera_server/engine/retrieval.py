@@ -24,14 +24,132 @@ RRF_K = 60
 _WORD = re.compile(r"[^\W_]+")
 SEARCHABLE_KINDS = ("episode", "note")
 STOPWORDS = frozenset(
-    "a about above after again against all am an and any are as at be because been before "
-    "being below between both but by can did do does doing down during each few for from "
-    "further had has have having he her here hers herself him himself his how i if in into "
-    "is it its itself just me more most my myself no nor not now of off on once only or "
-    "other our ours ourselves out over own same she should so some such than that the their "
-    "theirs them themselves then there these they this those through to too under until up "
-    "very was we were what when where which while who whom why will with you your yours "
-    "yourself yourselves".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    ]
 )
 
 
@@ -93,10 +211,20 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     if "episode" in params.types and filters.episodes is not None:
         if match:
             rankings.append(
-                [i for i, _ in store.lexical_episodes(scope, match, SEARCHABLE_KINDS, filters.episodes, depth)]
+                [
+                    i
+                    for i, _ in store.lexical_episodes(
+                        scope, match, SEARCHABLE_KINDS, filters.episodes, depth
+                    )
+                ]
             )
         rankings.append(
-            [i for i, _ in store.dense_episodes(scope, qvec, SEARCHABLE_KINDS, filters.episodes, depth)]
+            [
+                i
+                for i, _ in store.dense_episodes(
+                    scope, qvec, SEARCHABLE_KINDS, filters.episodes, depth
+                )
+            ]
         )
     if "fact" in params.types and filters.facts is not None:
         if match:
@@ -115,13 +243,15 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
             Candidate(
                 text=h.text,
                 vector=h.record.embedding,
-                event_time=h.record.event_time if isinstance(h.record, EpisodeRecord) else h.record.t_valid,
+                event_time=h.record.event_time
+                if isinstance(h.record, EpisodeRecord)
+                else h.record.t_valid,
                 pinned=isinstance(h.record, EpisodeRecord) and h.record.pinned,
                 fused_rank=rank,
             )
             for rank, h in enumerate(hits)
         ]
-        for hit, score in zip(hits, runtime.reranker.score(query, qvec, candidates)):
+        for hit, score in zip(hits, runtime.reranker.score(query, qvec, candidates), strict=True):
             hit.score = float(score)
         hits.sort(key=lambda h: (-h.score, h.id))
     return hits[: params.top_k]

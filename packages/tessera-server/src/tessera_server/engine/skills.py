@@ -81,7 +81,9 @@ def recall_procedures(
 ) -> list[Recalled]:
     task = _check_text(task, "task", runtime.settings.max_content_chars)
     k = _check_k(k, runtime.settings.max_top_k)
-    if min_similarity is not None and not (-1.0 <= min_similarity <= 1.0 and math.isfinite(min_similarity)):
+    if min_similarity is not None and not (
+        -1.0 <= min_similarity <= 1.0 and math.isfinite(min_similarity)
+    ):
         raise InvalidInput("`min_similarity` must be between -1 and 1")
     return _recall(runtime, scope, task, "procedure", k, min_similarity)
 

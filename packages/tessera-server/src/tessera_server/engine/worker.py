@@ -38,7 +38,9 @@ def work_once(runtime: Runtime) -> bool:
         # The message names the failure without data: no content, keys or SQL.
         error = f"{type(exc).__name__} during {job.kind} (attempt {job.attempts})"
         retry = job.attempts < settings.job_max_attempts
-        log.warning("job job_%s failed: %s; %s", job.pk, error, "will retry" if retry else "giving up")
+        log.warning(
+            "job job_%s failed: %s; %s", job.pk, error, "will retry" if retry else "giving up"
+        )
         store.finish_job(job.pk, "queued" if retry else "failed", error, utcnow())
     else:
         store.finish_job(job.pk, "succeeded", None, utcnow())

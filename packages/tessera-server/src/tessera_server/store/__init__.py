@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..config import Settings
 from .protocol import Store
 
+__all__ = ["Store", "open_store"]
+
 
 def open_store(settings: Settings, dim: int) -> Store:
     """The backend `TESSERA_DATABASE_URL` selects."""

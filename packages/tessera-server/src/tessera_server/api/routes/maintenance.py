@@ -31,7 +31,10 @@ router = APIRouter()
     status_code=202,
     response_model=EnqueuedResponse,
     tags=["maintenance"],
-    responses={200: {"model": ConsolidationSummary, "description": "Ran inline (sync=true)."}, **errors(422)},
+    responses={
+        200: {"model": ConsolidationSummary, "description": "Ran inline (sync=true)."},
+        **errors(422),
+    },
 )
 def consolidate(
     body: ConsolidateRequest,
@@ -43,7 +46,9 @@ def consolidate(
     or run it inline with `?sync=true`."""
     scope = scope_of(who, body.user_id, body.session_id)
     if sync:
-        return JSONResponse(summary_model(engine.consolidate_now(scope)).model_dump(), status_code=200)
+        return JSONResponse(
+            summary_model(engine.consolidate_now(scope)).model_dump(), status_code=200
+        )
     return EnqueuedResponse(job=job_handle(engine.enqueue_consolidation(scope)))
 
 
@@ -96,7 +101,13 @@ def get_job(job_id: str, who: Caller, engine: Engine) -> JobStatusResponse:
     )
 
 
-@router.get("/health", operation_id="health-health", summary="Liveness", response_model=HealthStatus, tags=["health"])
+@router.get(
+    "/health",
+    operation_id="health-health",
+    summary="Liveness",
+    response_model=HealthStatus,
+    tags=["health"],
+)
 def health() -> HealthStatus:
     """The process is up. Needs no key."""
     return HealthStatus(status="ok")

@@ -56,9 +56,14 @@ def _async_body(outcome: AddOutcome) -> AsyncAddResponse:
     summary="Add a turn",
     status_code=201,
     response_model=AsyncAddResponse,
-    responses={200: {"model": SyncAddResponse, "description": "Stored and consolidated (mode=sync)."}, **errors(413, 422)},
+    responses={
+        200: {"model": SyncAddResponse, "description": "Stored and consolidated (mode=sync)."},
+        **errors(413, 422),
+    },
 )
-def add_memory(body: AddMemoryRequest, who: Caller, engine: Engine) -> AsyncAddResponse | JSONResponse:
+def add_memory(
+    body: AddMemoryRequest, who: Caller, engine: Engine
+) -> AsyncAddResponse | JSONResponse:
     """Store one conversational turn. `mode=async` (201) queues consolidation on the cadence;
     `mode=sync` (200) consolidates before answering. `infer=false` stores the text verbatim."""
     outcome = engine.add(
@@ -72,7 +77,9 @@ def add_memory(body: AddMemoryRequest, who: Caller, engine: Engine) -> AsyncAddR
         metadata=body.metadata,
     )
     if outcome.summary is not None:
-        sync = SyncAddResponse(turn_id=outcome.turn_id, consolidation=summary_model(outcome.summary))
+        sync = SyncAddResponse(
+            turn_id=outcome.turn_id, consolidation=summary_model(outcome.summary)
+        )
         return JSONResponse(sync.model_dump(mode="json"), status_code=200)
     return _async_body(outcome)
 
@@ -102,7 +109,9 @@ def _scope_hash(scope: Scope) -> str:
 
 
 def encode_cursor(cursor: ListCursor, scope: Scope) -> str:
-    raw = json.dumps({"t": cursor.created_at.isoformat(), "i": cursor.item_id, "s": _scope_hash(scope)})
+    raw = json.dumps(
+        {"t": cursor.created_at.isoformat(), "i": cursor.item_id, "s": _scope_hash(scope)}
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -114,14 +123,22 @@ def decode_cursor(value: str, scope: Scope) -> ListCursor:
         created = datetime.fromisoformat(data["t"])
         item_id, owner = str(data["i"]), str(data["s"])
     except (ValueError, KeyError, TypeError):
-        raise InvalidInput("`cursor` is not a cursor this service issued; start without one") from None
+        raise InvalidInput(
+            "`cursor` is not a cursor this service issued; start without one"
+        ) from None
     if owner != _scope_hash(scope):
         raise InvalidInput("`cursor` belongs to a different scope; use the one its page came from")
     return ListCursor(created, item_id)
 
 
 def memory_item(item: Item) -> MemoryItem:
-    return MemoryItem(id=item.id, type=item.type, text=item.text, created_at=item.created_at, metadata=item.metadata)  # type: ignore[arg-type]
+    return MemoryItem(
+        id=item.id,
+        type=item.type,
+        text=item.text,
+        created_at=item.created_at,
+        metadata=item.metadata,
+    )
 
 
 @router.get(
@@ -224,7 +241,9 @@ def forget_memory(item_id: str, body: ScopedRequest, who: Caller, engine: Engine
     tags=["facts"],
     responses=errors(404, 409, 422),
 )
-def correct_fact(item_id: str, body: FactCorrectionRequest, who: Caller, engine: Engine) -> FactItem:
+def correct_fact(
+    item_id: str, body: FactCorrectionRequest, who: Caller, engine: Engine
+) -> FactItem:
     """Replace a fact's object: a successor fact is created and the old one expires."""
     fact = engine.correct(
         scope_of(who, body.user_id, body.session_id),
@@ -244,7 +263,9 @@ def correct_fact(item_id: str, body: FactCorrectionRequest, who: Caller, engine:
     tags=["pins"],
     responses=errors(404, 422),
 )
-def pin_memory(item_id: str, body: Annotated[ScopedRequest, Body()], who: Caller, engine: Engine) -> PinResponse:
+def pin_memory(
+    item_id: str, body: Annotated[ScopedRequest, Body()], who: Caller, engine: Engine
+) -> PinResponse:
     """Keep an episode out of reach of maintenance; `ep_` ids only."""
     changed = engine.pin(scope_of(who, body.user_id, body.session_id), item_id, True)
     return PinResponse(id=item_id, pinned=True, changed=changed)
@@ -258,7 +279,9 @@ def pin_memory(item_id: str, body: Annotated[ScopedRequest, Body()], who: Caller
     tags=["pins"],
     responses=errors(404, 422),
 )
-def unpin_memory(item_id: str, body: Annotated[ScopedRequest, Body()], who: Caller, engine: Engine) -> PinResponse:
+def unpin_memory(
+    item_id: str, body: Annotated[ScopedRequest, Body()], who: Caller, engine: Engine
+) -> PinResponse:
     """Clear an episode's pin."""
     changed = engine.pin(scope_of(who, body.user_id, body.session_id), item_id, False)
     return PinResponse(id=item_id, pinned=False, changed=changed)

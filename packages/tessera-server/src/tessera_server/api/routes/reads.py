@@ -71,7 +71,14 @@ def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
     """Hybrid lexical + dense retrieval over episodes and facts, fused and optionally
     reranked; scores descending. Never calls an LLM."""
     params = _params(
-        engine, body.query, body.top_k, body.rerank, body.as_of, body.known_as_of, list(body.types or []), body.filters
+        engine,
+        body.query,
+        body.top_k,
+        body.rerank,
+        body.as_of,
+        body.known_as_of,
+        list(body.types or []),
+        body.filters,
     )
     hits = engine.search(scope_of(who, body.user_id, body.session_id), params)
     return SearchResponse(
@@ -89,14 +96,18 @@ def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
 )
 def query(body: QueryRequest, who: Caller, engine: Engine) -> QueryResponse:
     """Retrieve and compose one dated, prompt-ready `context` block with its parts."""
-    params = _params(engine, body.query, body.top_k, True, body.as_of, body.known_as_of, None, body.filters)
+    params = _params(
+        engine, body.query, body.top_k, True, body.as_of, body.known_as_of, None, body.filters
+    )
     composed = engine.query(scope_of(who, body.user_id, body.session_id), params, body.mode)
     return QueryResponse(
         context=composed.context,
         results=[_typed(h) for h in composed.results],
         facts=[_typed(h) for h in composed.facts],
         episodes=[_typed(h) for h in composed.episodes],
-        foresight=[ForesightItem(id=f.id, content=f.content, kind=f.kind) for f in composed.foresight],
+        foresight=[
+            ForesightItem(id=f.id, content=f.content, kind=f.kind) for f in composed.foresight
+        ],
         portrait=composed.portrait,
         provenance=Provenance(**composed.provenance),
     )

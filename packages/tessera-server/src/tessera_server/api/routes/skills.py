@@ -13,10 +13,10 @@ from ...store.records import EpisodeRecord
 from ..deps import Caller, Engine, scope_of
 from ..schemas import (
     ProcedureView,
-    RecallProceduresRequest,
-    RecallProceduresResponse,
     RecalledProcedure,
     RecalledResource,
+    RecallProceduresRequest,
+    RecallProceduresResponse,
     RecallResourcesRequest,
     RecallResourcesResponse,
     RecordOutcomeRequest,
@@ -50,7 +50,10 @@ def procedure_view(ep: EpisodeRecord) -> ProcedureView:
 
 def resource_item(ep: EpisodeRecord) -> ResourceItem:
     return ResourceItem(
-        id=ep.id, caption=ep.text, blob_ref=str(ep.attrs.get("blob_ref", "")), mime=str(ep.attrs.get("mime", ""))
+        id=ep.id,
+        caption=ep.text,
+        blob_ref=str(ep.attrs.get("blob_ref", "")),
+        mime=str(ep.attrs.get("mime", "")),
     )
 
 
@@ -63,10 +66,14 @@ def resource_item(ep: EpisodeRecord) -> ResourceItem:
     tags=["procedural"],
     responses=errors(422),
 )
-def remember_procedure(body: RememberProcedureRequest, who: Caller, engine: Engine) -> ProcedureView:
+def remember_procedure(
+    body: RememberProcedureRequest, who: Caller, engine: Engine
+) -> ProcedureView:
     """Store a how-to: the situation it is for, its steps, and how success looks."""
     scope = scope_of(who, body.user_id, body.session_id)
-    return procedure_view(skills.remember_procedure(engine.runtime, scope, body.trigger, body.steps, body.success))
+    return procedure_view(
+        skills.remember_procedure(engine.runtime, scope, body.trigger, body.steps, body.success)
+    )
 
 
 @router.post(
@@ -77,12 +84,17 @@ def remember_procedure(body: RememberProcedureRequest, who: Caller, engine: Engi
     tags=["procedural"],
     responses=errors(422),
 )
-def recall_procedures(body: RecallProceduresRequest, who: Caller, engine: Engine) -> RecallProceduresResponse:
+def recall_procedures(
+    body: RecallProceduresRequest, who: Caller, engine: Engine
+) -> RecallProceduresResponse:
     """The procedures whose trigger best matches a task, by cosine similarity. A read."""
     scope = scope_of(who, body.user_id, body.session_id)
     found = skills.recall_procedures(engine.runtime, scope, body.task, body.k, body.min_similarity)
     return RecallProceduresResponse(
-        results=[RecalledProcedure(procedure=procedure_view(r.episode), similarity=r.similarity) for r in found]
+        results=[
+            RecalledProcedure(procedure=procedure_view(r.episode), similarity=r.similarity)
+            for r in found
+        ]
     )
 
 
@@ -94,7 +106,9 @@ def recall_procedures(body: RecallProceduresRequest, who: Caller, engine: Engine
     tags=["procedural"],
     responses=errors(404, 422),
 )
-def record_outcome(item_id: str, body: RecordOutcomeRequest, who: Caller, engine: Engine) -> ProcedureView:
+def record_outcome(
+    item_id: str, body: RecordOutcomeRequest, who: Caller, engine: Engine
+) -> ProcedureView:
     """Count a use of the procedure and remember whether it worked."""
     scope = scope_of(who, body.user_id, body.session_id)
     return procedure_view(skills.record_outcome(engine.runtime, scope, item_id, body.success))
@@ -113,7 +127,12 @@ def remember_resource(body: RememberResourceRequest, who: Caller, engine: Engine
     """Keep a blob handle with a searchable caption (given, or written by a vision model)."""
     scope = scope_of(who, body.user_id, body.session_id)
     episode = skills.remember_resource(
-        engine.runtime, scope, blob_ref=body.blob_ref, mime=body.mime, caption=body.caption, image_url=body.image_url
+        engine.runtime,
+        scope,
+        blob_ref=body.blob_ref,
+        mime=body.mime,
+        caption=body.caption,
+        image_url=body.image_url,
     )
     return resource_item(episode)
 
@@ -163,10 +182,15 @@ def remember_resource_file(
     tags=["resources"],
     responses=errors(422),
 )
-def recall_resources(body: RecallResourcesRequest, who: Caller, engine: Engine) -> RecallResourcesResponse:
+def recall_resources(
+    body: RecallResourcesRequest, who: Caller, engine: Engine
+) -> RecallResourcesResponse:
     """Resources whose caption matches a text query."""
     scope = scope_of(who, body.user_id, body.session_id)
     found = skills.recall_resources(engine.runtime, scope, body.query, body.k)
     return RecallResourcesResponse(
-        results=[RecalledResource(resource=resource_item(r.episode), similarity=r.similarity) for r in found]
+        results=[
+            RecalledResource(resource=resource_item(r.episode), similarity=r.similarity)
+            for r in found
+        ]
     )

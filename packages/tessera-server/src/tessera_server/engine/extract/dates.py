@@ -93,9 +93,13 @@ def _resolve(m: re.Match[str], anchor: datetime) -> tuple[datetime, str, bool] |
         if unit == "weekend":
             days_to_sat = (5 - anchor.weekday()) % 7
             base = anchor + timedelta(days=days_to_sat)
-            return base + timedelta(weeks=sign if sign else 0) - (
-                timedelta(weeks=1) if sign < 0 and days_to_sat == 0 else timedelta()
-            ), "day", True
+            return (
+                base
+                + timedelta(weeks=sign if sign else 0)
+                - (timedelta(weeks=1) if sign < 0 and days_to_sat == 0 else timedelta()),
+                "day",
+                True,
+            )
         if unit in ("summer", "winter", "spring", "fall"):
             return anchor.replace(year=anchor.year + min(sign, 0) + max(sign, 0)), "season", True
         when, gran = _shift(anchor, sign, unit)

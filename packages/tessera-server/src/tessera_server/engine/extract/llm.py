@@ -37,7 +37,16 @@ SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["subject", "relation", "object", "text", "confidence", "functional", "negated", "turn"],
+                "required": [
+                    "subject",
+                    "relation",
+                    "object",
+                    "text",
+                    "confidence",
+                    "functional",
+                    "negated",
+                    "turn",
+                ],
                 "properties": {
                     "subject": {"type": "string"},
                     "relation": {"type": "string"},
@@ -74,7 +83,8 @@ class MalformedAnswer(Exception):
 
 def _prompt(turns: list[TurnView]) -> str:
     lines = [
-        f"[{t.index}] ({t.event_time.strftime('%Y-%m-%d %H:%M')}) {t.speaker}: {t.text}" for t in turns
+        f"[{t.index}] ({t.event_time.strftime('%Y-%m-%d %H:%M')}) {t.speaker}: {t.text}"
+        for t in turns
     ]
     return "Conversation turns:\n" + "\n".join(lines)
 
@@ -107,7 +117,9 @@ def _parse(answer: dict[str, Any], turns: list[TurnView]) -> Extraction:
             if kind not in ("plan", "deadline", "temporary_state"):
                 raise MalformedAnswer(f"unknown foresight kind {kind!r}")
             expires = (due or turn.event_time + timedelta(days=30)) + timedelta(days=1)
-            out.foresight.append(ExtractedForesight(kind, str(s["content"])[:500], turn.index, due, expires))
+            out.foresight.append(
+                ExtractedForesight(kind, str(s["content"])[:500], turn.index, due, expires)
+            )
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedAnswer(type(exc).__name__) from exc
     return out
@@ -125,7 +137,9 @@ class LLMExtractor:
         for _ in range(2):
             calls += 1
             try:
-                answer = self.model.complete_json(SYSTEM, _prompt(turns), "memory_extraction", SCHEMA)
+                answer = self.model.complete_json(
+                    SYSTEM, _prompt(turns), "memory_extraction", SCHEMA
+                )
                 result = _parse(answer, turns)
             except (ChatModelError, MalformedAnswer) as exc:
                 log.warning("LLM extraction attempt %d failed: %s", calls, exc)

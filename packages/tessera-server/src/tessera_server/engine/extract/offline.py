@@ -68,15 +68,32 @@ FIRST_PERSON: tuple[Rule, ...] = (
         "{s} lives in {o}",
         True,
     ),
-    _rule(r"\bI(?:'ve|\s+have)?\s+(?:just\s+)?(?:moved|relocated)\s+to\s+(?P<o>.+)", "lives_in", "{s} lives in {o}", True),
+    _rule(
+        r"\bI(?:'ve|\s+have)?\s+(?:just\s+)?(?:moved|relocated)\s+to\s+(?P<o>.+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+    ),
     _rule(rf"{_I}\s+(?:originally\s+)?from\s+(?P<o>.+)", "from", "{s} is from {o}", True),
     _rule(r"\bI\s+grew\s+up\s+in\s+(?P<o>.+)", "grew_up_in", "{s} grew up in {o}", True),
     _rule(r"\bI\s+(?:now\s+)?work\s+(?:at|for)\s+(?P<o>.+)", "works_at", "{s} works at {o}", True),
-    _rule(rf"\bI\s+work\s+as\s+(?:an?\s+)?(?P<o>.+)", "works_as", "{s} works as {o}", True),
-    _rule(rf"{_I}\s+(?:an?\s+)(?P<o>(?:\w+\s)?(?:engineer|developer|teacher|nurse|doctor|designer|writer|artist|student|lawyer|manager|scientist|chef|musician|counselor|counsellor|painter|photographer|consultant|accountant|programmer|researcher|architect|therapist|social worker))\b", "works_as", "{s} works as {o}", True, 0.7),
+    _rule(r"\bI\s+work\s+as\s+(?:an?\s+)?(?P<o>.+)", "works_as", "{s} works as {o}", True),
+    _rule(
+        rf"{_I}\s+(?:an?\s+)(?P<o>(?:\w+\s)?(?:engineer|developer|teacher|nurse|doctor|designer|writer|artist|student|lawyer|manager|scientist|chef|musician|counselor|counsellor|painter|photographer|consultant|accountant|programmer|researcher|architect|therapist|social worker))\b",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        0.7,
+    ),
     _rule(r"\bmy\s+name\s+is\s+(?P<o>" + _NAME + ")", "name", "{s}'s name is {o}", True, 0.9),
     _rule(rf"{_I}\s+(?P<o>\d{{1,3}})\s+years?\s+old", "age", "{s} is {o} years old", True, 0.9),
-    _rule(r"\bmy\s+birthday\s+is\s+(?:on\s+)?(?P<o>.+)", "birthday", "{s}'s birthday is {o}", True, 0.9),
+    _rule(
+        r"\bmy\s+birthday\s+is\s+(?:on\s+)?(?P<o>.+)",
+        "birthday",
+        "{s}'s birthday is {o}",
+        True,
+        0.9,
+    ),
     _rule(
         rf"\bmy\s+(?P<r>{_FAMILY})(?:'s|\s+is)?\s+(?:name\s+is\s+|called\s+|named\s+)(?P<o>{_NAME})",
         "{r}",
@@ -91,24 +108,88 @@ FIRST_PERSON: tuple[Rule, ...] = (
         True,
     ),
     _rule(r"\bI\s+(?:really\s+)?prefer\s+(?P<o>.+)", "prefers", "{s} prefers {o}", False),
-    _rule(r"\bI\s+(?:really\s+|absolutely\s+)?(?:love|adore|enjoy)\s+(?P<o>.+)", "likes", "{s} loves {o}", False, 0.7),
+    _rule(
+        r"\bI\s+(?:really\s+|absolutely\s+)?(?:love|adore|enjoy)\s+(?P<o>.+)",
+        "likes",
+        "{s} loves {o}",
+        False,
+        0.7,
+    ),
     _rule(r"\bI\s+(?:really\s+)?like\s+(?P<o>.+)", "likes", "{s} likes {o}", False, 0.6),
-    _rule(r"\bI\s+(?:really\s+)?(?:hate|dislike|can't\s+stand)\s+(?P<o>.+)", "dislikes", "{s} dislikes {o}", False, 0.7),
-    _rule(rf"{_I}\s+allergic\s+to\s+(?P<o>.+)", "allergic_to", "{s} is allergic to {o}", False, 0.9),
-    _rule(rf"{_I}\s+(?:a\s+)?(?P<o>vegan|vegetarian|pescatarian)\b", "diet", "{s} is {o}", True, 0.85),
-    _rule(rf"{_I}\s+(?P<o>married|single|engaged|divorced|widowed)\b", "relationship_status", "{s} is {o}", True, 0.85),
+    _rule(
+        r"\bI\s+(?:really\s+)?(?:hate|dislike|can't\s+stand)\s+(?P<o>.+)",
+        "dislikes",
+        "{s} dislikes {o}",
+        False,
+        0.7,
+    ),
+    _rule(
+        rf"{_I}\s+allergic\s+to\s+(?P<o>.+)", "allergic_to", "{s} is allergic to {o}", False, 0.9
+    ),
+    _rule(
+        rf"{_I}\s+(?:a\s+)?(?P<o>vegan|vegetarian|pescatarian)\b", "diet", "{s} is {o}", True, 0.85
+    ),
+    _rule(
+        rf"{_I}\s+(?P<o>married|single|engaged|divorced|widowed)\b",
+        "relationship_status",
+        "{s} is {o}",
+        True,
+        0.85,
+    ),
     _rule(r"\bI\s+speak\s+(?P<o>.+)", "speaks", "{s} speaks {o}", False),
-    _rule(rf"(?:{_I}|\bI've\s+been)\s+(?:studying|learning)\s+(?P<o>.+)", "studies", "{s} is learning {o}", False, 0.7),
-    _rule(r"\bI\s+(?:have|own)\s+(?P<o>(?:a|an|two|three|four|\d+)\s+(?:dogs?|cats?|kids|children|sons?|daughters?|cars?|bikes?|horses?|pets?)\b.*)", "has", "{s} has {o}", False, 0.75),
-    _rule(r"\bI\s+(?:play|played)\s+(?:the\s+)?(?P<o>(?:guitar|piano|violin|drums|cello|flute|saxophone|soccer|football|tennis|basketball|chess|golf)\b)", "plays", "{s} plays {o}", False, 0.75),
+    _rule(
+        rf"(?:{_I}|\bI've\s+been)\s+(?:studying|learning)\s+(?P<o>.+)",
+        "studies",
+        "{s} is learning {o}",
+        False,
+        0.7,
+    ),
+    _rule(
+        r"\bI\s+(?:have|own)\s+(?P<o>(?:a|an|two|three|four|\d+)\s+(?:dogs?|cats?|kids|children|sons?|daughters?|cars?|bikes?|horses?|pets?)\b.*)",
+        "has",
+        "{s} has {o}",
+        False,
+        0.75,
+    ),
+    _rule(
+        r"\bI\s+(?:play|played)\s+(?:the\s+)?(?P<o>(?:guitar|piano|violin|drums|cello|flute|saxophone|soccer|football|tennis|basketball|chess|golf)\b)",
+        "plays",
+        "{s} plays {o}",
+        False,
+        0.75,
+    ),
 )
 
 # Third-person rules over "<Name> <verb> ...".
 THIRD_PERSON: tuple[Rule, ...] = (
-    _rule(rf"\b(?P<s>{_NAME})\s+(?:now\s+)?lives\s+in\s+(?P<o>.+)", "lives_in", "{s} lives in {o}", True, 0.7),
-    _rule(rf"\b(?P<s>{_NAME})\s+(?:has\s+)?(?:moved|relocated)\s+to\s+(?P<o>.+)", "lives_in", "{s} lives in {o}", True, 0.7),
-    _rule(rf"\b(?P<s>{_NAME})\s+works\s+(?:at|for)\s+(?P<o>.+)", "works_at", "{s} works at {o}", True, 0.7),
-    _rule(rf"\b(?P<s>{_NAME})\s+works\s+as\s+(?:an?\s+)?(?P<o>.+)", "works_as", "{s} works as {o}", True, 0.7),
+    _rule(
+        rf"\b(?P<s>{_NAME})\s+(?:now\s+)?lives\s+in\s+(?P<o>.+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.7,
+    ),
+    _rule(
+        rf"\b(?P<s>{_NAME})\s+(?:has\s+)?(?:moved|relocated)\s+to\s+(?P<o>.+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.7,
+    ),
+    _rule(
+        rf"\b(?P<s>{_NAME})\s+works\s+(?:at|for)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.7,
+    ),
+    _rule(
+        rf"\b(?P<s>{_NAME})\s+works\s+as\s+(?:an?\s+)?(?P<o>.+)",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        0.7,
+    ),
     _rule(rf"\b(?P<s>{_NAME})\s+is\s+from\s+(?P<o>.+)", "from", "{s} is from {o}", True, 0.7),
 )
 
@@ -170,7 +251,19 @@ class OfflineExtractor:
             for match in rule.pattern.finditer(sentence):
                 groups = match.groupdict()
                 subject = groups.get("s") or turn.speaker
-                if groups.get("s") and subject.split()[0] in {"I", "We", "You", "They", "He", "She", "It", "My", "The", "This", "That"}:
+                if groups.get("s") and subject.split()[0] in {
+                    "I",
+                    "We",
+                    "You",
+                    "They",
+                    "He",
+                    "She",
+                    "It",
+                    "My",
+                    "The",
+                    "This",
+                    "That",
+                }:
                     continue
                 obj = _clip(groups["o"])
                 if not obj or _NOISE_OBJECT.match(obj):

@@ -28,7 +28,9 @@ class Candidate:
 class Reranker(Protocol):
     name: str
 
-    def score(self, query: str, query_vector: Vectors, candidates: list[Candidate]) -> list[float]: ...
+    def score(
+        self, query: str, query_vector: Vectors, candidates: list[Candidate]
+    ) -> list[float]: ...
 
 
 def load_reranker(name: str) -> Reranker:

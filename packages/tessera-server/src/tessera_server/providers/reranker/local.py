@@ -10,9 +10,69 @@ from . import Candidate
 
 _WORD = re.compile(r"[^\W_]+")
 _STOP = frozenset(
-    "a an and are as at be but by did do does for from had has have he her his how i in is "
-    "it its me my of on or our she so that the their them they this to was we were what when "
-    "where which who whom why will with would you your about after before did ever".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "about",
+        "after",
+        "before",
+        "did",
+        "ever",
+    ]
 )
 
 
@@ -53,11 +113,17 @@ class LocalReranker:
             date = 0.0
             if q_dates and cand.event_time is not None:
                 date = max(
-                    1.0 if (d.when.year, d.when.month) == (cand.event_time.year, cand.event_time.month) else 0.0
+                    1.0
+                    if (d.when.year, d.when.month) == (cand.event_time.year, cand.event_time.month)
+                    else 0.0
                     for d in q_dates
                 )
             scores.append(
-                w_cos * cos + w_cov * coverage + w_fused * fused + w_date * date + w_pin * cand.pinned
+                w_cos * cos
+                + w_cov * coverage
+                + w_fused * fused
+                + w_date * date
+                + w_pin * cand.pinned
             )
         return scores
 

@@ -13,7 +13,9 @@ class CaptionError(Exception):
 
 
 class Captioner(Protocol):
-    def caption(self, *, image_url: str | None = None, data: bytes | None = None, mime: str = "") -> str: ...
+    def caption(
+        self, *, image_url: str | None = None, data: bytes | None = None, mime: str = ""
+    ) -> str: ...
 
 
 PROMPT = (
@@ -29,7 +31,9 @@ class OpenAICompatibleCaptioner:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout, headers=headers)
 
-    def caption(self, *, image_url: str | None = None, data: bytes | None = None, mime: str = "") -> str:
+    def caption(
+        self, *, image_url: str | None = None, data: bytes | None = None, mime: str = ""
+    ) -> str:
         if data is not None:
             image_url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         if not image_url:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -205,8 +205,7 @@ class SQLiteStore:
 
     def list_keys(self) -> list[ApiKeyRecord]:
         rows = self.pool.conn.execute(
-            "SELECT k.*, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
-            "ORDER BY k.id"
+            "SELECT k.*, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ORDER BY k.id"
         ).fetchall()
         return [self._key_from_row(r) for r in rows]
 
@@ -640,7 +639,13 @@ class SQLiteStore:
                 "UPDATE facts SET t_invalid = COALESCE(?, t_invalid), "
                 "t_expired = COALESCE(?, t_expired), "
                 "superseded_by = COALESCE(?, superseded_by) WHERE id = ? AND tenant_id = ?",
-                (enc_time_opt(t_invalid), enc_time_opt(t_expired), superseded_by, fact_id, tenant_id),
+                (
+                    enc_time_opt(t_invalid),
+                    enc_time_opt(t_expired),
+                    superseded_by,
+                    fact_id,
+                    tenant_id,
+                ),
             )
             self._bump_generation(conn, tenant_id)
 
@@ -700,7 +705,9 @@ class SQLiteStore:
 
     # -- portrait and panels -----------------------------------------------------------
 
-    def put_portrait(self, tenant_id: int, user_id: str, data: dict[str, Any], now: datetime) -> None:
+    def put_portrait(
+        self, tenant_id: int, user_id: str, data: dict[str, Any], now: datetime
+    ) -> None:
         with self.pool.write() as conn:
             if data:
                 conn.execute(
