@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 ruff check .
 ruff format --check .
 mypy
+python scripts/config_table.py --check || { echo "README configuration table is stale: run python scripts/config_table.py"; exit 1; }

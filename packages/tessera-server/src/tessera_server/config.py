@@ -26,8 +26,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default_factory=default_database_url,
-        description="Where memory lives: `sqlite:///path/to/file.db` (the default, a file in "
-        "the user's data directory) or `postgresql://…`.",
+        description="Where memory lives: `sqlite:///path/to/file.db` (the default is a file "
+        "in the user's data directory).",
     )
     host: str = Field("127.0.0.1", description="Address `tessera serve` binds to.")
     port: int = Field(8420, ge=1, le=65535, description="Port `tessera serve` listens on.")
