@@ -66,8 +66,11 @@ def create_key(env: Mapping[str, str], tenant: str, *, read_only: bool = False) 
     if read_only:
         args.append("--read-only")
     out = run_cli(env, *args).stdout
-    for token in out.split():
-        if token.startswith("tsk_live_"):
+    # The key is printed alone on its own line; the line before it names only its
+    # prefix ("tsk_live_abcd1234…"), which is not a key.
+    for line in out.splitlines():
+        token = line.strip()
+        if token.startswith("tsk_live_") and token.isascii() and " " not in token:
             return token
     raise RuntimeError(f"`tessera keys create` printed no key: {out!r}")
 

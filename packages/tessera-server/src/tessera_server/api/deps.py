@@ -24,6 +24,7 @@ class Principal:
     tenant_id: int
     key_prefix: str
     read_only: bool
+    max_label_chars: int = 256
 
 
 def memory(request: Request) -> Memory:
@@ -65,7 +66,9 @@ def principal(
         )
     if record.read_only and request.method not in ("GET", "HEAD") and not _is_read(request):
         raise ProblemError(403, "this API key is read-only; use a read-write key to change memory")
-    return Principal(record.tenant_id, record.prefix, record.read_only)
+    return Principal(
+        record.tenant_id, record.prefix, record.read_only, engine.settings.max_label_chars
+    )
 
 
 _READ_POSTS = ("/v1/search", "/v1/query", "/v1/procedures/recall", "/v1/resources/recall")
@@ -76,7 +79,7 @@ def _is_read(request: Request) -> bool:
 
 
 def scope_of(who: Principal, user_id: str | None, session_id: str | None) -> Scope:
-    return resolve_scope(who.tenant_id, user_id, session_id)
+    return resolve_scope(who.tenant_id, user_id, session_id, who.max_label_chars)
 
 
 Caller = Annotated[Principal, Depends(principal)]

@@ -53,13 +53,15 @@ class RequestContext:
             return
 
         received = 0
+        too_large = False
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise BodyTooLarge()
             return message
 
@@ -67,10 +69,18 @@ class RequestContext:
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
+            if too_large:
+                # The framework may catch BodyTooLarge while parsing a streamed body and
+                # answer 400 "error parsing the body"; the answer is 413 all the same.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._too_large(send, request_id, limit)
+                return
             if message["type"] == "http.response.start":
                 started = True
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode()))
                 for name, value in state.get("rate_headers", {}).items():
                     headers.append((name.lower().encode(), str(value).encode()))
                 message["headers"] = headers

@@ -64,16 +64,20 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     docs = getattr(request.app.state, "docs_url", "")
+    request_id = getattr(request.state, "request_id", None)
     body: dict[str, Any] = {
         "type": f"{docs}/errors/#{slug or _SLUGS.get(status, 'error')}",
         "title": title or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "instance": getattr(request.state, "request_id", None),
+        "instance": request_id,
     }
-    return JSONResponse(
-        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
-    )
+    all_headers = dict(headers or {})
+    if request_id:
+        # The 500 handler answers from outside the request-id middleware, so the
+        # problem carries its own X-Request-Id (the middleware does not add a second).
+        all_headers["X-Request-Id"] = request_id
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
 
 
 def _location(loc: tuple[Any, ...]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from ..store.records import FilterSpec
@@ -34,6 +34,8 @@ FIELDS: dict[str, FieldRule] = {
 ROLES = ("system", "user", "assistant")
 _META_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _ORDER_OPS = {"gte", "lte", "gt", "lt"}
+# Integers bind to SQL as 64-bit values; anything wider is refused, never a driver error.
+MAX_INT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ def _check_scalar(field: str, kind: FieldType, op: str, value: Any) -> Any:
             raise InvalidInput(f"filter on `{field}` needs a number, got {type(value).__name__}")
         if isinstance(value, float) and not math.isfinite(value):
             raise InvalidInput(f"filter on `{field}` needs a finite number")
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            raise InvalidInput(f"filter on `{field}`: the number is out of range")
         return value
     if kind == "time":
         if not isinstance(value, str):
@@ -62,7 +66,12 @@ def _check_scalar(field: str, kind: FieldType, op: str, value: Any) -> Any:
             ) from None
         if parsed.tzinfo is None:
             raise InvalidInput(f"filter on `{field}`: add a timezone offset, e.g. 'Z'")
-        return parsed
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError:
+            raise InvalidInput(
+                f"filter on `{field}`: the date-time is outside the representable range"
+            ) from None
     if not isinstance(value, str):
         raise InvalidInput(f"filter on `{field}` needs a string, got {type(value).__name__}")
     if kind == "role" and value not in ROLES:
@@ -77,6 +86,8 @@ def _metadata_value(key: str, op: str, value: Any) -> Any:
         raise InvalidInput(f"filter on `metadata.{key}` needs a finite number")
     if value is None or isinstance(value, (dict, list)):
         raise InvalidInput(f"filter on `metadata.{key}` needs a string, number or boolean")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise InvalidInput(f"filter on `metadata.{key}`: the number is out of range")
     if op in _ORDER_OPS and isinstance(value, bool):
         raise InvalidInput(f"filter on `metadata.{key}`: {op} needs a string or number")
     return int(value) if isinstance(value, bool) else value

@@ -11,7 +11,7 @@ from .errors import NotFound, WrongIdKind
 ItemKind = Literal["episode", "fact"]
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _ITEM = re.compile(rf"^(ep|ft)_({_UUID})$")
-_JOB = re.compile(r"^job_([1-9][0-9]{0,17})$")
+_JOB = re.compile(r"^job_([1-9][0-9]{0,18})$")
 
 
 def new_episode_id() -> str:

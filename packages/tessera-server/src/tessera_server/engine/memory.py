@@ -61,7 +61,10 @@ def require_aware(value: datetime | None, name: str) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise InvalidInput(f"`{name}` needs a timezone offset, e.g. 2024-05-01T12:00:00Z")
-    return as_utc(value)
+    try:
+        return as_utc(value)
+    except OverflowError:
+        raise InvalidInput(f"`{name}` is outside the range of representable UTC times") from None
 
 
 class Memory:

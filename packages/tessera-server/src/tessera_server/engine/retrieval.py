@@ -208,6 +208,20 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     depth = max(50, params.top_k * 4)
 
     rankings: list[list[str]] = []
+    if "episode" in params.types and filters.episodes == []:
+        # Turn-level arms: an episode ranks by the best of its turns, so one matching line
+        # inside a longer episode is enough to find it. Skipped under episode filters,
+        # which apply to episode columns.
+        for turn_ranking in (
+            store.lexical_turns(scope, match, depth * 2) if match else [],
+            store.dense_turns(scope, qvec, depth * 2),
+        ):
+            owners = store.episodes_of_turns(
+                scope, [pk for pk, _ in turn_ranking], SEARCHABLE_KINDS
+            )
+            ranked = [ep for pk, _ in turn_ranking for ep in owners.get(pk, [])]
+            if ranked:
+                rankings.append(list(dict.fromkeys(ranked)))
     if "episode" in params.types and filters.episodes is not None:
         if match:
             rankings.append(
@@ -239,6 +253,8 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     head = ordered[: max(params.top_k * 3, 30)] if params.rerank else ordered[: params.top_k]
     hits = _load(runtime, scope, head, fused)
     if params.rerank and hits:
+        turn_pks = [pk for h in hits for pk in h.record.source_turn_pks]
+        parts = store.turn_vectors(turn_pks) if turn_pks else {}
         candidates = [
             Candidate(
                 text=h.text,
@@ -248,13 +264,35 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
                 else h.record.t_valid,
                 pinned=isinstance(h.record, EpisodeRecord) and h.record.pinned,
                 fused_rank=rank,
+                part_vectors=tuple(
+                    parts[pk]
+                    for pk in h.record.source_turn_pks
+                    if pk in parts and h.type == "episode"
+                ),
             )
             for rank, h in enumerate(hits)
         ]
         for hit, score in zip(hits, runtime.reranker.score(query, qvec, candidates), strict=True):
             hit.score = float(score)
         hits.sort(key=lambda h: (-h.score, h.id))
+        hits = demote_redundant(hits)
     return hits[: params.top_k]
+
+
+def demote_redundant(hits: list[Hit]) -> list[Hit]:
+    """Move items whose every source turn is already in a better item to the back.
+
+    A fact read off a turn adds nothing to a context that already holds the episode with
+    that turn; keeping it near the top would spend the reader's budget twice.
+    """
+    seen: set[int] = set()
+    fresh: list[Hit] = []
+    redundant: list[Hit] = []
+    for hit in hits:
+        sources = set(hit.record.source_turn_pks)
+        (redundant if sources and sources <= seen else fresh).append(hit)
+        seen |= sources
+    return fresh + redundant
 
 
 def _load(runtime: Runtime, scope: Scope, ids: list[str], fused: dict[str, float]) -> list[Hit]:

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from ..store.records import Scope
-from .errors import MissingScope
+from .errors import InvalidInput, MissingScope
 
 
-def resolve_scope(tenant_id: int, user_id: str | None, session_id: str | None) -> Scope:
-    """A scope; at least one label is required so no call silently spans a whole tenant."""
-    user = user_id or None
-    session = session_id or None
+def _check_label(value: str | None, name: str, max_chars: int) -> str | None:
+    if not value:
+        return None
+    if len(value) > max_chars:
+        raise InvalidInput(f"`{name}` is longer than {max_chars} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidInput(f"`{name}` contains control characters")
+    return value
+
+
+def resolve_scope(
+    tenant_id: int, user_id: str | None, session_id: str | None, max_chars: int = 256
+) -> Scope:
+    """A scope; at least one label is required so no call silently spans a whole tenant.
+
+    Labels are bounded (`max_label_chars`) and printable: they are keys, not content.
+    """
+    user = _check_label(user_id, "user_id", max_chars)
+    session = _check_label(session_id, "session_id", max_chars)
     if user is None and session is None:
         raise MissingScope(
             "give `user_id` (the memory's owner) or `session_id` (one session), or both; "

@@ -185,6 +185,24 @@ class Store(Protocol):
         limit: int,
     ) -> list[tuple[str, float]]: ...
 
+    def lexical_turns(
+        self, scope: Scope, terms: Sequence[str], limit: int
+    ) -> list[tuple[int, float]]:
+        """Turns matching the terms, best first, as (turn pk, score)."""
+        ...
+
+    def dense_turns(self, scope: Scope, query: Vector, limit: int) -> list[tuple[int, float]]:
+        """Turns nearest the query vector, as (turn pk, cosine)."""
+        ...
+
+    def episodes_of_turns(
+        self, scope: Scope, turn_pks: Sequence[int], kinds: Sequence[str]
+    ) -> dict[int, list[str]]:
+        """For each turn, the ids of the episodes (of the given kinds) built from it."""
+        ...
+
+    def turn_vectors(self, turn_pks: Sequence[int]) -> dict[int, Vector]: ...
+
     def list_items(self, scope: Scope, cursor: ListCursor | None, limit: int) -> list[ListedItem]:
         """Episodes and believed facts, newest first, strictly after the cursor."""
         ...

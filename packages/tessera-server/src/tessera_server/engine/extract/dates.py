@@ -135,11 +135,26 @@ def _resolve(m: re.Match[str], anchor: datetime) -> tuple[datetime, str, bool] |
     return (found, "day", False) if found else None
 
 
+def later(when: datetime, days: float) -> datetime:
+    """`when` plus some days, saturating at the end of the calendar instead of overflowing."""
+    try:
+        return when + timedelta(days=days)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=when.tzinfo)
+
+
 def find_dates(text: str, anchor: datetime) -> list[DateMention]:
-    """Every date expression in `text`, resolved against `anchor`."""
+    """Every date expression in `text`, resolved against `anchor`.
+
+    A phrase that resolves outside the calendar ("in 99999 years", "1e9 days ago", or
+    "yesterday" said on 1 January of year 1) is not a date and is skipped.
+    """
     found = []
     for m in PATTERN.finditer(text):
-        resolved = _resolve(m, anchor)
+        try:
+            resolved = _resolve(m, anchor)
+        except (ValueError, OverflowError):
+            continue
         if resolved is None:
             continue
         when, gran, relative = resolved

@@ -8,11 +8,12 @@ misbehaved. Every call made is counted in `llm_calls`.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ...providers.llm import ChatModel, ChatModelError
 from . import ExtractedFact, ExtractedForesight, Extraction, Extractor, TurnView
+from .dates import later
 
 log = logging.getLogger("tessera.extract")
 
@@ -116,7 +117,7 @@ def _parse(answer: dict[str, Any], turns: list[TurnView]) -> Extraction:
             kind = str(s["kind"])
             if kind not in ("plan", "deadline", "temporary_state"):
                 raise MalformedAnswer(f"unknown foresight kind {kind!r}")
-            expires = (due or turn.event_time + timedelta(days=30)) + timedelta(days=1)
+            expires = later(due or later(turn.event_time, 30), 1)
             out.foresight.append(
                 ExtractedForesight(kind, str(s["content"])[:500], turn.index, due, expires)
             )

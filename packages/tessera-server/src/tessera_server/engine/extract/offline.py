@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from . import ExtractedFact, ExtractedForesight, Extraction, TurnView
-from .dates import find_dates
+from .dates import find_dates, later
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 # Where an object phrase ends: punctuation or a clause boundary.
@@ -293,18 +293,19 @@ class OfflineExtractor:
         dates = [d for d in find_dates(sentence, turn.event_time) if d.when > turn.event_time]
         due = dates[0].when if dates else None
         content = f"{turn.speaker}: {sentence}"
+        # `later` saturates, so a date near the end of the calendar never overflows.
         if _DEADLINE.search(sentence):
-            expires = (due or turn.event_time + timedelta(days=14)) + timedelta(days=1)
+            expires = later(due or later(turn.event_time, 14), 1)
             return [ExtractedForesight("deadline", content, turn.index, due, expires)]
         if _PLAN.search(sentence) and not sentence.rstrip().endswith("?"):
-            expires = (due + timedelta(days=1)) if due else turn.event_time + timedelta(days=30)
+            expires = later(due, 1) if due else later(turn.event_time, 30)
             return [ExtractedForesight("plan", content, turn.index, due, expires)]
         if _TEMPORARY.search(sentence):
-            expires = (due or turn.event_time + timedelta(days=7)) + timedelta(days=1)
+            expires = later(due or later(turn.event_time, 7), 1)
             return [ExtractedForesight("temporary_state", content, turn.index, due, expires)]
         if due is not None and any(d.relative for d in dates):
             # A dated future event mentioned in passing ("the concert is next Friday").
-            return [ExtractedForesight("plan", content, turn.index, due, due + timedelta(days=1))]
+            return [ExtractedForesight("plan", content, turn.index, due, later(due, 1))]
         return []
 
 

@@ -23,6 +23,7 @@ class Candidate:
     event_time: datetime | None
     pinned: bool
     fused_rank: int
+    part_vectors: tuple[Vectors, ...] = ()
 
 
 class Reranker(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ...engine.extract.dates import find_dates
@@ -76,6 +77,7 @@ _STOP = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix-stripper, enough to let 'painting' meet 'paint' and 'dogs' meet 'dog'."""
     for suffix in ("ingly", "edly", "ing", "ed", "es", "s", "ly"):
@@ -93,21 +95,24 @@ class LocalReranker:
 
     def __init__(
         self,
-        w_cosine: float = 0.5,
+        w_cosine: float = 0.25,
+        w_part: float = 0.35,
         w_coverage: float = 0.3,
         w_fused: float = 0.2,
         w_date: float = 0.1,
         w_pin: float = 0.02,
     ) -> None:
-        self.weights = (w_cosine, w_coverage, w_fused, w_date, w_pin)
+        self.weights = (w_cosine, w_part, w_coverage, w_fused, w_date, w_pin)
 
     def score(self, query: str, query_vector: Vectors, candidates: list[Candidate]) -> list[float]:
-        w_cos, w_cov, w_fused, w_date, w_pin = self.weights
+        w_cos, _w_part, w_cov, w_fused, w_date, w_pin = self.weights
         q_stems = content_stems(query)
         q_dates = [d for d in find_dates(query, _anchor(candidates)) if not d.relative]
         scores = []
         for cand in candidates:
             cos = float(cand.vector @ query_vector) if cand.vector is not None else 0.0
+            # The best-matching part (turn) of a composite item, or the item itself.
+            max([float(p @ query_vector) for p in cand.part_vectors], default=cos)
             coverage = len(q_stems & content_stems(cand.text)) / len(q_stems) if q_stems else 0.0
             fused = 1.0 / (1.0 + cand.fused_rank / 10.0)
             date = 0.0

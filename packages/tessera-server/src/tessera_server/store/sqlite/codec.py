@@ -13,7 +13,8 @@ from ..records import Vector
 
 def enc_time(value: datetime) -> str:
     """Fixed-width UTC ISO text, so that string order is time order."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # isoformat pads the year to four digits (strftime's %Y does not for years < 1000).
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
 def enc_time_opt(value: datetime | None) -> str | None:

@@ -57,6 +57,7 @@ class DenseTable:
     table: str
     extra_columns: tuple[str, ...]
     to_extra: Callable[[sqlite3.Row], tuple[float, ...]]
+    id_column: str = "id"
 
 
 class DenseIndex:
@@ -93,7 +94,7 @@ class DenseIndex:
             if scope.session_id is not None:
                 where.append("session_id = ?")
                 params.append(scope.session_id)
-            columns = ", ".join(("pk", "id", "embedding", *spec.extra_columns))
+            columns = ", ".join(("pk", f"{spec.id_column} AS id", "embedding", *spec.extra_columns))
             sql = f"SELECT {columns} FROM {spec.table} WHERE {' AND '.join(where)} ORDER BY pk"
             fresh = conn.execute(sql, params).fetchall()
             for row in fresh:

@@ -65,7 +65,7 @@ _FACT_DENSE = DenseTable(
         _ts(row["t_expired"]),
     ),
 )
-_FORESIGHT_DENSE = DenseTable("foresight", (), lambda row: ())
+_TURN_DENSE = DenseTable("turns", (), lambda row: (), id_column="pk")
 
 
 def _scope_sql(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
@@ -336,6 +336,19 @@ class SQLiteStore:
                 "UPDATE turns SET embedding = ? WHERE pk = ?",
                 [(enc_vec(vec), pk) for pk, vec in items],
             )
+            tenants = (
+                {
+                    int(r[0])
+                    for r in conn.execute(
+                        f"SELECT DISTINCT tenant_id FROM turns WHERE pk IN ({', '.join('?' for _ in items)})",
+                        [pk for pk, _ in items],
+                    )
+                }
+                if items
+                else set()
+            )
+            for tenant_id in tenants:
+                self._bump_generation(conn, tenant_id)
 
     def episodes_missing_embeddings(self, scope: Scope) -> list[tuple[str, str]]:
         where, params = _scope_sql(scope)
@@ -822,6 +835,58 @@ class SQLiteStore:
             sql, [fts_match(terms), *params, *tparams, *fparams, limit]
         ).fetchall()
         return [(str(r[0]), -float(r[1])) for r in rows]
+
+    def lexical_turns(
+        self, scope: Scope, terms: Sequence[str], limit: int
+    ) -> list[tuple[int, float]]:
+        """Turns matching the terms, best first, as (turn pk, score)."""
+        where, params = _scope_sql(scope, "t")
+        rows = self.pool.conn.execute(
+            "SELECT t.pk, bm25(turns_fts) AS rank FROM turns_fts JOIN turns t "
+            f"ON t.pk = turns_fts.rowid WHERE turns_fts MATCH ? AND {where} ORDER BY rank LIMIT ?",
+            [fts_match(terms), *params, limit],
+        ).fetchall()
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def dense_turns(self, scope: Scope, query: Vector, limit: int) -> list[tuple[int, float]]:
+        """Turns nearest the query vector, as (turn pk, cosine)."""
+        ids, matrix, _ = self.dense.load(self.pool.conn, _TURN_DENSE, scope)
+        if not ids:
+            return []
+        scores = matrix @ query
+        return [(int(ids[i]), float(scores[i])) for i in top_k(scores, None, limit)]
+
+    def episodes_of_turns(
+        self, scope: Scope, turn_pks: Sequence[int], kinds: Sequence[str]
+    ) -> dict[int, list[str]]:
+        """For each turn, the ids of the episodes (of the given kinds) built from it."""
+        if not turn_pks:
+            return {}
+        where, params = _scope_sql(scope, "e")
+        tmarks = ", ".join("?" for _ in turn_pks)
+        kmarks = ", ".join("?" for _ in kinds)
+        out: dict[int, list[str]] = {}
+        for row in self.pool.conn.execute(
+            "SELECT s.turn_pk, e.id FROM episode_sources s JOIN episodes e ON e.pk = s.episode_pk "
+            f"WHERE s.turn_pk IN ({tmarks}) AND {where} AND e.kind IN ({kmarks})",
+            [*turn_pks, *params, *kinds],
+        ):
+            out.setdefault(int(row[0]), []).append(str(row[1]))
+        return out
+
+    def turn_vectors(self, turn_pks: Sequence[int]) -> dict[int, Vector]:
+        if not turn_pks:
+            return {}
+        marks = ", ".join("?" for _ in turn_pks)
+        out: dict[int, Vector] = {}
+        for row in self.pool.conn.execute(
+            f"SELECT pk, embedding FROM turns WHERE pk IN ({marks}) AND embedding IS NOT NULL",
+            list(turn_pks),
+        ):
+            vec = dec_vec(row[1])
+            if vec is not None:
+                out[int(row[0])] = vec
+        return out
 
     def _allowed(self, table: str, scope: Scope, filters: Sequence[FilterSpec]) -> set[str] | None:
         if not filters:
