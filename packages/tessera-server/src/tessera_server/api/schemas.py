@@ -99,8 +99,9 @@ class MemoryItem(Response):
     type: ItemType
     text: str
     created_at: datetime
-    metadata: dict[str, Any] | None = Field(
-        None, description="The caller's metadata plus `tessera`: source turns, times, validity."
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The caller's metadata plus `tessera`: source turns, times, validity.",
     )
 
 

@@ -60,9 +60,15 @@ def forget_turn(runtime: Runtime, scope: Scope, turn_id: str) -> ForgetCounts:
 
 
 def wipe(runtime: Runtime, scope: Scope) -> int:
+    """Erase the scope. A wipe of whole users drops their portraits and panels with the
+    rest; a wipe of one session rebuilds them for every user who had memories in it, so
+    neither the profile nor a digest keeps what was erased."""
+    whole_user = scope.user_id is not None and scope.session_id is None
+    affected = [] if whole_user else runtime.store.users_in_scope(scope)
     total = runtime.store.wipe(scope)
-    if scope.user_id is not None and scope.session_id is not None:
-        refresh_portrait(runtime, scope.tenant_id, scope.user_id)
+    for user_id in affected:
+        refresh_portrait(runtime, scope.tenant_id, user_id)
+        refresh_panels(runtime, scope.tenant_id, user_id)
     return total
 
 

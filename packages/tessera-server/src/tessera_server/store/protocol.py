@@ -225,6 +225,10 @@ class Store(Protocol):
         """Delete every row of the scope from every table; returns the number of rows."""
         ...
 
+    def users_in_scope(self, scope: Scope) -> list[str]:
+        """The user_ids that own episodes or facts in the scope (for refreshing derived state)."""
+        ...
+
     def enqueue_job(self, scope: Scope, kind: str, now: datetime) -> tuple[JobRecord, bool]:
         """Queue a job unless one is already queued for the same scope and kind."""
         ...

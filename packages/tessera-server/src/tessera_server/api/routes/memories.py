@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
+from ...engine.consolidation import Summary
 from ...engine.errors import InvalidInput
 from ...engine.memory import AddOutcome, Item
 from ...store.records import ForgetCounts, JobRecord, ListCursor, Scope
@@ -76,10 +77,11 @@ def add_memory(
         event_time=body.event_time,
         metadata=body.metadata,
     )
-    if outcome.summary is not None:
-        sync = SyncAddResponse(
-            turn_id=outcome.turn_id, consolidation=summary_model(outcome.summary)
-        )
+    if body.mode == "sync":
+        # A verbatim (infer=false) turn is consolidated by being stored: one episode, no
+        # extraction. Sync callers always get the sync body, whatever `infer` says.
+        summary = outcome.summary or Summary(tesserae_created=int(outcome.created))
+        sync = SyncAddResponse(turn_id=outcome.turn_id, consolidation=summary_model(summary))
         return JSONResponse(sync.model_dump(mode="json"), status_code=200)
     return _async_body(outcome)
 

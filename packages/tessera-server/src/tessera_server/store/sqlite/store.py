@@ -1028,6 +1028,15 @@ class SQLiteStore:
             self._bump_generation(conn, tenant_id)
         return counts
 
+    def users_in_scope(self, scope: Scope) -> list[str]:
+        where, params = _scope_sql(scope)
+        rows = self.pool.conn.execute(
+            f"SELECT user_id FROM episodes WHERE {where} "
+            f"UNION SELECT user_id FROM facts WHERE {where}",
+            [*params, *params],
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows if r[0])
+
     def wipe(self, scope: Scope) -> int:
         """Delete every row of the scope from every table; returns the number of rows."""
         where, params = _scope_sql(scope)
