@@ -27,7 +27,17 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default_factory=default_database_url,
         description="Where memory lives: `sqlite:///path/to/file.db` (the default is a file "
-        "in the user's data directory).",
+        "in the user's data directory) or `postgresql://user:password@host:5432/dbname` "
+        "(PostgreSQL with pgvector; install `tessera-server[postgres]`).",
+    )
+    database_pool_size: int = Field(
+        10, ge=1, description="PostgreSQL: most connections each process keeps open."
+    )
+    postgres_exact_search_rows: int = Field(
+        10_000,
+        ge=0,
+        description="PostgreSQL: a vector search whose scope holds at most this many rows is "
+        "exact; larger scopes use the HNSW index (approximate).",
     )
     host: str = Field("127.0.0.1", description="Address `tessera serve` binds to.")
     port: int = Field(8420, ge=1, le=65535, description="Port `tessera serve` listens on.")
@@ -62,8 +72,14 @@ class Settings(BaseSettings):
     episode_gap_minutes: float = Field(
         30.0, description="A pause longer than this between turns starts a new episode."
     )
+    episode_topic_threshold: float = Field(
+        0.15,
+        description="A turn less similar than this (cosine) to the episode so far starts a new one.",
+    )
     worker_enabled: bool = Field(
-        True, description="Run the job worker inside `tessera serve` (embedded deployments)."
+        True,
+        description="Run the job worker inside `tessera serve` (embedded deployments); "
+        "`serve --workers N` with N > 1 never does (run `tessera worker` beside it).",
     )
     worker_poll_seconds: float = Field(0.5, description="How often an idle worker looks for jobs.")
     job_lease_seconds: float = Field(

@@ -83,7 +83,7 @@ def segment(turns: list[TurnRecord], runtime: Runtime) -> list[list[TurnRecord]]
             drift = False
             if centroid is not None and turn.embedding is not None and len(current) >= 2:
                 norm = float(np.linalg.norm(centroid)) or 1.0
-                drift = float(turn.embedding @ centroid) / norm < 0.15
+                drift = float(turn.embedding @ centroid) / norm < settings.episode_topic_threshold
             if (
                 (turn.user_id, turn.session_id) != (prev.user_id, prev.session_id)
                 or turn.event_time - prev.event_time > gap
