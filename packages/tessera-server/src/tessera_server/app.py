@@ -126,6 +126,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # No 307 from `/v1/memories/` to `/v1/memories`: an empty id must never be
+        # redirected onto the scope-wide list or wipe; it is a plain 404 problem.
+        redirect_slashes=False,
     )
     app.state.docs_url = settings.docs_url.rstrip("/")
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)

@@ -71,7 +71,14 @@ def principal(
     )
 
 
-_READ_POSTS = ("/v1/search", "/v1/query", "/v1/procedures/recall", "/v1/resources/recall")
+# POSTs that only read: a read-only key may make them (`compress` packs existing summaries).
+_READ_POSTS = (
+    "/v1/search",
+    "/v1/query",
+    "/v1/procedures/recall",
+    "/v1/resources/recall",
+    "/v1/compress",
+)
 
 
 def _is_read(request: Request) -> bool:

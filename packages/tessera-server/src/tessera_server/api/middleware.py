@@ -79,10 +79,13 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 started = True
                 headers = list(message.get("headers", []))
-                if not any(name.lower() == b"x-request-id" for name, _ in headers):
-                    headers.append((b"x-request-id", request_id.encode()))
-                for name, value in state.get("rate_headers", {}).items():
-                    headers.append((name.lower().encode(), str(value).encode()))
+                # A problem response may already carry these; never send a header twice.
+                present = {name.lower() for name, _ in headers}
+                extra = {"x-request-id": request_id, **state.get("rate_headers", {})}
+                for name, value in extra.items():
+                    raw = name.lower().encode()
+                    if raw not in present:
+                        headers.append((raw, str(value).encode()))
                 message["headers"] = headers
             await send(message)
 

@@ -18,17 +18,19 @@ def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
             facts = store.get_facts(scope, [item_id])
             if not facts:
                 raise NotFound(f"no fact {item_id} in this scope")
+            owner = facts[0].user_id
             counts = store.delete_fact(facts[0])
         else:
             episodes = store.get_episodes(scope, [item_id])
             if not episodes:
                 raise NotFound(f"no episode {item_id} in this scope")
             episode = episodes[0]
+            owner = episode.user_id
             counts = store.delete_episode(episode)
             if episode.kind == "note":
                 # A note is its turn, stored verbatim: forgetting one forgets the other.
                 counts.turns += store.delete_turn_rows(episode.tenant_id, episode.source_turn_pks)
-    _refresh(runtime, scope)
+    _refresh(runtime, scope.tenant_id, owner)
     return counts
 
 
@@ -55,7 +57,7 @@ def forget_turn(runtime: Runtime, scope: Scope, turn_id: str) -> ForgetCounts:
             episode.text = narrate(turns)
             episode.embedding = runtime.embedder.embed([episode.text])[0]
             store.update_episode(episode)
-    _refresh(runtime, scope)
+    _refresh(runtime, scope.tenant_id, turn.user_id)
     return counts
 
 
@@ -66,14 +68,18 @@ def wipe(runtime: Runtime, scope: Scope) -> int:
     whole_user = scope.user_id is not None and scope.session_id is None
     affected = [] if whole_user else runtime.store.users_in_scope(scope)
     total = runtime.store.wipe(scope)
+    runtime.store.restore_superseded(scope.tenant_id)
     for user_id in affected:
         refresh_portrait(runtime, scope.tenant_id, user_id)
         refresh_panels(runtime, scope.tenant_id, user_id)
     return total
 
 
-def _refresh(runtime: Runtime, scope: Scope) -> None:
-    """Portrait and panels must not keep what was just forgotten."""
-    if scope.user_id is not None:
-        refresh_portrait(runtime, scope.tenant_id, scope.user_id)
-        refresh_panels(runtime, scope.tenant_id, scope.user_id)
+def _refresh(runtime: Runtime, tenant_id: int, user_id: str | None) -> None:
+    """Portrait and panels must not keep what was just forgotten. They belong to the
+    owner of what was deleted, also when the call named only a session. Nor may a
+    deleted fact keep closing the one it had superseded."""
+    runtime.store.restore_superseded(tenant_id)
+    if user_id is not None:
+        refresh_portrait(runtime, tenant_id, user_id)
+        refresh_panels(runtime, tenant_id, user_id)

@@ -124,6 +124,10 @@ class Memory:
             )
         if any(ord(ch) < 32 for ch in turn_id):
             raise InvalidInput("`turn_id` contains control characters")
+        if turn_id in (".", ".."):
+            # A URL path segment of "." or ".." is removed by clients, so such a turn could
+            # never be addressed (DELETE …/turns/.. would reach DELETE /v1/memories).
+            raise InvalidInput("`turn_id` cannot be '.' or '..'")
         return turn_id
 
     # -- writing -----------------------------------------------------------------------

@@ -292,6 +292,12 @@ def demote_redundant(hits: list[Hit]) -> list[Hit]:
         sources = set(hit.record.source_turn_pks)
         (redundant if sources and sources <= seen else fresh).append(hit)
         seen |= sources
+    if fresh and redundant and redundant[0].score > fresh[-1].score:
+        # Scores stay descending (the contract says so): the demoted hits are shifted down
+        # together, keeping their own order and spacing.
+        shift = redundant[0].score - fresh[-1].score
+        for hit in redundant:
+            hit.score -= shift
     return fresh + redundant
 
 

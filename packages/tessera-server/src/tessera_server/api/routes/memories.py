@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
@@ -122,9 +122,14 @@ def decode_cursor(value: str, scope: Scope) -> ListCursor:
         if len(value) > 512:
             raise ValueError
         data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        created = datetime.fromisoformat(data["t"])
-        item_id, owner = str(data["i"]), str(data["s"])
-    except (ValueError, KeyError, TypeError):
+        stamp, item_id, owner = data["t"], data["i"], data["s"]
+        if not all(isinstance(v, str) for v in (stamp, item_id, owner)):
+            raise ValueError
+        created = datetime.fromisoformat(stamp)
+        if created.tzinfo is None:
+            raise ValueError
+        created = created.astimezone(timezone.utc)
+    except (ValueError, KeyError, TypeError, OverflowError):
         raise InvalidInput(
             "`cursor` is not a cursor this service issued; start without one"
         ) from None
@@ -194,7 +199,7 @@ def _forget_body(counts: ForgetCounts) -> ForgetResponse:
 
 
 @router.delete(
-    "/memories/turns/{turn_id}",
+    "/memories/turns/{turn_id:path}",
     operation_id="memories-forget_turn",
     summary="Forget a turn",
     response_model=ForgetResponse,

@@ -1,0 +1,64 @@
+"""The in-memory vector cache stays bounded however many scopes are searched.
+
+A unit test beside the end-to-end suite: the bound cannot be observed over HTTP without
+measuring the process, and the suite never asserts on resources or timings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+from tessera_server.store.records import Scope
+from tessera_server.store.sqlite.dense import DenseIndex, DenseTable
+
+TABLE = DenseTable("items", (), lambda row: ())
+
+
+def database() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    conn.execute("CREATE TABLE index_state (tenant_id INTEGER PRIMARY KEY, generation INTEGER)")
+    conn.execute(
+        "CREATE TABLE items (pk INTEGER PRIMARY KEY, id TEXT, tenant_id INTEGER, "
+        "user_id TEXT, session_id TEXT, embedding BLOB)"
+    )
+    return conn
+
+
+def test_cache_is_bounded_and_least_recently_used_goes_first() -> None:
+    conn = database()
+    vec = np.ones(4, np.float32) / 2
+    conn.execute(
+        "INSERT INTO items (id, tenant_id, user_id, session_id, embedding) VALUES (?, 1, ?, '', ?)",
+        ("a", "keep", vec.tobytes()),
+    )
+    index = DenseIndex(4, max_entries=8)
+    keep = Scope(1, "keep", None)
+    ids, matrix, _ = index.load(conn, TABLE, keep)
+    assert ids == ["a"] and matrix.shape == (1, 4)
+    for i in range(100):
+        ids, matrix, _ = index.load(conn, TABLE, Scope(1, f"user-{i}", None))
+        assert ids == [] and matrix.shape == (0, 4)
+        if i % 4 == 0:
+            index.load(conn, TABLE, keep)  # recently used: never evicted
+        assert len(index) <= 8
+    ids, matrix, _ = index.load(conn, TABLE, keep)
+    assert ids == ["a"] and np.allclose(matrix[0], vec)
+
+
+def test_matrices_grow_past_their_first_block() -> None:
+    conn = database()
+    index = DenseIndex(4)
+    scope = Scope(1, "u", None)
+    for batch in range(3):
+        for i in range(50):
+            vec = np.full(4, batch * 50 + i, np.float32)
+            conn.execute(
+                "INSERT INTO items (id, tenant_id, user_id, session_id, embedding) "
+                "VALUES (?, 1, 'u', '', ?)",
+                (f"i{batch * 50 + i}", vec.tobytes()),
+            )
+        ids, matrix, _ = index.load(conn, TABLE, scope)
+        assert len(ids) == (batch + 1) * 50
+        assert [float(row[0]) for row in matrix] == [float(n) for n in range(len(ids))]
