@@ -197,6 +197,23 @@ def problem(response: httpx.Response, status: int, *needles: str) -> dict[str, A
     return body
 
 
+def nothing_forgotten(response: httpx.Response) -> None:
+    """An idempotent delete of something absent: 200 with a zero-count report."""
+    assert response.status_code == 200, f"{response.status_code}: {response.text}"
+    assert response.json() == {
+        "turns_deleted": 0,
+        "tesserae_deleted": 0,
+        "facts_deleted": 0,
+        "foresight_deleted": 0,
+    }
+
+
+def nothing_pinned(response: httpx.Response) -> None:
+    """Pinning an unknown episode changes nothing and says so."""
+    assert response.status_code == 200, f"{response.status_code}: {response.text}"
+    assert response.json()["changed"] is False
+
+
 def dumps(value: Any) -> bytes:
     return json.dumps(value).encode()
 

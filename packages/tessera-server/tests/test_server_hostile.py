@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import Api, check_invariants, problem
+from server_helpers import Api, check_invariants, nothing_forgotten, nothing_pinned, problem
 from tessera_server.testing import ServiceHandle
 
 EP = f"ep_{uuid.uuid4()}"
@@ -99,17 +99,17 @@ def test_bad_enums(api: Api, uid: str, path: str, body: dict[str, Any], needle: 
 # -- ids --------------------------------------------------------------------------------
 
 
-def test_unknown_ids_are_404(api: Api, uid: str) -> None:
+def test_unknown_ids_are_404_or_idempotent_no_ops(api: Api, uid: str) -> None:
     scope = {"user_id": uid}
     problem(api.get(f"/v1/memories/{EP}", **scope), 404)
     problem(api.get(f"/v1/memories/{FT}", **scope), 404)
-    problem(api.delete(f"/v1/memories/{EP}", scope), 404)
-    problem(api.delete(f"/v1/memories/{FT}", scope), 404)
+    nothing_forgotten(api.delete(f"/v1/memories/{EP}", scope))
+    nothing_forgotten(api.delete(f"/v1/memories/{FT}", scope))
     problem(api.patch(f"/v1/memories/{FT}", {**scope, "object": "x"}), 404)
-    problem(api.post(f"/v1/memories/{EP}/pin", scope), 404)
-    problem(api.delete(f"/v1/memories/{EP}/pin", scope), 404)
+    nothing_pinned(api.post(f"/v1/memories/{EP}/pin", scope))
+    nothing_pinned(api.delete(f"/v1/memories/{EP}/pin", scope))
     problem(api.post(f"/v1/procedures/{EP}/outcome", {**scope, "success": True}), 404)
-    problem(api.delete("/v1/memories/turns/never-stored", scope), 404)
+    nothing_forgotten(api.delete("/v1/memories/turns/never-stored", scope))
     problem(api.get("/v1/jobs/job_987654321"), 404)
     problem(api.get(f"/v1/jobs/job_{2**63 - 1}"), 404)
 
@@ -655,7 +655,9 @@ def test_lone_surrogate_in_a_correction_is_422(api: Api, uid: str) -> None:
 
 
 def test_invalid_utf8_in_paths_and_queries_is_harmless(api: Api, uid: str) -> None:
-    problem(api.http.request("DELETE", "/v1/memories/turns/%ED%A0%80", json={"user_id": uid}), 404)
+    nothing_forgotten(
+        api.http.request("DELETE", "/v1/memories/turns/%ED%A0%80", json={"user_id": uid})
+    )
     assert api.http.get("/v1/memories?user_id=%ED%A0%80%FF").status_code == 200
     problem(api.http.get("/v1/jobs/%FF"), 422)
     problem(api.http.get("/v1/memories/%ED%A0%80?user_id=x"), 422)
@@ -666,6 +668,8 @@ def test_an_empty_id_never_reaches_the_scope_wide_routes(api: Api, uid: str) -> 
     for method in ("GET", "DELETE", "PATCH"):
         response = api.http.request(method, "/v1/memories/", json={"user_id": uid, "object": "x"})
         problem(response, 404)
-    problem(api.http.request("DELETE", "/v1/memories/turns/", json={"user_id": uid}), 404)
+    problem(
+        api.http.request("DELETE", "/v1/memories/turns/", json={"user_id": uid}), 422, "turn_id"
+    )
     problem(api.http.request("POST", "/v1/memories//pin", json={"user_id": uid}), 404)
     assert [i["text"] for i in api.items(user_id=uid)] == ["still here"]

@@ -92,9 +92,18 @@ class Operation(Generic[T]):
 # --- building requests -------------------------------------------------------------------
 
 
+def _segment(value: str) -> str:
+    """Percent-encode one path segment. `.` and `..` are encoded too: left bare, HTTP
+    clients collapse them and `DELETE /v1/memories/..` would become a scope-wide wipe."""
+    encoded = quote(value, safe="")
+    if encoded in (".", ".."):
+        return encoded.replace(".", "%2E")
+    return encoded
+
+
 def path(template: str, *ids: str) -> str:
     """Fill ``{}`` placeholders with percent-encoded ids (an id can never change the route)."""
-    return template.format(*(quote(str(i), safe="") for i in ids))
+    return template.format(*(_segment(str(i)) for i in ids))
 
 
 def query(**params: Any) -> dict[str, Any]:

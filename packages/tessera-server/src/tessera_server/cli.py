@@ -1,12 +1,19 @@
-"""The `tessera` command: serve, keys, migrate, openapi."""
+"""The `tessera` command: serve, worker, keys, migrate, export, import, openapi."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from .config import Settings, load_settings
 from .engine import keys
@@ -21,19 +28,44 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
     return store
 
 
+def redacted(url: str) -> str:
+    """A database URL safe to print: any password is replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
 
     settings = load_settings(host=args.host, port=args.port)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    _logging(settings)
+    processes = args.workers or 1
+    if processes < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
     store = _store(settings)
     has_keys = bool([k for k in store.list_keys() if k.revoked_at is None])
     store.close()
-    print(f"Tessera {settings.database_url} on http://{settings.host}:{settings.port}", flush=True)
+    where = redacted(settings.database_url)
+    shown = f" ({processes} processes)" if processes > 1 else ""
+    print(f"Tessera {where} on http://{settings.host}:{settings.port}{shown}", flush=True)
+    if processes > 1 or not settings.worker_enabled:
+        print(
+            "No job worker runs inside the API processes; run `tessera worker` beside them.",
+            flush=True,
+        )
     if not has_keys:
         print(
             "No API key exists yet. Create one in another shell with:\n"
@@ -41,6 +73,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "then export TESSERA_API_KEY=<the key it prints>.",
             flush=True,
         )
+    if processes > 1:
+        # Each API process builds its app from the environment; none runs a worker.
+        os.environ["TESSERA_WORKER_ENABLED"] = "false"
+        uvicorn.run(
+            "tessera_server.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            workers=processes,
+        )
+        return 0
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -52,11 +97,117 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run job workers without the HTTP API until SIGTERM or SIGINT."""
+    from .app import build_runtime
+    from .engine.worker import Worker
+
+    settings = load_settings()
+    _logging(settings)
+    if args.threads < 1:
+        print("--threads must be at least 1", file=sys.stderr)
+        return 2
+    runtime = build_runtime(settings)
+    # SQLite requeues jobs a dead process left running; PostgreSQL relies on lease expiry.
+    recovered = runtime.store.recover_interrupted_jobs(utcnow())
+    if recovered:
+        logging.getLogger("tessera").info("requeued %d interrupted job(s)", recovered)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    workers = [Worker(runtime) for _ in range(args.threads)]
+    for worker in workers:
+        worker.start()
+    print(
+        f"Tessera worker on {redacted(settings.database_url)}: {args.threads} thread(s), "
+        f"pid {os.getpid()}",
+        flush=True,
+    )
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for worker in workers:
+            worker.stop()
+        runtime.store.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a tenant's memory (or every tenant's) as JSON Lines."""
+    settings = load_settings()
+    store = _store(settings)
+    counts: Counter[str] = Counter()
+    target = None if args.output == "-" else Path(args.output)
+    partial = target.with_name(target.name + ".partial") if target else None
+    out = partial.open("w", encoding="utf-8") if partial else sys.stdout
+    try:
+        for row in store.export_rows(args.tenant, args.user_id):
+            out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+            counts[row["type"]] += 1
+    except LookupError as exc:
+        print(str(exc).strip("'\""), file=sys.stderr)
+        return 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        store.close()
+    if target is not None and partial is not None:
+        os.replace(partial, target)  # a file that exists is a complete export
+    del counts["header"]
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing"
+    print(f"exported {summary}", file=sys.stderr)
+    return 0
+
+
+def _read_rows(path: str) -> Iterator[dict[str, Any]]:
+    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    try:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise ValueError(f"line {number} is not JSON") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"line {number} is not a JSON object")
+            yield row
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Store the rows of an export, all or nothing; rows already present are skipped."""
+    settings = load_settings()
+    store = _store(settings)
+    try:
+        counts = store.import_rows(_read_rows(args.input))
+    except (ValueError, KeyError, TypeError) as exc:
+        reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        print(f"nothing imported: {reason}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"nothing imported: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    skipped = counts.pop("skipped", 0)
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    print(f"imported {summary}; skipped {skipped} already present")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = load_settings()
     store = _store(settings)
     store.close()
-    print(f"schema up to date at {settings.database_url}")
+    print(f"schema up to date at {redacted(settings.database_url)}")
     return 0
 
 
@@ -108,7 +259,25 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP API (and the job worker)")
     serve.add_argument("--host", help="bind address (TESSERA_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (TESSERA_PORT, default 8420)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="API processes (default 1); with N > 1 no job worker runs inside them",
+    )
     serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run job workers without the HTTP API")
+    worker.add_argument("--threads", type=int, default=1, help="jobs run at once (default 1)")
+    worker.set_defaults(func=cmd_worker)
+    export = sub.add_parser("export", help="write memory as JSON Lines (see `tessera import`)")
+    export.add_argument("--tenant", help="only this tenant (default: every tenant)")
+    export.add_argument("--user-id", help="only this user's memory")
+    export.add_argument("--output", required=True, help="file to write, or - for stdout")
+    export.set_defaults(func=cmd_export)
+    imp = sub.add_parser("import", help="store the rows of a `tessera export` file")
+    imp.add_argument("--input", required=True, help="file to read, or - for stdin")
+    imp.set_defaults(func=cmd_import)
     sub.add_parser("migrate", help="apply schema migrations").set_defaults(func=cmd_migrate)
     k = sub.add_parser("keys", help="create, list and revoke API keys")
     ks = k.add_subparsers(dest="keys_command", required=True)

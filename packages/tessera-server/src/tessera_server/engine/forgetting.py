@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..store.records import ForgetCounts, Scope
 from .consolidation import narrate
-from .errors import NotFound
 from .ids import item_kind
 from .maintenance import refresh_panels, refresh_portrait
 from .runtime import Runtime
@@ -17,13 +16,13 @@ def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
         if kind == "fact":
             facts = store.get_facts(scope, [item_id])
             if not facts:
-                raise NotFound(f"no fact {item_id} in this scope")
+                return ForgetCounts()  # idempotent: forgetting what is gone forgets nothing
             owner = facts[0].user_id
             counts = store.delete_fact(facts[0])
         else:
             episodes = store.get_episodes(scope, [item_id])
             if not episodes:
-                raise NotFound(f"no episode {item_id} in this scope")
+                return ForgetCounts()
             episode = episodes[0]
             owner = episode.user_id
             counts = store.delete_episode(episode)
@@ -39,7 +38,7 @@ def forget_turn(runtime: Runtime, scope: Scope, turn_id: str) -> ForgetCounts:
     store = runtime.store
     turn = store.get_turn(scope, turn_id)
     if turn is None or turn.pk is None:
-        raise NotFound(f"no turn with turn_id {turn_id[:60]!r} in this scope")
+        return ForgetCounts()  # idempotent, so a retried delete is a zero-count report
     counts = ForgetCounts()
     rewritten = []
     with store.transaction():

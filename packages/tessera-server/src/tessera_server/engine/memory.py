@@ -355,10 +355,8 @@ class Memory:
 
     def pin(self, scope: Scope, item_id: str, pinned: bool) -> bool:
         expect(item_id, "episode")
-        changed = self.store.set_pinned(scope, item_id, pinned)
-        if changed is None:
-            raise NotFound(f"no episode {item_id} in this scope")
-        return changed
+        # Idempotent like the deletes: an unknown id (or another tenant's) changes nothing.
+        return bool(self.store.set_pinned(scope, item_id, pinned))
 
     # -- forgetting --------------------------------------------------------------------
 
@@ -366,7 +364,8 @@ class Memory:
         return forgetting.forget_item(self.runtime, scope, item_id)
 
     def forget_turn(self, scope: Scope, turn_id: str) -> ForgetCounts:
-        return forgetting.forget_turn(self.runtime, scope, turn_id)
+        # An id that could never have been stored is a mistake to report, not a no-op.
+        return forgetting.forget_turn(self.runtime, scope, self._check_turn_id(turn_id))
 
     def wipe(self, scope: Scope) -> int:
         return forgetting.wipe(self.runtime, scope)

@@ -16,6 +16,21 @@ def open_store(settings: Settings, dim: int) -> Store:
 
         return SQLiteStore(path, dim)
     scheme = settings.database_url.split(":", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from .postgres.store import PostgresStore
+        except ImportError as exc:  # psycopg is an optional dependency
+            raise ValueError(
+                "TESSERA_DATABASE_URL names PostgreSQL but its driver is not installed; "
+                "install `tessera-server[postgres]`"
+            ) from exc
+        return PostgresStore(
+            settings.database_url,
+            dim,
+            pool_size=settings.database_pool_size,
+            exact_max=settings.postgres_exact_search_rows,
+        )
     raise ValueError(
-        f"unsupported TESSERA_DATABASE_URL scheme {scheme!r}; use sqlite:///path/to/file.db"
+        f"unsupported TESSERA_DATABASE_URL scheme {scheme!r}; use sqlite:///path/to/file.db "
+        "or postgresql://user:password@host/dbname"
     )

@@ -6,7 +6,7 @@ sees SQL, connections or which backend is active.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -225,6 +225,11 @@ class Store(Protocol):
         """Delete every row of the scope from every table; returns the number of rows."""
         ...
 
+    def restore_superseded(self, tenant_id: int) -> int:
+        """Facts whose superseding fact was deleted: close them by the next live fact of
+        the same subject and relation, or make them current again; returns how many."""
+        ...
+
     def users_in_scope(self, scope: Scope) -> list[str]:
         """The user_ids that own episodes or facts in the scope (for refreshing derived state)."""
         ...
@@ -246,3 +251,12 @@ class Store(Protocol):
         ...
 
     def scopes_with_pending_turns(self) -> list[Scope]: ...
+
+    def export_rows(self, tenant: str | None, user_id: str | None) -> Iterator[dict[str, Any]]:
+        """A tenant's memory (every tenant's when None; one user's when given) as portable
+        rows, in the format of `store/portable.py`. Raises LookupError for an unknown tenant."""
+        ...
+
+    def import_rows(self, rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+        """Store exported rows in one transaction, skipping what exists; counts per type."""
+        ...

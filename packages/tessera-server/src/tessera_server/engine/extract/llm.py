@@ -13,19 +13,26 @@ from typing import Any
 
 from ...providers.llm import ChatModel, ChatModelError
 from . import ExtractedFact, ExtractedForesight, Extraction, Extractor, TurnView
-from .dates import later
+from .dates import find_dates, foresight_expiry
 
 log = logging.getLogger("tessera.extract")
 
 SYSTEM = (
     "You extract long-term memory from a conversation. Return JSON only. For each durable "
     "statement about a person (where they live, work, relationships, preferences, "
-    "possessions, traits) give a fact: subject (the person's name as given, or 'User'), a "
-    "snake_case relation, the object, a one-sentence text, confidence 0..1, functional "
-    "(true when a person has one value at a time, e.g. lives_in), negated (true when the "
-    "statement says it is no longer true) and the index of the turn it came from. For plans, "
-    "deadlines and temporary states give foresight with kind plan|deadline|temporary_state, "
-    "content, turn index and due date (ISO 8601 or null)."
+    "possessions, traits) give a fact: subject (the person's name as given; a turn's speaker "
+    "for 'I'; 'User' when an unnamed user speaks), a snake_case relation, the object, a "
+    "one-sentence text, confidence 0..1, functional (true when a person has one value at a "
+    "time, e.g. lives_in), negated (true when the statement says it is no longer true) and "
+    "the index of the turn it came from. Prefer these relations: lives_in, from, grew_up_in, "
+    "visited, works_at, works_as, studies_at, studies, graduated_from, name, age, birthday, "
+    "relationship_status, diet, allergic_to, speaks, plays, hobby, likes, dislikes, prefers, "
+    "has, has_pet, pet (a pet's name), favorite_<thing>, and family roles such as partner, "
+    "wife, husband, sister, son, best_friend (object: the person's name). Skip questions, "
+    "hypotheticals, jokes, sarcasm and what others merely suggest. For plans, deadlines and "
+    "temporary states give foresight with kind plan|deadline|temporary_state, content, turn "
+    "index and due date (ISO 8601 date resolved against the turn's date, or null); for a "
+    "temporary state the due date is when it ends."
 )
 
 SCHEMA: dict[str, Any] = {
@@ -90,12 +97,29 @@ def _prompt(turns: list[TurnView]) -> str:
     return "Conversation turns:\n" + "\n".join(lines)
 
 
+def _due(value: Any, turn: TurnView) -> datetime | None:
+    """An ISO date or datetime; a phrase ("next Friday") is read against the turn's time."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    try:
+        due = datetime.fromisoformat(text)
+    except ValueError:
+        mentions = find_dates(text, turn.event_time, prefer="future")
+        return mentions[0].when if mentions else None
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=turn.event_time.tzinfo)
+    return due
+
+
 def _parse(answer: dict[str, Any], turns: list[TurnView]) -> Extraction:
     by_index = {t.index: t for t in turns}
     out = Extraction()
     try:
         for f in answer["facts"]:
             turn = by_index[int(f["turn"])]
+            if not str(f["object"]).strip() or not str(f["relation"]).strip():
+                continue  # an empty fact says nothing; it does not spoil the rest
             out.facts.append(
                 ExtractedFact(
                     subject=str(f["subject"]).strip()[:80] or turn.speaker,
@@ -111,17 +135,15 @@ def _parse(answer: dict[str, Any], turns: list[TurnView]) -> Extraction:
             )
         for s in answer["foresight"]:
             turn = by_index[int(s["turn"])]
-            due = datetime.fromisoformat(s["due"]) if s.get("due") else None
-            if due is not None and due.tzinfo is None:
-                due = due.replace(tzinfo=turn.event_time.tzinfo)
+            due = _due(s.get("due"), turn)
             kind = str(s["kind"])
             if kind not in ("plan", "deadline", "temporary_state"):
                 raise MalformedAnswer(f"unknown foresight kind {kind!r}")
-            expires = later(due or later(turn.event_time, 30), 1)
+            expires = foresight_expiry(kind, turn.event_time, due)
             out.foresight.append(
                 ExtractedForesight(kind, str(s["content"])[:500], turn.index, due, expires)
             )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise MalformedAnswer(type(exc).__name__) from exc
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,13 +37,15 @@ class _Matrix:
     extra: Extra = field(init=False)
 
     def __post_init__(self) -> None:
-        self.vectors = np.zeros((64, self.dim), np.float32)
-        self.extra = np.zeros((64, self.width), np.float64)
+        # Empty until the first row: a scope with nothing in it costs next to nothing.
+        self.vectors = np.zeros((0, self.dim), np.float32)
+        self.extra = np.zeros((0, self.width), np.float64)
 
     def append(self, pk: int, item_id: str, vector: Vector, extra: tuple[float, ...]) -> None:
         if self.size == len(self.vectors):
-            self.vectors = np.concatenate([self.vectors, np.zeros_like(self.vectors)])
-            self.extra = np.concatenate([self.extra, np.zeros_like(self.extra)])
+            grow = max(64, len(self.vectors))
+            self.vectors = np.concatenate([self.vectors, np.zeros((grow, self.dim), np.float32)])
+            self.extra = np.concatenate([self.extra, np.zeros((grow, self.width), np.float64)])
         self.vectors[self.size] = vector
         self.extra[self.size] = extra
         self.ids.append(item_id)
@@ -60,13 +63,24 @@ class DenseTable:
     id_column: str = "id"
 
 
-class DenseIndex:
-    """Caches one matrix per (table, scope)."""
+MAX_CACHED_MATRICES = 1024
 
-    def __init__(self, dim: int) -> None:
+
+class DenseIndex:
+    """Caches one matrix per (table, scope), the least recently used dropped past a bound.
+
+    Without the bound, every distinct `user_id`/`session_id` ever searched would keep a
+    matrix in memory for the life of the process.
+    """
+
+    def __init__(self, dim: int, max_entries: int = MAX_CACHED_MATRICES) -> None:
         self.dim = dim
-        self._cache: dict[tuple[str, int, str | None, str | None], _Matrix] = {}
+        self.max_entries = max_entries
+        self._cache: OrderedDict[tuple[str, int, str | None, str | None], _Matrix] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
     def clear(self) -> None:
         with self._lock:
@@ -86,6 +100,9 @@ class DenseIndex:
             if cached is None or cached.generation != generation:
                 cached = _Matrix(generation, self.dim, len(spec.extra_columns))
                 self._cache[key] = cached
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
             where = ["tenant_id = ?", "pk > ?", "embedding IS NOT NULL"]
             params: list[object] = [scope.tenant_id, cached.max_pk]
             if scope.user_id is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import portable
 from ..records import (
     ApiKeyRecord,
     EpisodeRecord,
@@ -130,6 +131,7 @@ class SQLiteStore:
     def __init__(self, path: Path, dim: int) -> None:
         self.pool = ConnectionPool(path)
         self.dense = DenseIndex(dim)
+        self.dim = dim
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -662,6 +664,44 @@ class SQLiteStore:
             )
             self._bump_generation(conn, tenant_id)
 
+    def restore_superseded(self, tenant_id: int) -> int:
+        """Facts whose superseding fact was deleted: close them by the next live fact of
+        the same subject and relation, or make them current again; returns how many."""
+        with self.pool.write() as conn:
+            orphans = conn.execute(
+                "SELECT pk, user_id, session_id, subject, relation, t_valid FROM facts a "
+                "WHERE a.tenant_id = ? AND a.t_expired IS NULL AND a.superseded_by IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM facts s WHERE s.id = a.superseded_by)",
+                (tenant_id,),
+            ).fetchall()
+            for row in orphans:
+                successor = conn.execute(
+                    "SELECT id, t_valid FROM facts WHERE tenant_id = ? AND user_id = ? "
+                    "AND (user_id != '' OR session_id = ?) AND subject = ? AND relation = ? "
+                    "AND t_expired IS NULL AND pk > ? AND t_valid >= ? "
+                    "ORDER BY t_valid, pk LIMIT 1",
+                    (
+                        tenant_id,
+                        row["user_id"],
+                        row["session_id"],
+                        row["subject"],
+                        row["relation"],
+                        row["pk"],
+                        row["t_valid"],
+                    ),
+                ).fetchone()
+                conn.execute(
+                    "UPDATE facts SET superseded_by = ?, t_invalid = ? WHERE pk = ?",
+                    (
+                        successor["id"] if successor else None,
+                        successor["t_valid"] if successor else None,
+                        row["pk"],
+                    ),
+                )
+            if orphans:
+                self._bump_generation(conn, tenant_id)
+            return len(orphans)
+
     # -- foresight ---------------------------------------------------------------------
 
     def insert_foresight(self, item: ForesightRecord) -> ForesightRecord:
@@ -1141,3 +1181,111 @@ class SQLiteStore:
             "WHERE consolidated = 0 AND infer = 1"
         ).fetchall()
         return [Scope(int(r[0]), dec_label(r[1]), dec_label(r[2])) for r in rows]
+
+    # -- export and import (the format lives in store/portable.py) -----------------------
+
+    def export_rows(self, tenant: str | None, user_id: str | None) -> Iterator[dict[str, Any]]:
+        return portable.export_rows(self, tenant, user_id)
+
+    def import_rows(self, rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+        return portable.import_rows(self, rows)
+
+    def export_tenants(self) -> list[tuple[int, str, datetime]]:
+        rows = self.pool.conn.execute(
+            "SELECT id, name, created_at FROM tenants ORDER BY id"
+        ).fetchall()
+        return [(int(r["id"]), str(r["name"]), dec_time(r["created_at"])) for r in rows]
+
+    def _export_chunks(
+        self, table: str, tenant_id: int, user_id: str | None
+    ) -> Iterator[list[sqlite3.Row]]:
+        """A tenant's (or one user's) rows of a table in primary-key order, in chunks."""
+        after = 0
+        user_sql = " AND user_id = ?" if user_id is not None else ""
+        while True:
+            rows = self.pool.conn.execute(
+                f"SELECT * FROM {table} WHERE tenant_id = ?{user_sql} AND pk > ? ORDER BY pk LIMIT 1000",
+                [tenant_id, *([user_id] if user_id is not None else []), after],
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            after = int(rows[-1]["pk"])
+
+    def export_turns(self, tenant_id: int, user_id: str | None) -> Iterator[TurnRecord]:
+        for rows in self._export_chunks("turns", tenant_id, user_id):
+            yield from (self._turn_from_row(r) for r in rows)
+
+    def export_episodes(self, tenant_id: int, user_id: str | None) -> Iterator[EpisodeRecord]:
+        for rows in self._export_chunks("episodes", tenant_id, user_id):
+            yield from self._episodes_from_rows(rows)
+
+    def export_facts(self, tenant_id: int, user_id: str | None) -> Iterator[FactRecord]:
+        for rows in self._export_chunks("facts", tenant_id, user_id):
+            yield from self._facts_from_rows(rows)
+
+    def export_foresight(self, tenant_id: int, user_id: str | None) -> Iterator[ForesightRecord]:
+        for rows in self._export_chunks("foresight", tenant_id, user_id):
+            marks = ", ".join("?" for _ in rows)
+            sources: dict[int, list[int]] = {int(r["pk"]): [] for r in rows}
+            for src in self.pool.conn.execute(
+                "SELECT s.foresight_pk, s.turn_pk FROM foresight_sources s JOIN turns t "
+                f"ON t.pk = s.turn_pk WHERE s.foresight_pk IN ({marks}) ORDER BY t.event_time, t.pk",
+                [int(r["pk"]) for r in rows],
+            ):
+                sources[int(src[0])].append(int(src[1]))
+            for r in rows:
+                yield ForesightRecord(
+                    pk=int(r["pk"]),
+                    id=str(r["id"]),
+                    tenant_id=int(r["tenant_id"]),
+                    user_id=dec_label(r["user_id"]),
+                    session_id=dec_label(r["session_id"]),
+                    kind=str(r["kind"]),
+                    content=str(r["content"]),
+                    due_at=dec_time_opt(r["due_at"]),
+                    expires_at=dec_time_opt(r["expires_at"]),
+                    episode_pk=r["episode_pk"],
+                    embedding=dec_vec(r["embedding"]),
+                    created_at=dec_time(r["created_at"]),
+                    source_turn_pks=sources[int(r["pk"])],
+                )
+
+    def export_portraits(
+        self, tenant_id: int, user_id: str | None
+    ) -> Iterator[tuple[str, dict[str, Any], datetime]]:
+        user_sql = " AND user_id = ?" if user_id is not None else ""
+        rows = self.pool.conn.execute(
+            f"SELECT user_id, data, updated_at FROM portraits WHERE tenant_id = ?{user_sql} "
+            "ORDER BY user_id",
+            [tenant_id, *([user_id] if user_id is not None else [])],
+        ).fetchall()
+        for r in rows:
+            yield str(r["user_id"]), dec_json(r["data"]), dec_time(r["updated_at"])
+
+    def export_panels(self, tenant_id: int, user_id: str | None) -> Iterator[PanelRecord]:
+        for rows in self._export_chunks("panels", tenant_id, user_id):
+            for r in rows:
+                centroid = dec_vec(r["centroid"])
+                assert centroid is not None
+                yield PanelRecord(
+                    pk=int(r["pk"]),
+                    tenant_id=int(r["tenant_id"]),
+                    user_id=dec_label(r["user_id"]),
+                    level=int(r["level"]),
+                    summary=str(r["summary"]),
+                    members=dec_json(r["members"]),
+                    centroid=centroid,
+                    updated_at=dec_time(r["updated_at"]),
+                )
+
+    def item_owners(self, table: str, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """(tenant_id, pk) of the episodes, facts or foresight items that exist, by id."""
+        assert table in ("episodes", "facts", "foresight")
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = self.pool.conn.execute(
+            f"SELECT id, tenant_id, pk FROM {table} WHERE id IN ({marks})", list(ids)
+        ).fetchall()
+        return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}

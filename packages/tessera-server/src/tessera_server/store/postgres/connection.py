@@ -1,0 +1,182 @@
+"""PostgreSQL connections: a psycopg pool, transactions that nest, versioned migrations.
+
+Pooled connections run in autocommit; a statement outside `write()` commits on its own,
+and `write()` opens a transaction on the calling thread's connection that nested calls
+join (the same contract as the embedded store). Several processes may start at once on a
+new database: migrations run under an advisory lock, so exactly one applies them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool
+
+from . import adapt
+
+log = logging.getLogger("tessera.store.postgres")
+
+MIGRATIONS_PACKAGE = "tessera_server.store.postgres.migrations"
+MIGRATION_LOCK = 0x7E55E7A  # pg_advisory_lock key held while migrating
+Conn = psycopg.Connection[DictRow]
+
+
+def migrations(dim: int) -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every bundled migration, in order, for vectors of `dim`."""
+    found = []
+    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+        name = entry.name
+        if name.endswith(".sql"):
+            sql = entry.read_text(encoding="utf-8").replace("{dim}", str(int(dim)))
+            found.append((int(name.split("_", 1)[0]), name, sql))
+    return sorted(found)
+
+
+class Database:
+    """A lazily opened pool plus the thread-local transaction state."""
+
+    def __init__(self, url: str, dim: int, *, pool_size: int = 10, timeout: float = 30.0) -> None:
+        self.url = url
+        self.dim = dim
+        self.pool_size = max(1, pool_size)
+        self.timeout = timeout
+        self._pool: ConnectionPool[Conn] | None = None
+        self._pool_lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- pool ----------------------------------------------------------------------------
+
+    def _configure(self, conn: Conn) -> None:
+        conn.execute("SET TIME ZONE 'UTC'")
+        adapt.register(conn)
+
+    @property
+    def pool(self) -> ConnectionPool[Conn]:
+        pool = self._pool
+        if pool is None:
+            with self._pool_lock:
+                pool = self._pool
+                if pool is None:
+                    pool = ConnectionPool(
+                        self.url,
+                        connection_class=Conn,
+                        kwargs={"autocommit": True, "row_factory": dict_row},
+                        min_size=1,
+                        max_size=self.pool_size,
+                        open=False,
+                        configure=self._configure,
+                        timeout=self.timeout,
+                        name="tessera",
+                    )
+                    pool.open(wait=True, timeout=self.timeout)
+                    self._pool = pool
+        return pool
+
+    def reset_pool(self) -> None:
+        """Close the pool (new connections pick up types created since, e.g. `vector`)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def close(self) -> None:
+        self.reset_pool()
+        self._local = threading.local()
+
+    # -- connections and transactions ------------------------------------------------------
+
+    @property
+    def active(self) -> Conn | None:
+        conn: Conn | None = getattr(self._local, "conn", None)
+        return conn
+
+    @contextmanager
+    def read(self) -> Iterator[Conn]:
+        """The thread's transaction connection, or a pooled one in autocommit."""
+        conn = self.active
+        if conn is not None:
+            yield conn
+            return
+        with self.pool.connection() as fresh:
+            yield fresh
+
+    @contextmanager
+    def write(self) -> Iterator[Conn]:
+        """A transaction; nested uses join the outer one."""
+        conn = self.active
+        if conn is not None:
+            yield conn
+            return
+        with self.pool.connection() as fresh:
+            self._local.conn = fresh
+            try:
+                with fresh.transaction():
+                    yield fresh
+            finally:
+                self._local.conn = None
+
+    # -- migrations ------------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations, each in its own transaction; returns the names applied."""
+        done: list[str] = []
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                    "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                applied = {
+                    int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")
+                }
+                for version, name, sql in migrations(self.dim):
+                    if version in applied:
+                        continue
+                    with conn.transaction():
+                        conn.execute(sql.encode("utf-8"))
+                        conn.execute(
+                            "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                            (version, name),
+                        )
+                    log.info("applied migration %s", name)
+                    done.append(name)
+                self._check_dimension(conn)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        if done:
+            self.reset_pool()
+        return done
+
+    def _check_dimension(self, conn: psycopg.Connection[Any]) -> None:
+        row = conn.execute(
+            "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'turns'::regclass "
+            "AND attname = 'embedding'"
+        ).fetchone()
+        if row is not None and int(row[0]) != self.dim:
+            raise RuntimeError(
+                f"this database holds {row[0]}-dimensional vectors but the embedder makes "
+                f"{self.dim}; use a database made for this embedder"
+            )
+
+    def schema_current(self) -> bool:
+        with self.read() as conn:
+            row = conn.execute("SELECT max(version) AS v FROM schema_migrations").fetchone()
+        latest = max(version for version, _, _ in migrations(self.dim))
+        return row is not None and row["v"] == latest
+
+    def vector_version(self) -> tuple[int, ...]:
+        with self.read() as conn:
+            row = conn.execute(
+                "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+            ).fetchone()
+        if row is None:
+            return (0,)
+        return tuple(int(p) for p in str(row["extversion"]).split(".") if p.isdigit())
