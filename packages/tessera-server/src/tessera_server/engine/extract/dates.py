@@ -24,6 +24,7 @@ plain present ("my flight leaves Friday") point forward.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import re
 from dataclasses import dataclass
@@ -399,13 +400,22 @@ def find_dates(text: str, anchor: datetime, prefer: str | None = None) -> list[D
     """
     forced = {"future": 1, "past": -1}.get(prefer or "")
     found = []
+    bounds = [c.end() for c in _CLAUSE_END.finditer(text)]
+    signs: dict[tuple[int, int], int] = {}
     for m in PATTERN.finditer(text):
         if forced is not None:
             sign = forced
         else:
-            starts = [c.end() for c in _CLAUSE_END.finditer(text, 0, m.start())]
-            stop = _CLAUSE_END.search(text, m.end())
-            sign = direction(text[starts[-1] if starts else 0 : stop.end() if stop else None])
+            # The direction of the sentence the phrase sits in (of a window of it, for a
+            # very long one), worked out once per sentence and window.
+            i = bisect.bisect_right(bounds, m.start())
+            key = (i, m.start() // 256)
+            if key not in signs:
+                start = bounds[i - 1] if i else 0
+                stop = bounds[i] if i < len(bounds) else len(text)
+                lo = max(start, key[1] * 256 - 256)
+                signs[key] = direction(text[lo : min(stop, lo + 768)])
+            sign = signs[key]
         try:
             resolved = _resolve(m, anchor, sign, strict=prefer is not None)
         except (ValueError, OverflowError, StopIteration, IndexError):

@@ -25,6 +25,7 @@ LLM extractor when one is configured.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -246,13 +247,13 @@ _CUT_LIST = re.compile(
 _LEADING = re.compile(
     r"^(?:(?:a|an|the|my|our|his|her|their|some|any|fluent|basic|conversational|decent|"
     r"native|broken|rusty|passable|little|a\s+little|a\s+bit\s+of|bit\s+of|a\s+lot\s+of|"
-    r"lots\s+of|really|just)\s+)+"
+    r"lots\s+of|really|just|also|even|especially|definitely|actually|totally)\s+)+"
 )
 _NOISE = re.compile(
     r"(?:it|that|this|them|him|her|you|me|us|one|ones|some|any|there|here|so|too|very|much|"
     r"doing|to|a|an|the|what|stuff|things?|everything|anything|nothing|something|lot|"
     r"myself|yourself|themselves|well|more|less|people|everyone|everybody|idea|ideas|way|"
-    r"those|these|others|"
+    r"those|these|others|hard|real\s+hard|so\s+hard|a\s+lot|lots|"
     r"fact|thought|feeling|time|day|moment|plan|life|kind|sort|part|sound|look|it all)",
     re.IGNORECASE,
 )
@@ -286,6 +287,11 @@ def _strip_leading(text: str) -> str:
     return text.strip().strip("'\"").strip()
 
 
+_GENERIC_PLACE = re.compile(
+    r"\s*(?:(?:a|an|the|my|our|his|her|their)\s+)?(?:team|company|firm|business|place|job|"
+    r"work|home|them|it|this|that|there|myself|people|folks)\b(?!\s+(?:of|in|at|called|named)\b)",
+    re.IGNORECASE,
+)
 _UNPARSED_SKILL = re.compile(
     r"\s*(?:how\s+)?to\s+(?!(?:play|speak|make|cook|ride|use|draw|paint|sing|dance|swim|code|"
     r"program|knit|sew|bake|surf|ski|drive|sail|skate)\b)",
@@ -368,13 +374,14 @@ def _list_items(text: str, proper: bool = False) -> list[str]:
     if dangling:
         parts = parts[:-1]  # "… and making it better": the last item lost its object
     if not proper and (any(len(p.split()) > 4 for p in parts) or _adjectives_joined(parts)):
-        if dangling:
+        # "and" inside one longer phrase, not a list of short items: keep it whole or drop it.
+        if dangling or len(text.split()) > 4:
             return []
-        parts = [text]  # "and" inside a longer verb phrase, not a list of short items
+        parts = [text]
     items = []
     for part in parts:
         part = _strip_leading(part)
-        item = _proper_or_clip(part) if proper else _clip(part, 4)
+        item = _proper_or_clip(part) if proper else _clip(part, 4, _CUT_LIST)
         if proper and not item[:1].isupper():
             continue
         if item:
@@ -1108,14 +1115,15 @@ _VOCATIVE_BEFORE = re.compile(
 
 # -- foresight ------------------------------------------------------------------------------
 
-# An intention of the speaker's own: "I"/"we" (or no subject, "Gonna try …"), then a
-# future or intention marker. Someone else's undated "will" is usually a prediction.
+# An intention of the speaker's own: "I"/"we" (or no subject, "Gonna try …"), then an
+# intention marker. A bare "will" counts only with a date (`_dated_event`): undated, in
+# chat it is mostly a courtesy ("I'll keep you posted") or a prediction.
 _PLAN = re.compile(
     r"(?:\b(?:I|we)\s+|^\s*(?=(?:going|planning|hoping|need|have|want)\s+to\s+"
     r"(?!(?:the|a|an|my|our|your|his|her|their|this|that|some|community|church|school|work|"
     r"events?|meetings?|classes|concerts?)\b)))"
     r"(?:(?:definitely|really|probably|also|just|still|totally|finally|actually|soon)\s+)*"
-    r"(?:will|shall|(?:am|are)\s+going\s+to|going\s+to|"
+    r"(?:(?:am|are)\s+going\s+to|going\s+to|"
     r"(?:am|are)?\s*plan(?:s|ning)?\s+(?:to|on)|intend(?:s|ing)?\s+to|"
     r"(?:am|are)?\s*hop(?:e|ing)\s+to|want\s+to|would\s+(?:like|love)\s+to|"
     r"have\s+to|need\s+to|(?:am|are)\s+about\s+to|"
@@ -1140,7 +1148,7 @@ _NOT_A_PLAN = re.compile(
     r"\b(?:not\s+going\s+to|will\s+not|(?:am|is|are)\s+not\s+\w+ing|cancel(?:l)?ed|"
     r"called\s+off|postponed|no\s+longer|not\s+anymore|maybe|might|perhaps|possibly|"
     r"who\s+knows|not\s+sure|if|unless|in\s+case|would\s+have|could\s+have|should\s+have|"
-    r"used\s+to|wanted\s+to)\b",
+    r"would\s+be|used\s+to|wanted\s+to)\b",
     re.IGNORECASE,
 )
 _DEADLINE = re.compile(
@@ -1172,6 +1180,19 @@ _EXPLICIT_FUTURE = re.compile(
     r"^(?:tomorrow|the\s+day\s+after|next|coming|in\s|within|.*\bfrom\s+now)",
     re.IGNORECASE,
 )
+
+
+# How far back a subject looks for "if", "wish" or a question's auxiliary, and how far
+# forward its verb phrase may run: bounded, so a 30,000-character turn stays linear.
+_LOOK_BACK_CHARS = 200
+_CLAUSE_CHARS = 400
+_MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
+_MAX_CONTINUATIONS = 8  # "I'm divorced and have one daughter and …"
+
+
+def _window(text: str, end: int, size: int = _LOOK_BACK_CHARS) -> str:
+    """The `size` characters before `end`."""
+    return text[max(0, end - size) : end]
 
 
 def _tidy(text: str) -> str:
@@ -1264,7 +1285,7 @@ class OfflineExtractor:
         for pattern in (_HAVE_NAMED, _PET_LIST):
             for m in pattern.finditer(part):
                 owner = self._have_subject(ctx, m.group("subj"))
-                if owner is None or _IRREALIS.search(part[: m.start()]):
+                if owner is None or _IRREALIS.search(_window(part, m.start())):
                     continue
                 names = m.group("o") if pattern is _HAVE_NAMED else m.group("names")
                 for name in re.split(r",\s*(?:and\s+)?|\s+and\s+", names):
@@ -1386,7 +1407,7 @@ class OfflineExtractor:
                 name = m.group("o1") or m.group("o2")
                 if name.split()[0] in _NOT_NAMES:
                     continue
-                if owner and not _IRREALIS.search(part[: m.start()]):
+                if owner and not _IRREALIS.search(_window(part, m.start())):
                     self._pending.append(self._kin_fact(ctx, owner, m.group("kin"), name))
                 ctx.last_person = name
                 yield m.start(), m.end(), name, True
@@ -1400,6 +1421,8 @@ class OfflineExtractor:
                 name = m.group("name")
                 start = m.start()
                 words = name.split()
+                if words[0].endswith("ing") and len(words[0]) > 5 and not part[:start].strip():
+                    continue  # "Having a buddy …": a gerund opening the sentence
                 if words[0] in _NOT_NAMES:
                     if len(words) == 1 or words[1] in _NOT_NAMES:
                         continue
@@ -1408,12 +1431,14 @@ class OfflineExtractor:
                 elif len(words) > 1 and words[1] in _NOT_NAMES:
                     name = words[0]
                 after = part[start + len(name) :]
-                if _OBJECT_SLOT.search(part[:start]):
+                if _OBJECT_SLOT.search(_window(part, start, 40)):
                     continue  # "… live in Berlin": an object, not a subject
-                if re.match(r"\s*[,!?.]", after) and _VOCATIVE_BEFORE.search(part[:start]):
+                if re.match(r"\s*[,!?.]", after) and _VOCATIVE_BEFORE.search(
+                    _window(part, start, 40)
+                ):
                     continue  # "Thanks, Maria!": spoken to
                 if re.match(r"\s*(?:,\s*)?(?:I|you|we)\b", after) and _VOCATIVE_BEFORE.search(
-                    part[:start]
+                    _window(part, start, 40)
                 ):
                     continue  # "Yeah, Sam, I …"
                 if not re.match(r"\s+(?:I|we|you|he|she|they|it)\b", after):
@@ -1423,16 +1448,16 @@ class OfflineExtractor:
     def _subject_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
         self._pending: list[ExtractedFact] = []
         facts: list[ExtractedFact] = []
-        subjects = list(self._subjects(ctx, part))
+        subjects = list(itertools.islice(self._subjects(ctx, part), _MAX_SUBJECTS))
         for start, end, subject, third in subjects:
             if subject is None or start == end:
                 continue
-            before = part[:start]
+            before = _window(part, start)
             if _IRREALIS.search(before) or _INVERTED.search(before) or _EMBEDDED.search(before):
                 continue
             if subject == ctx.speaker and _REPORTED_ABOUT_ME.search(before):
                 continue
-            clause = part[end:]
+            clause = part[end : end + _CLAUSE_CHARS]
             free_time = bool(FREE_TIME.search(before))
             implicit = start == 0 and end > 0 and _IMPLICIT.match(part) is not None
             if _MODAL.match(clause.lstrip()):
@@ -1451,7 +1476,8 @@ class OfflineExtractor:
     ) -> list[ExtractedFact]:
         """Facts from a subject's clause, and from its coordinated verb phrases."""
         facts: list[ExtractedFact] = []
-        starts = [0] + [m.end() for m in _CONTINUATION.finditer(clause)]
+        continuations = [m.end() for m in _CONTINUATION.finditer(clause)]
+        starts = [0, *continuations[:_MAX_CONTINUATIONS]]
         for n, pos in enumerate(starts):
             rest = clause[pos:].lstrip() if n else clause.lstrip(" ,")  # "My boss, Linda, loves"
             if n and re.match(rf"(?:I|we|he|she|they|it|you|{_NAME})\b", rest):
@@ -1492,6 +1518,8 @@ class OfflineExtractor:
             return []  # "I love the lesson it teaches": about one thing, not a taste
         if relation == "studies" and _UNPARSED_SKILL.match(raw):
             return []
+        if relation in ("works_at", "studies_at") and _GENERIC_PLACE.match(raw):
+            return []  # "a shooting guard for the team": no organisation named
         if rule.cut is not None:
             end = rule.cut.search(raw)
             raw = raw[: end.start()] if end else raw
@@ -1560,12 +1588,18 @@ class OfflineExtractor:
         else:
             return []
         mentions = self._future(find_dates(text, said, prefer="future"), said)
-        ends = [m for m in mentions if _UNTIL.search(text[: m.start])]
+        ends = [m for m in mentions if _UNTIL.search(_window(text, m.start, 30))]
         durations = [m for m in mentions if m.granularity == "duration"]
         points = [m for m in mentions if m not in ends and m not in durations]
         due: datetime | None = None
         last_day: datetime | None = None
-        starts_later = points and not ends and not durations and not any(m.until for m in points)
+        starts_later = (
+            points
+            and not ends
+            and not durations
+            and not any(m.until for m in points)
+            and points[0].when.date() > said.date()
+        )
         if kind == "temporary_state" and starts_later:
             kind = "plan"  # "my sister is visiting on Friday": it starts later
         if kind == "temporary_state":

@@ -1,0 +1,335 @@
+"""Measure the offline extractor on the hand-labelled statements in `statements.jsonl`.
+
+    python bench/extraction/evaluate.py                 # all splits, writes results.{json,md}
+    python bench/extraction/evaluate.py --errors tuned  # also list the misses of the tuned split
+
+Each statement is one turn, extracted on its own (no context leaks between statements).
+
+Facts match on subject + relation + normalised object (+ the negation flag); an expected
+object may list alternatives separated by `|`. Foresight matches on kind + due date (the
+calendar date in the turn's own time zone, or null). Matching is one-to-one, so a duplicate
+prediction is a false positive.
+
+Every 4th line of `statements.jsonl` (ids 4, 8, 12, ...) is held out: its misses were never
+looked at while tuning (`--errors` lists them only when asked for `--errors held_out`).
+`statements_blind.jsonl` (split "blind") was written after the extractor was frozen and
+scored once; see README.md. `baseline.json`, when present, holds the numbers of the
+extractor before this work (commit a7f34d3) and is shown beside the current ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+try:
+    import tessera_server  # noqa: F401
+except ImportError:  # running from a checkout without the package installed
+    sys.path.insert(0, str(ROOT / "packages" / "tessera-server" / "src"))
+
+from tessera_server.engine.extract import Extraction, TurnView  # noqa: E402
+from tessera_server.engine.extract.offline import OfflineExtractor  # noqa: E402
+
+FAMILY = {
+    "partner", "wife", "husband", "boyfriend", "girlfriend", "fiance", "fiancee", "spouse",
+    "son", "daughter", "brother", "sister", "mother", "father", "grandmother", "grandfather",
+    "best_friend", "friend", "boss", "manager", "roommate", "cousin", "aunt", "uncle",
+    "mother_in_law", "father_in_law", "brother_in_law", "sister_in_law", "niece", "nephew",
+    "child", "coworker", "colleague", "neighbor", "grandson", "granddaughter", "twin",
+}  # fmt: skip
+_ARTICLES = re.compile(r"^(?:a|an|the|my|our|his|her|their|some)\s+")
+_ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
+_PUNCT = re.compile(r"[^\w\s'-]")
+
+
+def normalise(text: str) -> str:
+    """Lower case, no surrounding quotes or punctuation, no leading article or possessive."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
+    text = _ORDINAL.sub("", text)
+    text = _PUNCT.sub(" ", text)
+    text = " ".join(text.split()).strip(" '-")
+    previous = None
+    while previous != text:
+        previous, text = text, _ARTICLES.sub("", text)
+    return text
+
+
+def group_of(relation: str) -> str:
+    if relation in FAMILY:
+        return "family"
+    if relation.startswith("favorite_"):
+        return "favorite_*"
+    return relation
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
+
+    def scores(self) -> dict[str, float | int]:
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        return {
+            "precision": round(p, 3),
+            "recall": round(r, 3),
+            "f1": round(f1, 3),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "support": self.tp + self.fn,
+        }
+
+
+@dataclass
+class SplitResult:
+    statements: int = 0
+    facts: Counts = field(default_factory=Counts)
+    foresight: Counts = field(default_factory=Counts)
+    foresight_kind_only: Counts = field(default_factory=Counts)
+    per_relation: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    per_kind: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    negatives: int = 0  # statements expecting no fact at all
+    negatives_with_facts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "statements": self.statements,
+            "facts": self.facts.scores(),
+            "foresight": self.foresight.scores(),
+            "foresight_kind_only": self.foresight_kind_only.scores(),
+            "fact_free_statements": self.negatives,
+            "fact_free_statements_with_a_fact": self.negatives_with_facts,
+            "per_relation": {k: v.scores() for k, v in sorted(self.per_relation.items())},
+            "per_foresight_kind": {k: v.scores() for k, v in sorted(self.per_kind.items())},
+        }
+
+
+def _fact_key(subject: str, relation: str, negated: bool) -> tuple[str, str, bool]:
+    return (subject.strip().lower(), relation.strip().lower(), negated)
+
+
+def score_facts(
+    expected: list[dict[str, Any]], extraction: Extraction, result: SplitResult, label: str
+) -> None:
+    predicted = [
+        (_fact_key(f.subject, f.relation, f.negated), normalise(f.object), f)
+        for f in extraction.facts
+    ]
+    used = [False] * len(predicted)
+    for exp in expected:
+        key = _fact_key(exp["subject"], exp["relation"], bool(exp.get("negated", False)))
+        objects = {normalise(o) for o in exp["object"].split("|")}
+        group = group_of(key[1])
+        for i, (pkey, pobj, _) in enumerate(predicted):
+            if not used[i] and pkey == key and pobj in objects:
+                used[i] = True
+                result.facts.tp += 1
+                result.per_relation[group].tp += 1
+                break
+        else:
+            result.facts.fn += 1
+            result.per_relation[group].fn += 1
+            neg = " (negated)" if key[2] else ""
+            result.errors.append(f"{label} MISS fact {key[0]} {key[1]} {exp['object']}{neg}")
+    for i, (pkey, _, fact) in enumerate(predicted):
+        if not used[i]:
+            result.facts.fp += 1
+            result.per_relation[group_of(pkey[1])].fp += 1
+            neg = " (negated)" if fact.negated else ""
+            result.errors.append(
+                f"{label} EXTRA fact {fact.subject} {fact.relation} {fact.object!r}{neg}"
+            )
+
+
+def score_foresight(
+    expected: list[dict[str, Any]],
+    extraction: Extraction,
+    said_at: datetime,
+    result: SplitResult,
+    label: str,
+) -> None:
+    def day(when: datetime | None) -> str | None:
+        return when.astimezone(said_at.tzinfo).date().isoformat() if when else None
+
+    predicted = [(f.kind, day(f.due_at)) for f in extraction.foresight]
+    for strict, counts in ((True, result.foresight), (False, result.foresight_kind_only)):
+        used = [False] * len(predicted)
+        for exp in expected:
+            want = (exp["kind"], exp["due"])
+            for i, got in enumerate(predicted):
+                if not used[i] and got[0] == want[0] and (got[1] == want[1] or not strict):
+                    used[i] = True
+                    counts.tp += 1
+                    if strict:
+                        result.per_kind[want[0]].tp += 1
+                    break
+            else:
+                counts.fn += 1
+                if strict:
+                    result.per_kind[want[0]].fn += 1
+                    result.errors.append(f"{label} MISS foresight {want[0]} due {want[1]}")
+        for i, got in enumerate(predicted):
+            if not used[i]:
+                counts.fp += 1
+                if strict:
+                    result.per_kind[got[0]].fp += 1
+                    result.errors.append(f"{label} EXTRA foresight {got[0]} due {got[1]}")
+
+
+def load(path: Path, split: str | None = None) -> list[dict[str, Any]]:
+    """Rows of a labelled file; without `split`, every 4th line is held out."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            row = json.loads(line)
+            row["split"] = split or ("held_out" if number % 4 == 0 else "tuned")
+            rows.append(row)
+    return rows
+
+
+def evaluate(rows: list[dict[str, Any]]) -> dict[str, SplitResult]:
+    extractor = OfflineExtractor()
+    results = {name: SplitResult() for name in SPLITS}
+    for row in rows:
+        said_at = datetime.fromisoformat(row["event_time"])
+        view = TurnView(0, row["speaker"], row.get("role", "user"), row["text"], said_at)
+        extraction = extractor.extract([view])
+        label = f"[{row['id']}] {row['text']!r}:"
+        for split in (row["split"], "all") if row["split"] != "blind" else ("blind",):
+            res = results[split]
+            res.statements += 1
+            if not row["facts"]:
+                res.negatives += 1
+                res.negatives_with_facts += bool(extraction.facts)
+            score_facts(row["facts"], extraction, res, label)
+            score_foresight(row["foresight"], extraction, said_at, res, label)
+    return results
+
+
+SPLITS = ("tuned", "held_out", "all", "blind")
+
+
+def _fmt(scores: dict[str, Any]) -> str:
+    return f"{scores['precision']:.3f} | {scores['recall']:.3f} | {scores['f1']:.3f}"
+
+
+def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
+    out = ["# Offline extractor on the labelled statements", ""]
+    out.append(
+        f"{current['all']['statements']} statements in `statements.jsonl` "
+        f"({current['tuned']['statements']} tuned on, {current['held_out']['statements']} held "
+        f"out: every 4th line), and {current['blind']['statements']} in "
+        "`statements_blind.jsonl`, written after the extractor was frozen. "
+        "Produced by `python bench/extraction/evaluate.py`."
+    )
+    out += ["", "## Summary (precision | recall | F1)", ""]
+    head = "| split | what | " + ("before: P | R | F1 | " if baseline else "") + "P | R | F1 |"
+    out += [head, "|" + "---|" * (head.count("|") - 1)]
+    for split in SPLITS:
+        if not current[split]["statements"]:
+            continue
+        for what in ("facts", "foresight", "foresight_kind_only"):
+            row = f"| {split} | {what} | "
+            if baseline:
+                row += (
+                    _fmt(baseline[split][what]) if split in baseline else "n/a | n/a | n/a"
+                ) + " | "
+            out.append(row + _fmt(current[split][what]) + " |")
+    out += ["", "Statements that state no fact but got one (hard negatives):", ""]
+    for split in SPLITS:
+        cur = current[split]
+        if not cur["statements"] or not cur["fact_free_statements"]:
+            continue
+        line = (
+            f"- {split}: {cur['fact_free_statements_with_a_fact']} of {cur['fact_free_statements']}"
+        )
+        if baseline and split in baseline:
+            line += f" (before: {baseline[split]['fact_free_statements_with_a_fact']})"
+        out.append(line)
+    for split in ("tuned", "held_out", "blind"):
+        if not current[split]["statements"]:
+            continue
+        out += ["", f"## Facts per relation ({split})", ""]
+        before = (baseline or {}).get(split, {}).get("per_relation", {})
+        out += [
+            "| relation | support | P | R | F1 | tp | fp | fn | F1 before |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for rel, s in current[split]["per_relation"].items():
+            old = f"{before[rel]['f1']:.3f}" if rel in before else "n/a"
+            out.append(
+                f"| {rel} | {s['support']} | {_fmt(s)} | {s['tp']} | {s['fp']} | {s['fn']} "
+                f"| {old} |"
+            )
+        out += ["", f"## Foresight per kind, kind + due date ({split})", ""]
+        out += ["| kind | support | P | R | F1 |", "|---|---|---|---|---|"]
+        for kind, s in current[split]["per_foresight_kind"].items():
+            out.append(f"| {kind} | {s['support']} | {_fmt(s)} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=HERE / "statements.jsonl")
+    parser.add_argument("--blind", type=Path, default=HERE / "statements_blind.jsonl")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.* are written")
+    parser.add_argument(
+        "--errors",
+        choices=("none", *SPLITS),
+        default="none",
+        help="list the misses and extras of a split",
+    )
+    parser.add_argument(
+        "--save-baseline", action="store_true", help="also write these numbers as baseline.json"
+    )
+    args = parser.parse_args(argv)
+
+    rows = load(args.data)
+    if args.blind.exists():
+        rows += load(args.blind, "blind")
+    results = evaluate(rows)
+    current = {name: res.as_dict() for name, res in results.items()}
+    baseline_path = HERE / "baseline.json"
+    if args.save_baseline:
+        baseline_path.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    baseline = (
+        json.loads(baseline_path.read_text(encoding="utf-8")) if baseline_path.exists() else None
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    (args.out / "results.md").write_text(markdown(current, baseline), encoding="utf-8")
+
+    for split in SPLITS:
+        cur = current[split]
+        if not cur["statements"]:
+            continue
+        print(
+            f"{split:9s} facts P/R/F1 {_fmt(cur['facts'])}   "
+            f"foresight P/R/F1 {_fmt(cur['foresight'])}   "
+            f"(kind only {_fmt(cur['foresight_kind_only'])})"
+        )
+    if args.errors != "none":
+        for line in results[args.errors].errors:
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
