@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import datetime, timezone
 
 from ...engine.extract.dates import find_dates
 from ..embedder import Vectors
@@ -105,26 +106,24 @@ class LocalReranker:
         self.weights = (w_cosine, w_part, w_coverage, w_fused, w_date, w_pin)
 
     def score(self, query: str, query_vector: Vectors, candidates: list[Candidate]) -> list[float]:
-        w_cos, _w_part, w_cov, w_fused, w_date, w_pin = self.weights
+        w_cos, w_part, w_cov, w_fused, w_date, w_pin = self.weights
         q_stems = content_stems(query)
         q_dates = [d for d in find_dates(query, _anchor(candidates)) if not d.relative]
         scores = []
         for cand in candidates:
             cos = float(cand.vector @ query_vector) if cand.vector is not None else 0.0
-            # The best-matching part (turn) of a composite item, or the item itself.
-            max([float(p @ query_vector) for p in cand.part_vectors], default=cos)
+            # The best-matching part (turn) of a composite item, or the item itself: one
+            # relevant line is what makes a longer episode worth reading.
+            part = max((float(p @ query_vector) for p in cand.part_vectors), default=cos)
             coverage = len(q_stems & content_stems(cand.text)) / len(q_stems) if q_stems else 0.0
             fused = 1.0 / (1.0 + cand.fused_rank / 10.0)
             date = 0.0
             if q_dates and cand.event_time is not None:
-                date = max(
-                    1.0
-                    if (d.when.year, d.when.month) == (cand.event_time.year, cand.event_time.month)
-                    else 0.0
-                    for d in q_dates
-                )
+                when = (cand.event_time.year, cand.event_time.month)
+                date = max(1.0 if (d.when.year, d.when.month) == when else 0.0 for d in q_dates)
             scores.append(
                 w_cos * cos
+                + w_part * part
                 + w_cov * coverage
                 + w_fused * fused
                 + w_date * date
@@ -133,8 +132,6 @@ class LocalReranker:
         return scores
 
 
-def _anchor(candidates: list[Candidate]):  # type: ignore[no-untyped-def]
-    from datetime import datetime, timezone
-
+def _anchor(candidates: list[Candidate]) -> datetime:
     times = [c.event_time for c in candidates if c.event_time is not None]
     return max(times) if times else datetime.now(timezone.utc)
