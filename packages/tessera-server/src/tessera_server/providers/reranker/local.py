@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from datetime import datetime, timezone
 
@@ -96,10 +97,10 @@ class LocalReranker:
 
     def __init__(
         self,
-        w_cosine: float = 0.25,
-        w_part: float = 0.35,
-        w_coverage: float = 0.3,
-        w_fused: float = 0.2,
+        w_cosine: float = 0.15,
+        w_part: float = 0.45,
+        w_coverage: float = 0.4,
+        w_fused: float = 0.15,
         w_date: float = 0.1,
         w_pin: float = 0.02,
     ) -> None:
@@ -110,12 +111,19 @@ class LocalReranker:
         q_stems = content_stems(query)
         q_dates = [d for d in find_dates(query, _anchor(candidates)) if not d.relative]
         scores = []
-        for cand in candidates:
+        # Query words weigh by how rare they are among the candidates: a name that every
+        # candidate mentions tells them apart less than a word only two of them share.
+        stems = [content_stems(c.text) for c in candidates]
+        n = len(candidates)
+        idf = {s: math.log(1.0 + n / (1.0 + sum(s in st for st in stems))) for s in q_stems}
+        total_idf = sum(idf.values())
+        for index, cand in enumerate(candidates):
             cos = float(cand.vector @ query_vector) if cand.vector is not None else 0.0
             # The best-matching part (turn) of a composite item, or the item itself: one
             # relevant line is what makes a longer episode worth reading.
             part = max((float(p @ query_vector) for p in cand.part_vectors), default=cos)
-            coverage = len(q_stems & content_stems(cand.text)) / len(q_stems) if q_stems else 0.0
+            matched = q_stems & stems[index]
+            coverage = sum(idf[s] for s in matched) / total_idf if total_idf else 0.0
             fused = 1.0 / (1.0 + cand.fused_rank / 10.0)
             date = 0.0
             if q_dates and cand.event_time is not None:
