@@ -36,8 +36,8 @@ class Settings(BaseSettings):
     postgres_exact_search_rows: int = Field(
         10_000,
         ge=0,
-        description="PostgreSQL: a vector search whose scope holds at most this many rows is "
-        "exact; larger scopes use the HNSW index (approximate).",
+        description="PostgreSQL: a vector search among at most this many candidate rows (its "
+        "scope and filters) is exact; larger ones use the HNSW index (approximate).",
     )
     host: str = Field("127.0.0.1", description="Address `tessera serve` binds to.")
     port: int = Field(8420, ge=1, le=65535, description="Port `tessera serve` listens on.")

@@ -75,7 +75,7 @@ class Database:
                         timeout=self.timeout,
                         name="tessera",
                     )
-                    pool.open(wait=True, timeout=self.timeout)
+                    pool.open()  # connects in the background; callers wait up to `timeout`
                     self._pool = pool
         return pool
 

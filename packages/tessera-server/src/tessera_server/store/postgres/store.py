@@ -7,13 +7,20 @@ safe, because many API and worker processes share one database:
 - jobs are claimed with `FOR UPDATE SKIP LOCKED` and leased; a job whose lease ran out is
   claimed again, so a killed worker's job is retried by another (running jobs are never
   requeued wholesale at start-up, since other workers may be running them);
-- where SQLite relies on its single writer, transaction-scoped advisory locks serialise
-  the few read-then-write sequences: enqueueing a job for a scope, consolidating one
-  user's turns (so two workers never add the same fact twice), replacing a user's panels.
+- where SQLite relies on its single writer, locks make read-then-write sequences atomic.
+  A transaction that reads episodes or facts to rewrite them (a procedure's outcome, a
+  fact's correction, forgetting, consolidation, wipe) first takes a transaction-scoped
+  advisory lock on their owner (the user, or the session of turns without a user), so
+  writers of one user's memory queue as SQLite's writers do while other users' proceed in
+  parallel; the rows it reads are locked (`FOR UPDATE`) until it ends. Wipe and forget also
+  wait for a consolidation holding the turns, so nothing it adds escapes them; row locks on
+  turns are taken in key order. Advisory locks also serialise enqueueing a job for a scope
+  and replacing a user's panels.
 
 Vector search is exact (like SQLite) while the rows a query may return number at most
 `exact_max` — a per-user scope usually; past that it walks the HNSW index with pgvector's
-iterative scans, so filters on scope, kind and validity still yield a full result.
+iterative scans, so filters on scope, kind and validity still yield a full result (and an
+index walk that comes back short is redone exactly).
 """
 
 from __future__ import annotations
@@ -170,6 +177,12 @@ def _lock_key(*parts: object) -> str:
     return ":".join(str(p) for p in parts)
 
 
+def _owner_key(tenant_id: int, user_id: str, session_id: str) -> str:
+    """Whose memory a write touches: a user, or for turns without a user, their session
+    (the scope facts are deduplicated in)."""
+    return _lock_key("owner", tenant_id, user_id, session_id)
+
+
 class PostgresStore:
     """The store protocol on a PostgreSQL database with the pgvector extension."""
 
@@ -215,6 +228,31 @@ class PostgresStore:
         """Transaction-scoped advisory locks, taken in a fixed order (no deadlocks)."""
         for key in sorted(set(keys)):
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
+
+    def _lock_owners_of_turns(self, conn: Conn, pks: list[int]) -> None:
+        """The owner locks of these turns, then the turns themselves, in key order."""
+        owners = conn.execute(
+            "SELECT DISTINCT tenant_id, user_id, "
+            "CASE WHEN user_id = '' THEN session_id ELSE '' END AS session_id "
+            "FROM turns WHERE pk = ANY(%s)",
+            [pks],
+        ).fetchall()
+        self._lock(
+            conn, *(_owner_key(r["tenant_id"], r["user_id"], r["session_id"]) for r in owners)
+        )
+        conn.execute("SELECT 1 FROM turns WHERE pk = ANY(%s) ORDER BY pk FOR UPDATE", [pks])
+
+    def _lock_owner(self, scope: Scope) -> None:
+        """Inside a transaction, take the owner lock of a scope before reading rows to
+        rewrite: writers of one user's memory queue on it, as SQLite's writers queue on its
+        single write lock, instead of deadlocking over row locks taken in different orders."""
+        conn = self.db.active
+        if conn is None:
+            return
+        if scope.user_id is not None:
+            self._lock(conn, _owner_key(scope.tenant_id, scope.user_id, ""))
+        elif scope.session_id is not None:
+            self._lock(conn, _owner_key(scope.tenant_id, "", scope.session_id))
 
     # -- tenants and keys ------------------------------------------------------------------
 
@@ -388,19 +426,7 @@ class PostgresStore:
         if not pks:
             return 0
         with self.db.write() as conn:
-            owners = conn.execute(
-                "SELECT DISTINCT tenant_id, user_id, "
-                "CASE WHEN user_id = '' THEN session_id ELSE '' END AS session_id "
-                "FROM turns WHERE pk = ANY(%s)",
-                [list(pks)],
-            ).fetchall()
-            self._lock(
-                conn,
-                *(
-                    _lock_key("consolidate", r["tenant_id"], r["user_id"], r["session_id"])
-                    for r in owners
-                ),
-            )
+            self._lock_owners_of_turns(conn, list(pks))
             cur = conn.execute(
                 "UPDATE turns SET consolidated = true WHERE pk = ANY(%s) AND NOT consolidated",
                 [list(pks)],
@@ -545,6 +571,7 @@ class PostgresStore:
         if not ids:
             return []
         where, params = _scope_sql(scope)
+        self._lock_owner(scope)
         found = {
             e.id: e
             for e in self._episodes(
@@ -572,7 +599,7 @@ class PostgresStore:
         if active is not None:
             # Forgetting: wait for a consolidation holding these turns, so the episodes it
             # is building are seen (and forgotten) too.
-            active.execute("SELECT 1 FROM turns WHERE pk = ANY(%s) FOR UPDATE", [list(turn_pks)])
+            self._lock_owners_of_turns(active, list(turn_pks))
         return self._episodes(
             f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE pk IN "
             "(SELECT episode_pk FROM episode_sources WHERE turn_pk = ANY(%s)) ORDER BY pk",
@@ -705,6 +732,7 @@ class PostgresStore:
         if not ids:
             return []
         where, params = _scope_sql(scope)
+        self._lock_owner(scope)
         found = {
             f.id: f
             for f in self._facts(
@@ -719,6 +747,7 @@ class PostgresStore:
     ) -> list[FactRecord]:
         """Facts neither expired nor invalidated, optionally for one subject and relation."""
         where, params = _scope_sql(scope)
+        self._lock_owner(scope)
         sql = (
             f"SELECT {FACT_COLUMNS} FROM facts WHERE {where} "
             "AND t_expired IS NULL AND t_invalid IS NULL"
@@ -1223,7 +1252,8 @@ class PostgresStore:
         with self.db.write() as conn:
             # First wait for any consolidation holding the scope's turns, so what it adds
             # is wiped too; consolidations starting later find their turns gone.
-            conn.execute(f"SELECT 1 FROM turns WHERE {where} FOR UPDATE", params)
+            self._lock_owner(scope)
+            conn.execute(f"SELECT 1 FROM turns WHERE {where} ORDER BY pk FOR UPDATE", params)
             for table in ("foresight", "facts", "episodes", "turns", "jobs"):
                 total += conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
             if scope.session_id is None and scope.user_id is not None:
