@@ -1,0 +1,5 @@
+"""``python -m tessera_bench``."""
+
+from .cli import main
+
+raise SystemExit(main())

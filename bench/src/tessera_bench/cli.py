@@ -1,0 +1,267 @@
+"""``tessera-bench`` / ``python -m tessera_bench``: run a benchmark and write its results."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .data import Dataset, load_locomo, load_longmemeval, subset
+from .embedder import CachedEmbedder, Embedder, load_embedder
+from .evaluate import LOCOMO_SPEC, LONGMEMEVAL_SPEC, Spec, evaluate
+from .metrics import BUDGET_POLICIES
+from .report import write_json, write_quality
+from .systems import System
+
+log = logging.getLogger("tessera_bench")
+
+RAW_SYSTEMS = ("bm25", "dense", "rrf")
+TESSERA_SYSTEMS = {"tessera": True, "tessera-norerank": False}
+ALL_SYSTEMS = (*RAW_SYSTEMS, *TESSERA_SYSTEMS, "mem0")
+DEFAULT_SYSTEMS = "bm25,dense,rrf,tessera,tessera-norerank"
+
+
+def _csv_ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def _systems(text: str) -> list[str]:
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [n for n in names if n not in ALL_SYSTEMS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown system(s) {', '.join(unknown)}; known: {', '.join(ALL_SYSTEMS)}"
+        )
+    return names
+
+
+def _env_pairs(values: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep:
+            raise SystemExit(f"--service-env expects KEY=VALUE, got {value!r}")
+        out[key] = val
+    return out
+
+
+def _add_service_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("service")
+    g.add_argument(
+        "--base-url",
+        default=os.environ.get("TESSERA_BENCH_BASE_URL"),
+        help="use a running service instead of starting one",
+    )
+    g.add_argument(
+        "--api-key",
+        default=os.environ.get("TESSERA_API_KEY"),
+        help="key for --base-url (default: $TESSERA_API_KEY)",
+    )
+    g.add_argument(
+        "--service-dir",
+        type=Path,
+        default=None,
+        help="data directory of a started service (default: bench/.work/service-<name>)",
+    )
+    g.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for a started service (repeatable), e.g. LLM settings",
+    )
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data", type=Path, default=None, help="data directory (default ../shared/bench)"
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="results directory (default bench/results)"
+    )
+    p.add_argument("--name", default=None, help="result file stem (default: the benchmark name)")
+    p.add_argument("-v", "--verbose", action="store_true")
+
+
+def _add_quality(p: argparse.ArgumentParser) -> None:
+    _add_common(p)
+    p.add_argument(
+        "--systems",
+        type=_systems,
+        default=_systems(DEFAULT_SYSTEMS),
+        help=f"comma list from {', '.join(ALL_SYSTEMS)} (default {DEFAULT_SYSTEMS})",
+    )
+    p.add_argument("--limit-scopes", type=int, default=None, help="only the first N scopes")
+    p.add_argument("--limit-questions", type=int, default=None, help="only N questions per scope")
+    p.add_argument(
+        "--budgets", type=_csv_ints, default=None, help="word budgets, e.g. 250,500,1000"
+    )
+    p.add_argument("--budget-policy", choices=BUDGET_POLICIES, default="fit")
+    p.add_argument("--depth", type=int, default=200, help="ranked items kept per raw-turn search")
+    p.add_argument("--top-k", type=int, default=100, help="Tessera search top_k")
+    p.add_argument(
+        "--ingest-workers",
+        type=int,
+        default=2,
+        help="scopes ingested into Tessera concurrently, before searching (turns stay in order)",
+    )
+    p.add_argument("--embedder", choices=("auto", "service", "local"), default="service")
+    p.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (bench/.cache)")
+    p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--details", action="store_true", help="also write per-question figures")
+    _add_service_args(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tessera-bench",
+        description="Retrieval quality and latency benchmark for the Tessera memory service.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_quality(sub.add_parser("locomo", help="LoCoMo turn-level evidence recall"))
+    _add_quality(sub.add_parser("longmemeval", help="LongMemEval oracle turn/session recall"))
+    lat = sub.add_parser("latency", help="search/query/add latency and ingest throughput")
+    _add_common(lat)
+    from .latency import add_arguments
+
+    add_arguments(lat)
+    _add_service_args(lat)
+    return parser
+
+
+def _load(command: str, data_dir: Path) -> tuple[Dataset, Spec]:
+    if command == "locomo":
+        return load_locomo(data_dir), LOCOMO_SPEC
+    return load_longmemeval(data_dir), LONGMEMEVAL_SPEC
+
+
+def run_quality(args: argparse.Namespace) -> int:
+    data_dir: Path = args.data or paths.default_data_dir()
+    out_dir: Path = args.out or paths.default_results_dir()
+    name: str = args.name or args.command
+    dataset, spec = _load(args.command, data_dir)
+    dataset = subset(dataset, scopes=args.limit_scopes, questions=args.limit_questions)
+    spec = Spec(
+        prefix=spec.prefix,
+        budgets=args.budgets or spec.budgets,
+        ks=spec.ks,
+        session_ks=spec.session_ks,
+        policy=args.budget_policy,
+        depth=args.depth,
+    )
+    wanted: list[str] = args.systems
+    log.info(
+        "%s: %d scopes, %d questions, systems %s",
+        dataset.name,
+        len(dataset.scopes),
+        len(dataset.questions),
+        ",".join(wanted),
+    )
+    settings: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    embedder: Embedder | None = None
+    cached: CachedEmbedder | None = None
+    if any(n in ("dense", "rrf", "mem0") for n in wanted):
+        base = load_embedder(args.embedder)
+        cache_dir = None if args.no_cache else (args.cache_dir or paths.default_cache_dir())
+        cached = CachedEmbedder(base, cache_dir)
+        embedder = cached
+        settings["embedder"] = base.model_id
+        settings["embedder_source"] = type(base).__name__
+    systems: list[System] = []
+    with ExitStack() as stack:
+        raw = [n for n in wanted if n in RAW_SYSTEMS]
+        if raw:
+            from .baselines import RAW_SYSTEM_NOTE, RawTurnBaselines
+
+            shared = RawTurnBaselines(embedder)
+            systems.extend(shared.systems(raw))
+            settings["rrf_k"] = shared.rrf_k
+            settings["raw_turn_document"] = RAW_SYSTEM_NOTE
+        session = None
+        if any(n in TESSERA_SYSTEMS for n in wanted):
+            from .tessera import TesseraClient, TesseraSession, TesseraSystem, service
+
+            service_dir = args.service_dir or paths.default_work_dir() / f"service-{name}"
+            if not args.base_url and service_dir.exists():
+                shutil.rmtree(service_dir)
+            target = stack.enter_context(
+                service(
+                    base_url=args.base_url,
+                    api_key=args.api_key,
+                    data_dir=service_dir,
+                    env=_env_pairs(args.service_env),
+                )
+            )
+            client = TesseraClient(target.base_url, target.api_key)
+            stack.callback(client.close)
+            # A started service is fresh; a shared one gets a run-specific scope prefix.
+            prefix = "" if not args.base_url else f"bench-{name}-{os.getpid()}-"
+            session = TesseraSession(
+                client,
+                top_k=args.top_k,
+                scope_prefix=prefix,
+                max_words=max(spec.budgets),
+                min_items=max(spec.ks),
+            )
+            for n in wanted:
+                if n in TESSERA_SYSTEMS:
+                    systems.append(TesseraSystem(session, n, rerank=TESSERA_SYSTEMS[n]))
+            settings["service_env"] = sorted(_env_pairs(args.service_env))
+        if "mem0" in wanted:
+            from .mem0_peer import Mem0System
+
+            assert embedder is not None
+            systems.append(Mem0System(embedder, paths.default_work_dir() / f"mem0-{name}"))
+        if session is not None:
+            session.ingest_all([s for s in dataset.scopes if s.questions], args.ingest_workers)
+        order = {n: i for i, n in enumerate(wanted)}
+        systems.sort(key=lambda s: order[s.name])
+        results = evaluate(dataset, systems, spec, keep_per_question=args.details)
+        if session is not None:
+            extra["tessera_ingest"] = session.describe_ingest()
+        for system in systems:
+            system.close()
+    if cached is not None:
+        cached.save()
+
+    from .report import quality_result
+
+    doc = quality_result(dataset, spec, results, name=name, settings=settings, extra=extra)
+    written = write_quality(out_dir, doc, plot=not args.no_plot)
+    if args.details:
+        detail = out_dir / f"{name}.questions.json"
+        write_json(detail, {r.name: r.per_question for r in results})
+        written.append(detail)
+    print((out_dir / f"{name}.md").read_text(encoding="utf-8"))
+    for path in written:
+        log.info("wrote %s", path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("bm25s", "httpx", "httpcore", "matplotlib", "PIL", "mem0", "qdrant_client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command in ("locomo", "longmemeval"):
+        return run_quality(args)
+    from .latency import run_latency
+
+    return run_latency(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

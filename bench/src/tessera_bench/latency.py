@@ -1,0 +1,558 @@
+"""Latency and throughput of the service as one scope grows.
+
+One scope is filled with verbatim memories (``infer=false`` batches) up to each configured size;
+at every size the runner measures, client side and over HTTP:
+
+- batch ingest throughput (turns/s) with 1 and with N concurrent clients;
+- ``search`` p50/p95 with rerank off and on, at each concurrency (query embedding included);
+- ``query`` p50/p95 (reasoning and chat modes);
+- ``add`` p50/p95 for ``infer=false``, ``mode=async`` and ``mode=sync``;
+- the service process tree's resident memory (when the runner started the service).
+
+Texts are real conversational turns (LoCoMo, then LongMemEval) so the lexical and dense indexes
+see realistic vocabulary; questions are LoCoMo questions. Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import paths
+from .data import load_locomo, load_longmemeval
+
+log = logging.getLogger("tessera_bench")
+
+
+@dataclass(frozen=True)
+class Profile:
+    sizes: tuple[int, ...]
+    searches: int
+    queries: int
+    adds: int
+    ingest_sample: int
+
+
+PROFILES = {
+    "quick": Profile(sizes=(1_000, 10_000), searches=100, queries=40, adds=20, ingest_sample=1_000),
+    "full": Profile(
+        sizes=(1_000, 10_000, 100_000), searches=400, queries=100, adds=60, ingest_sample=4_000
+    ),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    p.add_argument("--sizes", default=None, help="scope sizes, e.g. 1000,10000,100000")
+    p.add_argument("--concurrency", default="1,8", help="client counts, e.g. 1,8")
+    p.add_argument("--searches", type=int, default=None, help="search calls per cell")
+    p.add_argument("--queries", type=int, default=None, help="query calls per mode")
+    p.add_argument("--adds", type=int, default=None, help="add calls per mode")
+    p.add_argument(
+        "--ingest-sample", type=int, default=None, help="turns ingested at max concurrency"
+    )
+    p.add_argument("--batch-size", type=int, default=200, help="messages per batch call")
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--no-plot", action="store_true")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def summarise(latencies_s: Sequence[float], wall_s: float | None = None) -> dict[str, float]:
+    ms = [x * 1000.0 for x in latencies_s]
+    out = {
+        "n": float(len(ms)),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "mean_ms": round(sum(ms) / len(ms), 2) if ms else math.nan,
+    }
+    if wall_s:
+        out["per_second"] = round(len(ms) / wall_s, 1)
+    return out
+
+
+def process_tree_rss_mb(pid: int) -> float | None:
+    """Resident memory of a process and its descendants, from /proc (Linux only)."""
+
+    def children(p: int) -> list[int]:
+        found: list[int] = []
+        task_dir = Path(f"/proc/{p}/task")
+        if not task_dir.is_dir():
+            return found
+        for task in task_dir.iterdir():
+            try:
+                found += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        return found
+
+    total_kb = 0
+    seen: set[int] = set()
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+        stack += children(p)
+    return round(total_kb / 1024, 1) if seen and total_kb else None
+
+
+def self_rss_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+class TextPool:
+    """An endless supply of realistic turn texts (cycled with a counter once exhausted)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        if not texts:
+            raise ValueError("empty text pool")
+        self._texts = list(texts)
+        self._next = 0
+
+    def take(self, n: int) -> list[str]:
+        out: list[str] = []
+        for _ in range(n):
+            i = self._next
+            base = self._texts[i % len(self._texts)]
+            lap = i // len(self._texts)
+            out.append(base if lap == 0 else f"{base} (#{lap})")
+            self._next += 1
+        return out
+
+
+def load_pools(data_dir: Path) -> tuple[TextPool, list[str]]:
+    texts: list[str] = []
+    questions: list[str] = []
+    if (data_dir / "locomo10.json").is_file():
+        locomo = load_locomo(data_dir, categories=(1, 2, 3, 4, 5))
+        texts += [t.content for t in locomo.turns]
+        questions += [q.text for q in locomo.questions]
+    if (data_dir / "longmemeval_oracle.json.gz").is_file():
+        lme = load_longmemeval(data_dir)
+        texts += [t.content[:4000] for t in lme.turns]
+        questions += [q.text for q in lme.questions]
+    if not texts:
+        raise SystemExit(f"no benchmark data under {data_dir}")
+    return TextPool(texts), questions
+
+
+class Runner:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        user_id: str,
+        top_k: int,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._transport = transport
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.user_id = user_id
+        self.top_k = top_k
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._lock = threading.Lock()
+        self._clock = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        self.pending_jobs: list[str] = []
+
+    def client(self) -> httpx.Client:
+        c: httpx.Client | None = getattr(self._local, "client", None)
+        if c is None:
+            c = httpx.Client(
+                base_url=self.base_url,
+                headers=self.headers,
+                timeout=600.0,
+                transport=self._transport,
+            )
+            self._local.client = c
+            with self._lock:
+                self._clients.append(c)
+        return c
+
+    def close(self) -> None:
+        for c in self._clients:
+            c.close()
+
+    def post(self, path: str, body: dict[str, Any], params: dict[str, str] | None = None) -> Any:
+        for attempt in range(6):
+            r = self.client().post(path, json=body, params=params)
+            if r.status_code == 429 and attempt < 5:
+                time.sleep(float(r.headers.get("Retry-After", "1") or 1))
+                continue
+            if r.status_code >= 400:
+                raise RuntimeError(f"POST {path} → {r.status_code}: {r.text[:300]}")
+            return r.json()
+        raise RuntimeError(f"POST {path}: rate limited")
+
+    def next_time(self) -> str:
+        with self._lock:
+            self._clock += timedelta(seconds=30)
+            return self._clock.isoformat().replace("+00:00", "Z")
+
+    # -- workloads ------------------------------------------------------------------------
+
+    def ingest(
+        self, texts: Sequence[str], *, batch_size: int, concurrency: int
+    ) -> dict[str, float]:
+        batches = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+
+        def send(batch: Sequence[str]) -> float:
+            started = time.perf_counter()
+            self.post(
+                "/v1/memories:batch",
+                {
+                    "user_id": self.user_id,
+                    "infer": False,
+                    "mode": "async",
+                    "messages": [{"role": "user", "content": t} for t in batch],
+                },
+            )
+            return time.perf_counter() - started
+
+        started = time.perf_counter()
+        latencies = _run_parallel(send, batches, concurrency)
+        wall = time.perf_counter() - started
+        return {
+            "turns": float(len(texts)),
+            "seconds": round(wall, 3),
+            "turns_per_second": round(len(texts) / wall, 1) if wall else math.nan,
+            "batch_p50_ms": round(percentile([x * 1000 for x in latencies], 50), 2),
+            "concurrency": float(concurrency),
+        }
+
+    def searches(
+        self, questions: Sequence[str], *, rerank: bool, concurrency: int
+    ) -> dict[str, float]:
+        def one(q: str) -> float:
+            started = time.perf_counter()
+            self.post(
+                "/v1/search",
+                {"user_id": self.user_id, "query": q, "top_k": self.top_k, "rerank": rerank},
+            )
+            return time.perf_counter() - started
+
+        started = time.perf_counter()
+        latencies = _run_parallel(one, questions, concurrency)
+        return summarise(latencies, time.perf_counter() - started)
+
+    def queries(self, questions: Sequence[str], *, mode: str) -> dict[str, float]:
+        def one(q: str) -> float:
+            started = time.perf_counter()
+            self.post("/v1/query", {"user_id": self.user_id, "query": q, "mode": mode})
+            return time.perf_counter() - started
+
+        started = time.perf_counter()
+        latencies = _run_parallel(one, questions, 1)
+        return summarise(latencies, time.perf_counter() - started)
+
+    def adds(self, texts: Sequence[str], *, infer: bool, mode: str) -> dict[str, float]:
+        def one(text: str) -> float:
+            started = time.perf_counter()
+            result = self.post(
+                "/v1/memories",
+                {
+                    "user_id": self.user_id,
+                    "role": "user",
+                    "content": text,
+                    "infer": infer,
+                    "mode": mode,
+                    "event_time": self.next_time(),
+                },
+            )
+            elapsed = time.perf_counter() - started
+            job = result.get("job") if isinstance(result, dict) else None
+            if isinstance(job, dict) and job.get("id"):
+                with self._lock:
+                    self.pending_jobs.append(str(job["id"]))
+            return elapsed
+
+        started = time.perf_counter()
+        latencies = _run_parallel(one, texts, 1)
+        return summarise(latencies, time.perf_counter() - started)
+
+    def drain_jobs(self, timeout_s: float = 300.0) -> int:
+        """Wait for the consolidation jobs our adds queued, so they do not skew what follows."""
+        deadline = time.monotonic() + timeout_s
+        waiting = list(dict.fromkeys(self.pending_jobs))
+        self.pending_jobs.clear()
+        while waiting and time.monotonic() < deadline:
+            still: list[str] = []
+            for job_id in waiting:
+                r = self.client().get(f"/v1/jobs/{job_id}")
+                if r.status_code == 200 and r.json().get("status") in ("queued", "running"):
+                    still.append(job_id)
+            waiting = still
+            if waiting:
+                time.sleep(0.5)
+        return len(waiting)
+
+
+def _run_parallel(
+    fn: Callable[[Any], float], items: Sequence[Any], concurrency: int
+) -> list[float]:
+    if concurrency <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(fn, items))
+
+
+def _cycle(items: Sequence[str], n: int, offset: int = 0) -> list[str]:
+    return [items[(offset + i) % len(items)] for i in range(n)]
+
+
+def measure(
+    runner: Runner,
+    pool: TextPool,
+    questions: Sequence[str],
+    *,
+    sizes: Sequence[int],
+    concurrency: Sequence[int],
+    profile: Profile,
+    batch_size: int,
+    service_pid: int | None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Grow the scope through ``sizes``; yield the measurements taken at each one."""
+    current = 0
+    max_c = max(concurrency)
+    offset = 0
+    for size in sizes:
+        cell: dict[str, Any] = {"memories": size}
+        grow = size - current
+        sample = min(profile.ingest_sample, grow // 2) if max_c > 1 else 0
+        log.info("latency: growing scope %d → %d", current, size)
+        cell["ingest"] = {
+            "c1": runner.ingest(pool.take(grow - sample), batch_size=batch_size, concurrency=1)
+        }
+        if sample:
+            cell["ingest"][f"c{max_c}"] = runner.ingest(
+                pool.take(sample), batch_size=batch_size, concurrency=max_c
+            )
+        current = size
+        searches: dict[str, Any] = {}
+        for rerank in (False, True):
+            label = "rerank_on" if rerank else "rerank_off"
+            searches[label] = {}
+            for c in concurrency:
+                qs = _cycle(questions, profile.searches, offset)
+                offset += profile.searches
+                runner.searches(qs[: max(4, c)], rerank=rerank, concurrency=c)  # warm-up
+                searches[label][f"c{c}"] = runner.searches(qs, rerank=rerank, concurrency=c)
+        cell["search"] = searches
+        cell["query"] = {
+            mode: runner.queries(_cycle(questions, profile.queries, offset), mode=mode)
+            for mode in ("reasoning", "chat")
+        }
+        offset += profile.queries
+        cell["add"] = {
+            "infer_false": runner.adds(pool.take(profile.adds), infer=False, mode="async"),
+            "async": runner.adds(pool.take(profile.adds), infer=True, mode="async"),
+            "sync": runner.adds(pool.take(profile.adds), infer=True, mode="sync"),
+        }
+        current += 3 * profile.adds
+        cell["jobs_left_running"] = runner.drain_jobs()
+        if service_pid is not None:
+            cell["service_rss_mb"] = process_tree_rss_mb(service_pid)
+        cell["bench_rss_mb"] = self_rss_mb()
+        yield size, cell
+
+
+def latency_markdown(doc: dict[str, Any]) -> str:
+    machine = doc["machine"]
+    conc = doc["settings"]["concurrency"]
+    lines = [
+        f"## Latency — `{doc['name']}` (profile {doc['settings']['profile']})",
+        "",
+        f"{doc['created_at']} · {machine['cpu']} · {machine['cores']} cores · service and "
+        "clients on the same machine · times in ms, client side, over HTTP on loopback",
+        "",
+        f"`{doc['command']}`",
+        "",
+    ]
+    header = ["memories", "ingest turns/s (c1)"]
+    header += [f"ingest turns/s (c{max(conc)})"] if max(conc) > 1 else []
+    for label in ("rerank_off", "rerank_on"):
+        for c in conc:
+            header.append(f"search {label.replace('_', ' ')} c{c} p50/p95")
+    header += ["query reasoning p50/p95", "query chat p50/p95"]
+    header += ["add infer=false p50/p95", "add async p50/p95", "add sync p50/p95", "service RSS MB"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---:|" * len(header))
+
+    def pp(cell: dict[str, Any]) -> str:
+        return f"{cell['p50_ms']:.1f} / {cell['p95_ms']:.1f}"
+
+    for size, cell in doc["sizes"].items():
+        row = [size, f"{cell['ingest']['c1']['turns_per_second']:.0f}"]
+        if max(conc) > 1:
+            sample = cell["ingest"].get(f"c{max(conc)}")
+            row.append(f"{sample['turns_per_second']:.0f}" if sample else "-")
+        for label in ("rerank_off", "rerank_on"):
+            for c in conc:
+                row.append(pp(cell["search"][label][f"c{c}"]))
+        row += [pp(cell["query"]["reasoning"]), pp(cell["query"]["chat"])]
+        row += [pp(cell["add"][k]) for k in ("infer_false", "async", "sync")]
+        row.append(str(cell.get("service_rss_mb") or "-"))
+        lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Search throughput (requests/s): "
+        + "; ".join(
+            f"{size}: "
+            + ", ".join(
+                f"{label} c{c} {cell['search'][label][f'c{c}'].get('per_second', '-')}"
+                for label in ("rerank_off", "rerank_on")
+                for c in conc
+            )
+            for size, cell in doc["sizes"].items()
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def latency_plot(doc: dict[str, Any], path: Path) -> None:
+    from .report import _pyplot
+
+    plt = _pyplot()
+    sizes = [int(s) for s in doc["sizes"]]
+    cells = list(doc["sizes"].values())
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    for label in ("rerank_off", "rerank_on"):
+        for c in doc["settings"]["concurrency"]:
+            for pct, style in (("p50_ms", "-"), ("p95_ms", ":")):
+                ys = [cell["search"][label][f"c{c}"][pct] for cell in cells]
+                ax.plot(
+                    sizes,
+                    ys,
+                    style,
+                    marker="o",
+                    label=f"search {label.replace('_', ' ')} c{c} {pct[:3]}",
+                )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("memories in the scope")
+    ax.set_ylabel("latency (ms)")
+    ax.set_title("Tessera search latency vs scope size")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run_latency(args: argparse.Namespace) -> int:
+    from .cli import _env_pairs
+    from .report import command_line, machine_info, write_json
+    from .tessera import service
+
+    profile = PROFILES[args.profile]
+    sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else profile.sizes
+    if list(sizes) != sorted(set(sizes)):
+        raise SystemExit("--sizes must be strictly increasing")
+    concurrency = tuple(int(x) for x in args.concurrency.split(","))
+    profile = Profile(
+        sizes=sizes,
+        searches=args.searches or profile.searches,
+        queries=args.queries or profile.queries,
+        adds=args.adds or profile.adds,
+        ingest_sample=args.ingest_sample or profile.ingest_sample,
+    )
+    name: str = args.name or f"latency-{args.profile}"
+    data_dir: Path = args.data or paths.default_data_dir()
+    out_dir: Path = args.out or paths.default_results_dir()
+    pool, questions = load_pools(data_dir)
+    service_dir = args.service_dir or paths.default_work_dir() / f"service-{name}"
+    if not args.base_url and service_dir.exists():
+        shutil.rmtree(service_dir)
+    doc: dict[str, Any] = {
+        "benchmark": "latency",
+        "name": name,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command_line(),
+        "machine": machine_info(),
+        "settings": {
+            "profile": args.profile,
+            "sizes": list(sizes),
+            "concurrency": list(concurrency),
+            "searches_per_cell": profile.searches,
+            "queries_per_mode": profile.queries,
+            "adds_per_mode": profile.adds,
+            "ingest_sample_at_max_concurrency": profile.ingest_sample,
+            "batch_size": args.batch_size,
+            "top_k": args.top_k,
+            "service_env": sorted(_env_pairs(args.service_env)),
+        },
+        "sizes": {},
+    }
+    with service(
+        base_url=args.base_url,
+        api_key=args.api_key,
+        data_dir=service_dir,
+        env=_env_pairs(args.service_env),
+    ) as target:
+        user_id = f"latency-{name}-{int(time.time())}"
+        runner = Runner(target.base_url, target.api_key, user_id=user_id, top_k=args.top_k)
+        if target.pid is not None:
+            doc["service_rss_mb_idle"] = process_tree_rss_mb(target.pid)
+        try:
+            for size, cell in measure(
+                runner,
+                pool,
+                questions,
+                sizes=sizes,
+                concurrency=concurrency,
+                profile=profile,
+                batch_size=args.batch_size,
+                service_pid=target.pid,
+            ):
+                doc["sizes"][str(size)] = cell
+                write_json(out_dir / f"{name}.json", doc)  # partial results survive a crash
+                log.info(
+                    "latency @%d: search off c1 p50 %.1f ms p95 %.1f ms",
+                    size,
+                    cell["search"]["rerank_off"][f"c{concurrency[0]}"]["p50_ms"],
+                    cell["search"]["rerank_off"][f"c{concurrency[0]}"]["p95_ms"],
+                )
+        finally:
+            runner.close()
+    write_json(out_dir / f"{name}.json", doc)
+    (out_dir / f"{name}.md").write_text(latency_markdown(doc), encoding="utf-8")
+    if not args.no_plot:
+        latency_plot(doc, out_dir / f"{name}.png")
+    print((out_dir / f"{name}.md").read_text(encoding="utf-8"))
+    return 0

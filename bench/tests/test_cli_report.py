@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tessera_bench import cli
+from tessera_bench.report import quality_markdown
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch: pytest.MonkeyPatch, hash_embedder: object) -> None:
+    monkeypatch.setattr(cli, "load_embedder", lambda kind: hash_embedder)
+
+
+def test_locomo_baseline_run_writes_json_markdown_and_plot(
+    data_dir: Path, tmp_path: Path, fake_embedder: None
+) -> None:
+    out = tmp_path / "results"
+    code = cli.main(
+        [
+            "locomo",
+            "--data",
+            str(data_dir),
+            "--out",
+            str(out),
+            "--systems",
+            "bm25,dense,rrf",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--details",
+        ]
+    )
+    assert code == 0
+    doc = json.loads((out / "locomo.json").read_text())
+    assert doc["benchmark"] == "locomo"
+    assert list(doc["systems"]) == ["bm25", "dense", "rrf"]
+    for entry in doc["systems"].values():
+        for key in (
+            "recall@budget250",
+            "recall@budget500",
+            "recall@budget1000",
+            "recall@5",
+            "recall@10",
+        ):
+            assert 0.0 <= entry[key] <= 1.0
+        assert entry["unresolved_evidence"] == 2
+        assert entry["questions"] == 5
+        assert set(entry["by_category"]) == {"1", "2", "3", "4"}
+    assert doc["data"]["unresolved_ids"] == ["conv-a:D9:9", "conv-a:D"]
+    assert doc["settings"]["budget_policy"] == "fit"
+    assert doc["settings"]["embedder"] == "test-hash"
+    assert doc["ratios_vs_best_baseline"] == {}
+    md = (out / "locomo.md").read_text()
+    assert "| rrf |" in md and "recall@budget500" in md
+    assert (out / "locomo-recall.png").stat().st_size > 1000
+    details = json.loads((out / "locomo.questions.json").read_text())
+    assert len(details["bm25"]) == 5
+    assert (tmp_path / "cache").is_dir()
+
+
+def test_longmemeval_run_keys(data_dir: Path, tmp_path: Path, fake_embedder: None) -> None:
+    out = tmp_path / "results"
+    code = cli.main(
+        [
+            "longmemeval",
+            "--data",
+            str(data_dir),
+            "--out",
+            str(out),
+            "--name",
+            "lme-test",
+            "--systems",
+            "bm25,rrf",
+            "--no-cache",
+            "--no-plot",
+        ]
+    )
+    assert code == 0
+    doc = json.loads((out / "lme-test.json").read_text())
+    for entry in doc["systems"].values():
+        for key in ("turn_recall@10", "turn_recall@budget500", "recall_any@5", "recall_any@10"):
+            assert key in entry
+        per_type = entry["by_question_type"]
+        assert set(per_type) == {"single-session-user", "temporal-reasoning"}
+        assert "turn_recall@10" in per_type["temporal-reasoning"]
+        assert "turn_recall@budget500" in per_type["temporal-reasoning"]
+        assert "unresolved_evidence" not in entry
+    assert doc["data"]["abstention_skipped"] == 1
+    assert not (out / "lme-test-recall.png").exists()
+
+
+def test_bm25_only_needs_no_embedder(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(kind: str) -> object:
+        raise AssertionError("no embedder should be loaded for bm25 alone")
+
+    monkeypatch.setattr(cli, "load_embedder", refuse)
+    code = cli.main(
+        [
+            "locomo",
+            "--data",
+            str(data_dir),
+            "--out",
+            str(tmp_path),
+            "--systems",
+            "bm25",
+            "--no-plot",
+        ]
+    )
+    assert code == 0
+
+
+def test_unknown_system_is_a_usage_error(data_dir: Path) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["locomo", "--data", str(data_dir), "--systems", "bm25,splade"])
+
+
+def test_markdown_shows_ratios_against_the_best_baseline() -> None:
+    systems = {
+        "bm25": {"recall@budget500": 0.6, "recall@10": 0.5, "questions": 3, "by_category": {}},
+        "rrf": {"recall@budget500": 0.7, "recall@10": 0.55, "questions": 3, "by_category": {}},
+        "tessera": {"recall@budget500": 0.84, "recall@10": 0.6, "questions": 3, "by_category": {}},
+    }
+    from tessera_bench.evaluate import Spec
+    from tessera_bench.report import ratios
+
+    spec = Spec(prefix="recall", budgets=(500,), ks=(10,))
+    r = ratios(systems, spec)
+    assert r["tessera"]["recall@budget500"] == {"best_baseline": "rrf", "ratio": 1.2}
+    doc = {
+        "benchmark": "locomo",
+        "name": "x",
+        "created_at": "now",
+        "command": "python -m tessera_bench locomo",
+        "machine": {"cpu": "cpu", "cores": 2},
+        "data": {"questions_evaluated": 3, "unresolved_evidence": 0, "unresolved_ids": []},
+        "settings": {
+            "metric_prefix": "recall",
+            "budgets_words": [500],
+            "ks": [10],
+            "session_ks": [],
+            "budget_policy": "fit",
+            "groups": {"1": "multi-hop"},
+        },
+        "systems": systems,
+        "ratios_vs_best_baseline": r,
+    }
+    md = quality_markdown(doc)
+    assert "| tessera | 1.200 (rrf) |" in md

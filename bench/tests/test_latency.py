@@ -1,0 +1,133 @@
+"""The latency runner's plumbing against a fake service. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tessera_bench.latency import (
+    Profile,
+    Runner,
+    TextPool,
+    latency_markdown,
+    latency_plot,
+    measure,
+    percentile,
+    process_tree_rss_mb,
+    summarise,
+)
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert percentile([1.0, 2.0], 50) == 1.5
+    assert percentile([10.0], 95) == 10.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
+    assert math.isnan(percentile([], 50))
+
+
+def test_summarise_in_milliseconds() -> None:
+    s = summarise([0.001, 0.002, 0.003], wall_s=0.5)
+    assert s["p50_ms"] == 2.0
+    assert s["n"] == 3
+    assert s["per_second"] == 6.0
+
+
+def test_text_pool_cycles_with_distinct_texts() -> None:
+    pool = TextPool(["a", "b"])
+    assert pool.take(5) == ["a", "b", "a (#1)", "b (#1)", "a (#2)"]
+    with pytest.raises(ValueError):
+        TextPool([])
+
+
+def test_rss_of_this_process_tree() -> None:
+    import os
+
+    rss = process_tree_rss_mb(os.getpid())
+    if Path("/proc").is_dir():
+        assert rss is not None and rss > 0
+
+
+class FakeService:
+    def __init__(self) -> None:
+        self.memories: dict[str, int] = {}
+        self.calls: dict[str, int] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.calls[path] = self.calls.get(path, 0) + 1
+        body: dict[str, Any] = json.loads(request.content) if request.content else {}
+        if path == "/v1/memories:batch":
+            self.memories[body["user_id"]] = self.memories.get(body["user_id"], 0) + len(
+                body["messages"]
+            )
+            assert body["infer"] is False
+            return httpx.Response(201, json={"results": []})
+        if path == "/v1/memories":
+            self.memories[body["user_id"]] = self.memories.get(body["user_id"], 0) + 1
+            if body["mode"] == "sync":
+                return httpx.Response(200, json={"turn_id": "t", "consolidation": {}})
+            job = {"id": "job_1"} if body["infer"] else None
+            return httpx.Response(
+                201,
+                json={
+                    "turn_id": "t",
+                    "created": True,
+                    "consolidation_queued": bool(job),
+                    "job": job,
+                },
+            )
+        if path == "/v1/search":
+            return httpx.Response(200, json={"results": []})
+        if path == "/v1/query":
+            return httpx.Response(200, json={"context": ""})
+        if path.startswith("/v1/jobs/"):
+            return httpx.Response(200, json={"id": "job_1", "status": "succeeded"})
+        return httpx.Response(404)
+
+
+def test_measure_grows_one_scope_and_reports_every_cell(tmp_path: Path) -> None:
+    fake = FakeService()
+    runner = Runner("http://t", "k", user_id="lat", top_k=10, transport=httpx.MockTransport(fake))
+    profile = Profile(sizes=(20, 60), searches=4, queries=2, adds=2, ingest_sample=10)
+    cells = dict(
+        measure(
+            runner,
+            TextPool([f"turn {i}" for i in range(7)]),
+            ["q1", "q2", "q3"],
+            sizes=profile.sizes,
+            concurrency=(1, 3),
+            profile=profile,
+            batch_size=7,
+            service_pid=None,
+        )
+    )
+    runner.close()
+    assert list(cells) == [20, 60]
+    # Each size counts the single adds made before it; the last size's adds come on top.
+    assert fake.memories["lat"] == 60 + 2 * 3
+    cell = cells[60]
+    assert cell["ingest"]["c1"]["turns"] + cell["ingest"]["c3"]["turns"] == 60 - 26
+    assert set(cell["search"]) == {"rerank_off", "rerank_on"}
+    assert set(cell["search"]["rerank_on"]) == {"c1", "c3"}
+    assert cell["search"]["rerank_off"]["c3"]["n"] == 4
+    assert set(cell["query"]) == {"reasoning", "chat"}
+    assert set(cell["add"]) == {"infer_false", "async", "sync"}
+    assert cell["jobs_left_running"] == 0
+
+    doc = {
+        "name": "t",
+        "created_at": "now",
+        "command": "python -m tessera_bench latency",
+        "machine": {"cpu": "cpu", "cores": 2},
+        "settings": {"profile": "quick", "concurrency": [1, 3]},
+        "sizes": {str(k): v for k, v in cells.items()},
+    }
+    md = latency_markdown(doc)
+    assert md.count("\n| 20 |") + md.count("\n| 60 |") == 2
+    latency_plot(doc, tmp_path / "lat.png")
+    assert (tmp_path / "lat.png").stat().st_size > 1000
