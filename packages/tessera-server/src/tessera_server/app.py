@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from . import __version__
 from .api import problems
+from .api.deps import single_query_values
 from .api.middleware import RequestContext
 from .api.ratelimit import RateLimiter
 from .api.routes import maintenance, memories, reads, skills
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         # No 307 from `/v1/memories/` to `/v1/memories`: an empty id must never be
         # redirected onto the scope-wide list or wipe; it is a plain 404 problem.
         redirect_slashes=False,
+        dependencies=[Depends(single_query_values)],
     )
     app.state.docs_url = settings.docs_url.rstrip("/")
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)

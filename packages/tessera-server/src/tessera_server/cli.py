@@ -154,7 +154,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
             counts[row["type"]] += 1
     except LookupError as exc:
-        print(str(exc).strip("'\""), file=sys.stderr)
+        print(exc.args[0] if exc.args else str(exc), file=sys.stderr)
         return 1
     finally:
         if out is not sys.stdout:

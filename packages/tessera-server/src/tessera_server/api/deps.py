@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from ..engine.errors import InvalidInput
 from ..engine.keys import PREFIX, hash_key
 from ..engine.memory import Memory
 from ..engine.scope import resolve_scope
@@ -30,6 +31,14 @@ class Principal:
 def memory(request: Request) -> Memory:
     engine: Memory = request.app.state.memory
     return engine
+
+
+def single_query_values(request: Request) -> None:
+    """No query parameter of this API takes several values: a repeated one is ambiguous
+    (which `user_id` is the scope?), so it is refused instead of silently taking the last."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    if len(names) != len(set(names)):
+        raise InvalidInput("a query parameter is given more than once; give each at most once")
 
 
 def principal(

@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
+from starlette.routing import BaseRoute, Match
 
 from ..engine.errors import EngineError
 
@@ -105,6 +107,24 @@ def describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(lines)
 
 
+def _unparsable_body(exc: StarletteHTTPException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, UnicodeError):
+        return "the body is not valid JSON (it is not UTF-8 text)"
+    if isinstance(cause, MultiPartException):
+        # Starlette's messages are fixed texts ("Missing boundary in multipart."), no input.
+        return f"the multipart/form-data body is malformed: {cause.message}"
+    return "the body could not be parsed; send JSON (or multipart/form-data for uploads)"
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -122,11 +142,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # The framework's answer to a body it cannot parse (JSON that is not UTF-8,
+            # broken multipart). Like malformed JSON, that is invalid input: 422.
+            return problem_response(request, 422, _unparsable_body(exc), slug="invalid-input")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # The framework names only the first route that matched the path; `Allow`
+            # must list every method the path takes (RFC 9110 §15.5.6).
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         detail = {
             404: "no such route; see /openapi.json for the API",
             405: "this route does not take that method",
         }.get(exc.status_code, str(exc.detail) if exc.detail else None)
-        return problem_response(request, exc.status_code, detail, headers=exc.headers)
+        return problem_response(request, exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

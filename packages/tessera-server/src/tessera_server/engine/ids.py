@@ -43,9 +43,14 @@ def expect(item_id: str, kind: ItemKind) -> str:
     if found != kind:
         prefix = "ep_" if kind == "episode" else "ft_"
         raise WrongIdKind(
-            f"this operation takes a {kind} id (`{prefix}…`), but {_show(item_id)} is a {found}"
+            f"this operation takes {_article(kind)} {kind} id (`{prefix}…`), but "
+            f"{_show(item_id)} is {_article(found)} {found}"
         )
     return item_id
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def job_id(pk: int) -> str:

@@ -295,9 +295,10 @@ def demote_redundant(hits: list[Hit]) -> list[Hit]:
     if fresh and redundant and redundant[0].score > fresh[-1].score:
         # Scores stay descending (the contract says so): the demoted hits are shifted down
         # together, keeping their own order and spacing.
-        shift = redundant[0].score - fresh[-1].score
+        floor, top = fresh[-1].score, redundant[0].score
         for hit in redundant:
-            hit.score -= shift
+            # min() guards against rounding lifting a shifted score past the floor.
+            hit.score = min(floor, floor - (top - hit.score))
     return fresh + redundant
 
 

@@ -19,6 +19,7 @@ from ..schemas import (
     JobStatusResponse,
     ReindexResponse,
 )
+from . import links
 from .common import errors, job_handle, summary_model
 
 router = APIRouter()
@@ -32,6 +33,7 @@ router = APIRouter()
     response_model=EnqueuedResponse,
     tags=["maintenance"],
     responses={
+        202: {"links": links.CONSOLIDATE},
         200: {"model": ConsolidationSummary, "description": "Ran inline (sync=true)."},
         **errors(422),
     },

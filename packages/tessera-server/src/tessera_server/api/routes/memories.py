@@ -34,6 +34,7 @@ from ..schemas import (
     WipeRequest,
     WipeResponse,
 )
+from . import links
 from .common import errors, job_handle, summary_model
 
 router = APIRouter(prefix="/v1", tags=["memories"])
@@ -58,7 +59,12 @@ def _async_body(outcome: AddOutcome) -> AsyncAddResponse:
     status_code=201,
     response_model=AsyncAddResponse,
     responses={
-        200: {"model": SyncAddResponse, "description": "Stored and consolidated (mode=sync)."},
+        201: {"links": links.ADD_ASYNC},
+        200: {
+            "model": SyncAddResponse,
+            "description": "Stored and consolidated (mode=sync).",
+            "links": links.ADD_SYNC,
+        },
         **errors(413, 422),
     },
 )
@@ -92,7 +98,7 @@ def add_memory(
     summary="Add turns in order",
     status_code=201,
     response_model=BatchAddResponse,
-    responses=errors(413, 422),
+    responses={201: {"links": links.ADD_BATCH}, **errors(413, 422)},
 )
 def add_memories_batch(body: BatchAddRequest, who: Caller, engine: Engine) -> BatchAddResponse:
     """Append messages in order under one scope; each is individually replay-safe."""
@@ -153,7 +159,7 @@ def memory_item(item: Item) -> MemoryItem:
     operation_id="memories-list_memories",
     summary="List memories",
     response_model=MemoryPage,
-    responses=errors(422),
+    responses={200: {"links": links.LIST}, **errors(422)},
 )
 def list_memories(
     who: Caller,
@@ -215,7 +221,7 @@ def forget_turn(turn_id: str, body: ScopedRequest, who: Caller, engine: Engine) 
     operation_id="memories-get_memory",
     summary="Get a memory",
     response_model=MemoryItem,
-    responses=errors(404, 422),
+    responses={200: {"links": links.GET}, **errors(404, 422)},
 )
 def get_memory(
     item_id: str,
@@ -246,7 +252,7 @@ def forget_memory(item_id: str, body: ScopedRequest, who: Caller, engine: Engine
     summary="Correct a fact",
     response_model=FactItem,
     tags=["facts"],
-    responses=errors(404, 409, 422),
+    responses={200: {"links": links.CORRECT}, **errors(404, 409, 422)},
 )
 def correct_fact(
     item_id: str, body: FactCorrectionRequest, who: Caller, engine: Engine

@@ -24,6 +24,7 @@ from ..schemas import (
     RememberResourceRequest,
     ResourceItem,
 )
+from . import links
 from .common import errors
 
 router = APIRouter(prefix="/v1")
@@ -64,7 +65,7 @@ def resource_item(ep: EpisodeRecord) -> ResourceItem:
     status_code=201,
     response_model=ProcedureView,
     tags=["procedural"],
-    responses=errors(422),
+    responses={201: {"links": links.PROCEDURE}, **errors(422)},
 )
 def remember_procedure(
     body: RememberProcedureRequest, who: Caller, engine: Engine
@@ -104,7 +105,7 @@ def recall_procedures(
     summary="Record a procedure's outcome",
     response_model=ProcedureView,
     tags=["procedural"],
-    responses=errors(404, 422),
+    responses={200: {"links": links.PROCEDURE}, **errors(404, 422)},
 )
 def record_outcome(
     item_id: str, body: RecordOutcomeRequest, who: Caller, engine: Engine
@@ -121,7 +122,7 @@ def record_outcome(
     status_code=201,
     response_model=ResourceItem,
     tags=["resources"],
-    responses=errors(422),
+    responses={201: {"links": links.RESOURCE}, **errors(422)},
 )
 def remember_resource(body: RememberResourceRequest, who: Caller, engine: Engine) -> ResourceItem:
     """Keep a blob handle with a searchable caption (given, or written by a vision model)."""
@@ -144,7 +145,7 @@ def remember_resource(body: RememberResourceRequest, who: Caller, engine: Engine
     status_code=201,
     response_model=ResourceItem,
     tags=["resources"],
-    responses=errors(413, 422),
+    responses={201: {"links": links.RESOURCE}, **errors(413, 422)},
 )
 def remember_resource_file(
     who: Caller,
