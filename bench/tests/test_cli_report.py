@@ -14,8 +14,9 @@ def fake_embedder(monkeypatch: pytest.MonkeyPatch, hash_embedder: object) -> Non
 
 
 def test_locomo_baseline_run_writes_json_markdown_and_plot(
-    data_dir: Path, tmp_path: Path, fake_embedder: None
+    data_dir: Path, tmp_path: Path, fake_embedder: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(cli.paths, "default_work_dir", lambda: tmp_path / "work")
     out = tmp_path / "results"
     code = cli.main(
         [
@@ -54,7 +55,7 @@ def test_locomo_baseline_run_writes_json_markdown_and_plot(
     md = (out / "locomo.md").read_text()
     assert "| rrf |" in md and "recall@budget500" in md
     assert (out / "locomo-recall.png").stat().st_size > 1000
-    details = json.loads((out / "locomo.questions.json").read_text())
+    details = json.loads((tmp_path / "work" / "locomo.questions.json").read_text())
     assert len(details["bm25"]) == 5
     assert (tmp_path / "cache").is_dir()
 

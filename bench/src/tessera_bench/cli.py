@@ -116,7 +116,11 @@ def _add_quality(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (bench/.cache)")
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--no-plot", action="store_true")
-    p.add_argument("--details", action="store_true", help="also write per-question figures")
+    p.add_argument(
+        "--details",
+        action="store_true",
+        help="also write per-question figures to bench/.work/<name>.questions.json",
+    )
     _add_service_args(p)
 
 
@@ -238,7 +242,8 @@ def run_quality(args: argparse.Namespace) -> int:
     doc = quality_result(dataset, spec, results, name=name, settings=settings, extra=extra)
     written = write_quality(out_dir, doc, plot=not args.no_plot)
     if args.details:
-        detail = out_dir / f"{name}.questions.json"
+        # Megabytes of per-question rows: kept next to the scratch data, not in results/.
+        detail = paths.default_work_dir() / f"{name}.questions.json"
         write_json(detail, {r.name: r.per_question for r in results})
         written.append(detail)
     print((out_dir / f"{name}.md").read_text(encoding="utf-8"))

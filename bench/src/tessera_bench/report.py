@@ -276,9 +276,19 @@ def recall_plot(doc: Mapping[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     for name, entry in doc["systems"].items():
         ys = [entry.get(f"{prefix}@budget{b}") for b in budgets]
-        style = "-" if name.startswith("tessera") else "--"
+        # Tessera solid, raw-turn baselines dashed, peers dotted (mem0 offline overlaps dense).
+        if name.startswith("tessera"):
+            style, marker = "-", "o"
+        elif name in BASELINES:
+            style, marker = "--", "o"
+        else:
+            style, marker = ":", "x"
         ax.plot(
-            budgets, [y if y is not None else math.nan for y in ys], style, marker="o", label=name
+            budgets,
+            [y if y is not None else math.nan for y in ys],
+            style,
+            marker=marker,
+            label=name,
         )
     ax.set_xscale("log")
     ax.minorticks_off()

@@ -117,12 +117,22 @@ def _unparsable_body(exc: StarletteHTTPException) -> str:
     return "the body could not be parsed; send JSON (or multipart/form-data for uploads)"
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """The methods some route takes at this path: each is tried against the routes (routers
+    nest, so asking every route whether it fully matches is what stays correct)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            isinstance(route, BaseRoute)
+            and route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in routes
+        )
+    ]
 
 
 def install(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -18,19 +19,33 @@ from pathlib import Path
 MIGRATIONS_PACKAGE = "tessera_server.store.sqlite.migrations"
 
 
+class _Connection(sqlite3.Connection):
+    """A connection that can be weakly referenced (`sqlite3.Connection` itself cannot)."""
+
+
 class ConnectionPool:
-    """Hands each thread its own connection to one database file."""
+    """Hands each thread its own connection to one database file.
+
+    A thread's connection lives as long as the thread: the request thread pool retires idle
+    threads and starts new ones, so the pool must not keep connections alive by itself (it
+    did, and every retired thread leaked an open database, three file descriptors and its
+    page cache). `_all` only tracks the live ones, for `close()`.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=30.0,
+            factory=_Connection,
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
@@ -38,7 +53,7 @@ class ConnectionPool:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         with self._lock:
-            self._all.append(conn)
+            self._all.add(conn)
         return conn
 
     @property
@@ -71,7 +86,7 @@ class ConnectionPool:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._all:
+            for conn in list(self._all):
                 conn.close()
             self._all.clear()
         self._local = threading.local()

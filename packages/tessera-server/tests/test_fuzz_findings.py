@@ -1,0 +1,90 @@
+"""What the schemathesis fuzzer (`test_fuzz_api.py`) found, pinned as plain regression tests.
+
+A fuzzer finds a defect once, by chance; these reproduce each finding deterministically so a
+regression fails fast and says what broke.
+
+1. A JSON body that is not UTF-8 got the framework's `400 "There was an error parsing the
+   body"`, and a multipart upload without a boundary `400 "Missing boundary in multipart."`:
+   statuses no operation documents (malformed JSON was already a documented 422). Both are now
+   422 `invalid-input` problems.
+2. A 405 named only the first route that matched the path in `Allow` (`OPTIONS /v1/memories`
+   said `Allow: POST`); RFC 9110 wants every method the resource takes.
+3. A repeated query parameter (`?user_id=a&user_id=b`) silently used the last value, so a
+   proxy or log that reads the first saw a different scope than the service acted on. It is
+   now a 422.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from server_helpers import Api, problem
+
+EP = f"ep_{uuid.uuid4()}"
+
+NON_UTF8 = b'{"user_id": "u", "query": "caf\xe9 \xff\xfe"}'
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/search"),
+        ("POST", "/v1/memories"),
+        ("POST", "/v1/consolidate"),
+        ("DELETE", f"/v1/memories/{EP}"),
+        ("PATCH", f"/v1/memories/{EP}"),
+    ],
+)
+def test_a_body_that_is_not_utf8_is_a_422(api: Api, method: str, path: str) -> None:
+    response = api.raw(method, path, NON_UTF8, "application/json")
+    body = problem(response, 422, "not valid json", "utf-8")
+    assert body["type"].endswith("#invalid-input")
+
+
+def test_a_multipart_upload_without_a_boundary_is_a_422(api: Api) -> None:
+    response = api.raw("POST", "/v1/resources/file", b"--x\r\n", "multipart/form-data")
+    body = problem(response, 422, "multipart")
+    assert body["type"].endswith("#invalid-input")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/v1/memories", "DELETE, GET, POST"),
+        ("PUT", "/v1/memories", "DELETE, GET, POST"),
+        ("PUT", f"/v1/memories/{EP}", "DELETE, GET, PATCH"),
+        ("GET", f"/v1/memories/{EP}/pin", "DELETE, POST"),
+        ("GET", "/v1/search", "POST"),
+        ("POST", "/health", "GET"),
+    ],
+)
+def test_405_lists_every_method_of_the_path(api: Api, method: str, path: str, allowed: str) -> None:
+    response = api.http.request(method, path)
+    problem(response, 405, "method")
+    assert response.headers["allow"] == allowed
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/memories?user_id=alice&user_id=bob",
+        "/v1/memories?user_id=alice&user_id=alice",
+        "/v1/memories?user_id=alice&limit=1&limit=2",
+        f"/v1/memories/{EP}?user_id=alice&session_id=s&session_id=t",
+    ],
+)
+def test_a_repeated_query_parameter_is_a_422(api: Api, path: str) -> None:
+    problem(api.http.get(path), 422, "more than once")
+
+
+def test_a_repeated_query_parameter_on_a_post_is_a_422(api: Api) -> None:
+    response = api.http.post("/v1/consolidate?sync=true&sync=false", json={"user_id": "alice"})
+    problem(response, 422, "more than once")
+
+
+def test_single_query_parameters_still_work(api: Api, uid: str) -> None:
+    api.note(uid, "a verbatim note for the query-parameter check")
+    page = api.get("/v1/memories", user_id=uid, limit=5)
+    assert page.status_code == 200, page.text
+    assert len(page.json()["items"]) == 1
