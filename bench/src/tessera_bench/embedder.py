@@ -189,7 +189,8 @@ class CachedEmbedder:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(list(self._vectors), dtype=str)
         vectors = np.stack(list(self._vectors.values())).astype(np.float32)
-        tmp = self._path.with_suffix(".tmp.npz")
+        # Unique per process: concurrent runs may share the cache directory.
+        tmp = self._path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, keys=keys, vectors=vectors)
         tmp.replace(self._path)
         self._dirty = False

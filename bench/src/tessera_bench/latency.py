@@ -452,14 +452,19 @@ def latency_plot(doc: dict[str, Any], path: Path) -> None:
     sizes = [int(s) for s in doc["sizes"]]
     cells = list(doc["sizes"].values())
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    series = 0
     for label in ("rerank_off", "rerank_on"):
         for c in doc["settings"]["concurrency"]:
+            colour = colours[series % len(colours)]
+            series += 1
             for pct, style in (("p50_ms", "-"), ("p95_ms", ":")):
                 ys = [cell["search"][label][f"c{c}"][pct] for cell in cells]
                 ax.plot(
                     sizes,
                     ys,
                     style,
+                    color=colour,
                     marker="o",
                     label=f"search {label.replace('_', ' ')} c{c} {pct[:3]}",
                 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -19,33 +18,32 @@ from pathlib import Path
 MIGRATIONS_PACKAGE = "tessera_server.store.sqlite.migrations"
 
 
-class _Connection(sqlite3.Connection):
-    """A connection that can be weakly referenced (`sqlite3.Connection` itself cannot)."""
-
-
 class ConnectionPool:
     """Hands each thread its own connection to one database file.
 
-    A thread's connection lives as long as the thread: the request thread pool retires idle
-    threads and starts new ones, so the pool must not keep connections alive by itself (it
-    did, and every retired thread leaked an open database, three file descriptors and its
-    page cache). `_all` only tracks the live ones, for `close()`.
+    A connection lives as long as its thread. The request thread pool retires threads that
+    sat idle and starts new ones when load returns, so opening a connection for a new thread
+    first closes those of threads that have ended; otherwise every retired thread would leak
+    an open database (two file descriptors and its page cache). Dropping the reference is not
+    enough: a `sqlite3.Connection` sits in a reference cycle with its statement cache, so only
+    a full garbage collection, which may not come for hours, would close it.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._all: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._all: dict[threading.Thread, sqlite3.Connection] = {}
         self._lock = threading.Lock()
 
     def _open(self) -> sqlite3.Connection:
+        with self._lock:
+            for thread, old in list(self._all.items()):
+                if not thread.is_alive():
+                    del self._all[thread]
+                    old.close()
         conn = sqlite3.connect(
-            self.path,
-            isolation_level=None,
-            check_same_thread=False,
-            timeout=30.0,
-            factory=_Connection,
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
@@ -53,7 +51,7 @@ class ConnectionPool:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         with self._lock:
-            self._all.add(conn)
+            self._all[threading.current_thread()] = conn
         return conn
 
     @property
@@ -86,7 +84,7 @@ class ConnectionPool:
 
     def close(self) -> None:
         with self._lock:
-            for conn in list(self._all):
+            for conn in self._all.values():
                 conn.close()
             self._all.clear()
         self._local = threading.local()
