@@ -8,7 +8,8 @@
   and every service setting is documented;
 * the generated parts render (including benchmark results, with and without runs on disk);
 * in headless Chromium, pages fetch nothing from other hosts, code is highlighted, diagrams are
-  drawn and search answers (skipped without playwright and a Chromium).
+  drawn, the HTTP reference shows every operation and search answers (skipped without
+  playwright and a Chromium, except in CI, where that fails).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -41,6 +43,16 @@ NO_MKDOCS = (
     "mkdocs, mkdocs-material and pymdown-extensions are not installed "
     "(pip install -r docs/requirements.txt)"
 )
+
+
+READMES = [ROOT / "README.md", *sorted((ROOT / "packages").glob("*/README.md"))]
+
+
+def _site_url() -> str:
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    found = re.search(r"^site_url:\s*(\S+)", config, re.MULTILINE)
+    assert found is not None
+    return found.group(1).rstrip("/") + "/"
 
 
 def _anchors(markdown: str) -> set[str]:
@@ -82,10 +94,7 @@ def test_problem_types_point_into_this_site() -> None:
     from tessera_server.config import Settings
 
     docs_url = Settings.model_fields["docs_url"].default
-    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    site_url = re.search(r"^site_url:\s*(\S+)", config, re.MULTILINE)
-    assert site_url is not None
-    assert site_url.group(1).rstrip("/") == docs_url.rstrip("/")
+    assert _site_url() == docs_url.rstrip("/") + "/"
     assert (DOCS / "errors.md").exists()  # served at <site_url>/errors/
 
 
@@ -163,6 +172,21 @@ def test_benchmark_results_are_embedded(tmp_path: Path) -> None:
     assert "![latency](assets/bench/latency.png)" in text  # nothing to hide: the run's own
 
 
+def test_benchmarks_page_names_the_recorded_runs() -> None:
+    """The benchmarks page's list of runs is the files in bench/results/, no more, no fewer."""
+    results = ROOT / "bench" / "results"
+    page = (DOCS / "benchmarks.md").read_text(encoding="utf-8")
+    named: set[str] = set()
+    for row in re.findall(r"^\| (`[^|]+)\|", page, re.MULTILINE):
+        files = re.findall(r"`([^`]+)`", row)
+        stem = files[0].rsplit(".", 1)[0]
+        named |= {files[0], *(stem + suffix for suffix in files[1:])}
+    missing = sorted(name for name in named if not (results / name).exists())
+    assert not missing, f"docs/benchmarks.md names files bench/results/ lacks: {missing}"
+    unnamed = sorted(p.name for p in results.glob("*.md") if p.name not in named)
+    assert not unnamed, f"add these runs to the table in docs/benchmarks.md: {unnamed}"
+
+
 def test_retrieval_page_matches_the_engine() -> None:
     """The numbers the retrieval page quotes are the engine's."""
     import ast
@@ -188,6 +212,16 @@ def test_retrieval_page_matches_the_engine() -> None:
     assert "max(params.top_k * 3, 30)" in source and "`max(3 \u00d7 top_k, 30)`" in page
     assert "<!-- generated: rerank-features -->" in page
     assert docs_reference.rerank_features().count("\n") >= 3
+
+
+def test_package_readmes_are_short_and_link_into_the_site() -> None:
+    """A package README says what it is, how to install it, one example, then links."""
+    for readme in READMES[1:]:
+        text = readme.read_text(encoding="utf-8")
+        name = readme.relative_to(ROOT)
+        assert len(text.splitlines()) <= 100, f"{name}: move the details to the site"
+        assert text.count("](" + _site_url()) >= 3, f"{name}: link into the documentation site"
+        assert "pip install" in text and "```" in text, f"{name}: install and an example"
 
 
 @pytest.mark.skipif(not HAVE_MKDOCS, reason=NO_MKDOCS)
@@ -223,17 +257,49 @@ def test_site_builds_strict_and_offline(tmp_path: Path) -> None:
         if 'class="mermaid"' in html:
             assert mermaid in html, f"{page.relative_to(site)} has a diagram but no renderer"
 
+    # The READMEs are short and link into the site: every such link lands on a page and anchor.
+    site_url = _site_url()
+    for readme in READMES:
+        for url in re.findall(r"\]\((" + re.escape(site_url) + r"[^)\s]*)\)", readme.read_text()):
+            path, _, anchor = url[len(site_url) :].partition("#")
+            target = site / path / "index.html" if not path.endswith(".html") else site / path
+            where = f"{readme.relative_to(ROOT)}: {url}"
+            assert target.exists(), f"{where} is not a page of the site"
+            if anchor:
+                assert f'id="{anchor}"' in target.read_text(encoding="utf-8"), f"{where}: no anchor"
 
-@pytest.mark.skipif(not HAVE_MKDOCS, reason=NO_MKDOCS)
-@pytest.mark.skipif(
-    importlib.util.find_spec("playwright") is None,
-    reason="playwright is not installed (pip install -r docs/requirements-browser.txt)",
-)
+
+def _without_browser(reason: str) -> NoReturn:
+    """Skip on a developer's machine; in CI a missing browser is a failure, not a skip."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(
+            f"CI must run the browser test, but {reason}. scripts/test.sh installs both "
+            "(pip install -r docs/requirements-browser.txt; apt-get install chromium as root)."
+        )
+    pytest.skip(reason)
+
+
 def test_site_renders_in_a_browser(tmp_path: Path) -> None:
+    """Home page, guides, concepts, both references and search, in headless Chromium.
+
+    Fails on any request to another host, any missing local file, any JavaScript error, code
+    without highlighting, a diagram not drawn as SVG, an HTTP operation of openapi.json missing
+    from the reference, or a search that finds nothing. Screenshots go to a temporary folder,
+    or to $DOCS_SCREENSHOTS when set.
+    """
+    if not HAVE_MKDOCS:
+        _without_browser(NO_MKDOCS)
+    if importlib.util.find_spec("playwright") is None:
+        _without_browser(
+            "playwright is not installed (pip install -r docs/requirements-browser.txt)"
+        )
     chromium = docs_screenshots.find_chromium(None)
     if chromium is None and not list(Path.home().glob(".cache/ms-playwright/chromium-*")):
-        pytest.skip("no Chromium found (apt-get install chromium, or playwright install chromium)")
+        _without_browser("no Chromium found (apt-get install chromium, or set CHROMIUM=/path)")
     site = tmp_path / "site"
     docs_screenshots.build_site(site)
-    problems = docs_screenshots.check_site(site, tmp_path / "shots", chromium)
-    assert problems == []
+    shots = Path(os.environ.get("DOCS_SCREENSHOTS") or tmp_path / "shots")
+    problems = docs_screenshots.check_site(site, shots, chromium)
+    assert problems == [], "\n".join(problems)
+    taken = {p.stem for p in shots.glob("*.png")}
+    assert {"home", "guide-search-and-query", "reference-http"} <= taken

@@ -16,7 +16,9 @@ def python_blocks() -> list[str]:
 
 
 def test_readme_has_examples() -> None:
-    assert len(python_blocks()) >= 5
+    # The README is short (quickstart, sync and async); the guides live on the documentation
+    # site, whose examples docs/test_docs_examples.py runs.
+    assert len(python_blocks()) >= 2
 
 
 def test_readme_examples_run(
@@ -33,4 +35,4 @@ def test_readme_examples_run(
         exec(compile(block, str(README), "exec"), namespace)
         namespace["client"].close()
     out = capsys.readouterr().out
-    assert "Berlin" in out  # the quickstart's search and query found what it wrote
+    assert out.count("Berlin") >= 2  # the quickstart's search and query found what it wrote
