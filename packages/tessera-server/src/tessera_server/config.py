@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     embedder: str = Field(
         "minilm-int8", description="Embedding model: `minilm-int8` (bundled, offline)."
     )
+    reranker_model_dir: str = Field(
+        "",
+        description="Directory with an ONNX cross-encoder (`model.onnx`, `tokenizer.json`) "
+        "whose relevance the reranker blends with its local features; empty = local only.",
+    )
     llm_base_url: str = Field(
         "", description="OpenAI-compatible chat endpoint for the LLM extractor; empty = offline."
     )

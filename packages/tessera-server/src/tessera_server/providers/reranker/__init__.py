@@ -2,7 +2,9 @@
 
 No cross-encoder weights ship in any package we may depend on, so the default reranker
 is local and feature-based: it re-reads each candidate against the query at a finer
-grain than the first-stage arms (exact cosine, word coverage, dates, pins).
+grain than the first-stage arms (exact cosine, word coverage, dates, pins). An operator
+who has cross-encoder weights can point the service at them; their relevance is then blended
+with those features (`cross_encoder.py`).
 """
 
 from __future__ import annotations
@@ -34,12 +36,18 @@ class Reranker(Protocol):
     ) -> list[float]: ...
 
 
-def load_reranker(name: str) -> Reranker:
-    if name in ("", "local"):
-        from .local import LocalReranker
+def load_reranker(name: str, model_dir: str = "") -> Reranker:
+    """The named reranker; with `model_dir`, a cross-encoder from there blended into it."""
+    if name not in ("", "local"):
+        raise ValueError(f"unknown reranker {name!r}; known: local")
+    from .local import LocalReranker
 
-        return LocalReranker()
-    raise ValueError(f"unknown reranker {name!r}; known: local")
+    local = LocalReranker()
+    if not model_dir:
+        return local
+    from .cross_encoder import CrossEncoderReranker
+
+    return CrossEncoderReranker(model_dir, local)
 
 
 def cosine_rows(matrix: Vectors, query: Vectors) -> Vectors:
