@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(lat)
     _add_service_args(lat)
+    scale = sub.add_parser(
+        "scale", help="many memories across many users: search, ingest with workers, sizes"
+    )
+    _add_common(scale)
+    from .scale import add_arguments as add_scale_arguments
+
+    add_scale_arguments(scale)
     return parser
 
 
@@ -263,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command in ("locomo", "longmemeval"):
         return run_quality(args)
+    if args.command == "scale":
+        from .scale import run_scale
+
+        return run_scale(args)
     from .latency import run_latency
 
     return run_latency(args)

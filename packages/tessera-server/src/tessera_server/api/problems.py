@@ -15,6 +15,7 @@ from starlette.formparsers import MultiPartException
 from starlette.routing import BaseRoute, Match
 
 from ..engine.errors import EngineError
+from ..store.protocol import StoreBusy
 
 log = logging.getLogger("tessera.api")
 PROBLEM_JSON = "application/problem+json"
@@ -145,6 +146,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(EngineError)
     async def _engine(request: Request, exc: EngineError) -> JSONResponse:
         return problem_response(request, exc.status, exc.detail, slug=exc.slug, title=exc.title)
+
+    @app.exception_handler(StoreBusy)
+    async def _busy(request: Request, exc: StoreBusy) -> JSONResponse:
+        # A deadlock or serialization failure that outlasted the store's retries: nothing
+        # was changed by the failed transaction, and the same request may succeed shortly.
+        log.warning("store busy on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            request,
+            503,
+            "the database was busy with conflicting writes and rolled this request's change "
+            "back; retry shortly",
+            slug="unavailable",
+            title="Service unavailable",
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,12 +2,16 @@
 
 Jobs are leased, so a worker that dies mid-job leaves it to be claimed again once the
 lease runs out; consolidation is idempotent, so running a job twice creates nothing twice.
+While a job runs, a heartbeat renews its lease every third of the lease, so a job slower
+than the lease is not claimed a second time by another worker while this one still works.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from ..store.records import JobRecord, Scope
@@ -26,6 +30,31 @@ def run_job(runtime: Runtime, job: JobRecord) -> None:
         raise ValueError(f"unknown job kind {job.kind!r}")
 
 
+@contextmanager
+def heartbeat(runtime: Runtime, job: JobRecord) -> Iterator[None]:
+    """Renew the job's lease in the background while the block runs."""
+    lease = timedelta(seconds=runtime.settings.job_lease_seconds)
+    every = max(0.01, lease.total_seconds() / 3)
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every):
+            try:
+                if not runtime.store.renew_job_lease(job.pk, job.attempts, utcnow(), lease):
+                    log.warning("job job_%s: lease lost (claimed again elsewhere)", job.pk)
+                    return
+            except Exception as exc:  # a missed beat is retried at the next one
+                log.warning("job job_%s: lease renewal failed: %s", job.pk, type(exc).__name__)
+
+    thread = threading.Thread(target=beat, name=f"tessera-lease-{job.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(every + 5)
+
+
 def work_once(runtime: Runtime) -> bool:
     """Claim and run one job; returns whether there was one."""
     settings, store = runtime.settings, runtime.store
@@ -33,7 +62,8 @@ def work_once(runtime: Runtime) -> bool:
     if job is None:
         return False
     try:
-        run_job(runtime, job)
+        with heartbeat(runtime, job):
+            run_job(runtime, job)
     except Exception as exc:
         # The message names the failure without data: no content, keys or SQL.
         error = f"{type(exc).__name__} during {job.kind} (attempt {job.attempts})"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..config import Settings
-from .protocol import Store
+from .protocol import Store, StoreBusy
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "StoreBusy", "open_store"]
 
 
 def open_store(settings: Settings, dim: int) -> Store:

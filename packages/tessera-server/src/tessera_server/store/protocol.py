@@ -29,6 +29,14 @@ from .records import (
 )
 
 
+class StoreBusy(Exception):
+    """A conflict with concurrent writers (a deadlock, a serialization failure) that outlasted
+    the store's own retries. The operation was rolled back; repeating it later may succeed,
+    so the API answers 503 with Retry-After."""
+
+    retry_after = 1
+
+
 class Store(Protocol):
     """Persistence for turns, memories, jobs and keys. Writes inside `transaction()` commit
     together; calls outside one commit on their own."""
@@ -242,6 +250,11 @@ class Store(Protocol):
 
     def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
         """Take the oldest queued job, or one whose lease ran out, and lease it."""
+        ...
+
+    def renew_job_lease(self, pk: int, attempts: int, now: datetime, lease: timedelta) -> bool:
+        """Extend the lease of a job this worker still holds (running, same attempt): the
+        heartbeat of a long job. Returns False when the job is no longer this worker's."""
         ...
 
     def finish_job(self, pk: int, status: str, error: str | None, now: datetime) -> None: ...

@@ -21,18 +21,29 @@ Vector search is exact (like SQLite) while the rows a query may return number at
 `exact_max` — a per-user scope usually; past that it walks the HNSW index with pgvector's
 iterative scans, so filters on scope, kind and validity still yield a full result (and an
 index walk that comes back short is redone exactly).
+
+A deadlock or serialization failure (SQLSTATE 40P01, 40001) rolls a transaction back. A store
+call that is a transaction of its own is then run again, a few times with jittered backoff;
+one inside the engine's `transaction()` cannot be replayed from here, so that block fails as a
+whole with `StoreBusy` (a 503 with Retry-After at the API; a requeued job in a worker).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import functools
+import inspect
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
 from .. import portable
+from ..protocol import StoreBusy
 from ..records import (
     ApiKeyRecord,
     EpisodeRecord,
@@ -53,6 +64,16 @@ from .adapt import dec_json, dec_label, enc_filter_doc, enc_json, enc_label
 from .connection import Conn, Database
 
 Row = dict[str, Any]
+log = logging.getLogger("tessera.store.postgres")
+
+# Deadlock and serialization failure: the transaction was rolled back and may simply be
+# run again (SQLSTATE class 40, "transaction rollback").
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg.Error) and exc.sqlstate in TRANSIENT_SQLSTATES
+
 
 TURN_COLUMNS = (
     "pk, tenant_id, user_id, session_id, turn_id, role, content, event_time, metadata, "
@@ -195,6 +216,11 @@ class PostgresStore:
         self.max_scan_tuples = 200_000
         self.iterative_scan = "relaxed_order"  # pgvector's hnsw.iterative_scan
         self.exact_fallbacks = 0  # approximate searches that had to be redone exactly
+        # A store call that is its own transaction is run again after a deadlock or a
+        # serialization failure, up to this many attempts in all, with jittered backoff.
+        self.retry_attempts = 4
+        self.retry_delay = 0.05
+        self.transient_retries = 0  # how often that happened
         self._iterative: bool | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -215,8 +241,19 @@ class PostgresStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.db.write():
-            yield
+        """The engine's transaction. A deadlock or serialization failure inside it rolls the
+        whole block back; the block cannot be re-run from here, so it surfaces as StoreBusy
+        (the API answers 503 with Retry-After, a worker requeues its job)."""
+        outermost = self.db.active is None
+        try:
+            with self.db.write():
+                yield
+        except psycopg.Error as exc:
+            if outermost and is_transient(exc):
+                raise StoreBusy(
+                    f"the database rolled the transaction back ({exc.sqlstate})"
+                ) from exc
+            raise
 
     def integrity_ok(self) -> bool:
         try:
@@ -1322,6 +1359,16 @@ class PostgresStore:
             ).fetchone()
         return self._job(row) if row else None
 
+    def renew_job_lease(self, pk: int, attempts: int, now: datetime, lease: timedelta) -> bool:
+        """Extend the lease of a job still running in the same attempt (the heartbeat)."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET lease_until = %s "
+                "WHERE pk = %s AND status = 'running' AND attempts = %s",
+                (now + lease, pk, attempts),
+            )
+            return cur.rowcount > 0
+
     def finish_job(self, pk: int, status: str, error: str | None, now: datetime) -> None:
         with self.db.write() as conn:
             conn.execute(
@@ -1442,3 +1489,51 @@ class PostgresStore:
                 f"SELECT id, tenant_id, pk FROM {table} WHERE id = ANY(%s)", [list(ids)]
             ).fetchall()
         return {str(r["id"]): (int(r["tenant_id"]), int(r["pk"])) for r in rows}
+
+
+# -- retries of transient failures ---------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Not retried as a whole: lifecycle calls, the engine's own transaction (its block cannot be
+# re-run), and calls whose arguments or results are consumed lazily.
+_NOT_RETRIED = frozenset(
+    {"migrate", "ping", "close", "transaction", "integrity_ok", "export_rows", "import_rows"}
+)
+
+
+def _retrying(fn: F) -> F:
+    @functools.wraps(fn)
+    def call(self: PostgresStore, *args: Any, **kwargs: Any) -> Any:
+        if self.db.active is not None:
+            # Part of a caller's transaction: only the whole of it can be run again, so the
+            # failure travels up to `transaction()`.
+            return fn(self, *args, **kwargs)
+        attempt = 1
+        while True:
+            try:
+                return fn(self, *args, **kwargs)
+            except psycopg.Error as exc:
+                if not is_transient(exc):
+                    raise
+                if attempt >= self.retry_attempts:
+                    raise StoreBusy(
+                        f"the database rolled {fn.__name__} back {attempt} times "
+                        f"({exc.sqlstate}); try again shortly"
+                    ) from exc
+                self.transient_retries += 1
+                log.info("%s: %s, attempt %d; retrying", fn.__name__, exc.sqlstate, attempt)
+                time.sleep(self.retry_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
+                attempt += 1
+
+    return call  # type: ignore[return-value]
+
+
+for _name, _fn in list(vars(PostgresStore).items()):
+    if (
+        not _name.startswith("_")
+        and _name not in _NOT_RETRIED
+        and inspect.isfunction(_fn)
+        and not inspect.isgeneratorfunction(_fn)
+    ):
+        setattr(PostgresStore, _name, _retrying(_fn))

@@ -1161,6 +1161,18 @@ class SQLiteStore:
             claimed = conn.execute("SELECT * FROM jobs WHERE pk = ?", (row[0],)).fetchone()
             return self._job_from_row(claimed)
 
+    def renew_job_lease(self, pk: int, attempts: int, now: datetime, lease: timedelta) -> bool:
+        """Extend the lease of a job still running in the same attempt (the heartbeat)."""
+        with self.pool.write() as conn:
+            return (
+                conn.execute(
+                    "UPDATE jobs SET lease_until = ? "
+                    "WHERE pk = ? AND status = 'running' AND attempts = ?",
+                    (enc_time(now + lease), pk, attempts),
+                ).rowcount
+                > 0
+            )
+
     def finish_job(self, pk: int, status: str, error: str | None, now: datetime) -> None:
         with self.pool.write() as conn:
             conn.execute(
