@@ -59,7 +59,15 @@ def build_runtime(settings: Settings) -> Runtime:
         captioner = OpenAICompatibleCaptioner(
             settings.vision_base_url, settings.vision_api_key, settings.vision_model
         )
-    return Runtime(settings, store, embedder, extractor, load_reranker("local", settings.reranker_model_dir), llm, captioner)
+    return Runtime(
+        settings,
+        store,
+        embedder,
+        extractor,
+        load_reranker("local", settings.reranker_model_dir),
+        llm,
+        captioner,
+    )
 
 
 # Reference-compatible schema names where FastAPI would otherwise derive one.
