@@ -349,7 +349,8 @@ def test_forget_turn_of_its_own_episode(api: Api, uid: str) -> None:
 
 def test_forget_turn_renarrates_a_shared_episode(api: Api, uid: str) -> None:
     messages = [
-        {"role": "user", "content": "I live in Lisbon.", "turn_id": "m1"},
+        # A question and its reply make one episode (an exchange).
+        {"role": "user", "content": "I live in Lisbon. Have you been there?", "turn_id": "m1"},
         {"role": "user", "content": "My sister's name is Ana.", "turn_id": "m2"},
     ]
     api.post("/v1/memories:batch", {"user_id": uid, "messages": messages})

@@ -69,6 +69,16 @@ class Settings(BaseSettings):
         8, ge=1, description="Queue a consolidation job after this many unconsolidated turns."
     )
     episode_max_turns: int = Field(4, ge=1, description="Most turns one episode may hold.")
+    episode_max_words: int = Field(
+        80,
+        ge=1,
+        description="Most words one episode may hold; a longer single turn is an episode of its own.",
+    )
+    episode_exchanges: bool = Field(
+        True,
+        description="Episodes are exchanges: a turn joins the episode before it only when that "
+        "episode's last turn asked a question (it is the reply).",
+    )
     episode_gap_minutes: float = Field(
         30.0, description="A pause longer than this between turns starts a new episode."
     )

@@ -70,14 +70,35 @@ def narrate(turns: list[TurnRecord]) -> str:
     return f"[{when}] " + "\n".join(turn_line(t) for t in turns)
 
 
+_TRAILING_NOTE = re.compile(r"(\s*\[[^\[\]]*\])+\s*$")
+
+
+def asks_question(turn: TurnRecord) -> bool:
+    """Whether a turn ends by asking something, so that the next turn is its reply.
+
+    The last sentence mark decides ("…right? :)" asks; "Why? Because I can." does not);
+    a trailing bracketed note such as an image caption is not part of what was said.
+    """
+    text = _TRAILING_NOTE.sub("", turn.content)
+    marks = [ch for ch in text if ch in ".?!"]
+    return bool(marks) and marks[-1] == "?"
+
+
 def segment(turns: list[TurnRecord], runtime: Runtime) -> list[list[TurnRecord]]:
-    """Split consecutive turns on session, time gap, topic drift and a size cap."""
+    """Split consecutive turns on session, time gap, topic drift, exchanges and size caps.
+
+    Small episodes make precise search results: an episode should hold one exchange (a
+    question and its reply) rather than a stretch of conversation, so that a reader's
+    context budget is spent on the lines that match.
+    """
     settings = runtime.settings
     gap = timedelta(minutes=settings.episode_gap_minutes)
     segments: list[list[TurnRecord]] = []
     current: list[TurnRecord] = []
     centroid: np.ndarray[Any, np.dtype[np.float32]] | None = None
+    words = 0
     for turn in turns:
+        size = len(turn.content.split())
         if current:
             prev = current[-1]
             drift = False
@@ -88,11 +109,14 @@ def segment(turns: list[TurnRecord], runtime: Runtime) -> list[list[TurnRecord]]
                 (turn.user_id, turn.session_id) != (prev.user_id, prev.session_id)
                 or turn.event_time - prev.event_time > gap
                 or len(current) >= settings.episode_max_turns
+                or words + size > settings.episode_max_words
+                or (settings.episode_exchanges and not asks_question(prev))
                 or drift
             ):
                 segments.append(current)
-                current, centroid = [], None
+                current, centroid, words = [], None, 0
         current.append(turn)
+        words += size
         if turn.embedding is not None:
             centroid = turn.embedding.copy() if centroid is None else centroid + turn.embedding
     if current:
