@@ -162,9 +162,12 @@ def test_batch_appends_in_order_and_replays_are_no_ops(api: Api, uid: str) -> No
 
     summary = api.post("/v1/consolidate?sync=true", {"user_id": uid}).json()
     assert summary["turns_consolidated"] == 3
-    narrative = texts(api.episodes(user_id=uid))
-    assert narrative.index("adopted a dog") < narrative.index("What is its name")
-    assert narrative.index("What is its name") < narrative.index("Rex")
+    # Episodes are exchanges: the statement stands alone, the question keeps its reply, and each
+    # episode's sources are in the batch's order.
+    sources = sorted(e["metadata"]["tessera"]["source_turn_ids"] for e in api.episodes(user_id=uid))
+    assert sources == [["b1"], ["b2", "b3"]]
+    exchange = next(e["text"] for e in api.episodes(user_id=uid) if "Rex" in e["text"])
+    assert exchange.index("What is its name") < exchange.index("Rex")
     assert "User's dog is Rex" in texts(api.facts(user_id=uid))
 
 
