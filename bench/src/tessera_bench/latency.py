@@ -134,6 +134,27 @@ def self_rss_mb() -> float | None:
     return None
 
 
+def post_json(
+    client: httpx.Client,
+    path: str,
+    body: dict[str, Any],
+    *,
+    params: dict[str, str] | None = None,
+    attempts: int,
+    retry_on: tuple[int, ...],
+) -> Any:
+    """POST and return the JSON answer, waiting out `Retry-After` on the given statuses."""
+    for attempt in range(attempts):
+        r = client.post(path, json=body, params=params)
+        if r.status_code in retry_on and attempt < attempts - 1:
+            time.sleep(float(r.headers.get("Retry-After", "1") or 1))
+            continue
+        if r.status_code >= 400:
+            raise RuntimeError(f"POST {path} → {r.status_code}: {r.text[:300]}")
+        return r.json()
+    raise RuntimeError(f"POST {path}: still refused after {attempts} attempts")
+
+
 class TextPool:
     """An endless supply of realistic turn texts (cycled with a counter once exhausted)."""
 
@@ -210,15 +231,7 @@ class Runner:
             c.close()
 
     def post(self, path: str, body: dict[str, Any], params: dict[str, str] | None = None) -> Any:
-        for attempt in range(6):
-            r = self.client().post(path, json=body, params=params)
-            if r.status_code == 429 and attempt < 5:
-                time.sleep(float(r.headers.get("Retry-After", "1") or 1))
-                continue
-            if r.status_code >= 400:
-                raise RuntimeError(f"POST {path} → {r.status_code}: {r.text[:300]}")
-            return r.json()
-        raise RuntimeError(f"POST {path}: rate limited")
+        return post_json(self.client(), path, body, params=params, attempts=6, retry_on=(429,))
 
     def next_time(self) -> str:
         with self._lock:

@@ -55,7 +55,7 @@ import httpx
 import numpy as np
 
 from . import paths
-from .latency import load_pools, process_tree_rss_mb, summarise
+from .latency import load_pools, post_json, process_tree_rss_mb, summarise
 
 log = logging.getLogger("tessera_bench")
 
@@ -503,15 +503,7 @@ class Client:
         return c
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        for attempt in range(8):
-            r = self._client().post(path, json=body)
-            if r.status_code in (429, 503) and attempt < 7:
-                time.sleep(float(r.headers.get("Retry-After", "1") or 1))
-                continue
-            if r.status_code >= 400:
-                raise RuntimeError(f"POST {path} → {r.status_code}: {r.text[:300]}")
-            return r.json()
-        raise RuntimeError(f"POST {path}: gave up")
+        return post_json(self._client(), path, body, attempts=8, retry_on=(429, 503))
 
     def close(self) -> None:
         for c in self._clients.values():

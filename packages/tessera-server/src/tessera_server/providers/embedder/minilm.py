@@ -19,6 +19,7 @@ from tokenizers.normalizers import BertNormalizer
 from tokenizers.pre_tokenizers import BertPreTokenizer
 from tokenizers.processors import TemplateProcessing
 
+from ..tokens import pad_rows
 from . import Vectors
 
 MAX_TOKENS = 256
@@ -86,12 +87,7 @@ class MiniLMEmbedder:
         return out
 
     def _run(self, rows: list[list[int]]) -> Vectors:
-        width = max(len(r) for r in rows)
-        ids = np.zeros((len(rows), width), dtype=np.int64)  # [PAD] is id 0
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = row
-            mask[i, : len(row)] = 1
+        ids, mask = pad_rows(rows)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self._session.run(None, feeds)[0]
         weights = mask[:, :, None].astype(np.float32)

@@ -25,6 +25,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from ..embedder import Vectors
+from ..tokens import pad_rows
 from . import Candidate, Reranker
 
 MAX_TOKENS = 512
@@ -68,16 +69,10 @@ class CrossEncoderReranker:
         out: list[float] = []
         for start in range(0, len(encodings), BATCH):
             batch = encodings[start : start + BATCH]
-            width = max(len(e.ids) for e in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            types = np.zeros_like(ids)
-            for row, enc in enumerate(batch):
-                n = len(enc.ids)
-                ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, 1, enc.type_ids
+            ids, mask = pad_rows([e.ids for e in batch])
             feeds = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
-                feeds["token_type_ids"] = types
+                feeds["token_type_ids"] = pad_rows([e.type_ids for e in batch])[0]
             logits = np.asarray(self._session.run(None, feeds)[0], dtype=np.float64)
             column = logits.reshape(len(batch), -1)[:, -1]
             out += [1.0 / (1.0 + math.exp(-float(x))) for x in column]
