@@ -14,7 +14,7 @@ from typing import Any, cast
 import numpy as np
 from server_helpers import Api
 from tessera_server.config import Settings
-from tessera_server.engine.consolidation import asks_question, segment
+from tessera_server.engine.consolidation import asks_question, narrate, segment
 from tessera_server.engine.runtime import Runtime
 from tessera_server.store.records import TurnRecord
 
@@ -133,3 +133,14 @@ def test_search_returns_the_exchange_with_the_answer(api: Api, uid: str) -> None
     assert "Five years already" in hits[0]["text"]
     assert "married?" in hits[0]["text"]
     assert "sunset" not in hits[0]["text"]
+
+
+def test_narration_is_dated_once_and_names_each_speaker_once() -> None:
+    said = turn("user: I moved to Lisbon.", 0)  # the speaker is already in the text
+    reply = turn("Good luck with the move!", 1)
+    named = turn("Caroline: Thanks!", 2)
+    named.metadata = {"speaker": "Caroline"}
+    assert narrate([said, reply, named]) == (
+        "[2024-03-01] user: I moved to Lisbon.\nAssistant: Good luck with the move!\n"
+        "Caroline: Thanks!"
+    )

@@ -120,7 +120,7 @@ def test_metadata_and_event_time_are_kept(api: Api, uid: str) -> None:
     assert episode["metadata"]["source"] == "chat"
     assert episode["metadata"]["nested"] == {"a": [1, 2]}
     assert episode["metadata"]["tessera"]["event_time"].startswith("2023-05-08T07:30:00")
-    assert episode["text"].startswith("[8 May 2023]")
+    assert episode["text"].startswith("[2023-05-08]")
     fact = api.facts(user_id=uid)[0]
     assert fact["metadata"]["tessera"]["t_valid"].startswith("2023-05-08T07:30:00")
 

@@ -7,7 +7,7 @@ so the HNSW path with iterative scans must give the same answers under filters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from conformance_helpers import T0, at, episode, fact, turn, vec
@@ -344,3 +344,33 @@ def test_listing_is_newest_first_with_a_stable_cursor(store: Store) -> None:
         store.list_items(scope, ListCursor(datetime(2000, 1, 1, tzinfo=timezone.utc), "x"), 10)
         == []
     )
+
+
+def test_turn_neighbours_follow_the_conversation(store: Store) -> None:
+    """Neighbours are the turns just before and after in (event_time, pk) order, within one
+    user and session, and no further apart in time than the gap."""
+    acme, _ = store.ensure_tenant("acme", T0)
+    alice, other_session = Scope(acme, "alice", "s1"), Scope(acme, "alice", "s2")
+    bob = Scope(acme, "bob", "s1")
+
+    def add(scope: Scope, turn_id: str, minutes: float) -> int:
+        record, _ = store.insert_turn(turn(scope, turn_id, minutes=minutes))
+        assert record.pk is not None
+        return record.pk
+
+    first = add(alice, "a1", 0)
+    second = add(alice, "a2", 1)
+    add(bob, "b1", 1.5)  # another user's turn between alice's: never her neighbour
+    third = add(alice, "a3", 2)
+    late_said_earlier = add(alice, "a4", 1)  # stored last, said at minute 1: after `second`
+    add(other_session, "s2-1", 2)
+    far = add(alice, "a5", 500)  # a later sitting: beyond the gap
+
+    near = store.turn_neighbors([second, third, far, first], timedelta(minutes=30))
+    assert sorted(near[second]) == sorted([first, late_said_earlier])
+    assert near[third] == [late_said_earlier]
+    assert near[far] == []
+    assert near[first] == [second]
+    assert store.turn_neighbors([], timedelta(minutes=30)) == {}
+    wide = store.turn_neighbors([far], timedelta(days=1))
+    assert wide[far] == [third]

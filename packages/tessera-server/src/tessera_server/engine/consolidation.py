@@ -60,13 +60,19 @@ def speaker_of(turn: TurnRecord) -> str:
 def turn_line(turn: TurnRecord) -> str:
     """One line of narrative: the speaker, then what they said with dates resolved."""
     text = annotate(turn.content.strip(), turn.event_time)
-    if _SPEAKER_PREFIX.match(text):
-        return text
-    return f"{speaker_of(turn)}: {text}"
+    speaker = speaker_of(turn)
+    if _SPEAKER_PREFIX.match(text) or text.lower().startswith(f"{speaker.lower()}:"):
+        return text  # already says who speaks ("user: …" stays one prefix, not two)
+    return f"{speaker}: {text}"
 
 
 def narrate(turns: list[TurnRecord]) -> str:
-    when = turns[0].event_time.strftime("%-d %B %Y")
+    """The episode's text: its date, then who said what.
+
+    The date is ISO (one word): it is on every episode a reader's context holds, so its
+    length is paid many times over.
+    """
+    when = turns[0].event_time.date().isoformat()
     return f"[{when}] " + "\n".join(turn_line(t) for t in turns)
 
 

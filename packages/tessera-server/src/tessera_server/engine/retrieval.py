@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from ..providers.embedder import Vectors
 from ..providers.reranker import Candidate
+from ..store import Store
 from ..store.records import EpisodeRecord, FactRecord, Scope, TimeTravel
 from .clock import utcnow
 from .errors import InvalidInput
@@ -275,8 +276,50 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         for hit, score in zip(hits, runtime.reranker.score(query, qvec, candidates), strict=True):
             hit.score = float(score)
         hits.sort(key=lambda h: (-h.score, h.id))
+        lift_neighbours(hits, store, timedelta(minutes=settings.episode_gap_minutes))
+        hits.sort(key=lambda h: (-h.score, h.id))
         hits = demote_redundant(hits)
     return hits[: params.top_k]
+
+
+CONTEXT_LIFT = (0.5, 0.35, 0.25)
+CONTEXT_SOURCES = 50
+
+
+def lift_neighbours(hits: list[Hit], store: Store, max_gap: timedelta) -> None:
+    """Raise items said just before or after a strong item part of the way up to its score.
+
+    An answer is often the line after the one that matches the question ("What did you take
+    from the book?" … "It taught me self-acceptance"), and the matching line is often the one
+    before it. An item one turn away rises `CONTEXT_LIFT[0]` of the gap between the two
+    scores, two turns away `CONTEXT_LIFT[1]`, and so on, within one sitting (no step longer
+    than `max_gap`). Only the best `CONTEXT_SOURCES` items lift others: an item below them can
+    rise at most to its lifter's score, so the order of the head is exactly what lifting from
+    every item would give. `hits` must be sorted best first.
+    """
+    sources = hits[:CONTEXT_SOURCES]
+    holders: dict[int, list[int]] = {}
+    for index, hit in enumerate(hits):
+        for pk in hit.record.source_turn_pks:
+            holders.setdefault(pk, []).append(index)
+    seen = [set(h.record.source_turn_pks) for h in sources]
+    frontier = [set(s) for s in seen]
+    gain = [0.0] * len(hits)
+    for share in CONTEXT_LIFT:
+        asked = set().union(*frontier)
+        if not asked:
+            break
+        near = store.turn_neighbors(sorted(asked), max_gap)
+        for at, hit in enumerate(sources):
+            reached = {n for pk in frontier[at] for n in near.get(pk, ())} - seen[at]
+            seen[at] |= reached
+            frontier[at] = reached
+            for pk in reached:
+                for other in holders.get(pk, ()):
+                    gain[other] = max(gain[other], share * (hit.score - hits[other].score))
+    for index, lift in enumerate(gain):
+        if lift > 0.0:
+            hits[index].score += lift
 
 
 def demote_redundant(hits: list[Hit]) -> list[Hit]:

@@ -211,6 +211,14 @@ class Store(Protocol):
 
     def turn_vectors(self, turn_pks: Sequence[int]) -> dict[int, Vector]: ...
 
+    def turn_neighbors(self, pks: Sequence[int], max_gap: timedelta) -> dict[int, list[int]]:
+        """For each turn, the turns said just before and just after it in its conversation.
+
+        A conversation is one (tenant, user, session) in (event_time, pk) order; a neighbour
+        more than `max_gap` away in time belongs to another sitting and is left out.
+        """
+        ...
+
     def list_items(self, scope: Scope, cursor: ListCursor | None, limit: int) -> list[ListedItem]:
         """Episodes and believed facts, newest first, strictly after the cursor."""
         ...

@@ -102,13 +102,32 @@ class LocalReranker:
         w_coverage: float = 0.4,
         w_fused: float = 0.15,
         w_date: float = 0.1,
+        w_day: float = 0.2,
         w_pin: float = 0.02,
+        w_long: float = 0.2,
+        w_when: float = 0.1,
+        w_speaker: float = 0.06,
+        long_words: int = 80,
     ) -> None:
-        self.weights = (w_cosine, w_part, w_coverage, w_fused, w_date, w_pin)
+        self.weights = (
+            w_cosine,
+            w_part,
+            w_coverage,
+            w_fused,
+            w_date,
+            w_day,
+            w_pin,
+            w_long,
+            w_when,
+            w_speaker,
+        )
+        self.long_words = long_words
 
     def score(self, query: str, query_vector: Vectors, candidates: list[Candidate]) -> list[float]:
-        w_cos, w_part, w_cov, w_fused, w_date, w_pin = self.weights
+        w_cos, w_part, w_cov, w_fused, w_date, w_day, w_pin, w_long, w_when, w_spk = self.weights
         q_stems = content_stems(query)
+        q_words = {w.lower() for w in _WORD.findall(query)}
+        asks_when = bool(_ASKS_WHEN.search(query))
         q_dates = [d for d in find_dates(query, _anchor(candidates)) if not d.relative]
         scores = []
         # Query words weigh by how rare they are among the candidates: a name that every
@@ -121,23 +140,70 @@ class LocalReranker:
             cos = float(cand.vector @ query_vector) if cand.vector is not None else 0.0
             # The best-matching part (turn) of a composite item, or the item itself: one
             # relevant line is what makes a longer episode worth reading.
-            part = max((float(p @ query_vector) for p in cand.part_vectors), default=cos)
+            part_scores = [float(p @ query_vector) for p in cand.part_vectors]
+            part = max(part_scores, default=cos)
+            # Who said the best-matching line: a question that names a speaker ("What did
+            # Caroline decide…") is answered by that speaker's lines more often than by
+            # lines addressed to them.
+            best = part_scores.index(part) if part_scores else 0
+            speaker = _speaker_of_line(cand.text, best)
+            named = 1.0 if speaker and speaker in q_words else 0.0
+            # A "when" question is answered by a line that says when something happened.
+            dated = 1.0 if asks_when and _SAYS_WHEN.search(_DATE_PREFIX.sub("", cand.text)) else 0.0
             matched = q_stems & stems[index]
             coverage = sum(idf[s] for s in matched) / total_idf if total_idf else 0.0
             fused = 1.0 / (1.0 + cand.fused_rank / 10.0)
-            date = 0.0
+            date = day = 0.0
             if q_dates and cand.event_time is not None:
+                # A month named in the question favours what was said that month; a full date
+                # ("on 7 July 2023") favours what was said that very day.
                 when = (cand.event_time.year, cand.event_time.month)
                 date = max(1.0 if (d.when.year, d.when.month) == when else 0.0 for d in q_dates)
+                on = cand.event_time.date()
+                day = max(
+                    1.0 if d.granularity == "day" and d.when.date() == on else 0.0 for d in q_dates
+                )
             scores.append(
                 w_cos * cos
                 + w_part * part
                 + w_cov * coverage
                 + w_fused * fused
                 + w_date * date
+                + w_day * day
                 + w_pin * cand.pinned
+                - w_long * _excess_length(cand.text, self.long_words)
+                + w_when * dated
+                + w_spk * named
             )
         return scores
+
+
+_ASKS_WHEN = re.compile(r"^\W*(when|what (year|month|date|day|time))\b|\bhow long ago\b", re.I)
+_SAYS_WHEN = re.compile(
+    r"\[[^\]]*\d{4}\]|\b(19|20)\d\d\b|\b(January|February|March|April|May|June|July|August"
+    r"|September|October|November|December)\b|\b(yesterday|tomorrow|ago)\b"
+    r"|\b(last|next) (week|weekend|month|year|night|summer|winter|spring|fall|autumn)\b"
+)
+_DATE_PREFIX = re.compile(r"^\[[^\]]*\]\s*")
+_LINE_SPEAKER = re.compile(r"^(?:\[[^\]]*\]\s*)?([A-Z][\w .'-]{0,40}):\s")
+
+
+def _speaker_of_line(text: str, index: int) -> str:
+    """The first name of whoever speaks line `index` of an episode's text, lower-cased."""
+    lines = text.split("\n")
+    if index >= len(lines):
+        return ""
+    match = _LINE_SPEAKER.match(lines[index])
+    return match.group(1).split()[0].lower() if match else ""
+
+
+def _excess_length(text: str, words: int) -> float:
+    """How far past a paragraph an item runs, on a log scale (0 up to `words` words).
+
+    A long item matches more query words by chance and spends more of a reader's budget;
+    between two items that match alike, the one that says it in fewer words should lead.
+    """
+    return max(0.0, math.log(max(1, len(text.split())) / words))
 
 
 def _anchor(candidates: list[Candidate]) -> datetime:

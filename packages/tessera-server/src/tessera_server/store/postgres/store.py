@@ -1181,6 +1181,33 @@ class PostgresStore:
             ).fetchall()
         return {int(r["pk"]): r["embedding"] for r in rows}
 
+    def turn_neighbors(self, pks: Sequence[int], max_gap: timedelta) -> dict[int, list[int]]:
+        if not pks:
+            return {}
+        same = "t.tenant_id = b.tenant_id AND t.user_id = b.user_id AND t.session_id = b.session_id"
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT b.pk, b.event_time, p.pk AS prev_pk, p.event_time AS prev_time, "
+                "n.pk AS next_pk, n.event_time AS next_time FROM turns b "
+                f"LEFT JOIN LATERAL (SELECT t.pk, t.event_time FROM turns t WHERE {same} "
+                "AND (t.event_time, t.pk) < (b.event_time, b.pk) "
+                "ORDER BY t.event_time DESC, t.pk DESC LIMIT 1) p ON true "
+                f"LEFT JOIN LATERAL (SELECT t.pk, t.event_time FROM turns t WHERE {same} "
+                "AND (t.event_time, t.pk) > (b.event_time, b.pk) "
+                "ORDER BY t.event_time, t.pk LIMIT 1) n ON true "
+                "WHERE b.pk = ANY(%s)",
+                [list(pks)],
+            ).fetchall()
+        out: dict[int, list[int]] = {}
+        for r in rows:
+            near = []
+            for key in ("prev", "next"):
+                other = r[f"{key}_pk"]
+                if other is not None and abs(r[f"{key}_time"] - r["event_time"]) <= max_gap:
+                    near.append(int(other))
+            out[int(r["pk"])] = near
+        return out
+
     # -- listing -----------------------------------------------------------------------
 
     def list_items(self, scope: Scope, cursor: ListCursor | None, limit: int) -> list[ListedItem]:

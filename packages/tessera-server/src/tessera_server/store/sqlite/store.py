@@ -974,6 +974,41 @@ class SQLiteStore:
                 out[int(row[0])] = vec
         return out
 
+    def turn_neighbors(self, pks: Sequence[int], max_gap: timedelta) -> dict[int, list[int]]:
+        if not pks:
+            return {}
+        marks = ", ".join("?" for _ in pks)
+        same = "t.tenant_id = b.tenant_id AND t.user_id = b.user_id AND t.session_id = b.session_id"
+        rows = self.pool.conn.execute(
+            f"SELECT b.pk, b.event_time, "
+            f"(SELECT t.pk FROM turns t WHERE {same} AND (t.event_time, t.pk) < (b.event_time, b.pk) "
+            "ORDER BY t.event_time DESC, t.pk DESC LIMIT 1), "
+            f"(SELECT t.pk FROM turns t WHERE {same} AND (t.event_time, t.pk) > (b.event_time, b.pk) "
+            "ORDER BY t.event_time, t.pk LIMIT 1) "
+            f"FROM turns b WHERE b.pk IN ({marks})",
+            list(pks),
+        ).fetchall()
+        found = [(int(r[0]), dec_time(r[1]), r[2], r[3]) for r in rows]
+        others = {int(x) for _, _, p, n in found for x in (p, n) if x is not None}
+        times = self._turn_times(list(others))
+        return {
+            pk: [
+                int(x)
+                for x in (prev, nxt)
+                if x is not None and abs(times[int(x)] - when) <= max_gap
+            ]
+            for pk, when, prev, nxt in found
+        }
+
+    def _turn_times(self, pks: Sequence[int]) -> dict[int, datetime]:
+        if not pks:
+            return {}
+        marks = ", ".join("?" for _ in pks)
+        rows = self.pool.conn.execute(
+            f"SELECT pk, event_time FROM turns WHERE pk IN ({marks})", list(pks)
+        ).fetchall()
+        return {int(r[0]): dec_time(r[1]) for r in rows}
+
     def _allowed(self, table: str, scope: Scope, filters: Sequence[FilterSpec]) -> set[str] | None:
         if not filters:
             return None
