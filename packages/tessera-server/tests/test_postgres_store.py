@@ -28,11 +28,14 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+ALL_MIGRATIONS = ["0001_initial.sql", "0002_turn_order.sql"]
+
+
 def test_the_url_selects_the_backend(pg_url: str, tmp_path: Path) -> None:
     store = open_store(load_settings(database_url=pg_url, database_pool_size=2), DIM)
     try:
         assert store.backend == "postgres"
-        assert store.migrate() == ["0001_initial.sql"]
+        assert store.migrate() == ALL_MIGRATIONS
         assert store.ping() and store.integrity_ok()
     finally:
         store.close()
@@ -57,9 +60,10 @@ def test_processes_starting_together_migrate_once(pg_url: str) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(applied) == [[], [], [], ["0001_initial.sql"]]
+    assert sorted(applied) == [[], [], [], ALL_MIGRATIONS]
     with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+        count = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
+        assert count == (len(ALL_MIGRATIONS),)
     for store in stores:
         store.close()
 

@@ -14,7 +14,7 @@ from tessera_server.engine.retrieval import CONTEXT_LIFT, Hit, lift_neighbours
 from tessera_server.providers.embedder import Embedder, load_embedder
 from tessera_server.providers.reranker import Candidate
 from tessera_server.providers.reranker.local import LocalReranker
-from tessera_server.store.records import EpisodeRecord, Scope, TurnRecord
+from tessera_server.store.records import EpisodeRecord, TurnRecord
 from tessera_server.store.sqlite.store import SQLiteStore
 
 T0 = datetime(2023, 7, 7, 18, 0, tzinfo=timezone.utc)
@@ -71,7 +71,6 @@ def _store_with_conversation(tmp_path: Path) -> tuple[SQLiteStore, list[int], in
     store = SQLiteStore(tmp_path / "lift.db", 384)
     store.migrate()
     tenant, _ = store.ensure_tenant("acme", T0)
-    scope = Scope(tenant, "ana", None)
     pks: list[int] = []
     lines = [
         (0, "Bo: Which book has helped you most?"),
@@ -140,9 +139,7 @@ def test_lines_next_to_a_strong_match_are_lifted_halfway(tmp_path: Path) -> None
         opening = _hit("opening", 0.5, pks[:2])  # said right before it
         trip = _hit("trip", 0.2, [later])  # next in order, but a week later
         strong_neighbour = _hit("strong", 0.95, [pks[1]])  # already above its neighbour
-        hits = sorted(
-            [question, answer, opening, trip, strong_neighbour], key=lambda h: -h.score
-        )
+        hits = sorted([question, answer, opening, trip, strong_neighbour], key=lambda h: -h.score)
         lift_neighbours(hits, store, timedelta(minutes=30))
         assert answer.score == pytest.approx(0.3 + CONTEXT_LIFT[0] * (0.9 - 0.3))
         assert opening.score == pytest.approx(0.5 + CONTEXT_LIFT[0] * (0.95 - 0.5))

@@ -5,13 +5,19 @@ rows' ids, their vectors as a matrix, a few columns for masks (episode kind, fac
 and BM25 postings of their text (`lexical.Postings`). An entry grows by appending rows
 with a larger primary key. When rows are removed or their vectors, text or mask columns
 change, the tenant's generation in `index_state` moves and the entry is rebuilt.
-Exact search over 100k x 384 float32 takes about 10 ms with numpy on two cores, and BM25
-over the scope's own postings a few ms, which keeps results exact and the file free of
-extension modules.
+BM25 over the scope's own postings takes a few ms. Vectors are searched exactly (a full
+scan) up to `ann.ANN_MIN_ROWS` allowed rows; past that an entry also gets an HNSW graph
+(`ann.Graph`), built and kept up to date by one background thread per index, which
+proposes candidates that are then scored exactly. Rows the graph does not hold yet (new,
+or changed since) are scanned exactly beside it, and searches stay exact until a graph is
+ready, so the switch is invisible except for speed.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import queue
 import sqlite3
 import sys
 import threading
@@ -24,10 +30,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ..records import Scope, Vector
+from .ann import ANN_MIN_ROWS, Graph
 from .lexical import LexicalSnapshot, Postings
 
 Extra = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
+Positions = npt.NDArray[np.int64]
+Key = tuple[str, int, str | None, str | None]
+
+log = logging.getLogger("tessera.store.sqlite")
 
 
 @dataclass
@@ -49,12 +60,21 @@ class _Matrix:
     vectors: Vector = field(init=False)
     extra: Extra = field(init=False)
     has_vector: Mask = field(init=False)
+    pks: Positions = field(init=False)  # ascending: rows are read in primary key order
+    # The graph, once built, and which rows it holds (`graphed` of them); `queued` while
+    # the background thread has work for this entry.
+    graph: Graph | None = None
+    in_graph: Mask = field(init=False)
+    graphed: int = 0
+    queued: bool = False
 
     def __post_init__(self) -> None:
         # Empty until the first row: a scope with nothing in it costs next to nothing.
         self.vectors = np.zeros((0, self.dim), np.float32)
         self.extra = np.zeros((0, self.width), np.float64)
         self.has_vector = np.zeros(0, np.bool_)
+        self.pks = np.zeros(0, np.int64)
+        self.in_graph = np.zeros(0, np.bool_)
 
     def reserve(self, needed: int) -> None:
         if needed <= len(self.vectors):
@@ -66,7 +86,12 @@ class _Matrix:
         extra[: self.size] = self.extra[: self.size]
         has_vector = np.zeros(size, np.bool_)
         has_vector[: self.size] = self.has_vector[: self.size]
+        pks = np.zeros(size, np.int64)
+        pks[: self.size] = self.pks[: self.size]
+        in_graph = np.zeros(size, np.bool_)
+        in_graph[: self.size] = self.in_graph[: self.size]
         self.vectors, self.extra, self.has_vector = vectors, extra, has_vector
+        self.pks, self.in_graph = pks, in_graph
 
     def append_rows(self, rows: list[sqlite3.Row], spec: DenseTable) -> None:
         if not rows:
@@ -80,6 +105,7 @@ class _Matrix:
             block = np.frombuffer(data, dtype=np.float32).reshape(-1, self.dim)
             self.vectors[start:end][present] = block
         self.has_vector[start:end] = present
+        self.pks[start:end] = [int(row["pk"]) for row in rows]
         if self.width:
             self.extra[start:end] = [spec.to_extra(row) for row in rows]
         if self.lexical is not None:
@@ -89,7 +115,7 @@ class _Matrix:
         self.size = end
         self.max_pk = int(rows[-1]["pk"])
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, exact_rows: int) -> Snapshot:
         n = self.size
         return Snapshot(
             ids=self.ids,
@@ -98,11 +124,42 @@ class _Matrix:
             extra=self.extra[:n],
             has_vector=None if self.with_vector == n else self.has_vector[:n],
             lexical=self.lexical.snapshot() if self.lexical is not None else None,
+            pks=self.pks[:n],
+            graph=self.graph,
+            in_graph=self.in_graph[:n],
+            exact_rows=exact_rows,
         )
+
+    def outside(self, limit: int | None = None) -> Positions:
+        """Rows with a vector that the graph does not hold (the first `limit` of them)."""
+        n = self.size
+        rows = np.flatnonzero(self.has_vector[:n] & ~self.in_graph[:n])
+        return rows if limit is None else rows[:limit]
+
+    def adopt(self, graph: Graph, keys: Positions, vectors: Vector, at_rows: Positions) -> None:
+        """Take over a graph built from other rows: `keys` (ascending) whose vectors are
+        `vectors[at_rows]`. Rows it holds with the same vector count as held; keys of
+        rows since removed or changed leave the graph."""
+        rows = np.flatnonzero(self.has_vector[: self.size])
+        mine = self.pks[rows]
+        at = np.minimum(np.searchsorted(keys, mine), max(len(keys) - 1, 0))
+        same = keys[at] == mine if len(keys) else np.zeros(len(rows), np.bool_)
+        for lo in range(0, len(rows), BATCH_ROWS):
+            hit = np.flatnonzero(same[lo : lo + BATCH_ROWS]) + lo
+            theirs = vectors[at_rows[at[hit]]]
+            same[hit] = np.all(theirs == self.vectors[rows[hit]], axis=1)
+        graph.remove(np.setdiff1d(keys, mine[same], assume_unique=True))
+        self.in_graph[: self.size] = False
+        self.in_graph[rows[same]] = True
+        self.graphed = int(same.sum())
+        self.graph = graph
 
     @property
     def nbytes(self) -> int:
         held = self.vectors.nbytes + self.extra.nbytes + self.has_vector.nbytes
+        held += self.pks.nbytes + self.in_graph.nbytes
+        if self.graph is not None:
+            held += self.graph.nbytes
         # The id list: a pointer per row plus the string objects (about 50 + length bytes).
         per_id = 49 + len(self.ids[0]) if self.ids else 0
         held += sys.getsizeof(self.ids) + per_id * len(self.ids)
@@ -121,6 +178,49 @@ class Snapshot:
     extra: Extra
     has_vector: Mask | None  # None when every row has a vector
     lexical: LexicalSnapshot | None
+    pks: Positions
+    graph: Graph | None
+    in_graph: Mask  # may gain rows after the snapshot (those the graph then holds)
+    exact_rows: int  # up to this many allowed rows, search scans them all
+
+    def nearest(self, query: Vector, mask: Mask | None, limit: int) -> list[tuple[int, float]]:
+        """The `limit` rows the mask allows (all rows with a vector without one) nearest
+        the query, best first, as (index, inner product). The mask must exclude rows
+        without a vector. Exact (a full scan, as `top_k` orders it) up to `exact_rows`
+        allowed rows; past that the graph's candidates and the rows outside the graph
+        are scored exactly, so only the candidate set is approximate."""
+        n = self.size
+        if n == 0 or limit <= 0:
+            return []
+        allowed = n if mask is None else int(np.count_nonzero(mask))
+        if allowed <= self.exact_rows or self.graph is None or 4 * allowed < n:
+            if mask is not None and n > self.exact_rows and 4 * allowed < n:
+                # A selective filter on a big scope: scan only the rows it allows.
+                return self._scored(np.flatnonzero(mask), query, limit)
+            scores = self.vectors @ query
+            return [(i, float(scores[i])) for i in top_k(scores, mask, limit)]
+        # Ask for enough that `limit` are likely to pass the mask (which allows at least a
+        # quarter of the rows), then score those exactly.
+        count = min(n, -(-limit * n // allowed) + limit // 4 + 8)
+        keys = self.graph.search(query, count)
+        at = np.minimum(np.searchsorted(self.pks, keys), n - 1)
+        found = at[self.pks[at] == keys]  # drops rows this snapshot does not have
+        outside = ~self.in_graph
+        if self.has_vector is not None:
+            outside &= self.has_vector
+        rows = np.union1d(found, np.flatnonzero(outside))
+        if mask is not None:
+            rows = rows[mask[rows]]
+        if len(rows) < min(limit, allowed):
+            # The graph fell short (a mask rejecting most of its candidates): scan all.
+            scores = self.vectors @ query
+            return [(i, float(scores[i])) for i in top_k(scores, mask, limit)]
+        return self._scored(rows, query, limit)
+
+    def _scored(self, rows: Positions, query: Vector, limit: int) -> list[tuple[int, float]]:
+        """The best `limit` of the given rows, best first, as (index, inner product)."""
+        scores = self.vectors[rows] @ query
+        return [(int(rows[i]), float(scores[i])) for i in top_k(scores, None, limit)]
 
 
 @dataclass(frozen=True)
@@ -138,27 +238,45 @@ class DenseTable:
 MAX_CACHED_MATRICES = 1024
 BATCH_ROWS = 8192  # rows read and appended at a time, which bounds a first load's peak
 # Past this many bytes over all entries, the least recently used go (never the one in use).
-# A scope of 100k memories holds about 190 MB per table (vectors 154 MB, words 35 MB).
+# A scope of 100k memories holds about 190 MB per table (vectors 154 MB, words 35 MB), and
+# past `ANN_MIN_ROWS` rows a graph of about 150 MB more (half-precision vectors and links).
 MAX_CACHED_BYTES = 1 << 30
+# Rows the graph lacks are scanned exactly beside it; past this many, the background thread
+# adds them, CATCH_UP_ROWS at a time (searches of that entry wait for one such step).
+CATCH_UP_AT = 1024
+CATCH_UP_ROWS = 64
+BUILD_ROWS = 16384  # rows per step of a first build (an evicted entry's build stops early)
+IDLE_SECONDS = 30.0  # the background thread ends after this long without work
 
 
 class DenseIndex:
     """Caches one entry per (table, scope), the least recently used dropped past a bound.
 
     Without the bound, every distinct `user_id`/`session_id` ever searched would keep an
-    entry in memory for the life of the process.
+    entry in memory for the life of the process. Entries past `ann_min_rows` vectors get
+    a graph from one background thread, so at most one core builds graphs at a time
+    (`build_threads` of them while a graph is built from scratch); `None` turns graphs off.
     """
 
     def __init__(
-        self, dim: int, max_entries: int = MAX_CACHED_MATRICES, max_bytes: int = MAX_CACHED_BYTES
+        self,
+        dim: int,
+        max_entries: int = MAX_CACHED_MATRICES,
+        max_bytes: int = MAX_CACHED_BYTES,
+        ann_min_rows: int | None = ANN_MIN_ROWS,
+        build_threads: int | None = None,
     ) -> None:
         self.dim = dim
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._cache: OrderedDict[tuple[str, int, str | None, str | None], _Matrix] = OrderedDict()
-        self._bytes: dict[tuple[str, int, str | None, str | None], int] = {}
+        self.ann_min_rows = ann_min_rows
+        self.build_threads = build_threads or max(1, (os.cpu_count() or 2) // 2)
+        self._cache: OrderedDict[Key, _Matrix] = OrderedDict()
+        self._bytes: dict[Key, int] = {}
         self._total = 0
         self._lock = threading.Lock()
+        self._jobs: queue.Queue[tuple[Key, _Matrix]] = queue.Queue()
+        self._worker: threading.Thread | None = None
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -172,6 +290,10 @@ class DenseIndex:
             self._cache.clear()
             self._bytes.clear()
             self._total = 0
+
+    def wait(self) -> None:
+        """Return once the background thread has no graph work left (tests, benchmarks)."""
+        self._jobs.join()
 
     def load(
         self, conn: sqlite3.Connection, spec: DenseTable, scope: Scope
@@ -189,6 +311,7 @@ class DenseIndex:
         key = (spec.table, scope.tenant_id, scope.user_id, scope.session_id)
         with self._lock:
             cached = self._cache.get(key)
+            previous = cached
             rebuilt = cached is None or cached.generation != generation
             if cached is None or cached.generation != generation:
                 lexical = Postings() if spec.text_column is not None else None
@@ -233,16 +356,25 @@ class DenseIndex:
                 fresh = cursor.fetchmany(BATCH_ROWS)
             if cached.lexical is not None:
                 cached.lexical.settle()
+            if rebuilt and previous is not None and previous.graph is not None:
+                # Rows were removed or changed: keep the graph, minus what no longer holds.
+                held = np.flatnonzero(previous.in_graph[: previous.size])
+                cached.adopt(previous.graph, previous.pks[held], previous.vectors, held)
             if appended or rebuilt:
                 self._account(key, cached.nbytes)
             self._evict(keep=key)
-            return cached.snapshot()
+            self._schedule(key, cached)
+            return cached.snapshot(self._exact_rows)
 
-    def _account(self, key: tuple[str, int, str | None, str | None], nbytes: int) -> None:
+    @property
+    def _exact_rows(self) -> int:
+        return sys.maxsize if self.ann_min_rows is None else self.ann_min_rows
+
+    def _account(self, key: Key, nbytes: int) -> None:
         self._total += nbytes - self._bytes.get(key, 0)
         self._bytes[key] = nbytes
 
-    def _evict(self, keep: tuple[str, int, str | None, str | None]) -> None:
+    def _evict(self, keep: Key) -> None:
         while len(self._cache) > 1 and (
             len(self._cache) > self.max_entries or self._total > self.max_bytes
         ):
@@ -251,6 +383,91 @@ class DenseIndex:
                 break
             self._cache.popitem(last=False)
             self._total -= self._bytes.pop(oldest, 0)
+
+    # -- graphs, in the background (every method below but `_run` holds `_lock`) ---------
+
+    def _schedule(self, key: Key, entry: _Matrix) -> None:
+        """Queue graph work for an entry that needs a graph or lacks too many rows."""
+        if entry.queued or self.ann_min_rows is None:
+            return
+        if entry.graph is None:
+            needed = entry.with_vector > self.ann_min_rows
+        else:
+            needed = entry.with_vector - entry.graphed >= CATCH_UP_AT
+        if needed:
+            entry.queued = True
+            self._jobs.put((key, entry))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="tessera-ann", daemon=True)
+                self._worker.start()
+
+    def _run(self) -> None:
+        """The background thread: graph work, one entry at a time, until idle."""
+        while True:
+            try:
+                key, entry = self._jobs.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._worker = None
+                        return
+                continue
+            try:
+                self._index(key, entry)
+            except Exception:  # a failed build leaves exact search, which is correct
+                log.exception("building the vector graph of %s failed", key[0])
+            finally:
+                with self._lock:
+                    entry.queued = False
+                self._jobs.task_done()
+
+    def _current(self, key: Key, entry: _Matrix) -> bool:
+        return self._cache.get(key) is entry
+
+    def _index(self, key: Key, entry: _Matrix) -> None:
+        """Build the entry's graph if it has none, then add the rows it lacks."""
+        with self._lock:
+            if not self._current(key, entry):
+                return
+            graph = entry.graph
+            if graph is None:
+                n = entry.size
+                rows = np.flatnonzero(entry.has_vector[:n])
+                keys, vectors = entry.pks[rows], entry.vectors  # rows below n never change
+        if graph is None:
+            graph = Graph(self.dim)
+            for lo in range(0, len(rows), BUILD_ROWS):
+                with self._lock:
+                    if key not in self._cache:  # evicted; a new generation can adopt it
+                        return
+                part = rows[lo : lo + BUILD_ROWS]
+                graph.upsert(keys[lo : lo + BUILD_ROWS], vectors[part], self.build_threads)
+            with self._lock:
+                current = self._cache.get(key)
+                if current is None or current.graph is not None:
+                    return
+                if current is entry:
+                    entry.in_graph[rows] = True
+                    entry.graphed, entry.graph = len(rows), graph
+                else:  # the generation moved on while it was built
+                    current.adopt(graph, keys, vectors, rows)
+                    entry = current
+                self._account(key, entry.nbytes)
+        while True:
+            with self._lock:
+                if not self._current(key, entry) or entry.graph is not graph:
+                    return
+                rows = entry.outside(CATCH_UP_ROWS)
+                if not len(rows):
+                    self._account(key, entry.nbytes)
+                    return
+                keys, block = entry.pks[rows], entry.vectors[rows]
+            graph.upsert(keys, block)
+            with self._lock:
+                if self._current(key, entry) and entry.graph is graph:
+                    fresh = ~entry.in_graph[rows]
+                    entry.in_graph[rows] = True
+                    entry.graphed += int(fresh.sum())
 
 
 def top_k(

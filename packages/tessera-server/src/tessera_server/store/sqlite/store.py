@@ -934,10 +934,9 @@ class SQLiteStore:
     def dense_turns(self, scope: Scope, query: Vector, limit: int) -> list[tuple[int, float]]:
         """Turns nearest the query vector, as (turn pk, cosine)."""
         snap = self.dense.snapshot(self.pool.conn, _TURN_DENSE, scope)
-        if not snap.size:
-            return []
-        scores = snap.vectors @ query
-        return [(int(snap.ids[i]), float(scores[i])) for i in top_k(scores, snap.has_vector, limit)]
+        return [
+            (int(snap.ids[i]), score) for i, score in snap.nearest(query, snap.has_vector, limit)
+        ]
 
     def episodes_of_turns(
         self, scope: Scope, turn_pks: Sequence[int], kinds: Sequence[str]
@@ -1030,11 +1029,10 @@ class SQLiteStore:
         snap = self.dense.snapshot(self.pool.conn, _EPISODE_DENSE, scope)
         if not snap.size:
             return []
-        scores = snap.vectors @ query
         mask = self._episode_mask(snap, scope, kinds, filters)
         if snap.has_vector is not None:
             mask &= snap.has_vector
-        return [(snap.ids[i], float(scores[i])) for i in top_k(scores, mask, limit)]
+        return [(snap.ids[i], score) for i, score in snap.nearest(query, mask, limit)]
 
     def dense_facts(
         self,
@@ -1051,8 +1049,7 @@ class SQLiteStore:
         mask = self._fact_mask(snap, scope, travel, filters, now)
         if snap.has_vector is not None:
             mask &= snap.has_vector
-        scores = snap.vectors @ query
-        return [(snap.ids[i], float(scores[i])) for i in top_k(scores, mask, limit)]
+        return [(snap.ids[i], score) for i, score in snap.nearest(query, mask, limit)]
 
     # -- listing -----------------------------------------------------------------------
 
