@@ -148,7 +148,24 @@ RERANK_FEATURES = {
         "a date named in the query falls in the item's month",
         '"what did I do in May 2023?"',
     ),
+    "w_day": (
+        "a full date named in the query is the day the item was said",
+        '"what did we discuss on 7 July 2023?"',
+    ),
     "w_pin": ("the item is pinned", "what you pinned"),
+    "w_long": (
+        "a penalty: how far past 80 words the item runs (log of its length over 80)",
+        "saying it in fewer words; long texts match query words by chance",
+    ),
+    "w_when": (
+        'a "when …?" question and an item that names a date or a time ("yesterday [7 May '
+        '2023]", "last week")',
+        "answers that say when",
+    ),
+    "w_speaker": (
+        "the query names whoever said the item's best-matching line",
+        '"what did Caroline decide?" answered by Caroline\'s own lines',
+    ),
 }
 
 
@@ -169,7 +186,7 @@ def reranker_weights(source: Path = RERANKER) -> dict[str, float]:
 
 def rerank_features() -> str:
     """One row per feature of the local reranker, with its weight; unknown features fail."""
-    weights = reranker_weights()
+    weights = {k: v for k, v in reranker_weights().items() if k.startswith("w_")}
     unknown = sorted(set(weights) - set(RERANK_FEATURES))
     if unknown:
         raise LookupError(f"describe the reranker features {unknown} in RERANK_FEATURES")
