@@ -68,26 +68,28 @@ def test_items_longer_than_a_paragraph_pay_for_their_length(embedder: Embedder) 
 
 
 def _store_with_conversation(tmp_path: Path) -> tuple[SQLiteStore, list[int], int]:
+    """Four lines said a minute apart, then one more a week later; returns their pks."""
     store = SQLiteStore(tmp_path / "lift.db", 384)
     store.migrate()
     tenant, _ = store.ensure_tenant("acme", T0)
-    pks: list[int] = []
     lines = [
-        (0, "Bo: Which book has helped you most?"),
-        (1, "Ana: Becoming Nicole, a true story."),
-        (2, "Bo: What did you take away from it?"),
-        (3, "Ana: That tough times do not last."),
+        (timedelta(minutes=0), "Bo: Which book has helped you most?"),
+        (timedelta(minutes=1), "Ana: Becoming Nicole, a true story."),
+        (timedelta(minutes=2), "Bo: What did you take away from it?"),
+        (timedelta(minutes=3), "Ana: That tough times do not last."),
+        (timedelta(days=7), "Ana: Back from the trip."),
     ]
-    for minute, content in lines:
+    pks: list[int] = []
+    for n, (after, content) in enumerate(lines):
         record, _ = store.insert_turn(
             TurnRecord(
                 tenant_id=tenant,
                 user_id="ana",
                 session_id=None,
-                turn_id=f"t{minute}",
+                turn_id=f"t{n}",
                 role="user",
                 content=content,
-                event_time=T0 + timedelta(minutes=minute),
+                event_time=T0 + after,
                 metadata={},
                 infer=True,
                 created_at=T0,
@@ -95,22 +97,7 @@ def _store_with_conversation(tmp_path: Path) -> tuple[SQLiteStore, list[int], in
         )
         assert record.pk is not None
         pks.append(record.pk)
-    later, _ = store.insert_turn(
-        TurnRecord(
-            tenant_id=tenant,
-            user_id="ana",
-            session_id=None,
-            turn_id="next-week",
-            role="user",
-            content="Ana: Back from the trip.",
-            event_time=T0 + timedelta(days=7),
-            metadata={},
-            infer=True,
-            created_at=T0,
-        )
-    )
-    assert later.pk is not None
-    return store, pks, later.pk
+    return store, pks[:4], pks[4]
 
 
 def _hit(item_id: str, score: float, sources: list[int]) -> Hit:
