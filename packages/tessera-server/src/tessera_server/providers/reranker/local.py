@@ -104,7 +104,7 @@ class LocalReranker:
         w_date: float = 0.1,
         w_day: float = 0.2,
         w_pin: float = 0.02,
-        w_long: float = 0.2,
+        w_long: float = 0.5,
         w_when: float = 0.1,
         w_speaker: float = 0.06,
         long_words: int = 80,
