@@ -162,3 +162,19 @@ def test_the_lift_fades_with_distance(tmp_path: Path) -> None:
         assert three_away.score == pytest.approx(0.1 + CONTEXT_LIFT[2] * 0.8)
     finally:
         store.close()
+
+
+def test_asking_what_the_assistant_said_lifts_the_length_penalty(embedder: Embedder) -> None:
+    reranker = LocalReranker()
+    answer = "assistant: " + " ".join(["Try the Lisbon rotation: Admon works Sundays."] * 20)
+    short = "user: Admon asked about Sundays."
+    for query, penalised in (
+        ("Can you remind me what you said about Admon's Sunday shift?", False),
+        ("Which shift does Admon work on Sunday?", True),
+    ):
+        qvec = embedder.embed([query])[0]
+        cands = candidates(embedder, [answer, short], [T0, T0])
+        same = [Candidate(c.text, cands[1].vector, c.event_time, False, 0) for c in cands]
+        long_score, _ = reranker.score(query, qvec, same)
+        unpenalised = LocalReranker(w_long=0.0).score(query, qvec, same)[0]
+        assert (long_score < unpenalised - 1e-6) is penalised

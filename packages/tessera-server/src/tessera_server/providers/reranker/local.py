@@ -128,6 +128,9 @@ class LocalReranker:
         q_stems = content_stems(query)
         q_words = {w.lower() for w in _WORD.findall(query)}
         asks_when = bool(_ASKS_WHEN.search(query))
+        # "What did you recommend…?": the answer is the assistant's own reply, often long, so
+        # length is no reason to doubt it.
+        w_long = 0.0 if _ASKS_WHAT_YOU_SAID.search(query) else w_long
         q_dates = [d for d in find_dates(query, _anchor(candidates)) if not d.relative]
         scores = []
         # Query words weigh by how rare they are among the candidates: a name that every
@@ -183,6 +186,11 @@ _SAYS_WHEN = re.compile(
     r"\[[^\]]*\d{4}\]|\b(19|20)\d\d\b|\b(January|February|March|April|May|June|July|August"
     r"|September|October|November|December)\b|\b(yesterday|tomorrow|ago)\b"
     r"|\b(last|next) (week|weekend|month|year|night|summer|winter|spring|fall|autumn)\b"
+)
+_ASKS_WHAT_YOU_SAID = re.compile(
+    r"\byou\b[^.?!]*\b(said|say|mention|recommend|suggest|told|tell|gave|give|provid|list"
+    r"|explain|describ|shar|wrote|write)|\b(previous|last|earlier) (chat|conversation)",
+    re.I,
 )
 _DATE_PREFIX = re.compile(r"^\[[^\]]*\]\s*")
 _LINE_SPEAKER = re.compile(r"^(?:\[[^\]]*\]\s*)?([A-Z][\w .'-]{0,40}):\s")
