@@ -154,7 +154,8 @@ RERANK_FEATURES = {
     ),
     "w_pin": ("the item is pinned", "what you pinned"),
     "w_long": (
-        "a penalty: how far past 80 words the item runs (log of its length over 80)",
+        "a penalty: how far past 80 words the item runs (log of its length over 80); none when "
+        'the question asks what the assistant said ("what did you recommend?")',
         "saying it in fewer words; long texts match query words by chance",
     ),
     "w_when": (
