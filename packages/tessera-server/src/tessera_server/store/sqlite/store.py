@@ -1,8 +1,8 @@
 """The embedded store: everything in one SQLite file (WAL), text and vectors as columns.
 
 Search runs on per-scope in-memory indexes (`dense.py`: vectors and BM25 postings) kept in
-step with the file. The FTS5 tables and their triggers from the first migrations are still
-maintained but no longer read by search.
+step with the file. The FTS5 tables and triggers of the first migrations are dropped by
+migration 5, so a write touches only the rows and their b-tree indexes.
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ def _filter_sql(filters: Sequence[FilterSpec], alias: str) -> tuple[str, list[An
 def fts_match(terms: Sequence[str]) -> str:
     """An FTS5 OR-query of the terms, each quoted so no input is read as query syntax.
 
-    Search no longer queries FTS5; tests use this to compare the in-memory BM25 with it."""
+    Search does not query FTS5 and the file has no FTS5 table any more; tests use this on
+    FTS5 tables of their own to compare the in-memory BM25 with SQLite's bm25()."""
     return " OR ".join('"' + t.replace('"', "") + '"' for t in terms[:64])
 
 

@@ -1,0 +1,114 @@
+"""Batch ingest of verbatim turns (`infer=false`) against single adds, on a real SQLite file.
+
+A batch embeds its texts together, padded and sorted by length, and writes them in one
+transaction; what lands in the file must be what adding the turns one by one stores.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tessera_server.app import build_runtime
+from tessera_server.config import load_settings
+from tessera_server.engine.clock import utcnow
+from tessera_server.engine.memory import Memory
+from tessera_server.engine.retrieval import SearchParams
+from tessera_server.store.records import Scope
+
+TEXTS = [
+    "Hey Mel! Good to see you! How have you been?",
+    "I went to a LGBTQ support group yesterday and it was so powerful.",
+    "ok",
+    "My sister's wedding is on 12 June 2023 at 3pm; we need 40 chairs and a vegan cake.",
+    "Ünïcödé wörds: Zürich straße ÉCOLE, naïve café and emoji 🎉",
+    "I'm planning a trip to Japan next spring. Any tips for cherry blossom season in Kyoto?",
+    "To configure the build, first install the toolchain, then run the setup script "
+    + "with the flags you need; every step is logged so you can retrace it later. " * 20,
+    "We adopted a greyhound named Biscuit from the shelter last weekend.",
+]
+
+
+@pytest.fixture(scope="module")
+def memory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Memory, Path, int]]:
+    path = tmp_path_factory.mktemp("ingest") / "tessera.db"
+    runtime = build_runtime(load_settings(database_url=f"sqlite:///{path}"))
+    tenant, _ = runtime.store.ensure_tenant("ingest", utcnow())
+    yield Memory(runtime), path, tenant
+    runtime.store.close()
+
+
+def _rows(path: Path, user: str) -> list[tuple[object, ...]]:
+    """Each turn with its note episode, in order: what a batch and single adds must share."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT t.turn_id, t.role, t.content, t.infer, t.metadata, t.embedding, "
+            "e.kind, e.text, e.role, e.metadata, e.embedding "
+            "FROM turns t JOIN episode_sources s ON s.turn_pk = t.pk "
+            "JOIN episodes e ON e.pk = s.episode_pk WHERE t.user_id = ? ORDER BY t.pk",
+            (user,),
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def _messages(prefix: str) -> list[dict[str, object]]:
+    roles = ("user", "assistant")
+    return [
+        {"role": roles[i % 2], "content": t, "turn_id": f"{prefix}{i}"} for i, t in enumerate(TEXTS)
+    ]
+
+
+def test_a_batch_stores_what_single_adds_store_byte_for_byte(
+    memory: tuple[Memory, Path, int],
+) -> None:
+    mem, path, tenant = memory
+    meta = {"source": "import"}
+    outcomes = mem.batch(Scope(tenant, "batch", None), _messages("m"), infer=False, metadata=meta)
+    assert [o.created for o in outcomes] == [True] * len(TEXTS)
+    for m in _messages("m"):
+        mem.add(
+            Scope(tenant, "single", None),
+            content=str(m["content"]),
+            role=str(m["role"]),
+            turn_id=str(m["turn_id"]),
+            mode="async",
+            infer=False,
+            event_time=None,
+            metadata=meta,
+        )
+    batch, single = _rows(path, "batch"), _rows(path, "single")
+    assert len(batch) == len(TEXTS) and batch == single
+    assert [r[2] for r in batch] == TEXTS
+    for row in batch:
+        assert row[6] == "note" and row[7] == row[2]
+        assert isinstance(row[5], bytes) and len(row[5]) == 384 * 4
+        assert row[10] == row[5]  # the note episode carries the turn's own vector
+
+
+def test_a_replayed_batch_creates_nothing(memory: tuple[Memory, Path, int]) -> None:
+    mem, path, tenant = memory
+    scope = Scope(tenant, "replay", None)
+    first = mem.batch(scope, _messages("r"), infer=False, metadata=None)
+    before = _rows(path, "replay")
+    again = mem.batch(scope, _messages("r"), infer=False, metadata=None)
+    assert [o.created for o in again] == [False] * len(TEXTS)
+    assert [o.turn_id for o in again] == [o.turn_id for o in first]
+    assert _rows(path, "replay") == before
+
+
+def test_batch_added_turns_are_found_by_search(memory: tuple[Memory, Path, int]) -> None:
+    mem, _, tenant = memory
+    scope = Scope(tenant, "search", None)
+    mem.batch(scope, _messages("s"), infer=False, metadata=None)
+    for query, expected in (
+        ("greyhound Biscuit shelter", TEXTS[7]),
+        ("cherry blossom Kyoto", TEXTS[5]),
+        ("sister wedding chairs", TEXTS[3]),
+    ):
+        params = SearchParams(query, 3, False, None, None, ("episode",), [])
+        hits = mem.search(scope, params)
+        assert hits and hits[0].text == expected
