@@ -97,6 +97,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--work", type=Path, default=None, help="scratch folder (default bench/.work/<name>)"
     )
     p.add_argument("--no-cache", action="store_true", help="do not use bench/.cache embeddings")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds of gentle searching before measuring (caches load; past 20k memories in "
+        "a scope the SQLite backend builds HNSW graphs in the background)",
+    )
     p.add_argument("--no-plot", action="store_true")
 
 
@@ -528,6 +535,15 @@ def timed_calls(
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             latencies = list(pool.map(one, bodies))
     return summarise(latencies, time.perf_counter() - started)
+
+
+def settle(client: Client, bodies: Sequence[dict[str, Any]], seconds: float) -> None:
+    """Search at a gentle pace for `seconds` so that what follows measures the steady state."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for body in bodies:
+            client.post("/v1/search", body)
+        time.sleep(2.0)
 
 
 def search_bodies(
@@ -1077,6 +1093,8 @@ def run_scale(args: argparse.Namespace) -> int:
                 doc["service_rss_mb_idle"] = process_tree_rss_mb(handle.process.pid)
                 doc["fidelity"] = fidelity_check(client, args.backend, target.db, population, texts)
                 log.info("bulk-loaded rows against API-written rows: %s", doc["fidelity"])
+                settle(client, search_bodies(rng, population, questions, 10), args.settle)
+                doc["settle_seconds"] = args.settle
                 search: dict[str, Any] = {}
                 for rerank in (False, True):
                     cells: dict[str, Any] = {}
