@@ -16,6 +16,7 @@ see realistic vocabulary; questions are LoCoMo questions. Nothing here asserts a
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import math
 import shutil
@@ -81,6 +82,22 @@ def percentile(values: Sequence[float], q: float) -> float:
     pos = (len(ordered) - 1) * q / 100.0
     lo, hi = math.floor(pos), math.ceil(pos)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def settle(search: Callable[[], object], seconds: float) -> None:
+    """Run `search` at a gentle pace for `seconds` before measuring (at least once).
+
+    A grown scope's first searches load its caches, and past 20k memories the SQLite backend
+    builds HNSW graphs in the background (searches stay exact, and slower, until they are
+    ready, about a minute at 100k on two cores). The figures report the steady state; the
+    settling time is recorded beside them.
+    """
+    started = time.perf_counter()
+    while True:
+        search()
+        if time.perf_counter() - started >= seconds:
+            return
+        time.sleep(2.0)  # leave the cores to background work
 
 
 def summarise(latencies_s: Sequence[float], wall_s: float | None = None) -> dict[str, float]:
@@ -290,22 +307,15 @@ class Runner:
         return summarise(latencies, time.perf_counter() - started)
 
     def settle(self, questions: Sequence[str], seconds: float) -> None:
-        """Search at a gentle pace for `seconds` before measuring.
+        """Search the questions ten at a time, in turn, at a gentle pace for `seconds`."""
+        starts = itertools.count(0, 10)
 
-        A grown scope's first searches load its caches, and past 20k memories the SQLite
-        backend builds HNSW graphs in the background (searches stay exact, and slower, until
-        they are ready, about a minute at 100k on two cores). The figures report the steady
-        state; the settling time is recorded beside them.
-        """
-        started = time.perf_counter()
-        at = 0
-        while True:
-            batch = [questions[(at + i) % len(questions)] for i in range(10)]
-            at += 10
-            self.searches(batch, rerank=False, concurrency=1)
-            if time.perf_counter() - started >= seconds:
-                return
-            time.sleep(2.0)  # leave the cores to background work
+        def batch() -> None:
+            at = next(starts)
+            picked = [questions[(at + i) % len(questions)] for i in range(10)]
+            self.searches(picked, rerank=False, concurrency=1)
+
+        settle(batch, seconds)
 
     def queries(self, questions: Sequence[str], *, mode: str) -> dict[str, float]:
         def one(q: str) -> float:

@@ -55,7 +55,7 @@ import httpx
 import numpy as np
 
 from . import paths
-from .latency import load_pools, post_json, process_tree_rss_mb, summarise
+from .latency import load_pools, post_json, process_tree_rss_mb, settle, summarise
 
 log = logging.getLogger("tessera_bench")
 
@@ -535,15 +535,6 @@ def timed_calls(
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             latencies = list(pool.map(one, bodies))
     return summarise(latencies, time.perf_counter() - started)
-
-
-def settle(client: Client, bodies: Sequence[dict[str, Any]], seconds: float) -> None:
-    """Search at a gentle pace for `seconds` so that what follows measures the steady state."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        for body in bodies:
-            client.post("/v1/search", body)
-        time.sleep(2.0)
 
 
 def search_bodies(
@@ -1093,7 +1084,9 @@ def run_scale(args: argparse.Namespace) -> int:
                 doc["service_rss_mb_idle"] = process_tree_rss_mb(handle.process.pid)
                 doc["fidelity"] = fidelity_check(client, args.backend, target.db, population, texts)
                 log.info("bulk-loaded rows against API-written rows: %s", doc["fidelity"])
-                settle(client, search_bodies(rng, population, questions, 10), args.settle)
+                if args.settle > 0:
+                    warm = search_bodies(rng, population, questions, 10)
+                    settle(lambda: [client.post("/v1/search", b) for b in warm], args.settle)
                 doc["settle_seconds"] = args.settle
                 search: dict[str, Any] = {}
                 for rerank in (False, True):
