@@ -980,34 +980,25 @@ class SQLiteStore:
         marks = ", ".join("?" for _ in pks)
         same = "t.tenant_id = b.tenant_id AND t.user_id = b.user_id AND t.session_id = b.session_id"
         rows = self.pool.conn.execute(
-            f"SELECT b.pk, b.event_time, "
+            "SELECT x.pk, x.event_time, p.pk, p.event_time, n.pk, n.event_time FROM ("
+            "SELECT b.pk, b.event_time, "
             f"(SELECT t.pk FROM turns t WHERE {same} AND (t.event_time, t.pk) < (b.event_time, b.pk) "
-            "ORDER BY t.event_time DESC, t.pk DESC LIMIT 1), "
+            "ORDER BY t.event_time DESC, t.pk DESC LIMIT 1) AS prev, "
             f"(SELECT t.pk FROM turns t WHERE {same} AND (t.event_time, t.pk) > (b.event_time, b.pk) "
-            "ORDER BY t.event_time, t.pk LIMIT 1) "
-            f"FROM turns b WHERE b.pk IN ({marks})",
+            "ORDER BY t.event_time, t.pk LIMIT 1) AS next "
+            f"FROM turns b WHERE b.pk IN ({marks})) x "
+            "LEFT JOIN turns p ON p.pk = x.prev LEFT JOIN turns n ON n.pk = x.next",
             list(pks),
         ).fetchall()
-        found = [(int(r[0]), dec_time(r[1]), r[2], r[3]) for r in rows]
-        others = {int(x) for _, _, p, n in found for x in (p, n) if x is not None}
-        times = self._turn_times(list(others))
-        return {
-            pk: [
-                int(x)
-                for x in (prev, nxt)
-                if x is not None and abs(times[int(x)] - when) <= max_gap
+        out: dict[int, list[int]] = {}
+        for pk, when, *around in rows:
+            said = dec_time(when)
+            out[int(pk)] = [
+                int(other)
+                for other, other_time in zip(around[::2], around[1::2], strict=True)
+                if other is not None and abs(dec_time(other_time) - said) <= max_gap
             ]
-            for pk, when, prev, nxt in found
-        }
-
-    def _turn_times(self, pks: Sequence[int]) -> dict[int, datetime]:
-        if not pks:
-            return {}
-        marks = ", ".join("?" for _ in pks)
-        rows = self.pool.conn.execute(
-            f"SELECT pk, event_time FROM turns WHERE pk IN ({marks})", list(pks)
-        ).fetchall()
-        return {int(r[0]): dec_time(r[1]) for r in rows}
+        return out
 
     def _allowed(self, table: str, scope: Scope, filters: Sequence[FilterSpec]) -> set[str] | None:
         if not filters:
