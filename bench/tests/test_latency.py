@@ -97,7 +97,8 @@ def test_measure_grows_one_scope_and_reports_every_cell(tmp_path: Path) -> None:
     cells = dict(
         measure(
             runner,
-            TextPool([f"turn {i}" for i in range(7)]),
+            # Texts lengthen along the pool, as the real one does (chat turns, then answers).
+            TextPool([" ".join(["turn"] * (i + 1)) for i in range(70)]),
             ["q1", "q2", "q3"],
             sizes=profile.sizes,
             concurrency=(1, 3),
@@ -111,7 +112,11 @@ def test_measure_grows_one_scope_and_reports_every_cell(tmp_path: Path) -> None:
     # Each size counts the single adds made before it; the last size's adds come on top.
     assert fake.memories["lat"] == 60 + 2 * 3
     cell = cells[60]
-    assert cell["ingest"]["c1"]["turns"] + cell["ingest"]["c3"]["turns"] == 60 - 26
+    solo, crowd = cell["ingest"]["c1"], cell["ingest"]["c3"]
+    assert solo["turns"] + crowd["turns"] == 60 - 26
+    # The concurrent sample is spread over the slice, so both see texts of the same lengths.
+    assert solo["tokens"] > solo["turns"] and solo["tokens_per_second"] > 0
+    assert abs(crowd["tokens_per_turn"] - solo["tokens_per_turn"]) < 0.2 * solo["tokens_per_turn"]
     assert set(cell["search"]) == {"rerank_off", "rerank_on"}
     assert set(cell["search"]["rerank_on"]) == {"c1", "c3"}
     assert cell["search"]["rerank_off"]["c3"]["n"] == 4
@@ -129,5 +134,6 @@ def test_measure_grows_one_scope_and_reports_every_cell(tmp_path: Path) -> None:
     }
     md = latency_markdown(doc)
     assert md.count("\n| 20 |") + md.count("\n| 60 |") == 2
+    assert f"| {solo['tokens_per_turn']} | {solo['tokens_per_second']} |" in md
     latency_plot(doc, tmp_path / "lat.png")
     assert (tmp_path / "lat.png").stat().st_size > 1000

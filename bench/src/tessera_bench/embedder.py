@@ -117,6 +117,19 @@ class LocalMiniLM:
 SERVICE_EMBEDDER = "minilm-int8"
 
 
+def wordpiece_lengths(texts: Sequence[str], max_length: int = 256) -> list[int]:
+    """Tokens per text as the embedder sees them (its WordPiece vocabulary, truncated where it
+    truncates): embedding cost follows tokens, so throughput reports carry them."""
+    from tokenizers import BertWordPieceTokenizer
+
+    vocab = _service_vocab()
+    if vocab is None:
+        raise RuntimeError("no WordPiece vocabulary: install tessera-server (it ships vocab.txt)")
+    tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=True)
+    tokenizer.enable_truncation(max_length=max_length)
+    return [len(e.ids) for e in tokenizer.encode_batch(list(texts))]
+
+
 class ServiceEmbedder:
     """The service's own embedder (``tessera_server.providers.embedder``), called in-process."""
 

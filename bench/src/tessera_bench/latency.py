@@ -3,7 +3,8 @@
 One scope is filled with verbatim memories (``infer=false`` batches) up to each configured size;
 at every size the runner measures, client side and over HTTP:
 
-- batch ingest throughput (turns/s) with 1 and with N concurrent clients;
+- batch ingest throughput (turns/s, and the model tokens/s behind it) with 1 and with N
+  concurrent clients, both drawn from the same slice of texts so they see the same lengths;
 - ``search`` p50/p95 with rerank off and on, at each concurrency (query embedding included);
 - ``query`` p50/p95 (reasoning and chat modes);
 - ``add`` p50/p95 for ``infer=false``, ``mode=async`` and ``mode=sync``;
@@ -33,6 +34,7 @@ import httpx
 
 from . import paths
 from .data import load_locomo, load_longmemeval
+from .embedder import wordpiece_lengths
 
 log = logging.getLogger("tessera_bench")
 
@@ -280,13 +282,17 @@ class Runner:
             )
             return time.perf_counter() - started
 
+        tokens = sum(wordpiece_lengths(texts))
         started = time.perf_counter()
         latencies = _run_parallel(send, batches, concurrency)
         wall = time.perf_counter() - started
         return {
             "turns": float(len(texts)),
+            "tokens": float(tokens),
+            "tokens_per_turn": round(tokens / len(texts), 1) if texts else math.nan,
             "seconds": round(wall, 3),
             "turns_per_second": round(len(texts) / wall, 1) if wall else math.nan,
+            "tokens_per_second": round(tokens / wall) if wall else math.nan,
             "batch_p50_ms": round(percentile([x * 1000 for x in latencies], 50), 2),
             "concurrency": float(concurrency),
         }
@@ -402,12 +408,15 @@ def measure(
         grow = size - current
         sample = min(profile.ingest_sample, grow // 2) if max_c > 1 else 0
         log.info("latency: growing scope %d → %d", current, size)
-        cell["ingest"] = {
-            "c1": runner.ingest(pool.take(grow - sample), batch_size=batch_size, concurrency=1)
-        }
+        texts = pool.take(grow)
+        # Embedding cost follows text length and the pool runs from short chat turns into long
+        # answers, so the concurrent sample is spread over the slice instead of taken from its end.
+        picked = {i * grow // sample for i in range(sample)}
+        solo = [t for i, t in enumerate(texts) if i not in picked]
+        cell["ingest"] = {"c1": runner.ingest(solo, batch_size=batch_size, concurrency=1)}
         if sample:
             cell["ingest"][f"c{max_c}"] = runner.ingest(
-                pool.take(sample), batch_size=batch_size, concurrency=max_c
+                [texts[i] for i in sorted(picked)], batch_size=batch_size, concurrency=max_c
             )
         current = size
         settle_s = SETTLE_BIG_S if size > SETTLE_ABOVE else SETTLE_S
@@ -455,6 +464,7 @@ def latency_markdown(doc: dict[str, Any]) -> str:
     ]
     header = ["memories", "ingest turns/s (c1)"]
     header += [f"ingest turns/s (c{max(conc)})"] if max(conc) > 1 else []
+    header += ["tokens per turn", "ingest tokens/s (c1)"]
     for label in ("rerank_off", "rerank_on"):
         for c in conc:
             header.append(f"search {label.replace('_', ' ')} c{c} p50/p95")
@@ -471,6 +481,8 @@ def latency_markdown(doc: dict[str, Any]) -> str:
         if max(conc) > 1:
             sample = cell["ingest"].get(f"c{max(conc)}")
             row.append(f"{sample['turns_per_second']:.0f}" if sample else "-")
+        solo = cell["ingest"]["c1"]
+        row += [f"{solo.get('tokens_per_turn', '-')}", f"{solo.get('tokens_per_second', '-')}"]
         for label in ("rerank_off", "rerank_on"):
             for c in conc:
                 row.append(pp(cell["search"][label][f"c{c}"]))

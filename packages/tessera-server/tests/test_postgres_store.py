@@ -28,7 +28,7 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-ALL_MIGRATIONS = ["0001_initial.sql", "0002_turn_order.sql"]
+ALL_MIGRATIONS = ["0001_initial.sql", "0002_turn_order.sql", "0003_recent_episodes.sql"]
 
 
 def test_the_url_selects_the_backend(pg_url: str, tmp_path: Path) -> None:

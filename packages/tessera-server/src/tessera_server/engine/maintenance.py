@@ -42,6 +42,42 @@ def _summary(members: list[EpisodeRecord], centroid: np.ndarray[Any, Any]) -> st
     return f"({len(members)} episodes) {text}"
 
 
+def _clusters(
+    episodes: list[EpisodeRecord],
+) -> list[tuple[np.ndarray[Any, Any], list[EpisodeRecord]]]:
+    """One greedy pass, oldest first: an episode joins the cluster whose centroid it is most
+    similar to (the latest on a tie) at PANEL_SIMILARITY or above, else starts one.
+
+    The centroid sums live in one matrix so each episode is compared with all clusters in a
+    single product; comparing pair by pair in Python took 1.5 s per consolidation at 2,000
+    episodes, on every turn added with mode=sync.
+    """
+    dim = len(episodes[0].embedding) if episodes and episodes[0].embedding is not None else 0
+    sums = np.zeros((max(16, len(episodes)), dim), np.float32)
+    norms = np.zeros(len(sums), np.float32)
+    members: list[list[EpisodeRecord]] = []
+    for episode in episodes:
+        assert episode.embedding is not None
+        vector = np.asarray(episode.embedding, np.float32)
+        count = len(members)
+        best = -1
+        if count:
+            sims = (sums[:count] @ vector) / np.where(norms[:count] > 0, norms[:count], 1.0)
+            top = float(sims.max())
+            if top >= PANEL_SIMILARITY:
+                best = int(np.flatnonzero(sims == top)[-1])
+        if best < 0:
+            best = count
+            members.append([])
+        members[best].append(episode)
+        sums[best] += vector
+        norms[best] = np.linalg.norm(sums[best])
+    return [
+        ((sums[i] / (float(norms[i]) or 1.0)).astype(np.float32), group)
+        for i, group in enumerate(members)
+    ]
+
+
 def refresh_panels(runtime: Runtime, tenant_id: int, user_id: str) -> int:
     """Cluster the user's recent episodes into level-0 panels with centroids and summaries."""
     episodes = [
@@ -51,35 +87,18 @@ def refresh_panels(runtime: Runtime, tenant_id: int, user_id: str) -> int:
         )
         if e.embedding is not None
     ]
-    clusters: list[tuple[np.ndarray[Any, Any], list[EpisodeRecord]]] = []
-    for episode in reversed(episodes):
-        assert episode.embedding is not None
-        best, best_sim = -1, PANEL_SIMILARITY
-        for i, (centroid, _) in enumerate(clusters):
-            sim = float(episode.embedding @ centroid) / (float(np.linalg.norm(centroid)) or 1.0)
-            if sim >= best_sim:
-                best, best_sim = i, sim
-        if best < 0:
-            clusters.append((episode.embedding.astype(np.float32).copy(), [episode]))
-        else:
-            centroid, members = clusters[best]
-            members.append(episode)
-            clusters[best] = (centroid + episode.embedding, members)
-    utcnow()
-    panels = []
-    for centroid, members in clusters:
-        unit = (centroid / (float(np.linalg.norm(centroid)) or 1.0)).astype(np.float32)
-        panels.append(
-            PanelRecord(
-                tenant_id=tenant_id,
-                user_id=user_id,
-                level=0,
-                summary=_summary(members, unit),
-                members=[m.id for m in members],
-                centroid=unit,
-                updated_at=max(m.event_time for m in members),
-            )
+    panels = [
+        PanelRecord(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            level=0,
+            summary=_summary(members, unit),
+            members=[m.id for m in members],
+            centroid=unit,
+            updated_at=max(m.event_time for m in members),
         )
+        for unit, members in _clusters(list(reversed(episodes)))
+    ]
     return runtime.store.replace_panels(tenant_id, user_id, panels)
 
 
