@@ -56,6 +56,7 @@ class FakeService:
     def __init__(self) -> None:
         self.memories: dict[str, int] = {}
         self.calls: dict[str, int] = {}
+        self.pins: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -67,6 +68,11 @@ class FakeService:
             )
             assert body["infer"] is False
             return httpx.Response(201, json={"results": []})
+        if path == "/v1/memories" and request.method == "GET":
+            return httpx.Response(200, json={"items": [{"id": "ep_1"}], "has_more": True})
+        if path == "/v1/memories/ep_1/pin":
+            self.pins.append(request.method)
+            return httpx.Response(200, json={"id": "ep_1", "pinned": True, "changed": True})
         if path == "/v1/memories":
             self.memories[body["user_id"]] = self.memories.get(body["user_id"], 0) + 1
             if body["mode"] == "sync":
@@ -117,7 +123,9 @@ def test_measure_grows_one_scope_and_reports_every_cell(tmp_path: Path) -> None:
     # The concurrent sample is spread over the slice, so both see texts of the same lengths.
     assert solo["tokens"] > solo["turns"] and solo["tokens_per_second"] > 0
     assert abs(crowd["tokens_per_turn"] - solo["tokens_per_turn"]) < 0.2 * solo["tokens_per_turn"]
-    assert set(cell["search"]) == {"rerank_off", "rerank_on"}
+    assert set(cell["search"]) == {"rerank_off", "rerank_on", "after_pin"}
+    assert cell["search"]["after_pin"]["n"] == profile.pins
+    assert fake.pins[:4] == ["POST", "DELETE", "POST", "DELETE"]
     assert set(cell["search"]["rerank_on"]) == {"c1", "c3"}
     assert cell["search"]["rerank_off"]["c3"]["n"] == 4
     assert set(cell["query"]) == {"reasoning", "chat"}

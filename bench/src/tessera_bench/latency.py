@@ -5,7 +5,8 @@ at every size the runner measures, client side and over HTTP:
 
 - batch ingest throughput (turns/s, and the model tokens/s behind it) with 1 and with N
   concurrent clients, both drawn from the same slice of texts so they see the same lengths;
-- ``search`` p50/p95 with rerank off and on, at each concurrency (query embedding included);
+- ``search`` p50/p95 with rerank off and on, at each concurrency (query embedding included),
+  and right after a pin (a write that changes what searches see);
 - ``query`` p50/p95 (reasoning and chat modes);
 - ``add`` p50/p95 for ``infer=false``, ``mode=async`` and ``mode=sync``;
 - the service process tree's resident memory (when the runner started the service).
@@ -46,6 +47,7 @@ class Profile:
     queries: int
     adds: int
     ingest_sample: int
+    pins: int = 20  # searches timed right after a pin or unpin
 
 
 # Seconds of gentle searching before a size is measured (see `Runner.settle`).
@@ -312,6 +314,28 @@ class Runner:
         latencies = _run_parallel(one, questions, concurrency)
         return summarise(latencies, time.perf_counter() - started)
 
+    def searches_after_pins(self, questions: Sequence[str]) -> dict[str, float]:
+        """Each search right after a pin or an unpin in the scope: a write that changes what
+        searches see without adding anything, so an index that rebuilt on it would show."""
+        page = self.client().get("/v1/memories", params={"user_id": self.user_id, "limit": "1"})
+        page.raise_for_status()
+        item = page.json()["items"][0]["id"]
+        latencies = []
+        for n, q in enumerate(questions):
+            pinned = self.client().request(
+                "POST" if n % 2 == 0 else "DELETE",
+                f"/v1/memories/{item}/pin",
+                json={"user_id": self.user_id},
+            )
+            pinned.raise_for_status()
+            started = time.perf_counter()
+            self.post(
+                "/v1/search",
+                {"user_id": self.user_id, "query": q, "top_k": self.top_k, "rerank": False},
+            )
+            latencies.append(time.perf_counter() - started)
+        return summarise(latencies)
+
     def settle(self, questions: Sequence[str], seconds: float) -> None:
         """Search the questions ten at a time, in turn, at a gentle pace for `seconds`."""
         starts = itertools.count(0, 10)
@@ -431,6 +455,8 @@ def measure(
                 offset += profile.searches
                 runner.searches(qs[: max(4, c)], rerank=rerank, concurrency=c)  # warm-up
                 searches[label][f"c{c}"] = runner.searches(qs, rerank=rerank, concurrency=c)
+        searches["after_pin"] = runner.searches_after_pins(_cycle(questions, profile.pins, offset))
+        offset += profile.pins
         cell["search"] = searches
         cell["query"] = {
             mode: runner.queries(_cycle(questions, profile.queries, offset), mode=mode)
@@ -468,7 +494,7 @@ def latency_markdown(doc: dict[str, Any]) -> str:
     for label in ("rerank_off", "rerank_on"):
         for c in conc:
             header.append(f"search {label.replace('_', ' ')} c{c} p50/p95")
-    header += ["query reasoning p50/p95", "query chat p50/p95"]
+    header += ["search after a pin p50/p95", "query reasoning p50/p95", "query chat p50/p95"]
     header += ["add infer=false p50/p95", "add async p50/p95", "add sync p50/p95", "service RSS MB"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---:|" * len(header))
@@ -486,6 +512,8 @@ def latency_markdown(doc: dict[str, Any]) -> str:
         for label in ("rerank_off", "rerank_on"):
             for c in conc:
                 row.append(pp(cell["search"][label][f"c{c}"]))
+        after_pin = cell["search"].get("after_pin")
+        row.append(pp(after_pin) if after_pin else "-")
         row += [pp(cell["query"]["reasoning"]), pp(cell["query"]["chat"])]
         row += [pp(cell["add"][k]) for k in ("infer_false", "async", "sync")]
         row.append(str(cell.get("service_rss_mb") or "-"))
@@ -579,6 +607,7 @@ def run_latency(args: argparse.Namespace) -> int:
             "queries_per_mode": profile.queries,
             "adds_per_mode": profile.adds,
             "ingest_sample_at_max_concurrency": profile.ingest_sample,
+            "searches_after_pins": profile.pins,
             "batch_size": args.batch_size,
             "top_k": args.top_k,
             "service_env": sorted(_env_pairs(args.service_env)),

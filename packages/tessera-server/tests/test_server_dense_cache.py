@@ -20,6 +20,9 @@ def database() -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("CREATE TABLE index_state (tenant_id INTEGER PRIMARY KEY, generation INTEGER)")
     conn.execute(
+        "CREATE TABLE index_changes (tenant_id INTEGER, generation INTEGER, tbl TEXT, pk INTEGER)"
+    )
+    conn.execute(
         "CREATE TABLE items (pk INTEGER PRIMARY KEY, id TEXT, tenant_id INTEGER, "
         "user_id TEXT, session_id TEXT, embedding BLOB)"
     )

@@ -3,8 +3,10 @@
 Rows live in SQLite; for each (table, scope) that is searched, one cache entry holds the
 rows' ids, their vectors as a matrix, a few columns for masks (episode kind, fact times),
 and BM25 postings of their text (`lexical.Postings`). An entry grows by appending rows
-with a larger primary key. When rows are removed or their vectors, text or mask columns
-change, the tenant's generation in `index_state` moves and the entry is rebuilt.
+with a larger primary key. Any other change moves the tenant's generation in `index_state`
+and logs it in `index_changes`: when only mask columns changed (a fact closed, an episode
+pinned), the entry re-reads those rows, if it holds any; when rows were removed or their
+vectors or texts replaced, the entry is rebuilt.
 BM25 over the scope's own postings takes a few ms. Vectors are searched exactly (a full
 scan) up to `ann.ANN_MIN_ROWS` allowed rows; past that an entry also gets an HNSW graph
 (`ann.Graph`), built and kept up to date by one background thread per index, which
@@ -235,6 +237,12 @@ class DenseTable:
     text_column: str | None = None
 
 
+# `index_changes.tbl` of a generation after which every entry of the tenant is rebuilt.
+REBUILD = "*"
+# Generations kept in `index_changes`; an entry further behind is rebuilt.
+KEPT_GENERATIONS = 1024
+PATCH_ROWS = 500  # rows re-read per statement when patching
+
 MAX_CACHED_MATRICES = 1024
 BATCH_ROWS = 8192  # rows read and appended at a time, which bounds a first load's peak
 # Past this many bytes over all entries, the least recently used go (never the one in use).
@@ -311,6 +319,8 @@ class DenseIndex:
         key = (spec.table, scope.tenant_id, scope.user_id, scope.session_id)
         with self._lock:
             cached = self._cache.get(key)
+            if cached is not None and cached.generation != generation:
+                self._patch(conn, spec, scope, cached, generation)
             previous = cached
             rebuilt = cached is None or cached.generation != generation
             if cached is None or cached.generation != generation:
@@ -365,6 +375,56 @@ class DenseIndex:
             self._evict(keep=key)
             self._schedule(key, cached)
             return cached.snapshot(self._exact_rows)
+
+    def _patch(
+        self, conn: sqlite3.Connection, spec: DenseTable, scope: Scope, entry: _Matrix, to: int
+    ) -> None:
+        """Bring an entry to generation `to` by re-reading the rows of it whose mask columns
+        changed since, when the log says that is all that changed (else it stays behind and
+        is rebuilt). Changes to other scopes' rows cost only this look at the log."""
+        if to < entry.generation:
+            return
+        logged = conn.execute(
+            "SELECT generation, tbl, pk FROM index_changes "
+            "WHERE tenant_id = ? AND generation > ? AND generation <= ?",
+            (scope.tenant_id, entry.generation, to),
+        ).fetchall()
+        if len({int(r[0]) for r in logged}) != to - entry.generation:
+            return  # pruned from the log, or written before there was one
+        if any(r[1] == REBUILD for r in logged):
+            return
+        changed = np.unique(np.array([int(r[2]) for r in logged if r[1] == spec.table], np.int64))
+        n = entry.size
+        if len(changed) and n and spec.extra_columns:
+            at = np.minimum(np.searchsorted(entry.pks[:n], changed), n - 1)
+            rows = at[entry.pks[at] == changed]
+            if len(rows) and not self._reread(conn, spec, entry, rows):
+                return
+        entry.generation = to
+
+    @staticmethod
+    def _reread(
+        conn: sqlite3.Connection, spec: DenseTable, entry: _Matrix, rows: Positions
+    ) -> bool:
+        """Refresh the mask columns of the given rows; False if any is gone or not the same."""
+        keys = [int(k) for k in entry.pks[rows]]
+        columns = ", ".join(["pk", f"{spec.id_column} AS id", *spec.extra_columns])
+        found: dict[int, sqlite3.Row] = {}
+        for lo in range(0, len(keys), PATCH_ROWS):
+            part = keys[lo : lo + PATCH_ROWS]
+            marks = ", ".join("?" for _ in part)
+            for row in conn.execute(
+                f"SELECT {columns} FROM {spec.table} WHERE pk IN ({marks})", part
+            ):
+                found[int(row["pk"])] = row
+        extra = entry.extra.copy()  # snapshots already handed out keep the array they have
+        for row, key in zip(rows.tolist(), keys, strict=True):
+            fresh = found.get(key)
+            if fresh is None or str(fresh["id"]) != entry.ids[row]:
+                return False
+            extra[row] = spec.to_extra(fresh)
+        entry.extra = extra
+        return True
 
     @property
     def _exact_rows(self) -> int:

@@ -47,7 +47,7 @@ from .codec import (
     enc_vec,
 )
 from .connection import ConnectionPool, migrate
-from .dense import DenseIndex, DenseTable, Snapshot, top_k
+from .dense import KEPT_GENERATIONS, REBUILD, DenseIndex, DenseTable, Snapshot, top_k
 
 NEVER = float("inf")
 _EPISODE_KIND_CODES = {"episode": 0.0, "note": 1.0, "procedure": 2.0, "resource": 3.0}
@@ -162,11 +162,34 @@ class SQLiteStore:
         row = self.pool.conn.execute("PRAGMA integrity_check").fetchone()
         return bool(row and row[0] == "ok")
 
-    def _bump_generation(self, conn: sqlite3.Connection, tenant_id: int) -> None:
+    def _bump_generation(
+        self,
+        conn: sqlite3.Connection,
+        tenant_id: int,
+        masks_of: tuple[str, Sequence[int]] | None = None,
+    ) -> None:
+        """Tell the in-memory indexes that the tenant's rows changed. `masks_of` names a
+        table and the rows of it whose mask columns alone changed, which an index can patch;
+        without it every index of the tenant rebuilds (rows removed, vectors or texts new)."""
+        generation = int(
+            conn.execute(
+                "INSERT INTO index_state (tenant_id, generation) VALUES (?, 1) "
+                "ON CONFLICT(tenant_id) DO UPDATE SET generation = generation + 1 "
+                "RETURNING generation",
+                (tenant_id,),
+            ).fetchall()[0][0]
+        )
+        if masks_of is None or not masks_of[1]:
+            changes: list[tuple[int, int, str, int]] = [(tenant_id, generation, REBUILD, 0)]
+        else:
+            changes = [(tenant_id, generation, masks_of[0], int(pk)) for pk in masks_of[1]]
+        conn.executemany(
+            "INSERT INTO index_changes (tenant_id, generation, tbl, pk) VALUES (?, ?, ?, ?)",
+            changes,
+        )
         conn.execute(
-            "INSERT INTO index_state (tenant_id, generation) VALUES (?, 1) "
-            "ON CONFLICT(tenant_id) DO UPDATE SET generation = generation + 1",
-            (tenant_id,),
+            "DELETE FROM index_changes WHERE tenant_id = ? AND generation <= ?",
+            (tenant_id, generation - KEPT_GENERATIONS),
         )
 
     # -- tenants and keys ------------------------------------------------------------------
@@ -522,7 +545,7 @@ class SQLiteStore:
             if bool(row["pinned"]) == pinned:
                 return False
             conn.execute("UPDATE episodes SET pinned = ? WHERE pk = ?", (int(pinned), row["pk"]))
-            self._bump_generation(conn, scope.tenant_id)
+            self._bump_generation(conn, scope.tenant_id, ("episodes", [row["pk"]]))
             return True
 
     def update_attrs(self, scope: Scope, episode_id: str, attrs: dict[str, Any]) -> bool:
@@ -655,10 +678,11 @@ class SQLiteStore:
     ) -> None:
         """End a fact's validity and/or its belief interval; never deletes it."""
         with self.pool.write() as conn:
-            conn.execute(
+            closed = conn.execute(
                 "UPDATE facts SET t_invalid = COALESCE(?, t_invalid), "
                 "t_expired = COALESCE(?, t_expired), "
-                "superseded_by = COALESCE(?, superseded_by) WHERE id = ? AND tenant_id = ?",
+                "superseded_by = COALESCE(?, superseded_by) WHERE id = ? AND tenant_id = ? "
+                "RETURNING pk",
                 (
                     enc_time_opt(t_invalid),
                     enc_time_opt(t_expired),
@@ -666,8 +690,8 @@ class SQLiteStore:
                     fact_id,
                     tenant_id,
                 ),
-            )
-            self._bump_generation(conn, tenant_id)
+            ).fetchall()
+            self._bump_generation(conn, tenant_id, ("facts", [int(r[0]) for r in closed]))
 
     def restore_superseded(self, tenant_id: int) -> int:
         """Facts whose superseding fact was deleted: close them by the next live fact of
@@ -704,7 +728,7 @@ class SQLiteStore:
                     ),
                 )
             if orphans:
-                self._bump_generation(conn, tenant_id)
+                self._bump_generation(conn, tenant_id, ("facts", [int(r["pk"]) for r in orphans]))
             return len(orphans)
 
     # -- foresight ---------------------------------------------------------------------

@@ -1,0 +1,191 @@
+"""The SQLite store's in-memory indexes patch rows whose masks changed instead of rebuilding.
+
+Unit tests on a real SQLite file written by the store itself. Closing a fact or pinning an
+episode used to rebuild every cached scope of the tenant on its next search (0.6 s at 10k
+memories, 6 s at 100k, for every user of the tenant); now the entry holding the row
+re-reads it and other scopes only look at the change log. Every answer is checked against
+a second store opened on the same file, whose indexes are built from scratch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tessera_server.store.records import EpisodeRecord, FactRecord, Scope, TimeTravel, Vector
+from tessera_server.store.sqlite import store as sqlite_store
+from tessera_server.store.sqlite.dense import KEPT_GENERATIONS
+from tessera_server.store.sqlite.store import _EPISODE_DENSE, _FACT_DENSE, SQLiteStore
+
+DIM = 16
+T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+ALICE, BOB = Scope(1, "alice", None), Scope(1, "bob", None)
+PLACES = ["Berlin", "Utrecht", "Lisbon", "Oslo", "Porto", "Ghent", "Turin", "Graz"]
+
+
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+def unit(rng: np.random.Generator) -> Vector:
+    v = rng.standard_normal(DIM).astype(np.float32)
+    out: Vector = v / np.linalg.norm(v)
+    return out
+
+
+def fill(store: SQLiteStore, rng: np.random.Generator) -> dict[str, list[FactRecord]]:
+    facts: dict[str, list[FactRecord]] = {}
+    for scope in (ALICE, BOB):
+        assert scope.user_id is not None
+        facts[scope.user_id] = []
+        for n in range(40):
+            place = PLACES[n % len(PLACES)]
+            facts[scope.user_id].append(
+                store.insert_fact(
+                    FactRecord(
+                        id=f"ft_{scope.user_id}_{n:03d}",
+                        tenant_id=1,
+                        user_id=scope.user_id,
+                        session_id=None,
+                        subject="User",
+                        relation="lives_in",
+                        object=place,
+                        text=f"User lives in {place} near the old harbour {n}",
+                        role="user",
+                        confidence=0.9,
+                        importance=0.6,
+                        functional=True,
+                        t_valid=at(n),
+                        t_created=at(n),
+                        metadata={},
+                        created_at=at(n),
+                        embedding=unit(rng),
+                    )
+                )
+            )
+            store.insert_episode(
+                EpisodeRecord(
+                    id=f"ep_{scope.user_id}_{n:03d}",
+                    tenant_id=1,
+                    user_id=scope.user_id,
+                    session_id=None,
+                    kind="episode",
+                    text=f"We talked about the harbour in {place} on day {n}",
+                    role="user",
+                    event_time=at(n),
+                    importance=0.5,
+                    metadata={},
+                    created_at=at(n),
+                    embedding=unit(rng),
+                )
+            )
+    return facts
+
+
+def answers(store: SQLiteStore, scope: Scope, query: Vector) -> list[object]:
+    """What searches see: facts at three vantages (masks from the fact times) and episodes
+    with and without pins, densely and by words."""
+    out: list[object] = []
+    for travel in (TimeTravel(), TimeTravel(as_of=at(20)), TimeTravel(known_as_of=at(30))):
+        out.append(store.dense_facts(scope, query, travel, [], at(100), 50))
+        out.append(store.lexical_facts(scope, ["harbour", "lisbon"], travel, [], at(100), 50))
+    out.append(store.dense_episodes(scope, query, ["episode"], [], 50))
+    out.append(store.lexical_episodes(scope, ["harbour"], ["episode"], [], 50))
+    snap = store.dense.snapshot(store.pool.conn, _EPISODE_DENSE, scope)
+    out.append(snap.extra[: snap.size].tolist())
+    return out
+
+
+def postings(store: SQLiteStore, scope: Scope) -> object:
+    """The entry's word index: the same object while the entry is patched, new on a rebuild."""
+    lexical = store.dense.snapshot(store.pool.conn, _FACT_DENSE, scope).lexical
+    assert lexical is not None
+    return lexical.index
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> tuple[SQLiteStore, Path]:
+    store = SQLiteStore(tmp_path / "patch.db", DIM)
+    store.migrate()
+    store.ensure_tenant("t", T0)
+    return store, tmp_path / "patch.db"
+
+
+def fresh(path: Path) -> SQLiteStore:
+    return SQLiteStore(path, DIM)
+
+
+def test_closed_facts_and_pins_are_patched_in_and_answers_match_a_rebuild(
+    stores: tuple[SQLiteStore, Path],
+) -> None:
+    store, path = stores
+    rng = np.random.default_rng(1)
+    facts = fill(store, rng)
+    query = unit(rng)
+    before = {s.user_id: answers(store, s, query) for s in (ALICE, BOB)}
+    index_of = {s.user_id: postings(store, s) for s in (ALICE, BOB)}
+
+    for old in facts["alice"][5:15]:
+        store.close_fact(old.id, 1, t_invalid=at(25), t_expired=at(28), superseded_by="ft_x")
+    store.set_pinned(ALICE, "ep_alice_007", True)
+    store.set_pinned(ALICE, "ep_alice_009", True)
+    store.set_pinned(ALICE, "ep_alice_009", False)
+
+    for scope in (ALICE, BOB):
+        after = answers(store, scope, query)
+        assert after == answers(fresh(path), scope, query)  # as if built from scratch
+        assert postings(store, scope) is index_of[scope.user_id]  # patched, not rebuilt
+    assert answers(store, BOB, query) == before["bob"]  # Alice's changes are not Bob's
+    assert answers(store, ALICE, query) != before["alice"]
+
+
+def test_rows_removed_or_rewritten_still_rebuild(stores: tuple[SQLiteStore, Path]) -> None:
+    store, path = stores
+    rng = np.random.default_rng(2)
+    facts = fill(store, rng)
+    query = unit(rng)
+    kept = postings(store, ALICE)
+    store.delete_fact(facts["alice"][3])
+    assert postings(store, ALICE) is not kept
+    assert answers(store, ALICE, query) == answers(fresh(path), ALICE, query)
+    assert all(
+        fid != facts["alice"][3].id
+        for fid, _ in store.dense_facts(ALICE, query, TimeTravel(), [], at(100), 100)
+    )
+    kept = postings(store, ALICE)
+    store.set_item_embeddings(1, [(facts["alice"][4].id, unit(rng))])
+    assert postings(store, ALICE) is not kept
+    assert answers(store, ALICE, query) == answers(fresh(path), ALICE, query)
+
+
+def test_an_entry_behind_the_kept_log_is_rebuilt(stores: tuple[SQLiteStore, Path]) -> None:
+    store, path = stores
+    rng = np.random.default_rng(3)
+    facts = fill(store, rng)
+    query = unit(rng)
+    kept = postings(store, ALICE)
+    store.close_fact(facts["alice"][0].id, 1, t_invalid=at(3))
+    for n in range(KEPT_GENERATIONS):
+        store.set_pinned(BOB, "ep_bob_001", n % 2 == 0)
+    logged = store.pool.conn.execute("SELECT count(DISTINCT generation) FROM index_changes")
+    assert logged.fetchone()[0] == KEPT_GENERATIONS
+    # Alice's entry missed the generation that closed her fact: the log cannot patch it.
+    assert postings(store, ALICE) is not kept
+    assert answers(store, ALICE, query) == answers(fresh(path), ALICE, query)
+
+
+def test_a_write_from_another_process_is_seen(stores: tuple[SQLiteStore, Path]) -> None:
+    """Two stores on one file stand for two service processes: the log lives in the file."""
+    store, path = stores
+    rng = np.random.default_rng(4)
+    facts = fill(store, rng)
+    query = unit(rng)
+    kept = postings(store, ALICE)
+    other = fresh(path)
+    other.close_fact(facts["alice"][1].id, 1, t_invalid=at(2), t_expired=at(2))
+    other.set_pinned(ALICE, "ep_alice_002", True)
+    assert answers(store, ALICE, query) == answers(fresh(path), ALICE, query)
+    assert postings(store, ALICE) is kept
+    assert sqlite_store.REBUILD == "*"
