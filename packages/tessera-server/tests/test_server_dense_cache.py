@@ -7,6 +7,7 @@ measuring the process, and the suite never asserts on resources or timings.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 from tessera_server.store.records import Scope
@@ -65,3 +66,19 @@ def test_matrices_grow_past_their_first_block() -> None:
         ids, matrix, _ = index.load(conn, TABLE, scope)
         assert len(ids) == (batch + 1) * 50
         assert [float(row[0]) for row in matrix] == [float(n) for n in range(len(ids))]
+
+
+def test_the_bound_and_the_graph_threshold_are_settings(tmp_path: Path) -> None:
+    from tessera_server.config import load_settings
+    from tessera_server.store import open_store
+    from tessera_server.store.sqlite.store import SQLiteStore
+
+    url = f"sqlite:///{tmp_path / 'cache.db'}"
+    default = open_store(load_settings(database_url=url), dim=4)
+    assert isinstance(default, SQLiteStore)
+    assert (default.dense.max_bytes, default.dense.ann_min_rows) == (1 << 30, 20_000)
+    tuned = open_store(
+        load_settings(database_url=url, sqlite_cache_mb=64, sqlite_graph_min_rows=0), dim=4
+    )
+    assert isinstance(tuned, SQLiteStore)
+    assert (tuned.dense.max_bytes, tuned.dense.ann_min_rows) == (64 << 20, None)

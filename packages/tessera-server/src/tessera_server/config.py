@@ -39,6 +39,20 @@ class Settings(BaseSettings):
         description="PostgreSQL: a vector search among at most this many candidate rows (its "
         "scope and filters) is exact; larger ones use the HNSW index (approximate).",
     )
+    sqlite_cache_mb: int = Field(
+        1024,
+        ge=16,
+        description="SQLite: most memory each process gives its in-memory search indexes "
+        "(vectors, words and graphs per scope searched); the least recently searched scopes "
+        "go first. A scope of 100,000 memories takes about 340 MB per table with its graph.",
+    )
+    sqlite_graph_min_rows: int = Field(
+        20_000,
+        ge=0,
+        description="SQLite: vector search in a scope with at most this many items is exact; "
+        "larger scopes get an HNSW graph built in the background (candidates still scored "
+        "exactly). 0 turns graphs off.",
+    )
     host: str = Field("127.0.0.1", description="Address `tessera serve` binds to.")
     port: int = Field(8420, ge=1, le=65535, description="Port `tessera serve` listens on.")
     log_level: str = Field("info", description="Service log level (debug, info, warning).")

@@ -14,7 +14,12 @@ def open_store(settings: Settings, dim: int) -> Store:
     if path is not None:
         from .sqlite.store import SQLiteStore
 
-        return SQLiteStore(path, dim)
+        return SQLiteStore(
+            path,
+            dim,
+            cache_bytes=settings.sqlite_cache_mb << 20,
+            graph_min_rows=settings.sqlite_graph_min_rows or None,
+        )
     scheme = settings.database_url.split(":", 1)[0]
     if scheme in ("postgresql", "postgres"):
         try:

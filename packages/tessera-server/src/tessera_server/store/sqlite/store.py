@@ -34,6 +34,7 @@ from ..records import (
     TurnRecord,
     Vector,
 )
+from .ann import ANN_MIN_ROWS
 from .codec import (
     dec_json,
     dec_label,
@@ -47,7 +48,15 @@ from .codec import (
     enc_vec,
 )
 from .connection import ConnectionPool, migrate
-from .dense import KEPT_GENERATIONS, REBUILD, DenseIndex, DenseTable, Snapshot, top_k
+from .dense import (
+    KEPT_GENERATIONS,
+    MAX_CACHED_BYTES,
+    REBUILD,
+    DenseIndex,
+    DenseTable,
+    Snapshot,
+    top_k,
+)
 
 NEVER = float("inf")
 _EPISODE_KIND_CODES = {"episode": 0.0, "note": 1.0, "procedure": 2.0, "resource": 3.0}
@@ -133,9 +142,16 @@ class SQLiteStore:
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, dim: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        dim: int,
+        *,
+        cache_bytes: int = MAX_CACHED_BYTES,
+        graph_min_rows: int | None = ANN_MIN_ROWS,
+    ) -> None:
         self.pool = ConnectionPool(path)
-        self.dense = DenseIndex(dim)
+        self.dense = DenseIndex(dim, max_bytes=cache_bytes, ann_min_rows=graph_min_rows)
         self.dim = dim
 
     # -- lifecycle -----------------------------------------------------------------------
