@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
+from threadpoolctl import threadpool_limits
 
 from . import __version__
 from .api import problems
@@ -38,6 +39,10 @@ DESCRIPTION = (
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    # numpy's BLAS, single-threaded: a request's products are small (a scope's vectors times
+    # one query), and requests already run in parallel threads. With BLAS's own threads, eight
+    # concurrent searches at 10k memories served 44 requests/s on two cores; without, 72.
+    threadpool_limits(limits=1, user_api="blas")
     embedder = load_embedder(settings.embedder)
     store = open_store(settings, embedder.dim)
     store.migrate()
