@@ -9,13 +9,13 @@ a second store opened on the same file, whose indexes are built from scratch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 from tessera_server.store.records import EpisodeRecord, FactRecord, Scope, TimeTravel, Vector
-from tessera_server.store.sqlite import store as sqlite_store
 from tessera_server.store.sqlite.dense import KEPT_GENERATIONS
 from tessera_server.store.sqlite.store import _EPISODE_DENSE, _FACT_DENSE, SQLiteStore
 
@@ -105,25 +105,33 @@ def postings(store: SQLiteStore, scope: Scope) -> object:
     return lexical.index
 
 
+@dataclass
+class Filled:
+    store: SQLiteStore
+    path: Path
+    facts: dict[str, list[FactRecord]]
+    query: Vector
+    rng: np.random.Generator
+
+    def fresh(self) -> SQLiteStore:
+        """A second store on the file: its indexes are built from scratch."""
+        return SQLiteStore(self.path, DIM)
+
+
 @pytest.fixture
-def stores(tmp_path: Path) -> tuple[SQLiteStore, Path]:
+def filled(tmp_path: Path) -> Filled:
     store = SQLiteStore(tmp_path / "patch.db", DIM)
     store.migrate()
     store.ensure_tenant("t", T0)
-    return store, tmp_path / "patch.db"
-
-
-def fresh(path: Path) -> SQLiteStore:
-    return SQLiteStore(path, DIM)
+    rng = np.random.default_rng(7)
+    facts = fill(store, rng)
+    return Filled(store, tmp_path / "patch.db", facts, unit(rng), rng)
 
 
 def test_closed_facts_and_pins_are_patched_in_and_answers_match_a_rebuild(
-    stores: tuple[SQLiteStore, Path],
+    filled: Filled,
 ) -> None:
-    store, path = stores
-    rng = np.random.default_rng(1)
-    facts = fill(store, rng)
-    query = unit(rng)
+    store, facts, query = filled.store, filled.facts, filled.query
     before = {s.user_id: answers(store, s, query) for s in (ALICE, BOB)}
     index_of = {s.user_id: postings(store, s) for s in (ALICE, BOB)}
 
@@ -135,36 +143,30 @@ def test_closed_facts_and_pins_are_patched_in_and_answers_match_a_rebuild(
 
     for scope in (ALICE, BOB):
         after = answers(store, scope, query)
-        assert after == answers(fresh(path), scope, query)  # as if built from scratch
+        assert after == answers(filled.fresh(), scope, query)  # as if built from scratch
         assert postings(store, scope) is index_of[scope.user_id]  # patched, not rebuilt
     assert answers(store, BOB, query) == before["bob"]  # Alice's changes are not Bob's
     assert answers(store, ALICE, query) != before["alice"]
 
 
-def test_rows_removed_or_rewritten_still_rebuild(stores: tuple[SQLiteStore, Path]) -> None:
-    store, path = stores
-    rng = np.random.default_rng(2)
-    facts = fill(store, rng)
-    query = unit(rng)
+def test_rows_removed_or_rewritten_still_rebuild(filled: Filled) -> None:
+    store, facts, query = filled.store, filled.facts, filled.query
     kept = postings(store, ALICE)
     store.delete_fact(facts["alice"][3])
     assert postings(store, ALICE) is not kept
-    assert answers(store, ALICE, query) == answers(fresh(path), ALICE, query)
+    assert answers(store, ALICE, query) == answers(filled.fresh(), ALICE, query)
     assert all(
         fid != facts["alice"][3].id
         for fid, _ in store.dense_facts(ALICE, query, TimeTravel(), [], at(100), 100)
     )
     kept = postings(store, ALICE)
-    store.set_item_embeddings(1, [(facts["alice"][4].id, unit(rng))])
+    store.set_item_embeddings(1, [(facts["alice"][4].id, unit(filled.rng))])
     assert postings(store, ALICE) is not kept
-    assert answers(store, ALICE, query) == answers(fresh(path), ALICE, query)
+    assert answers(store, ALICE, query) == answers(filled.fresh(), ALICE, query)
 
 
-def test_an_entry_behind_the_kept_log_is_rebuilt(stores: tuple[SQLiteStore, Path]) -> None:
-    store, path = stores
-    rng = np.random.default_rng(3)
-    facts = fill(store, rng)
-    query = unit(rng)
+def test_an_entry_behind_the_kept_log_is_rebuilt(filled: Filled) -> None:
+    store, facts, query = filled.store, filled.facts, filled.query
     kept = postings(store, ALICE)
     store.close_fact(facts["alice"][0].id, 1, t_invalid=at(3))
     for n in range(KEPT_GENERATIONS):
@@ -173,19 +175,15 @@ def test_an_entry_behind_the_kept_log_is_rebuilt(stores: tuple[SQLiteStore, Path
     assert logged.fetchone()[0] == KEPT_GENERATIONS
     # Alice's entry missed the generation that closed her fact: the log cannot patch it.
     assert postings(store, ALICE) is not kept
-    assert answers(store, ALICE, query) == answers(fresh(path), ALICE, query)
+    assert answers(store, ALICE, query) == answers(filled.fresh(), ALICE, query)
 
 
-def test_a_write_from_another_process_is_seen(stores: tuple[SQLiteStore, Path]) -> None:
+def test_a_write_from_another_process_is_seen(filled: Filled) -> None:
     """Two stores on one file stand for two service processes: the log lives in the file."""
-    store, path = stores
-    rng = np.random.default_rng(4)
-    facts = fill(store, rng)
-    query = unit(rng)
+    store, facts, query = filled.store, filled.facts, filled.query
     kept = postings(store, ALICE)
-    other = fresh(path)
+    other = filled.fresh()
     other.close_fact(facts["alice"][1].id, 1, t_invalid=at(2), t_expired=at(2))
     other.set_pinned(ALICE, "ep_alice_002", True)
-    assert answers(store, ALICE, query) == answers(fresh(path), ALICE, query)
+    assert answers(store, ALICE, query) == answers(filled.fresh(), ALICE, query)
     assert postings(store, ALICE) is kept
-    assert sqlite_store.REBUILD == "*"
