@@ -41,7 +41,8 @@ def database(path: Path, vectors: Vector) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("CREATE TABLE index_state (tenant_id INTEGER PRIMARY KEY, generation INTEGER)")
     conn.execute(
-        "CREATE TABLE index_changes (tenant_id INTEGER, generation INTEGER, tbl TEXT, pk INTEGER)"
+        "CREATE TABLE index_changes "
+        "(tenant_id INTEGER, generation INTEGER, kind TEXT, tbl TEXT, pk INTEGER)"
     )
     conn.execute(
         "CREATE TABLE items (pk INTEGER PRIMARY KEY, id TEXT, tenant_id INTEGER, "

@@ -9,9 +9,11 @@ a second store opened on the same file, whose indexes are built from scratch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,9 +100,9 @@ def answers(store: SQLiteStore, scope: Scope, query: Vector) -> list[object]:
     return out
 
 
-def postings(store: SQLiteStore, scope: Scope) -> object:
+def postings(store: SQLiteStore, scope: Scope, table: Any = _FACT_DENSE) -> object:
     """The entry's word index: the same object while the entry is patched, new on a rebuild."""
-    lexical = store.dense.snapshot(store.pool.conn, _FACT_DENSE, scope).lexical
+    lexical = store.dense.snapshot(store.pool.conn, table, scope).lexical
     assert lexical is not None
     return lexical.index
 
@@ -149,20 +151,53 @@ def test_closed_facts_and_pins_are_patched_in_and_answers_match_a_rebuild(
     assert answers(store, ALICE, query) != before["alice"]
 
 
-def test_rows_removed_or_rewritten_still_rebuild(filled: Filled) -> None:
+def rewrite_episode(store: SQLiteStore, facts: dict[str, list[FactRecord]]) -> None:
+    (episode,) = store.get_episodes(ALICE, ["ep_alice_005"])
+    episode.text = "We talked about the lighthouse instead"
+    store.update_episode(episode)
+
+
+def delete_episode(store: SQLiteStore, facts: dict[str, list[FactRecord]]) -> None:
+    (episode,) = store.get_episodes(ALICE, ["ep_alice_006"])
+    store.delete_episode(episode)
+
+
+def new_vector(store: SQLiteStore, facts: dict[str, list[FactRecord]]) -> None:
+    store.set_item_embeddings(1, [(facts["alice"][4].id, np.eye(DIM, dtype=np.float32)[0])])
+
+
+CHANGES: dict[str, tuple[Callable[[SQLiteStore, dict[str, list[FactRecord]]], object], Any]] = {
+    "a fact deleted": (lambda store, facts: store.delete_fact(facts["alice"][3]), _FACT_DENSE),
+    "a fact's vector replaced": (new_vector, _FACT_DENSE),
+    "an episode rewritten": (rewrite_episode, _EPISODE_DENSE),
+    "an episode deleted": (delete_episode, _EPISODE_DENSE),
+    "the user wiped": (lambda store, facts: store.wipe(ALICE), _FACT_DENSE),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_rows_removed_or_rewritten_rebuild_only_the_scopes_holding_them(
+    filled: Filled, change: str
+) -> None:
+    store, query = filled.store, filled.query
+    apply, table = CHANGES[change]
+    alices = postings(store, ALICE, table)
+    bobs = [postings(store, BOB, t) for t in (_EPISODE_DENSE, _FACT_DENSE)]
+    bob_before = answers(store, BOB, query)
+    apply(store, filled.facts)
+    assert postings(store, ALICE, table) is not alices
+    assert answers(store, ALICE, query) == answers(filled.fresh(), ALICE, query)
+    # Bob's indexes hold none of those rows: they only move to the new generation.
+    assert [postings(store, BOB, t) for t in (_EPISODE_DENSE, _FACT_DENSE)] == bobs
+    assert answers(store, BOB, query) == bob_before == answers(filled.fresh(), BOB, query)
+
+
+def test_deleted_rows_never_come_back(filled: Filled) -> None:
     store, facts, query = filled.store, filled.facts, filled.query
-    kept = postings(store, ALICE)
+    answers(store, ALICE, query)
     store.delete_fact(facts["alice"][3])
-    assert postings(store, ALICE) is not kept
-    assert answers(store, ALICE, query) == answers(filled.fresh(), ALICE, query)
-    assert all(
-        fid != facts["alice"][3].id
-        for fid, _ in store.dense_facts(ALICE, query, TimeTravel(), [], at(100), 100)
-    )
-    kept = postings(store, ALICE)
-    store.set_item_embeddings(1, [(facts["alice"][4].id, unit(filled.rng))])
-    assert postings(store, ALICE) is not kept
-    assert answers(store, ALICE, query) == answers(filled.fresh(), ALICE, query)
+    found = store.dense_facts(ALICE, query, TimeTravel(), [], at(100), 100)
+    assert len(found) == 39 and facts["alice"][3].id not in {fid for fid, _ in found}
 
 
 def test_an_entry_behind_the_kept_log_is_rebuilt(filled: Filled) -> None:

@@ -4,9 +4,10 @@ Rows live in SQLite; for each (table, scope) that is searched, one cache entry h
 rows' ids, their vectors as a matrix, a few columns for masks (episode kind, fact times),
 and BM25 postings of their text (`lexical.Postings`). An entry grows by appending rows
 with a larger primary key. Any other change moves the tenant's generation in `index_state`
-and logs it in `index_changes`: when only mask columns changed (a fact closed, an episode
-pinned), the entry re-reads those rows, if it holds any; when rows were removed or their
-vectors or texts replaced, the entry is rebuilt.
+and logs the rows it touched in `index_changes`. An entry holding none of them only moves to
+the new generation; one holding rows whose mask columns alone changed (a fact closed, an
+episode pinned) re-reads them; one holding rows that were removed or whose vectors or texts
+were replaced is rebuilt.
 BM25 over the scope's own postings takes a few ms. Vectors are searched exactly (a full
 scan) up to `ann.ANN_MIN_ROWS` allowed rows; past that an entry also gets an HNSW graph
 (`ann.Graph`), built and kept up to date by one background thread per index, which
@@ -24,7 +25,7 @@ import sqlite3
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,10 +238,16 @@ class DenseTable:
     text_column: str | None = None
 
 
+# `index_changes.kind`: only mask columns changed (an entry holding the row re-reads it), or
+# the row was removed or its vector or text replaced (an entry holding it is rebuilt).
+MASKS = "masks"
+ROWS = "rows"
+Change = tuple[str, str, Sequence[int]]  # (kind, table, primary keys)
 # `index_changes.tbl` of a generation after which every entry of the tenant is rebuilt.
 REBUILD = "*"
 # Generations kept in `index_changes`; an entry further behind is rebuilt.
 KEPT_GENERATIONS = 1024
+MAX_LOGGED_ROWS = 10_000  # a change of more rows is logged as REBUILD
 PATCH_ROWS = 500  # rows re-read per statement when patching
 
 MAX_CACHED_MATRICES = 1024
@@ -379,26 +386,31 @@ class DenseIndex:
     def _patch(
         self, conn: sqlite3.Connection, spec: DenseTable, scope: Scope, entry: _Matrix, to: int
     ) -> None:
-        """Bring an entry to generation `to` by re-reading the rows of it whose mask columns
-        changed since, when the log says that is all that changed (else it stays behind and
-        is rebuilt). Changes to other scopes' rows cost only this look at the log."""
+        """Bring an entry to generation `to` when the log shows that what changed since is
+        either not among its rows or only their mask columns, which it re-reads; otherwise it
+        stays behind and is rebuilt. Other scopes' changes cost only this look at the log."""
         if to < entry.generation:
             return
         logged = conn.execute(
-            "SELECT generation, tbl, pk FROM index_changes "
+            "SELECT generation, kind, tbl, pk FROM index_changes "
             "WHERE tenant_id = ? AND generation > ? AND generation <= ?",
             (scope.tenant_id, entry.generation, to),
         ).fetchall()
         if len({int(r[0]) for r in logged}) != to - entry.generation:
             return  # pruned from the log, or written before there was one
-        if any(r[1] == REBUILD for r in logged):
+        if any(r[2] == REBUILD for r in logged):
             return
-        changed = np.unique(np.array([int(r[2]) for r in logged if r[1] == spec.table], np.int64))
+        mine = [r for r in logged if r[2] == spec.table]
         n = entry.size
-        if len(changed) and n and spec.extra_columns:
+        if mine and n:
+            changed = np.array([int(r[3]) for r in mine], np.int64)
             at = np.minimum(np.searchsorted(entry.pks[:n], changed), n - 1)
-            rows = at[entry.pks[at] == changed]
-            if len(rows) and not self._reread(conn, spec, entry, rows):
+            held = entry.pks[at] == changed
+            rewritten = np.array([r[1] != MASKS for r in mine], np.bool_)
+            if bool((held & rewritten).any()):
+                return
+            rows = np.unique(at[held])
+            if len(rows) and spec.extra_columns and not self._reread(conn, spec, entry, rows):
                 return
         entry.generation = to
 

@@ -50,8 +50,12 @@ from .codec import (
 from .connection import ConnectionPool, migrate
 from .dense import (
     KEPT_GENERATIONS,
+    MASKS,
     MAX_CACHED_BYTES,
+    MAX_LOGGED_ROWS,
     REBUILD,
+    ROWS,
+    Change,
     DenseIndex,
     DenseTable,
     Snapshot,
@@ -182,11 +186,14 @@ class SQLiteStore:
         self,
         conn: sqlite3.Connection,
         tenant_id: int,
-        masks_of: tuple[str, Sequence[int]] | None = None,
+        changes: Sequence[Change] | None = None,
     ) -> None:
-        """Tell the in-memory indexes that the tenant's rows changed. `masks_of` names a
-        table and the rows of it whose mask columns alone changed, which an index can patch;
-        without it every index of the tenant rebuilds (rows removed, vectors or texts new)."""
+        """Tell the in-memory indexes that the tenant's rows changed, and which: each change
+        is (kind, table, primary keys), see `index_changes`. Without `changes` every index of
+        the tenant rebuilds; with changes that name no row nothing moves."""
+        logged = [(kind, table, int(pk)) for kind, table, pks in changes or () for pk in pks]
+        if changes is not None and not logged:
+            return
         generation = int(
             conn.execute(
                 "INSERT INTO index_state (tenant_id, generation) VALUES (?, 1) "
@@ -195,13 +202,12 @@ class SQLiteStore:
                 (tenant_id,),
             ).fetchall()[0][0]
         )
-        if masks_of is None or not masks_of[1]:
-            changes: list[tuple[int, int, str, int]] = [(tenant_id, generation, REBUILD, 0)]
-        else:
-            changes = [(tenant_id, generation, masks_of[0], int(pk)) for pk in masks_of[1]]
+        if changes is None or len(logged) > MAX_LOGGED_ROWS:
+            logged = [(ROWS, REBUILD, 0)]
         conn.executemany(
-            "INSERT INTO index_changes (tenant_id, generation, tbl, pk) VALUES (?, ?, ?, ?)",
-            changes,
+            "INSERT INTO index_changes (tenant_id, generation, kind, tbl, pk) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(tenant_id, generation, kind, table, pk) for kind, table, pk in logged],
         )
         conn.execute(
             "DELETE FROM index_changes WHERE tenant_id = ? AND generation <= ?",
@@ -413,14 +419,19 @@ class SQLiteStore:
 
     def set_item_embeddings(self, tenant_id: int, items: Sequence[tuple[str, Vector]]) -> None:
         """Replace the vectors of episodes (`ep_`) and facts (`ft_`) by id."""
+        changed: dict[str, list[int]] = {"episodes": [], "facts": []}
         with self.pool.write() as conn:
             for item_id, vec in items:
                 table = "episodes" if item_id.startswith("ep_") else "facts"
-                conn.execute(
-                    f"UPDATE {table} SET embedding = ? WHERE id = ? AND tenant_id = ?",
-                    (enc_vec(vec), item_id, tenant_id),
-                )
-            self._bump_generation(conn, tenant_id)
+                changed[table] += [
+                    int(r[0])
+                    for r in conn.execute(
+                        f"UPDATE {table} SET embedding = ? WHERE id = ? AND tenant_id = ? "
+                        "RETURNING pk",
+                        (enc_vec(vec), item_id, tenant_id),
+                    ).fetchall()
+                ]
+            self._bump_generation(conn, tenant_id, [(ROWS, t, pks) for t, pks in changed.items()])
 
     # -- episodes ----------------------------------------------------------------------
 
@@ -547,7 +558,7 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO episode_sources (episode_pk, turn_pk) VALUES (?, ?)",
                 [(ep.pk, t) for t in ep.source_turn_pks],
             )
-            self._bump_generation(conn, ep.tenant_id)
+            self._bump_generation(conn, ep.tenant_id, [(ROWS, "episodes", [ep.pk])])
 
     def set_pinned(self, scope: Scope, episode_id: str, pinned: bool) -> bool | None:
         """Set the pin; returns whether it changed, or None when the episode is not found."""
@@ -561,7 +572,7 @@ class SQLiteStore:
             if bool(row["pinned"]) == pinned:
                 return False
             conn.execute("UPDATE episodes SET pinned = ? WHERE pk = ?", (int(pinned), row["pk"]))
-            self._bump_generation(conn, scope.tenant_id, ("episodes", [row["pk"]]))
+            self._bump_generation(conn, scope.tenant_id, [(MASKS, "episodes", [row["pk"]])])
             return True
 
     def update_attrs(self, scope: Scope, episode_id: str, attrs: dict[str, Any]) -> bool:
@@ -707,7 +718,7 @@ class SQLiteStore:
                     tenant_id,
                 ),
             ).fetchall()
-            self._bump_generation(conn, tenant_id, ("facts", [int(r[0]) for r in closed]))
+            self._bump_generation(conn, tenant_id, [(MASKS, "facts", [int(r[0]) for r in closed])])
 
     def restore_superseded(self, tenant_id: int) -> int:
         """Facts whose superseding fact was deleted: close them by the next live fact of
@@ -744,7 +755,9 @@ class SQLiteStore:
                     ),
                 )
             if orphans:
-                self._bump_generation(conn, tenant_id, ("facts", [int(r["pk"]) for r in orphans]))
+                self._bump_generation(
+                    conn, tenant_id, [(MASKS, "facts", [int(r["pk"]) for r in orphans])]
+                )
             return len(orphans)
 
     # -- foresight ---------------------------------------------------------------------
@@ -1115,17 +1128,24 @@ class SQLiteStore:
             counts.foresight = conn.execute(
                 "DELETE FROM foresight WHERE episode_pk = ?", (ep.pk,)
             ).rowcount
-            counts.facts = conn.execute(
-                "DELETE FROM facts WHERE tenant_id = ? AND episode_id = ?", (ep.tenant_id, ep.id)
-            ).rowcount
+            facts = conn.execute(
+                "DELETE FROM facts WHERE tenant_id = ? AND episode_id = ? RETURNING pk",
+                (ep.tenant_id, ep.id),
+            ).fetchall()
+            counts.facts = len(facts)
             conn.execute("DELETE FROM episodes WHERE pk = ?", (ep.pk,))
-            self._bump_generation(conn, ep.tenant_id)
+            self._bump_generation(
+                conn,
+                ep.tenant_id,
+                [(ROWS, "facts", [int(r[0]) for r in facts]), (ROWS, "episodes", [ep.pk])],
+            )
         return counts
 
     def delete_fact(self, fact: FactRecord) -> ForgetCounts:
         with self.pool.write() as conn:
             conn.execute("DELETE FROM facts WHERE pk = ?", (fact.pk,))
-            self._bump_generation(conn, fact.tenant_id)
+            if fact.pk is not None:
+                self._bump_generation(conn, fact.tenant_id, [(ROWS, "facts", [fact.pk])])
         return ForgetCounts(facts=1)
 
     def delete_turn_rows(self, tenant_id: int, turn_pks: Sequence[int]) -> int:
@@ -1134,10 +1154,12 @@ class SQLiteStore:
             return 0
         marks = ", ".join("?" for _ in turn_pks)
         with self.pool.write() as conn:
-            n = conn.execute(f"DELETE FROM turns WHERE pk IN ({marks})", list(turn_pks)).rowcount
+            gone = conn.execute(
+                f"DELETE FROM turns WHERE pk IN ({marks}) RETURNING pk", list(turn_pks)
+            ).fetchall()
             conn.execute(f"DELETE FROM episode_sources WHERE turn_pk IN ({marks})", list(turn_pks))
-            self._bump_generation(conn, tenant_id)
-            return n
+            self._bump_generation(conn, tenant_id, [(ROWS, "turns", [int(r[0]) for r in gone])])
+            return len(gone)
 
     def delete_orphans_of_turns(self, tenant_id: int, turn_pks: Sequence[int]) -> ForgetCounts:
         """Remove facts and foresight whose every source turn is among `turn_pks`."""
@@ -1145,6 +1167,7 @@ class SQLiteStore:
         if not turn_pks:
             return counts
         marks = ", ".join("?" for _ in turn_pks)
+        removed: list[int] = []
         with self.pool.write() as conn:
             for table, key, src, field_name in (
                 ("facts", "fact_pk", "fact_sources", "facts"),
@@ -1165,8 +1188,10 @@ class SQLiteStore:
                         f"DELETE FROM {table} WHERE pk IN ({dmarks})", doomed
                     ).rowcount
                     setattr(counts, field_name, deleted)
+                    if table == "facts":
+                        removed += doomed
                 conn.execute(f"DELETE FROM {src} WHERE turn_pk IN ({marks})", list(turn_pks))
-            self._bump_generation(conn, tenant_id)
+            self._bump_generation(conn, tenant_id, [(ROWS, "facts", removed)])
         return counts
 
     def users_in_scope(self, scope: Scope) -> list[str]:
@@ -1182,16 +1207,22 @@ class SQLiteStore:
         """Delete every row of the scope from every table; returns the number of rows."""
         where, params = _scope_sql(scope)
         total = 0
+        changes: list[Change] = []
         with self.pool.write() as conn:
             for table in ("foresight", "facts", "episodes", "turns", "jobs"):
-                total += conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
+                gone = conn.execute(
+                    f"DELETE FROM {table} WHERE {where} RETURNING pk", params
+                ).fetchall()
+                total += len(gone)
+                if table in ("facts", "episodes", "turns"):
+                    changes.append((ROWS, table, [int(r[0]) for r in gone]))
             if scope.session_id is None and scope.user_id is not None:
                 for table in ("portraits", "panels"):
                     total += conn.execute(
                         f"DELETE FROM {table} WHERE tenant_id = ? AND user_id = ?",
                         (scope.tenant_id, scope.user_id),
                     ).rowcount
-            self._bump_generation(conn, scope.tenant_id)
+            self._bump_generation(conn, scope.tenant_id, changes)
         return total
 
     # -- jobs --------------------------------------------------------------------------

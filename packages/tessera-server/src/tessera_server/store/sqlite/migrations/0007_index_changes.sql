@@ -1,11 +1,14 @@
--- Schema version 7: which rows a generation changed, when only their mask columns changed
--- (a fact closed, an episode pinned). An in-memory index patches those rows instead of
--- rebuilding a whole scope; a generation logged as '*' (rows removed, vectors or texts
--- replaced) still means a rebuild. Only the latest generations are kept.
+-- Schema version 7: which rows each generation changed, so that an in-memory index of a
+-- scope can tell whether a change concerns it. `kind` 'masks': only mask columns changed (a
+-- fact closed, an episode pinned), and an index holding the row re-reads it; 'rows': the row
+-- was removed or its vector or text replaced, and an index holding it is rebuilt. A
+-- generation logged with `tbl` '*' rebuilds every index of the tenant. Only the latest
+-- generations are kept.
 
 CREATE TABLE index_changes (
     tenant_id   INTEGER NOT NULL,
     generation  INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
     tbl         TEXT NOT NULL,
     pk          INTEGER NOT NULL
 );
