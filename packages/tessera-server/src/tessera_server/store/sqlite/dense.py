@@ -6,8 +6,8 @@ and BM25 postings of their text (`lexical.Postings`). An entry grows by appendin
 with a larger primary key. Any other change moves the tenant's generation in `index_state`
 and logs the rows it touched in `index_changes`. An entry holding none of them only moves to
 the new generation; one holding rows whose mask columns alone changed (a fact closed, an
-episode pinned) re-reads them; one holding rows that were removed or whose vectors or texts
-were replaced is rebuilt.
+episode pinned) re-reads them; rows deleted are dropped from its masks and word statistics;
+an entry holding rows whose vectors or texts were replaced is rebuilt.
 BM25 over the scope's own postings takes a few ms. Vectors are searched exactly (a full
 scan) up to `ann.ANN_MIN_ROWS` allowed rows; past that an entry also gets an HNSW graph
 (`ann.Graph`), built and kept up to date by one background thread per index, which
@@ -117,6 +117,17 @@ class _Matrix:
         self.with_vector += int(present.sum())
         self.size = end
         self.max_pk = int(rows[-1]["pk"])
+
+    def remove(self, rows: Positions) -> None:
+        """Rows deleted from the database: no search finds them from now on. Their vectors
+        stay (and any graph keeps their keys, which the masks then reject) until a rebuild;
+        new arrays, so snapshots already handed out keep the ones they have."""
+        has_vector = self.has_vector.copy()
+        self.with_vector -= int(has_vector[rows].sum())
+        has_vector[rows] = False
+        self.has_vector = has_vector
+        if self.lexical is not None:
+            self.lexical.remove(rows)
 
     def snapshot(self, exact_rows: int) -> Snapshot:
         n = self.size
@@ -406,19 +417,23 @@ class DenseIndex:
             changed = np.array([int(r[3]) for r in mine], np.int64)
             at = np.minimum(np.searchsorted(entry.pks[:n], changed), n - 1)
             held = entry.pks[at] == changed
-            rewritten = np.array([r[1] != MASKS for r in mine], np.bool_)
-            if bool((held & rewritten).any()):
-                return
+            rows_logged = np.array([r[1] != MASKS for r in mine], np.bool_)
             rows = np.unique(at[held])
-            if len(rows) and spec.extra_columns and not self._reread(conn, spec, entry, rows):
+            rewritten = {int(r) for r in at[held & rows_logged]}
+            if len(rows) and not self._reread(conn, spec, entry, rows, rewritten):
                 return
         entry.generation = to
 
     @staticmethod
     def _reread(
-        conn: sqlite3.Connection, spec: DenseTable, entry: _Matrix, rows: Positions
+        conn: sqlite3.Connection,
+        spec: DenseTable,
+        entry: _Matrix,
+        rows: Positions,
+        rewritten: set[int],
     ) -> bool:
-        """Refresh the mask columns of the given rows; False if any is gone or not the same."""
+        """Refresh the mask columns of the given rows and drop those deleted; False (rebuild)
+        when one of the `rewritten` rows is still there, or a row is not the one held."""
         keys = [int(k) for k in entry.pks[rows]]
         columns = ", ".join(["pk", f"{spec.id_column} AS id", *spec.extra_columns])
         found: dict[int, sqlite3.Row] = {}
@@ -430,12 +445,18 @@ class DenseIndex:
             ):
                 found[int(row["pk"])] = row
         extra = entry.extra.copy()  # snapshots already handed out keep the array they have
+        gone: list[int] = []
         for row, key in zip(rows.tolist(), keys, strict=True):
             fresh = found.get(key)
-            if fresh is None or str(fresh["id"]) != entry.ids[row]:
+            if fresh is None:
+                gone.append(row)
+            elif row in rewritten or str(fresh["id"]) != entry.ids[row]:
                 return False
-            extra[row] = spec.to_extra(fresh)
+            elif spec.extra_columns:
+                extra[row] = spec.to_extra(fresh)
         entry.extra = extra
+        if gone:
+            entry.remove(np.array(gone, np.int64))
         return True
 
     @property

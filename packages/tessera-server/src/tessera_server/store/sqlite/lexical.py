@@ -165,13 +165,20 @@ class LexicalSnapshot:
     tail_doc: Ints
     tail_tf: npt.NDArray[np.uint16]
     index: Postings
+    # Documents removed since they were indexed (None when none were): never matched, and
+    # left out of the statistics, so scores equal those of an index built without them.
+    removed: npt.NDArray[np.bool_] | None = None
+    removed_docs: int = 0
+    removed_len: int = 0
 
     def score(self, terms: Sequence[str]) -> tuple[Ints, Floats]:
         """Documents matching any term and their BM25 scores (unordered)."""
         n = self.n_docs
-        if n == 0:
+        live = n - self.removed_docs
+        if live <= 0:
             return np.zeros(0, np.int32), np.zeros(0, np.float64)
-        avgdl = self.total_len / n if self.total_len else 1.0
+        live_len = self.total_len - self.removed_len
+        avgdl = live_len / live if live_len else 1.0
         n_sealed = len(self.indptr) - 1
         acc = np.zeros(n, np.float64)
         for tid in self.index.term_ids(terms):
@@ -191,8 +198,13 @@ class LexicalSnapshot:
                 continue
             d = parts_d[0] if len(parts_d) == 1 else np.concatenate(parts_d)
             tf = (parts_f[0] if len(parts_f) == 1 else np.concatenate(parts_f)).astype(np.float64)
+            if self.removed is not None:
+                kept = ~self.removed[d]
+                d, tf = d[kept], tf[kept]
             hits = len(d)
-            idf = math.log((n - hits + 0.5) / (hits + 0.5))
+            if not hits:
+                continue
+            idf = math.log((live - hits + 0.5) / (hits + 0.5))
             if idf <= 0.0:
                 idf = 1e-6
             norm = K1 * (1.0 - B + B * self.doc_len[d] / avgdl)
@@ -255,6 +267,9 @@ class Postings:
         self.indptr: npt.NDArray[np.int64] = np.zeros(1, np.int64)
         self.docs: Ints = np.zeros(0, np.int32)
         self.tfs: npt.NDArray[np.uint16] = np.zeros(0, np.uint16)
+        self.removed: npt.NDArray[np.bool_] | None = None  # by document, once one is removed
+        self.removed_docs = 0
+        self.removed_len = 0
         self._new_tail()
 
     def _new_tail(self) -> None:
@@ -333,6 +348,10 @@ class Postings:
         doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
         first = self.n_docs
         self.doc_len = _grow(self.doc_len, first + len(texts))  # type: ignore[assignment]
+        if self.removed is not None:
+            removed: npt.NDArray[np.bool_] = _grow(self.removed, first + len(texts))  # type: ignore[assignment]
+            removed[first : first + len(texts)] = False
+            self.removed = removed
         self.doc_len[first : first + len(texts)] = lens
         if len(hashes):
             keys = (tids.astype(np.int64) << 32) | (doc_of + first)
@@ -386,6 +405,18 @@ class Postings:
         self.indptr, self.docs, self.tfs = indptr, docs, tfs
         self._new_tail()
 
+    def remove(self, docs: Ints64) -> None:
+        """Documents deleted from the database: they match nothing from now on and leave the
+        statistics. A new array, so snapshots already taken keep the one they have."""
+        removed = np.zeros(len(self.doc_len), np.bool_)
+        if self.removed is not None:
+            removed[: self.n_docs] = self.removed[: self.n_docs]
+        fresh = np.unique(docs[~removed[docs]])
+        removed[fresh] = True
+        self.removed_docs += len(fresh)
+        self.removed_len += int(self.doc_len[fresh].sum())
+        self.removed = removed
+
     # -- reading -----------------------------------------------------------------------
 
     def snapshot(self) -> LexicalSnapshot:
@@ -401,12 +432,22 @@ class Postings:
             tail_doc=self.tail_doc[:n],
             tail_tf=self.tail_tf[:n],
             index=self,
+            removed=None if self.removed is None else self.removed[: self.n_docs],
+            removed_docs=self.removed_docs,
+            removed_len=self.removed_len,
         )
 
     @property
     def nbytes(self) -> int:
         """Approximate memory held, arrays and vocabulary together."""
-        arrays = (self.doc_len, self.indptr, self.docs, self.tfs)
+        arrays: tuple[npt.NDArray[np.generic], ...] = (
+            self.doc_len,
+            self.indptr,
+            self.docs,
+            self.tfs,
+        )
+        if self.removed is not None:
+            arrays += (self.removed,)
         tails = (self.tail_tid, self.tail_doc, self.tail_tf)
         vocab = self._vocab.nbytes
         vocab += sys.getsizeof(self.stems)
