@@ -207,7 +207,8 @@ CHANGES: dict[
     "a fact's vector replaced": (new_vector, _FACT_DENSE, True),
     "an episode rewritten": (rewrite_episode, _EPISODE_DENSE, True),
     "an episode deleted": (delete_episode, _EPISODE_DENSE, False),
-    "the user wiped": (lambda store, facts: store.wipe(ALICE), _FACT_DENSE, False),
+    # Every row gone, the last one too (see the key-reuse test below): rebuilt, and empty.
+    "the user wiped": (lambda store, facts: store.wipe(ALICE), _FACT_DENSE, True),
 }
 
 
@@ -272,3 +273,20 @@ def test_a_write_from_another_process_is_seen(filled: Filled) -> None:
     other.set_pinned(ALICE, "ep_alice_002", True)
     assert same(answers(store, ALICE, query), answers(filled.fresh(), ALICE, query))
     assert postings(store, ALICE) is kept
+
+
+def test_a_new_row_taking_a_deleted_rows_key_is_found(filled: Filled) -> None:
+    """SQLite reuses the largest primary key once its row is deleted: Bob's last fact is the
+    table's last row, and the fact added after its deletion gets its key."""
+    store, facts = filled.store, filled.facts
+    last = facts["bob"][-1]
+    answers(store, BOB, filled.query)
+    store.delete_fact(last)
+    answers(store, BOB, filled.query)  # the index catches up between the delete and the add
+    new = store.insert_fact(
+        dataclasses.replace(last, id="ft_bob_new", pk=None, text="User loves the lighthouse")
+    )
+    assert new.pk == last.pk
+    found = store.lexical_facts(BOB, ["lighthouse"], TimeTravel(), [], at(100), 10)
+    assert [fid for fid, _ in found] == ["ft_bob_new"]
+    assert same(answers(store, BOB, filled.query), answers(filled.fresh(), BOB, filled.query))

@@ -250,7 +250,8 @@ class DenseTable:
 
 
 # `index_changes.kind`: only mask columns changed (an entry holding the row re-reads it), or
-# the row was removed or its vector or text replaced (an entry holding it is rebuilt).
+# the row was removed (an entry holding it drops it) or its vector or text replaced (an entry
+# holding it is rebuilt).
 MASKS = "masks"
 ROWS = "rows"
 Change = tuple[str, str, Sequence[int]]  # (kind, table, primary keys)
@@ -398,8 +399,9 @@ class DenseIndex:
         self, conn: sqlite3.Connection, spec: DenseTable, scope: Scope, entry: _Matrix, to: int
     ) -> None:
         """Bring an entry to generation `to` when the log shows that what changed since is
-        either not among its rows or only their mask columns, which it re-reads; otherwise it
-        stays behind and is rebuilt. Other scopes' changes cost only this look at the log."""
+        not among its rows, or only their mask columns (re-read), or rows deleted (dropped);
+        otherwise it stays behind and is rebuilt. Other scopes' changes cost only this look
+        at the log."""
         if to < entry.generation:
             return
         logged = conn.execute(
@@ -454,6 +456,10 @@ class DenseIndex:
                 return False
             elif spec.extra_columns:
                 extra[row] = spec.to_extra(fresh)
+        if entry.size - 1 in gone:
+            # SQLite gives a new row the largest primary key plus one, so with the last row
+            # gone a new row could take its key, which appending (past `max_pk`) would miss.
+            return False
         entry.extra = extra
         if gone:
             entry.remove(np.array(gone, np.int64))
