@@ -6,33 +6,18 @@ measuring the process, and the suite never asserts on resources or timings.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
+from sqlite_items import items_database
 from tessera_server.store.records import Scope
 from tessera_server.store.sqlite.dense import DenseIndex, DenseTable
 
 TABLE = DenseTable("items", (), lambda row: ())
 
 
-def database() -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:")
-    conn.row_factory = sqlite3.Row
-    conn.execute("CREATE TABLE index_state (tenant_id INTEGER PRIMARY KEY, generation INTEGER)")
-    conn.execute(
-        "CREATE TABLE index_changes "
-        "(tenant_id INTEGER, generation INTEGER, kind TEXT, tbl TEXT, pk INTEGER)"
-    )
-    conn.execute(
-        "CREATE TABLE items (pk INTEGER PRIMARY KEY, id TEXT, tenant_id INTEGER, "
-        "user_id TEXT, session_id TEXT, embedding BLOB)"
-    )
-    return conn
-
-
 def test_cache_is_bounded_and_least_recently_used_goes_first() -> None:
-    conn = database()
+    conn = items_database()
     vec = np.ones(4, np.float32) / 2
     conn.execute(
         "INSERT INTO items (id, tenant_id, user_id, session_id, embedding) VALUES (?, 1, ?, '', ?)",
@@ -53,7 +38,7 @@ def test_cache_is_bounded_and_least_recently_used_goes_first() -> None:
 
 
 def test_matrices_grow_past_their_first_block() -> None:
-    conn = database()
+    conn = items_database()
     index = DenseIndex(4)
     scope = Scope(1, "u", None)
     for batch in range(3):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from sqlite_items import items_database
 from tessera_server.store.records import Scope, TurnRecord, Vector
 from tessera_server.store.sqlite import dense
 from tessera_server.store.sqlite.dense import DenseIndex, DenseTable, Snapshot, top_k
@@ -37,17 +38,7 @@ def unit(rng: np.random.Generator, n: int) -> Vector:
 
 
 def database(path: Path, vectors: Vector) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute("CREATE TABLE index_state (tenant_id INTEGER PRIMARY KEY, generation INTEGER)")
-    conn.execute(
-        "CREATE TABLE index_changes "
-        "(tenant_id INTEGER, generation INTEGER, kind TEXT, tbl TEXT, pk INTEGER)"
-    )
-    conn.execute(
-        "CREATE TABLE items (pk INTEGER PRIMARY KEY, id TEXT, tenant_id INTEGER, "
-        "user_id TEXT, session_id TEXT, embedding BLOB, grp INTEGER)"
-    )
+    conn = items_database(path, ", grp INTEGER", autocommit=True)
     conn.execute("BEGIN")
     for i, vec in enumerate(vectors):
         insert(conn, f"i{i}", vec, i % 10)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlite_items import items_database
 from tessera_server.store.records import (
     EpisodeRecord,
     FactRecord,
@@ -290,17 +291,7 @@ def test_turns_forget_wipe_and_turns_without_vectors(store: SQLiteStore) -> None
 
 
 def test_cache_is_bounded_by_bytes() -> None:
-    conn = sqlite3.connect(":memory:")
-    conn.row_factory = sqlite3.Row
-    conn.execute("CREATE TABLE index_state (tenant_id INTEGER PRIMARY KEY, generation INTEGER)")
-    conn.execute(
-        "CREATE TABLE index_changes "
-        "(tenant_id INTEGER, generation INTEGER, kind TEXT, tbl TEXT, pk INTEGER)"
-    )
-    conn.execute(
-        "CREATE TABLE items (pk INTEGER PRIMARY KEY, id TEXT, tenant_id INTEGER, "
-        "user_id TEXT, session_id TEXT, embedding BLOB, body TEXT)"
-    )
+    conn = items_database(columns=", body TEXT")
     table = DenseTable("items", (), lambda row: (), text_column="body")
     for u in range(20):
         for i in range(50):
