@@ -164,14 +164,10 @@ def test_rows_the_graph_lacks_are_found_and_then_added(
     assert len(graph) == ROWS + 4
 
 
-def test_the_store_tables_with_turns_removed_by_the_store(tmp_path: Path) -> None:
-    rng = np.random.default_rng(6)
-    store = SQLiteStore(tmp_path / "t.db", DIM)
-    store.migrate()
-    store.ensure_tenant("a", NOW)
-    vectors = unit(rng, 300)
+def add_turns(store: SQLiteStore, vectors: Vector, first: int = 0, gaps: int = 0) -> list[int]:
+    """Turns through the store, every `gaps`-th (if any) without a vector yet."""
     pks = []
-    for n, vec in enumerate(vectors):
+    for n, vec in enumerate(vectors, start=first):
         turn, _ = store.insert_turn(
             TurnRecord(
                 tenant_id=1,
@@ -183,12 +179,27 @@ def test_the_store_tables_with_turns_removed_by_the_store(tmp_path: Path) -> Non
                 event_time=NOW,
                 metadata={},
                 infer=False,
-                embedding=vec if n % 7 else None,  # some turns have no vector yet
+                embedding=None if gaps and n % gaps == 0 else vec,
                 created_at=NOW,
             )
         )
         assert turn.pk is not None
         pks.append(turn.pk)
+    return pks
+
+
+def turn_store(path: Path) -> SQLiteStore:
+    store = SQLiteStore(path, DIM)
+    store.migrate()
+    store.ensure_tenant("a", NOW)
+    return store
+
+
+def test_the_store_tables_with_turns_removed_by_the_store(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    store = turn_store(tmp_path / "t.db")
+    vectors = unit(rng, 300)
+    pks = add_turns(store, vectors, gaps=7)  # some turns have no vector yet
     index = DenseIndex(DIM, ann_min_rows=100)
     snap = built(index, store.pool.conn, _TURN_DENSE)
     q = vectors[10]
@@ -198,6 +209,28 @@ def test_the_store_tables_with_turns_removed_by_the_store(tmp_path: Path) -> Non
     snap = index.snapshot(store.pool.conn, _TURN_DENSE, SCOPE)
     assert str(pks[10]) not in ids(snap, snap.nearest(q, snap.has_vector, 50))
     assert ids(snap, snap.nearest(q, snap.has_vector, 10)) == exact(snap, q, snap.has_vector, 10)
+    store.close()
+
+
+def test_rows_dropped_from_the_graph_do_not_hold_back_catching_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted rows stay in the graph, masked; the rows searched beside it are counted
+    without them, so new rows are added to the graph as soon as there are enough."""
+    rng = np.random.default_rng(7)
+    store = turn_store(tmp_path / "t.db")
+    pks = add_turns(store, unit(rng, 300))
+    index = DenseIndex(DIM, ann_min_rows=100)
+    graph = built(index, store.pool.conn, _TURN_DENSE).graph
+    assert graph is not None and len(graph) == 300
+    monkeypatch.setattr(dense, "CATCH_UP_AT", 4)
+    store.delete_turn_rows(1, pks[:3])
+    index.snapshot(store.pool.conn, _TURN_DENSE, SCOPE)  # dropped, not rebuilt
+    assert index.snapshot(store.pool.conn, _TURN_DENSE, SCOPE).graph is graph
+    add_turns(store, unit(rng, 4), first=300)
+    index.snapshot(store.pool.conn, _TURN_DENSE, SCOPE)
+    index.wait()
+    assert len(graph) == 304
     store.close()
 
 

@@ -64,7 +64,7 @@ class _Matrix:
     extra: Extra = field(init=False)
     has_vector: Mask = field(init=False)
     pks: Positions = field(init=False)  # ascending: rows are read in primary key order
-    # The graph, once built, and which rows it holds (`graphed` of them); `queued` while
+    # The graph, once built, and which rows it holds (`graphed` of them still live); `queued` while
     # the background thread has work for this entry.
     graph: Graph | None = None
     in_graph: Mask = field(init=False)
@@ -124,6 +124,9 @@ class _Matrix:
         new arrays, so snapshots already handed out keep the ones they have."""
         has_vector = self.has_vector.copy()
         self.with_vector -= int(has_vector[rows].sum())
+        # `graphed` counts live rows only, so that `with_vector - graphed` stays the number
+        # of rows searched beside the graph, which schedules catching up.
+        self.graphed -= int((has_vector[rows] & self.in_graph[rows]).sum())
         has_vector[rows] = False
         self.has_vector = has_vector
         if self.lexical is not None:
@@ -547,7 +550,8 @@ class DenseIndex:
                     return
                 if current is entry:
                     entry.in_graph[rows] = True
-                    entry.graphed, entry.graph = len(rows), graph
+                    # Rows dropped while the graph was built stay in it, masked; not counted.
+                    entry.graphed, entry.graph = int(entry.has_vector[rows].sum()), graph
                 else:  # the generation moved on while it was built
                     current.adopt(graph, keys, vectors, rows)
                     entry = current
