@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import Settings
 from ..store.records import EpisodeRecord, FactRecord, ForesightRecord, Scope, TurnRecord
 from .clock import utcnow
 from .extract import ExtractedFact, Extraction, TurnView
@@ -23,6 +24,8 @@ from .maintenance import refresh_panels, refresh_portrait
 from .runtime import Runtime
 
 _SPEAKER_PREFIX = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s")
+# Pending turns read per batch.
+BATCH_TURNS = 400
 ROLE_NAMES = {"user": "User", "assistant": "Assistant", "system": "System"}
 
 
@@ -130,21 +133,48 @@ def segment(turns: list[TurnRecord], runtime: Runtime) -> list[list[TurnRecord]]
     return segments
 
 
-def consolidate(runtime: Runtime, scope: Scope) -> Summary:
-    """Consolidate every pending turn of the scope, in batches."""
+def could_grow(episode: list[TurnRecord], settings: Settings) -> bool:
+    """Whether the next turn may still join the episode: a question awaiting its reply, or
+    (without exchanges) any episode under its caps."""
+    words = sum(len(t.content.split()) for t in episode)
+    return (
+        len(episode) < settings.episode_max_turns
+        and words < settings.episode_max_words
+        and not (settings.episode_exchanges and not asks_question(episode[-1]))
+    )
+
+
+def consolidate(runtime: Runtime, scope: Scope, *, hold_open_end: bool = False) -> Summary:
+    """Consolidate the scope's pending turns, in batches.
+
+    An episode is never cut at a batch's end: while more turns wait, and when `hold_open_end`
+    (the background worker, which runs while a conversation is still arriving), a batch's
+    last episode stays pending if it could still grow, to be consolidated with the turns
+    that follow. Episodes thus do not depend on when the worker happened to run (a question
+    and its reply used to land in two episodes when a job ran between them). Asked for
+    explicitly (a sync add, `/v1/consolidate`), every pending turn is consolidated.
+    """
     total = Summary()
     for _ in range(1000):
-        pending = runtime.store.pending_turns(scope, limit=400)
+        pending = runtime.store.pending_turns(scope, limit=BATCH_TURNS)
         if not pending:
             break
+        more = len(pending) == BATCH_TURNS
         try:
-            total.add(_consolidate_batch(runtime, pending))
+            done = _consolidate_batch(runtime, pending, more=more, hold_open_end=hold_open_end)
         except TurnsTaken:
             continue
+        if done is None:
+            break  # only an open end waits
+        total.add(done)
     return total
 
 
-def _consolidate_batch(runtime: Runtime, pending: list[TurnRecord]) -> Summary:
+def _consolidate_batch(
+    runtime: Runtime, pending: list[TurnRecord], *, more: bool, hold_open_end: bool
+) -> Summary | None:
+    """Consolidate the batch (`more`: other pending turns follow it); None when all it holds
+    is an open end left pending."""
     store, embedder = runtime.store, runtime.embedder
     missing = [t for t in pending if t.embedding is None]
     if missing:
@@ -152,6 +182,11 @@ def _consolidate_batch(runtime: Runtime, pending: list[TurnRecord]) -> Summary:
         for turn, vec in zip(missing, vectors, strict=True):
             turn.embedding = vec
     segments = segment(pending, runtime)
+    if (more or hold_open_end) and could_grow(segments[-1], runtime.settings):
+        if len(segments) > 1:
+            pending = pending[: len(pending) - len(segments.pop())]
+        elif not more:
+            return None
     views = [
         TurnView(i, speaker_of(t), t.role, t.content, t.event_time) for i, t in enumerate(pending)
     ]

@@ -25,7 +25,7 @@ log = logging.getLogger("tessera.worker")
 def run_job(runtime: Runtime, job: JobRecord) -> None:
     scope = Scope(job.tenant_id, job.user_id, job.session_id)
     if job.kind == "consolidate":
-        consolidation.consolidate(runtime, scope)
+        consolidation.consolidate(runtime, scope, hold_open_end=True)
     else:
         raise ValueError(f"unknown job kind {job.kind!r}")
 
