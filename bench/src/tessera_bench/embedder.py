@@ -136,7 +136,10 @@ class ServiceEmbedder:
     def __init__(self, name: str = SERVICE_EMBEDDER) -> None:
         module = importlib.import_module("tessera_server.providers.embedder")
         self._impl: Any = module.load_embedder(name)
-        self.model_id = str(self._impl.model_id)
+        # The runtime is part of the name: vectors cached from one arithmetic (float32,
+        # bfloat16) are not handed to a run of another.
+        runtime = str(getattr(self._impl, "runtime", "")).replace(" ", "-")
+        self.model_id = f"{self._impl.model_id}+{runtime}" if runtime else str(self._impl.model_id)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:

@@ -1,13 +1,20 @@
-"""The bundled embedder runs a fused rebuild of the exported MiniLM graph (embedder/fused.py).
+"""The bundled embedder runs a fused rebuild of the exported MiniLM graph (embedder/fused.py),
+in OpenVINO (bfloat16 where the CPU has it) or in onnxruntime.
 
-Stored vectors must not move: the fused graph has to give the exported graph's vectors, for
-texts short and long (truncated at 256 tokens), alone or padded inside a batch.
+Stored vectors must not move: each runtime has to give the exported graph's vectors, for texts
+short and long (truncated at 256 tokens), alone or padded inside a batch: to float32 rounding
+in float32, to a cosine of 0.9999 in bfloat16.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+import openvino as ov
 import pytest
+from tessera_server.config import Settings
+from tessera_server.providers.embedder import Vectors, load_embedder
 from tessera_server.providers.embedder.minilm import MAX_TOKENS, MiniLMEmbedder
 
 TEXTS = [
@@ -28,29 +35,80 @@ TEXTS = [
 ]
 
 
+NATIVE_BF16 = "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+# (runtime, precision) -> how far a vector may be from the exported graph's: largest absolute
+# difference of a component in float32, smallest cosine in bfloat16.
+RUNTIMES = [("onnxruntime", "auto"), ("openvino", "f32"), ("openvino", "auto")]
+
+
 @pytest.fixture(scope="module")
-def embedders() -> tuple[MiniLMEmbedder, MiniLMEmbedder]:
-    return MiniLMEmbedder(), MiniLMEmbedder(fused=False)
+def exported() -> Vectors:
+    return MiniLMEmbedder(fused=False).embed(TEXTS)
 
 
-def test_fused_graph_gives_the_exported_graphs_vectors(
-    embedders: tuple[MiniLMEmbedder, MiniLMEmbedder],
+@pytest.fixture(scope="module", params=RUNTIMES, ids=lambda p: "-".join(p))
+def embedder(request: pytest.FixtureRequest) -> MiniLMEmbedder:
+    runtime, precision = request.param
+    return MiniLMEmbedder(runtime=runtime, precision=precision)
+
+
+def close_to(ours: Vectors, theirs: Vectors, precision: str) -> bool:
+    if precision == "bf16":
+        return bool(((ours * theirs).sum(axis=1) >= 0.9999).all())
+    return bool(np.abs(ours - theirs).max() < 1e-5)
+
+
+def test_every_runtime_gives_the_exported_graphs_vectors(
+    embedder: MiniLMEmbedder, exported: Vectors
 ) -> None:
-    fused, exported = embedders
-    tokens = [len(fused._tokenizer.encode(t).ids) for t in TEXTS]
+    tokens = [len(embedder._tokenizer.encode(t).ids) for t in TEXTS]
     assert max(tokens) == MAX_TOKENS and min(tokens) < 8  # truncated and heavily padded rows
-    ours, theirs = fused.embed(TEXTS), exported.embed(TEXTS)
-    assert ours.shape == theirs.shape == (len(TEXTS), 384) and ours.dtype == np.float32
-    assert np.abs(ours - theirs).max() < 1e-5
+    ours = embedder.embed(TEXTS)
+    assert ours.shape == exported.shape == (len(TEXTS), 384) and ours.dtype == np.float32
+    assert close_to(ours, exported, embedder.graph.precision)
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-6)
 
 
-def test_a_text_gets_the_same_vector_alone_or_in_a_batch(
-    embedders: tuple[MiniLMEmbedder, MiniLMEmbedder],
+def test_a_text_gets_its_vector_alone_or_in_a_batch(embedder: MiniLMEmbedder) -> None:
+    together = embedder.embed(TEXTS)
+    alone = np.concatenate([embedder.embed([t]) for t in TEXTS])
+    reordered = embedder.embed(TEXTS[::-1])[::-1]
+    if embedder.runtime == "onnxruntime f32":
+        # onnxruntime's kernels do not depend on the batch's shape: to the last bit.
+        assert together.tobytes() == alone.tobytes() == reordered.tobytes()
+    else:
+        assert close_to(alone, together, embedder.graph.precision)
+        assert close_to(reordered, together, embedder.graph.precision)
+    # The same batch always gives the same vectors.
+    assert embedder.embed(TEXTS).tobytes() == together.tobytes()
+
+
+def test_threads_embedding_at_once_get_their_own_vectors(embedder: MiniLMEmbedder) -> None:
+    batches = [TEXTS[i:] + TEXTS[:i] for i in range(8)]
+    serial = [embedder.embed(b) for b in batches]
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(embedder.embed, batches))
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(serial, parallel, strict=True))
+
+
+@pytest.mark.skipif(not NATIVE_BF16, reason="this CPU has no native bfloat16")
+def test_auto_precision_is_bfloat16_where_the_cpu_computes_it() -> None:
+    assert MiniLMEmbedder().runtime == "openvino bf16"
+    assert MiniLMEmbedder(precision="f32").runtime == "openvino f32"
+
+
+def test_the_settings_choose_the_runtime_and_the_precision(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fused, _ = embedders
-    together = fused.embed(TEXTS)
-    alone = np.concatenate([fused.embed([t]) for t in TEXTS])
-    assert together.tobytes() == alone.tobytes()
-    reordered = fused.embed(TEXTS[::-1])[::-1]
-    assert reordered.tobytes() == together.tobytes()
+    monkeypatch.setenv("TESSERA_EMBEDDER_RUNTIME", "onnxruntime")
+    monkeypatch.setenv("TESSERA_EMBEDDER_PRECISION", "f32")
+    settings = Settings()
+    chosen = load_embedder(
+        settings.embedder, settings.embedder_runtime, settings.embedder_precision
+    )
+    assert chosen.runtime == "onnxruntime f32"
+    monkeypatch.setenv("TESSERA_EMBEDDER_RUNTIME", "tensorflow")
+    with pytest.raises(ValueError, match="onnxruntime"):
+        Settings()
+    with pytest.raises(ValueError, match="unknown precision"):
+        MiniLMEmbedder(precision="int4")

