@@ -15,7 +15,14 @@ import openvino as ov
 import pytest
 from tessera_server.config import Settings
 from tessera_server.providers.embedder import Vectors, load_embedder
-from tessera_server.providers.embedder.minilm import MAX_TOKENS, MiniLMEmbedder
+from tessera_server.providers.embedder.minilm import (
+    BATCH,
+    BATCH_TOKENS,
+    MAX_TOKENS,
+    MIN_BATCH,
+    MiniLMEmbedder,
+    _batches,
+)
 
 TEXTS = [
     "Hey Mel! Good to see you! How have you been?",
@@ -112,3 +119,18 @@ def test_the_settings_choose_the_runtime_and_the_precision(
         Settings()
     with pytest.raises(ValueError, match="unknown precision"):
         MiniLMEmbedder(precision="int4")
+
+
+def test_runs_hold_every_text_once_within_the_caps() -> None:
+    lengths = [3] * 70 + [10] * 100 + [40] * 30 + [200] * 9 + [256] * 5
+    order = list(range(len(lengths)))
+    batches = _batches(order, lengths)
+    assert [i for b in batches for i in b] == order
+    for batch in batches:
+        padded = len(batch) * max(lengths[i] for i in batch)
+        assert len(batch) <= BATCH
+        assert padded <= BATCH_TOKENS or len(batch) <= MIN_BATCH
+    # The shortest fill BATCH, short ones the token cap; long ones still go MIN_BATCH to a run.
+    assert len(batches[0]) == BATCH
+    assert BATCH_TOKENS // 10 in [len(b) for b in batches if lengths[b[0]] == 10]
+    assert [len(b) for b in batches if lengths[b[-1]] >= 200][:2] == [MIN_BATCH, MIN_BATCH]
