@@ -93,6 +93,16 @@ def asks_question(turn: TurnRecord) -> bool:
     return bool(marks) and marks[-1] == "?"
 
 
+def _full(episode: list[TurnRecord], words: int, next_words: int, settings: Settings) -> bool:
+    """Whether a next turn of `next_words` words is kept out of the episode, whatever it says:
+    a cap reached, or (with exchanges) an episode whose last turn asked nothing."""
+    return (
+        len(episode) >= settings.episode_max_turns
+        or words + next_words > settings.episode_max_words
+        or (settings.episode_exchanges and not asks_question(episode[-1]))
+    )
+
+
 def segment(turns: list[TurnRecord], runtime: Runtime) -> list[list[TurnRecord]]:
     """Split consecutive turns on session, time gap, topic drift, exchanges and size caps.
 
@@ -117,9 +127,7 @@ def segment(turns: list[TurnRecord], runtime: Runtime) -> list[list[TurnRecord]]
             if (
                 (turn.user_id, turn.session_id) != (prev.user_id, prev.session_id)
                 or turn.event_time - prev.event_time > gap
-                or len(current) >= settings.episode_max_turns
-                or words + size > settings.episode_max_words
-                or (settings.episode_exchanges and not asks_question(prev))
+                or _full(current, words, size, settings)
                 or drift
             ):
                 segments.append(current)
@@ -137,11 +145,7 @@ def could_grow(episode: list[TurnRecord], settings: Settings) -> bool:
     """Whether the next turn may still join the episode: a question awaiting its reply, or
     (without exchanges) any episode under its caps."""
     words = sum(len(t.content.split()) for t in episode)
-    return (
-        len(episode) < settings.episode_max_turns
-        and words < settings.episode_max_words
-        and not (settings.episode_exchanges and not asks_question(episode[-1]))
-    )
+    return not _full(episode, words, 1, settings)
 
 
 def consolidate(runtime: Runtime, scope: Scope, *, hold_open_end: bool = False) -> Summary:
