@@ -138,8 +138,7 @@ class ServiceEmbedder:
         self._impl: Any = module.load_embedder(name)
         # The runtime is part of the name: vectors cached from one arithmetic (float32,
         # bfloat16) are not handed to a run of another.
-        runtime = str(getattr(self._impl, "runtime", "")).replace(" ", "-")
-        self.model_id = f"{self._impl.model_id}+{runtime}" if runtime else str(self._impl.model_id)
+        self.model_id = f"{self._impl.model_id}+{str(self._impl.runtime).replace(' ', '-')}"
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:

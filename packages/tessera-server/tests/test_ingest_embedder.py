@@ -43,8 +43,7 @@ TEXTS = [
 
 
 NATIVE_BF16 = "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-# (runtime, precision) -> how far a vector may be from the exported graph's: largest absolute
-# difference of a component in float32, smallest cosine in bfloat16.
+# (runtime, precision) as the settings name them; close_to() holds each to its arithmetic.
 RUNTIMES = [("onnxruntime", "auto"), ("openvino", "f32"), ("openvino", "auto")]
 
 

@@ -13,8 +13,14 @@ Hidden = npt.NDArray[np.float32]
 
 
 class EncoderGraph(Protocol):
-    """The encoder, loaded into one runtime; `precision` is the arithmetic it runs in."""
+    """The encoder, loaded into the runtime `name`; `precision` is the arithmetic it runs in."""
 
+    name: str
     precision: str
 
     def run(self, ids: TokenArray, mask: TokenArray) -> Hidden: ...
+
+
+def feeds(ids: TokenArray, mask: TokenArray) -> dict[str, TokenArray]:
+    """The graph's inputs: one segment, so token types are all zero."""
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}

@@ -77,7 +77,7 @@ class MiniLMEmbedder:
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
         self.graph = _load_graph(threads, runtime, precision, fused)
-        self.runtime = f"{runtime if fused else 'onnxruntime'} {self.graph.precision}"
+        self.runtime = f"{self.graph.name} {self.graph.precision}"
         self._tokenizer = build_tokenizer()
         # The tokenizer object is not safe to share across threads while encoding.
         self._lock = threading.Lock()

@@ -9,12 +9,13 @@ import numpy as np
 import onnxruntime as ort
 
 from ..tokens import TokenArray
-from .graph import Hidden
+from .graph import Hidden, feeds
 
 
 class OnnxRuntimeGraph:
     """One session, safe to run from several threads at once."""
 
+    name = "onnxruntime"
     precision = "f32"
 
     def __init__(self, model: bytes | str, threads: int = 0) -> None:
@@ -33,6 +34,5 @@ class OnnxRuntimeGraph:
         )
 
     def run(self, ids: TokenArray, mask: TokenArray) -> Hidden:
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden: Hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        hidden: Hidden = np.asarray(self._session.run(None, feeds(ids, mask))[0], dtype=np.float32)
         return hidden
