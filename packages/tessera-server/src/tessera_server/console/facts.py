@@ -54,6 +54,8 @@ def timelines(
         times += [t for t in (fact.t_invalid, fact.t_expired) if t is not None]
     times += [t for t in (as_of, known_as_of) if t is not None]
     start, end = min(times), max(times)
+    # A little room after the last moment, so that a span begun just now still shows.
+    end += (end - start) * 0.03
     span = max((end - start).total_seconds(), 1.0)
 
     def at(moment: datetime) -> float:
@@ -62,7 +64,7 @@ def timelines(
     def bar(begin: datetime, finish: datetime | None) -> Bar:
         left = at(begin)
         right = at(finish or end)
-        return Bar(left, max(right - left, 3.0), finish is None)
+        return Bar(left, max(right - left, 6.0), finish is None)
 
     rows = [
         FactRow(

@@ -158,14 +158,14 @@ STOPWORDS = frozenset(
 class Signals:
     """Why a hit ranks where it does (`SearchParams.explain`): for each arm that found it, its
     rank there (1 = best), the arm's own score and the share of fusion it earned; the fused
-    score; each rerank feature's weighted part; the lift from neighbouring hits; and whether it
-    was moved back as redundant."""
+    score; each rerank feature's weighted part; the lift from neighbouring hits; and how far it
+    was moved back as redundant (so parts + lift - demotion = the final score)."""
 
     arms: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     fused: float = 0.0
     rerank: dict[str, float] = field(default_factory=dict)
     lift: float = 0.0
-    demoted: bool = False
+    demotion: float = 0.0
 
 
 @dataclass
@@ -333,7 +333,7 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         for hit in hits:
             if hit.signals is not None:
                 hit.signals.lift = lifted[hit.id] - before[hit.id]
-                hit.signals.demoted = hit.score < lifted[hit.id]
+                hit.signals.demotion = lifted[hit.id] - hit.score
     return hits[: params.top_k]
 
 
