@@ -392,8 +392,12 @@ def test_pin_correct_forget_and_wipe_through_the_console(
     cascade = page.locator("section.cascade").inner_text()
     assert re.search(r"1\s+turn", cascade) and re.search(r"1\s+episode", cascade)
     shoot(page, "console-forget")
+    promised = [int(n) for n in page.locator("ul.counts b").all_inner_texts()]
     page.click("form button.danger")
-    assert "Forgot turn" in page.locator(".done .result").inner_text()
+    result = page.locator(".done .result").inner_text()
+    assert "Forgot turn" in result
+    done = [int(n) for n in re.findall(r"(\d+) (?:turn|episode|fact|foresight)", result)]
+    assert done == promised, "the preview showed what forgetting then removed"
     page.goto(f"{world.base}/console/scope?user_id=grace")
     assert "locker code" not in page.locator("main").inner_text()
     with world.api() as api:
