@@ -404,11 +404,11 @@ def _actions(console: FastAPI) -> None:
         at, known = _instant(as_of, "as_of"), _instant(known_as_of, "known_as_of")
         params = SearchParams(q, top_k, bool(rerank), at, known, types, clauses, explain=True)
         hits = memory.search(scope, params)
-        composed = memory.query(
-            scope,
-            SearchParams(q, top_k, True, at, known, ("episode", "fact"), clauses),
-            context_mode,
-        )
+        # The agent's `query` always reranks over both types; when the form asked for the
+        # same, its hits are that search's, so it is not run twice.
+        agent = SearchParams(q, top_k, True, at, known, ("episode", "fact"), clauses)
+        same = params.rerank and set(types) == {"episode", "fact"}
+        composed = memory.query(scope, agent, context_mode, hits if same else None)
         budget = CONTEXT_TOKEN_BUDGET * CHARS_PER_TOKEN
         return page(
             "search.html",

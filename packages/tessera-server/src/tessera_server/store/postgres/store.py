@@ -1487,7 +1487,7 @@ class PostgresStore:
     def fact_history(
         self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
     ) -> list[FactRecord]:
-        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
+        """The scope's facts, superseded ones too, newest first; with `travel`, only
         those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
         where, params = _scope_sql(scope, "x")
         if travel is not None:
@@ -1496,7 +1496,7 @@ class PostgresStore:
             params += tparams
         return self._facts(
             f"SELECT {FACT_COLUMNS} FROM facts x WHERE {where} "
-            "ORDER BY x.t_created DESC, x.pk DESC LIMIT %s",
+            "ORDER BY x.created_at DESC, x.id DESC LIMIT %s",
             [*params, limit],
         )
 
