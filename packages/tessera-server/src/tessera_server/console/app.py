@@ -28,7 +28,7 @@ from ..store.records import Scope
 from . import session as sessions
 from .facts import timelines
 from .guard import Refused, SignInNeeded, engine, same_site, scope_of, signed_in, writer
-from .render import HEADERS, page
+from .render import HEADERS, page, query
 from .session import Session
 
 PAGE_SIZE = 25
@@ -91,6 +91,7 @@ def _scope_ctx(scope: Scope) -> dict[str, Any]:
     return {
         "scope": scope,
         "scope_q": {"user_id": scope.user_id or "", "session_id": scope.session_id or ""},
+        "scope_qs": query(user_id=scope.user_id, session_id=scope.session_id),
         "scope_name": scope_label(scope),
     }
 
