@@ -54,17 +54,12 @@ from ..rows import (
     turn_record,
     turn_row,
 )
+from . import changes
 from .ann import ANN_MIN_ROWS
 from .codec import CODEC, dec_time, dec_vec, enc_time, enc_time_opt, enc_vec
 from .connection import ConnectionPool, migrate
 from .dense import (
-    KEPT_GENERATIONS,
-    MASKS,
     MAX_CACHED_BYTES,
-    MAX_LOGGED_ROWS,
-    REBUILD,
-    ROWS,
-    Change,
     DenseIndex,
     DenseTable,
     Snapshot,
@@ -154,7 +149,8 @@ class SQLiteStore:
         cache_bytes: int = MAX_CACHED_BYTES,
         graph_min_rows: int | None = ANN_MIN_ROWS,
     ) -> None:
-        self.pool = ConnectionPool(path)
+        # Every write transaction settles the index change log its triggers wrote.
+        self.pool = ConnectionPool(path, before_commit=changes.settle)
         self.dense = DenseIndex(dim, max_bytes=cache_bytes, ann_min_rows=graph_min_rows)
         self.dim = dim
 
@@ -181,38 +177,6 @@ class SQLiteStore:
     def integrity_ok(self) -> bool:
         row = self.pool.conn.execute("PRAGMA integrity_check").fetchone()
         return bool(row and row[0] == "ok")
-
-    def _bump_generation(
-        self,
-        conn: sqlite3.Connection,
-        tenant_id: int,
-        changes: Sequence[Change] | None = None,
-    ) -> None:
-        """Tell the in-memory indexes that the tenant's rows changed, and which: each change
-        is (kind, table, primary keys), see `index_changes`. Without `changes` every index of
-        the tenant rebuilds; with changes that name no row nothing moves."""
-        logged = [(kind, table, int(pk)) for kind, table, pks in changes or () for pk in pks]
-        if changes is not None and not logged:
-            return
-        generation = int(
-            conn.execute(
-                "INSERT INTO index_state (tenant_id, generation) VALUES (?, 1) "
-                "ON CONFLICT(tenant_id) DO UPDATE SET generation = generation + 1 "
-                "RETURNING generation",
-                (tenant_id,),
-            ).fetchall()[0][0]
-        )
-        if changes is None or len(logged) > MAX_LOGGED_ROWS:
-            logged = [(ROWS, REBUILD, 0)]
-        conn.executemany(
-            "INSERT INTO index_changes (tenant_id, generation, kind, tbl, pk) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(tenant_id, generation, kind, table, pk) for kind, table, pk in logged],
-        )
-        conn.execute(
-            "DELETE FROM index_changes WHERE tenant_id = ? AND generation <= ?",
-            (tenant_id, generation - KEPT_GENERATIONS),
-        )
 
     # -- tenants and keys ------------------------------------------------------------------
 
@@ -350,19 +314,6 @@ class SQLiteStore:
                 "UPDATE turns SET embedding = ? WHERE pk = ?",
                 [(enc_vec(vec), pk) for pk, vec in items],
             )
-            tenants = (
-                {
-                    int(r[0])
-                    for r in conn.execute(
-                        f"SELECT DISTINCT tenant_id FROM turns WHERE pk IN ({', '.join('?' for _ in items)})",
-                        [pk for pk, _ in items],
-                    )
-                }
-                if items
-                else set()
-            )
-            for tenant_id in tenants:
-                self._bump_generation(conn, tenant_id)
 
     def episodes_missing_embeddings(self, scope: Scope) -> list[tuple[str, str]]:
         where, params = _scope_sql(scope)
@@ -381,19 +332,13 @@ class SQLiteStore:
 
     def set_item_embeddings(self, tenant_id: int, items: Sequence[tuple[str, Vector]]) -> None:
         """Replace the vectors of episodes (`ep_`) and facts (`ft_`) by id."""
-        changed: dict[str, list[int]] = {"episodes": [], "facts": []}
         with self.pool.write() as conn:
             for item_id, vec in items:
                 table = "episodes" if item_id.startswith("ep_") else "facts"
-                changed[table] += [
-                    int(r[0])
-                    for r in conn.execute(
-                        f"UPDATE {table} SET embedding = ? WHERE id = ? AND tenant_id = ? "
-                        "RETURNING pk",
-                        (enc_vec(vec), item_id, tenant_id),
-                    ).fetchall()
-                ]
-            self._bump_generation(conn, tenant_id, [(ROWS, t, pks) for t, pks in changed.items()])
+                conn.execute(
+                    f"UPDATE {table} SET embedding = ? WHERE id = ? AND tenant_id = ?",
+                    (enc_vec(vec), item_id, tenant_id),
+                )
 
     # -- episodes ----------------------------------------------------------------------
 
@@ -469,7 +414,6 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO episode_sources (episode_pk, turn_pk) VALUES (?, ?)",
                 [(ep.pk, t) for t in ep.source_turn_pks],
             )
-            self._bump_generation(conn, ep.tenant_id, [(ROWS, "episodes", [ep.pk])])
 
     def set_pinned(self, scope: Scope, episode_id: str, pinned: bool) -> bool | None:
         """Set the pin; returns whether it changed, or None when the episode is not found."""
@@ -483,7 +427,6 @@ class SQLiteStore:
             if bool(row["pinned"]) == pinned:
                 return False
             conn.execute("UPDATE episodes SET pinned = ? WHERE pk = ?", (int(pinned), row["pk"]))
-            self._bump_generation(conn, scope.tenant_id, [(MASKS, "episodes", [row["pk"]])])
             return True
 
     def update_attrs(self, scope: Scope, episode_id: str, attrs: dict[str, Any]) -> bool:
@@ -560,11 +503,10 @@ class SQLiteStore:
     ) -> None:
         """End a fact's validity and/or its belief interval; never deletes it."""
         with self.pool.write() as conn:
-            closed = conn.execute(
+            conn.execute(
                 "UPDATE facts SET t_invalid = COALESCE(?, t_invalid), "
                 "t_expired = COALESCE(?, t_expired), "
-                "superseded_by = COALESCE(?, superseded_by) WHERE id = ? AND tenant_id = ? "
-                "RETURNING pk",
+                "superseded_by = COALESCE(?, superseded_by) WHERE id = ? AND tenant_id = ?",
                 (
                     enc_time_opt(t_invalid),
                     enc_time_opt(t_expired),
@@ -572,8 +514,7 @@ class SQLiteStore:
                     fact_id,
                     tenant_id,
                 ),
-            ).fetchall()
-            self._bump_generation(conn, tenant_id, [(MASKS, "facts", [int(r[0]) for r in closed])])
+            )
 
     def restore_superseded(self, tenant_id: int) -> int:
         """Facts whose superseding fact was deleted: close them by the next live fact of
@@ -608,10 +549,6 @@ class SQLiteStore:
                         successor["t_valid"] if successor else None,
                         row["pk"],
                     ),
-                )
-            if orphans:
-                self._bump_generation(
-                    conn, tenant_id, [(MASKS, "facts", [int(r["pk"]) for r in orphans])]
                 )
             return len(orphans)
 
@@ -919,24 +856,15 @@ class SQLiteStore:
             counts.foresight = conn.execute(
                 "DELETE FROM foresight WHERE episode_pk = ?", (ep.pk,)
             ).rowcount
-            facts = conn.execute(
-                "DELETE FROM facts WHERE tenant_id = ? AND episode_id = ? RETURNING pk",
-                (ep.tenant_id, ep.id),
-            ).fetchall()
-            counts.facts = len(facts)
+            counts.facts = conn.execute(
+                "DELETE FROM facts WHERE tenant_id = ? AND episode_id = ?", (ep.tenant_id, ep.id)
+            ).rowcount
             conn.execute("DELETE FROM episodes WHERE pk = ?", (ep.pk,))
-            self._bump_generation(
-                conn,
-                ep.tenant_id,
-                [(ROWS, "facts", [int(r[0]) for r in facts]), (ROWS, "episodes", [ep.pk])],
-            )
         return counts
 
     def delete_fact(self, fact: FactRecord) -> ForgetCounts:
         with self.pool.write() as conn:
             conn.execute("DELETE FROM facts WHERE pk = ?", (fact.pk,))
-            if fact.pk is not None:
-                self._bump_generation(conn, fact.tenant_id, [(ROWS, "facts", [fact.pk])])
         return ForgetCounts(facts=1)
 
     def delete_turn_rows(self, tenant_id: int, turn_pks: Sequence[int]) -> int:
@@ -945,12 +873,9 @@ class SQLiteStore:
             return 0
         marks = ", ".join("?" for _ in turn_pks)
         with self.pool.write() as conn:
-            gone = conn.execute(
-                f"DELETE FROM turns WHERE pk IN ({marks}) RETURNING pk", list(turn_pks)
-            ).fetchall()
+            gone = conn.execute(f"DELETE FROM turns WHERE pk IN ({marks})", list(turn_pks)).rowcount
             conn.execute(f"DELETE FROM episode_sources WHERE turn_pk IN ({marks})", list(turn_pks))
-            self._bump_generation(conn, tenant_id, [(ROWS, "turns", [int(r[0]) for r in gone])])
-            return len(gone)
+            return gone
 
     def delete_orphans_of_turns(self, tenant_id: int, turn_pks: Sequence[int]) -> ForgetCounts:
         """Remove facts and foresight whose every source turn is among `turn_pks`."""
@@ -958,7 +883,6 @@ class SQLiteStore:
         if not turn_pks:
             return counts
         marks = ", ".join("?" for _ in turn_pks)
-        removed: list[int] = []
         with self.pool.write() as conn:
             for table, key, src, field_name in (
                 ("facts", "fact_pk", "fact_sources", "facts"),
@@ -979,10 +903,7 @@ class SQLiteStore:
                         f"DELETE FROM {table} WHERE pk IN ({dmarks})", doomed
                     ).rowcount
                     setattr(counts, field_name, deleted)
-                    if table == "facts":
-                        removed += doomed
                 conn.execute(f"DELETE FROM {src} WHERE turn_pk IN ({marks})", list(turn_pks))
-            self._bump_generation(conn, tenant_id, [(ROWS, "facts", removed)])
         return counts
 
     def users_in_scope(self, scope: Scope) -> list[str]:
@@ -998,22 +919,15 @@ class SQLiteStore:
         """Delete every row of the scope from every table; returns the number of rows."""
         where, params = _scope_sql(scope)
         total = 0
-        changes: list[Change] = []
         with self.pool.write() as conn:
             for table in ("foresight", "facts", "episodes", "turns", "jobs"):
-                gone = conn.execute(
-                    f"DELETE FROM {table} WHERE {where} RETURNING pk", params
-                ).fetchall()
-                total += len(gone)
-                if table in ("facts", "episodes", "turns"):
-                    changes.append((ROWS, table, [int(r[0]) for r in gone]))
+                total += conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
             if scope.session_id is None and scope.user_id is not None:
                 for table in ("portraits", "panels"):
                     total += conn.execute(
                         f"DELETE FROM {table} WHERE tenant_id = ? AND user_id = ?",
                         (scope.tenant_id, scope.user_id),
                     ).rowcount
-            self._bump_generation(conn, scope.tenant_id, changes)
         return total
 
     # -- jobs --------------------------------------------------------------------------
