@@ -214,7 +214,9 @@ def evaluate(rows: list[dict[str, Any]]) -> dict[str, SplitResult]:
         view = TurnView(0, row["speaker"], row.get("role", "user"), row["text"], said_at)
         extraction = extractor.extract([view])
         label = f"[{row['id']}] {row['text']!r}:"
-        for split in (row["split"], "all") if row["split"] in ("tuned", "held_out") else (row["split"],):
+        for split in (
+            (row["split"], "all") if row["split"] in ("tuned", "held_out") else (row["split"],)
+        ):
             res = results[split]
             res.statements += 1
             if not row["facts"]:

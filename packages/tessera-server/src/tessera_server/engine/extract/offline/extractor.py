@@ -1,0 +1,439 @@
+"""The deterministic offline extractor: patterns over first- and third-person statements.
+
+It needs no network and gives the same output for the same turns. It works sentence by
+sentence:
+
+1. The text is tidied (curly quotes, contractions: "I'm" → "I am", "don't" → "do not") and
+   split into sentences; quoted speech, jokes ("lol"), sarcasm ("Oh great, I just love…")
+   and the question part of a question are set aside.
+2. Subjects are found: "I"/"we" (the speaker: their name, or "User"), a capitalised name,
+   "my sister Ana" (which also says who Ana is), and "he"/"she" (the last person named in
+   the same turn). A subject under "if", "wish", "imagine" or a question's auxiliary
+   ("should I …") states nothing.
+3. After a subject, a negation is noted and removed ("does not live in" → negated
+   "lives in") and a catalogue of verb phrases is tried ("live(s) in", "work(s) at",
+   "am a nurse", "visited", "am allergic to", …). Objects are clipped at clause
+   boundaries and time phrases ("Boston four years ago" → "Boston"); list relations split
+   "peanuts and shellfish" into two facts.
+4. Foresight: plans (future tense, or a present tense with a future date), deadlines and
+   temporary states, with the due date resolved against the turn's time (`dates.py`).
+
+What it cannot do is listed in `bench/extraction/README.md`, with its measured precision
+and recall; anything phrased outside the catalogue is left to the episode text and to the
+LLM extractor when one is configured.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .. import ExtractedFact, Extraction, TurnView
+from .foresight import foresight
+from .objects import (
+    DEFINITE_REFERENCE,
+    GENERIC_PLACE,
+    UNPARSED_SKILL,
+    acceptable,
+    clip,
+    list_items,
+    proper_or_clip,
+    strip_leading,
+)
+from .patterns import (
+    BARE_VERB,
+    BIRTHDAY,
+    CONTINUATION,
+    DATE_OBJECT,
+    EMBEDDED,
+    FAMILY_NAMED,
+    FAVORITE,
+    FAVORITE_REVERSED,
+    HAVE_NAMED,
+    HOBBIES,
+    HOME_IS,
+    IMPLICIT,
+    MODAL,
+    MY_NAME,
+    OBJECT_SLOT,
+    OUR_PETS,
+    PET_LIST,
+    SUBJECT,
+    VOCATIVE_BEFORE,
+    YUCK,
+)
+from .rules import FREE_TIME, FREE_TIME_RULE, LEAD_ADVERBS, NEGATION, RULES, Rule, singular
+from .text import (
+    INVERTED,
+    IRREALIS,
+    JOKE,
+    QUOTED,
+    REPORTED_ABOUT_ME,
+    SARCASM,
+    SENTENCE,
+    SPEAKER_PREFIX,
+    declarative_parts,
+    tidy,
+    window,
+)
+from .vocabulary import FUNCTIONAL_KIN, KIN_CANONICAL, NAME, NOT_NAMES, PETS
+
+_CLAUSE_CHARS = 400
+_MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
+_MAX_CONTINUATIONS = 8  # "I'm divorced and have one daughter and …"
+
+
+@dataclass
+class _Context:
+    """What one turn's extraction needs to remember between sentences."""
+
+    turn: TurnView
+    speaker: str
+    first_person: bool  # may "I" and "we" state facts (not the assistant talking)
+    last_person: str | None = None
+
+
+class OfflineExtractor:
+    """Pattern-based extraction; the default when no LLM is configured."""
+
+    name = "offline"
+
+    def extract(self, turns: list[TurnView]) -> Extraction:
+        out = Extraction()
+        for turn in turns:
+            text = SPEAKER_PREFIX.sub("", turn.text, count=1)
+            ctx = _Context(turn, turn.speaker, turn.role != "assistant")
+            seen: set[tuple[str, str, str, bool]] = set()
+            for raw in SENTENCE.split(text):
+                raw = raw.strip()
+                if not raw:
+                    continue
+                sentence = tidy(raw)
+                for fact in self._facts(ctx, sentence):
+                    key = (fact.subject.lower(), fact.relation, fact.object.lower(), fact.negated)
+                    if key not in seen:
+                        seen.add(key)
+                        out.facts.append(fact)
+                if ctx.first_person:  # the assistant's own plans ("I'm going to…") are not memory
+                    out.foresight.extend(foresight(turn, ctx.speaker, raw, sentence))
+        return out
+
+    # -- facts ----------------------------------------------------------------------------
+
+    def _facts(self, ctx: _Context, sentence: str) -> list[ExtractedFact]:
+        if JOKE.search(sentence) or SARCASM.search(sentence):
+            return []
+        found: list[ExtractedFact] = []
+        for part in declarative_parts(sentence):
+            part = QUOTED.sub(" … ", part)
+            found.extend(self._possessive_facts(ctx, part))
+            found.extend(self._subject_facts(ctx, part))
+        return found
+
+    def _owner(self, ctx: _Context, match: re.Match[str]) -> str | None:
+        """Whose: "my"/"our" → the speaker, "Ana's" → Ana, "his"/"her" → the last person."""
+        if match.group("pname"):
+            name = match.group("pname")
+            return None if name.split()[0] in NOT_NAMES else name
+        poss = match.group("poss").lower()
+        if poss in ("my", "our"):
+            return ctx.speaker if ctx.first_person else None
+        return ctx.last_person if poss in ("his", "her") else None
+
+    def _possessive_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        facts: list[ExtractedFact] = []
+        if IRREALIS.search(part):
+            return facts
+        for m in FAMILY_NAMED.finditer(part):
+            owner = self._owner(ctx, m)
+            if owner and m.group("o").split()[0] not in NOT_NAMES:
+                facts.append(self._kin_fact(ctx, owner, m.group("kin"), m.group("o")))
+                ctx.last_person = m.group("o")
+        for pattern in (HAVE_NAMED, PET_LIST):
+            for m in pattern.finditer(part):
+                owner = self._have_subject(ctx, m.group("subj"))
+                if owner is None or IRREALIS.search(window(part, m.start())):
+                    continue
+                names = m.group("o") if pattern is HAVE_NAMED else m.group("names")
+                for name in re.split(r",\s*(?:and\s+)?|\s+and\s+", names):
+                    if name and name.split()[0] not in NOT_NAMES:
+                        facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
+                        ctx.last_person = name
+        for m in FAVORITE.finditer(part):
+            owner = self._owner(ctx, m)
+            obj = clip(m.group("o"))
+            if owner and acceptable(obj):
+                rel = singular("_".join(m.group("r").lower().split()))
+                facts.append(
+                    self._fact(
+                        ctx,
+                        owner,
+                        f"favorite_{rel}",
+                        obj,
+                        f"{{s}}'s favorite {rel} is {{o}}",
+                        True,
+                        0.8,
+                    )
+                )
+        for m in FAVORITE_REVERSED.finditer(part):
+            obj = clip(m.group("o"))
+            if ctx.first_person and acceptable(obj):
+                rel = singular("_".join(m.group("r").lower().split()))
+                facts.append(
+                    self._fact(
+                        ctx,
+                        ctx.speaker,
+                        f"favorite_{rel}",
+                        obj,
+                        f"{{s}}'s favorite {rel} is {{o}}",
+                        True,
+                        0.75,
+                    )
+                )
+        for m in BIRTHDAY.finditer(part):
+            owner = self._owner(ctx, m)
+            date = DATE_OBJECT.search(m.group("o"))
+            obj = date.group(0) if date else clip(m.group("o"))
+            if owner and acceptable(obj):
+                facts.append(
+                    self._fact(ctx, owner, "birthday", obj, "{s}'s birthday is {o}", True, 0.9)
+                )
+        for m in HOBBIES.finditer(part):
+            owner = self._owner(ctx, m)
+            if owner:
+                for obj in list_items(m.group("o")):
+                    facts.append(
+                        self._fact(
+                            ctx, owner, "hobby", obj, "{s}'s hobbies include {o}", False, 0.8
+                        )
+                    )
+        if ctx.first_person:
+            for m in MY_NAME.finditer(part):
+                name = m.group("o") or m.group("o2") or m.group("o3")
+                if name and name.split()[0] not in NOT_NAMES:
+                    facts.append(
+                        self._fact(ctx, ctx.speaker, "name", name, "{s}'s name is {o}", True, 0.9)
+                    )
+            home = HOME_IS.search(part)
+            if home:
+                obj = proper_or_clip(home.group("o"))
+                if acceptable(obj):
+                    facts.append(
+                        self._fact(ctx, ctx.speaker, "lives_in", obj, "{s} lives in {o}", True, 0.7)
+                    )
+            yuck = YUCK.search(part)
+            if yuck and yuck.group("o").split()[0] not in NOT_NAMES:
+                facts.append(
+                    self._fact(
+                        ctx,
+                        ctx.speaker,
+                        "dislikes",
+                        yuck.group("o").lower(),
+                        "{s} dislikes {o}",
+                        False,
+                        0.6,
+                    )
+                )
+            for m in OUR_PETS.finditer(part):
+                facts.append(
+                    self._fact(ctx, ctx.speaker, "has_pet", m.group("o"), "{s} has {o}", False, 0.7)
+                )
+        return facts
+
+    def _have_subject(self, ctx: _Context, word: str) -> str | None:
+        if word.lower() in ("i", "we"):
+            return ctx.speaker if ctx.first_person else None
+        if word.lower() in ("he", "she"):
+            return ctx.last_person
+        return None if word.split()[0] in NOT_NAMES else word
+
+    def _kin_fact(self, ctx: _Context, owner: str, kin_word: str, name: str) -> ExtractedFact:
+        kin = " ".join(kin_word.lower().split())
+        if re.fullmatch(PETS, kin, re.IGNORECASE):
+            return self._fact(ctx, owner, "pet", name, f"{{s}}'s {kin} is {{o}}", False, 0.85)
+        relation = KIN_CANONICAL.get(kin, kin).replace("-", "_").replace(" ", "_")
+        words = relation.replace("_", " ")
+        return self._fact(
+            ctx,
+            owner,
+            relation,
+            name,
+            f"{{s}}'s {words} is {{o}}",
+            relation in FUNCTIONAL_KIN,
+            0.85,
+        )
+
+    def _subjects(self, ctx: _Context, part: str) -> Iterator[tuple[int, int, str | None, bool]]:
+        """(start, end, subject, third person) of each subject; subject None states nothing."""
+        implicit = IMPLICIT.match(part)
+        if implicit and ctx.first_person:
+            yield 0, implicit.end(), ctx.speaker, False
+        for m in SUBJECT.finditer(part):
+            if m.group("intro"):
+                owner = self._owner(ctx, m)
+                name = m.group("o1") or m.group("o2")
+                if name.split()[0] in NOT_NAMES:
+                    continue
+                if owner and not IRREALIS.search(window(part, m.start())):
+                    self._pending.append(self._kin_fact(ctx, owner, m.group("kin"), name))
+                ctx.last_person = name
+                yield m.start(), m.end(), name, True
+            elif m.group("pron"):
+                word = m.group("pron").lower()
+                if word in ("i", "we"):
+                    yield m.start(), m.end(), ctx.speaker if ctx.first_person else None, False
+                else:
+                    yield m.start(), m.end(), ctx.last_person, True
+            else:
+                name = m.group("name")
+                start = m.start()
+                words = name.split()
+                if words[0].endswith("ing") and len(words[0]) > 5 and not part[:start].strip():
+                    continue  # "Having a buddy …": a gerund opening the sentence
+                if words[0] in NOT_NAMES:
+                    if len(words) == 1 or words[1] in NOT_NAMES:
+                        continue
+                    start = m.start() + len(words[0]) + 1  # "Bet Max loves …"
+                    name = words[1]
+                elif len(words) > 1 and words[1] in NOT_NAMES:
+                    name = words[0]
+                after = part[start + len(name) :]
+                if OBJECT_SLOT.search(window(part, start, 40)):
+                    continue  # "… live in Berlin": an object, not a subject
+                if re.match(r"\s*[,!?.]", after) and VOCATIVE_BEFORE.search(
+                    window(part, start, 40)
+                ):
+                    continue  # "Thanks, Maria!": spoken to
+                if re.match(r"\s*(?:,\s*)?(?:I|you|we)\b", after) and VOCATIVE_BEFORE.search(
+                    window(part, start, 40)
+                ):
+                    continue  # "Yeah, Sam, I …"
+                if not re.match(r"\s+(?:I|we|you|he|she|they|it)\b", after):
+                    ctx.last_person = name
+                yield start, start + len(name), name, True
+
+    def _subject_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        self._pending: list[ExtractedFact] = []
+        facts: list[ExtractedFact] = []
+        subjects = list(itertools.islice(self._subjects(ctx, part), _MAX_SUBJECTS))
+        for start, end, subject, third in subjects:
+            if subject is None or start == end:
+                continue
+            before = window(part, start)
+            if IRREALIS.search(before) or INVERTED.search(before) or EMBEDDED.search(before):
+                continue
+            if subject == ctx.speaker and REPORTED_ABOUT_ME.search(before):
+                continue
+            clause = part[end : end + _CLAUSE_CHARS]
+            free_time = bool(FREE_TIME.search(before))
+            implicit = start == 0 and end > 0 and IMPLICIT.match(part) is not None
+            if MODAL.match(clause.lstrip()):
+                continue
+            facts.extend(self._predicates(ctx, subject, clause, free_time, implicit, third))
+        return self._pending + facts
+
+    def _predicates(
+        self,
+        ctx: _Context,
+        subject: str,
+        clause: str,
+        free_time: bool,
+        implicit: bool,
+        third: bool,
+    ) -> list[ExtractedFact]:
+        """Facts from a subject's clause, and from its coordinated verb phrases."""
+        facts: list[ExtractedFact] = []
+        continuations = [m.end() for m in CONTINUATION.finditer(clause)]
+        starts = [0, *continuations[:_MAX_CONTINUATIONS]]
+        for n, pos in enumerate(starts):
+            rest = clause[pos:].lstrip() if n else clause.lstrip(" ,")  # "My boss, Linda, loves"
+            if n and re.match(rf"(?:I|we|he|she|they|it|you|{NAME})\b", rest):
+                break  # a new subject: its own clause
+            if third and BARE_VERB.match(rest):
+                continue  # no agreement: not this subject's verb
+            negated = False
+            for pattern, replacement in NEGATION:
+                new = pattern.sub(replacement, rest, count=1)
+                if new != rest:
+                    rest, negated = new, True
+                    break
+            rest = rest[LEAD_ADVERBS.match(rest).end() :]  # type: ignore[union-attr]
+            if implicit and re.match(r"\w+ing\b", rest):
+                rest = "am " + rest
+            if n and not facts:
+                break  # "and" only carries on a subject whose first verb phrase stated a fact
+            rules = RULES + ((FREE_TIME_RULE,) if free_time and n == 0 else ())
+            for rule in rules:
+                m = rule.pattern.match(rest)
+                if m:
+                    facts.extend(self._apply(ctx, rule, subject, m.group("o"), negated))
+        return facts
+
+    def _apply(
+        self, ctx: _Context, rule: Rule, subject: str, raw: str, negated: bool
+    ) -> list[ExtractedFact]:
+        relation = rule.relation
+        if negated and rule.on_negation == "drop":
+            return []
+        if negated and rule.on_negation == "flip":
+            relation, negated = "dislikes", False
+        negated = negated or rule.negated
+        if relation in ("likes", "dislikes") and (
+            DEFINITE_REFERENCE.match(raw) or re.match(r"\s*(?:his|her|their|your|its)\s", raw, re.I)
+        ):
+            return []  # "I love the lesson it teaches": about one thing, not a taste
+        if relation == "studies" and UNPARSED_SKILL.match(raw):
+            return []
+        if relation in ("works_at", "studies_at") and GENERIC_PLACE.match(raw):
+            return []  # "a shooting guard for the team": no organisation named
+        if rule.cut is not None:
+            end = rule.cut.search(raw)
+            raw = raw[: end.start()] if end else raw
+        if rule.mode == "raw":
+            objects = [strip_leading(raw)]
+        elif rule.mode == "place":
+            objects = [proper_or_clip(raw)]
+        elif rule.mode in ("list", "proper_list"):
+            objects = list_items(raw, proper=rule.mode == "proper_list")
+        else:
+            objects = [clip(raw)]
+        facts = []
+        for obj in objects:
+            if rule.transform is not None:
+                obj = rule.transform(obj) or ""
+            obj = obj.strip()
+            if not acceptable(obj):
+                continue
+            phrase = "{s} dislikes {o}" if relation != rule.relation else rule.phrase
+            confidence = rule.confidence * (0.9 if subject == ctx.last_person else 1.0)
+            facts.append(
+                self._fact(
+                    ctx, subject, relation, obj, phrase, rule.functional, confidence, negated
+                )
+            )
+        return facts
+
+    def _fact(
+        self,
+        ctx: _Context,
+        subject: str,
+        relation: str,
+        obj: str,
+        phrase: str,
+        functional: bool,
+        confidence: float,
+        negated: bool = False,
+    ) -> ExtractedFact:
+        return ExtractedFact(
+            subject=subject,
+            relation=relation,
+            object=obj,
+            text=phrase.format(s=subject, o=obj),
+            confidence=round(confidence, 3),
+            functional=functional,
+            turn_index=ctx.turn.index,
+            t_valid=ctx.turn.event_time,
+            negated=negated,
+        )
