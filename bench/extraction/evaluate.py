@@ -229,7 +229,7 @@ def evaluate(rows: list[dict[str, Any]]) -> dict[str, SplitResult]:
     return results
 
 
-SPLITS = ("tuned", "held_out", "all", "blind", "blind_2")
+SPLITS = ("tuned", "held_out", "all", "dev", "blind", "blind_2")
 
 
 def _fmt(scores: dict[str, Any]) -> str:
@@ -270,7 +270,7 @@ def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         if baseline and split in baseline:
             line += f" (before: {baseline[split]['fact_free_statements_with_a_fact']})"
         out.append(line)
-    for split in ("tuned", "held_out", "blind", "blind_2"):
+    for split in ("tuned", "held_out", "dev", "blind", "blind_2"):
         if not current[split]["statements"]:
             continue
         out += ["", f"## Facts per relation ({split})", ""]
@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE / "statements.jsonl")
     parser.add_argument("--blind", type=Path, default=HERE / "statements_blind.jsonl")
+    parser.add_argument("--dev", type=Path, default=HERE / "statements_dev.jsonl")
     parser.add_argument("--blind-2", type=Path, default=HERE / "statements_blind_2.jsonl")
     parser.add_argument("--out", type=Path, default=HERE, help="where results.* are written")
     parser.add_argument(
@@ -312,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     rows = load(args.data)
+    if args.dev.exists():
+        rows += load(args.dev, "dev")
     if args.blind.exists():
         rows += load(args.blind, "blind")
     if args.blind_2.exists():
