@@ -39,15 +39,20 @@ from .objects import (
     acceptable,
     clip,
     list_items,
+    names_organisation,
     proper_or_clip,
     strip_leading,
 )
 from .patterns import (
+    ATTRIBUTE,
+    ATTRIBUTE_PHRASE,
+    ATTRIBUTE_RELATION,
     BARE_VERB,
     BIRTHDAY,
     CONTINUATION,
     DATE_OBJECT,
     EMBEDDED,
+    FAMILY_APPOSITION,
     FAMILY_NAMED,
     FAVORITE,
     FAVORITE_REVERSED,
@@ -55,12 +60,19 @@ from .patterns import (
     HOBBIES,
     HOME_IS,
     IMPLICIT,
+    KIN_IS,
     MODAL,
     MY_NAME,
+    NEVER,
     OBJECT_SLOT,
     OUR_PETS,
+    PET_IS,
     PET_LIST,
+    PLACE_CALLED,
+    ROLE_INTRO,
     SUBJECT,
+    THEIR_NAME,
+    UNNAMED_KIN,
     VOCATIVE_BEFORE,
     YUCK,
 )
@@ -78,7 +90,7 @@ from .text import (
     tidy,
     window,
 )
-from .vocabulary import FUNCTIONAL_KIN, KIN_CANONICAL, NAME, NOT_NAMES, PETS
+from .vocabulary import DEMONYMS, FUNCTIONAL_KIN, KIN_CANONICAL, NAME, NOT_NAMES, PETS
 
 _CLAUSE_CHARS = 400
 _MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
@@ -93,6 +105,8 @@ class _Context:
     speaker: str
     first_person: bool  # may "I" and "we" state facts (not the assistant talking)
     last_person: str | None = None
+    # The pet or child last mentioned without a name, for "… his name is Bruno".
+    last_unnamed: tuple[str, str] | None = None
 
 
 class OfflineExtractor:
@@ -126,11 +140,54 @@ class OfflineExtractor:
         if JOKE.search(sentence) or SARCASM.search(sentence):
             return []
         found: list[ExtractedFact] = []
-        for part in declarative_parts(sentence):
+        parts = declarative_parts(sentence)
+        for part in parts:
             part = QUOTED.sub(" … ", part)
             found.extend(self._possessive_facts(ctx, part))
+            found.extend(self._role_intro_facts(ctx, part))
             found.extend(self._subject_facts(ctx, part))
+            found.extend(self._their_name_facts(ctx, part))
+        if parts != [sentence]:
+            found.extend(self._presupposed_kin(ctx, QUOTED.sub(" … ", sentence)))
         return found
+
+    def _presupposed_kin(self, ctx: _Context, sentence: str) -> list[ExtractedFact]:
+        """A question still says who someone is: "Where should I take my wife Lena?"."""
+        facts: list[ExtractedFact] = []
+        if IRREALIS.search(sentence):
+            return facts
+        for pattern in (FAMILY_NAMED, FAMILY_APPOSITION):
+            for m in pattern.finditer(sentence):
+                owner = self._owner(ctx, m)
+                name = m.group("o") if pattern is FAMILY_NAMED else m.group("o1") or m.group("o2")
+                if owner and name and name.split()[0] not in NOT_NAMES | DEMONYMS:
+                    facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
+        return facts
+
+    def _role_intro_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        """ "As a nurse, I …": the role is the speaker's, said in passing."""
+        m = ROLE_INTRO.match(part)
+        if not m or not ctx.first_person:
+            return []
+        if m.group("a"):
+            clause = "am " + m.group("a")
+        else:
+            who = m.group("who").strip()
+            clause = who[4:] if who.lower().startswith("who ") else "am " + who
+        return self._predicates(ctx, ctx.speaker, " " + clause, False, False, False)
+
+    def _their_name_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        """ "We got a puppy, his name is Bruno": the name of the pet or child just mentioned."""
+        if ctx.last_unnamed is None:
+            return []
+        facts = []
+        for m in THEIR_NAME.finditer(part):
+            if m.group("o").split()[0] not in NOT_NAMES:
+                owner, kin = ctx.last_unnamed
+                facts.append(self._kin_fact(ctx, owner, kin, m.group("o")))
+                ctx.last_unnamed = None
+                break
+        return facts
 
     def _owner(self, ctx: _Context, match: re.Match[str]) -> str | None:
         """Whose: "my"/"our" → the speaker, "Ana's" → Ana, "his"/"her" → the last person."""
@@ -161,6 +218,7 @@ class OfflineExtractor:
                     if name and name.split()[0] not in NOT_NAMES:
                         facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
                         ctx.last_person = name
+        facts.extend(self._attribute_facts(ctx, part))
         for m in FAVORITE.finditer(part):
             owner = self._owner(ctx, m)
             obj = clip(m.group("o"))
@@ -211,15 +269,15 @@ class OfflineExtractor:
                     )
         if ctx.first_person:
             for m in MY_NAME.finditer(part):
-                name = m.group("o") or m.group("o2") or m.group("o3")
-                if name and name.split()[0] not in NOT_NAMES:
+                name = m.group("o") or m.group("o2") or m.group("o3") or m.group("o4")
+                if name and name.split()[0] not in NOT_NAMES | DEMONYMS:
                     facts.append(
                         self._fact(ctx, ctx.speaker, "name", name, "{s}'s name is {o}", True, 0.9)
                     )
             home = HOME_IS.search(part)
             if home:
                 obj = proper_or_clip(home.group("o"))
-                if acceptable(obj):
+                if acceptable(obj) and obj[:1].isupper():
                     facts.append(
                         self._fact(ctx, ctx.speaker, "lives_in", obj, "{s} lives in {o}", True, 0.7)
                     )
@@ -240,6 +298,41 @@ class OfflineExtractor:
                 facts.append(
                     self._fact(ctx, ctx.speaker, "has_pet", m.group("o"), "{s} has {o}", False, 0.7)
                 )
+        return facts
+
+    def _attribute_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        """ "My manager is Priya", "My home is in Lisbon", "My dog is a beagle named Ollie"."""
+        facts = []
+        for m in KIN_IS.finditer(part):
+            owner = self._owner(ctx, m)
+            name = m.group("o")
+            if owner and name.split()[0] not in NOT_NAMES | DEMONYMS:
+                facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
+                ctx.last_person = name
+        for m in PET_IS.finditer(part):
+            owner = self._owner(ctx, m)
+            if owner:
+                breed = " ".join(m.group("breed").lower().split())
+                facts.append(self._fact(ctx, owner, "has_pet", breed, "{s} has a {o}", False, 0.75))
+                if m.group("o") and m.group("o").split()[0] not in NOT_NAMES:
+                    facts.append(self._kin_fact(ctx, owner, m.group("kin"), m.group("o")))
+        for m in ATTRIBUTE.finditer(part):
+            owner = self._owner(ctx, m)
+            relation = ATTRIBUTE_RELATION[" ".join(m.group("noun").lower().split())]
+            raw = PLACE_CALLED.sub("", strip_leading(m.group("o")))
+            if relation == "works_as":
+                obj = clip(raw, 4)
+            else:
+                raw = re.sub(r"^(?:in|based\s+in)\s+", "", raw)
+                obj = proper_or_clip(raw)
+                # A name, or for an employer a named kind of organisation ("the city council").
+                if not obj[:1].isupper() and not (
+                    relation == "works_at" and names_organisation(obj)
+                ):
+                    continue
+            if owner and acceptable(obj):
+                phrase = ATTRIBUTE_PHRASE[relation]
+                facts.append(self._fact(ctx, owner, relation, obj, phrase, True, 0.75))
         return facts
 
     def _have_subject(self, ctx: _Context, word: str) -> str | None:
@@ -271,7 +364,10 @@ class OfflineExtractor:
         if implicit and ctx.first_person:
             yield 0, implicit.end(), ctx.speaker, False
         for m in SUBJECT.finditer(part):
-            if m.group("intro"):
+            if m.group("we"):
+                if ctx.first_person:
+                    yield m.start(), m.end(), ctx.speaker, False
+            elif m.group("intro"):
                 owner = self._owner(ctx, m)
                 name = m.group("o1") or m.group("o2")
                 if name.split()[0] in NOT_NAMES:
@@ -349,10 +445,14 @@ class OfflineExtractor:
         starts = [0, *continuations[:_MAX_CONTINUATIONS]]
         for n, pos in enumerate(starts):
             rest = clause[pos:].lstrip() if n else clause.lstrip(" ,")  # "My boss, Linda, loves"
-            if n and re.match(rf"(?:I|we|he|she|they|it|you|{NAME})\b", rest):
+            if n and re.match(rf"(?:I|we|he|she|they|it|you)\b|{NAME}\s+[a-z]", rest):
                 break  # a new subject: its own clause
+            if third and n == 0:
+                rest = re.sub(r"^who\s+", "", rest)  # "my brother Sam, who loves fishing"
             if third and BARE_VERB.match(rest):
                 continue  # no agreement: not this subject's verb
+            # "never" states no fact to close ("I've never been married"), except a taste.
+            never = bool(NEVER.match(rest))
             negated = False
             for pattern, replacement in NEGATION:
                 new = pattern.sub(replacement, rest, count=1)
@@ -365,17 +465,35 @@ class OfflineExtractor:
             if n and not facts:
                 break  # "and" only carries on a subject whose first verb phrase stated a fact
             rules = RULES + ((FREE_TIME_RULE,) if free_time and n == 0 else ())
-            for rule in rules:
-                m = rule.pattern.match(rest)
-                if m:
-                    facts.extend(self._apply(ctx, rule, subject, m.group("o"), negated))
+            found = self._match_rules(ctx, rules, subject, rest, negated, never)
+            if n and not found:
+                # The verb left out: "I'm 45, married, …", "I'm vegan and allergic to soy".
+                copula = "is " if third else "am "
+                found = self._match_rules(ctx, RULES, subject, copula + rest, negated, never)
+            facts.extend(found)
+        return facts
+
+    def _match_rules(
+        self,
+        ctx: _Context,
+        rules: tuple[Rule, ...],
+        subject: str,
+        rest: str,
+        negated: bool,
+        never: bool,
+    ) -> list[ExtractedFact]:
+        facts: list[ExtractedFact] = []
+        for rule in rules:
+            m = rule.pattern.match(rest)
+            if m:
+                facts.extend(self._apply(ctx, rule, subject, m.group("o"), negated, never))
         return facts
 
     def _apply(
-        self, ctx: _Context, rule: Rule, subject: str, raw: str, negated: bool
+        self, ctx: _Context, rule: Rule, subject: str, raw: str, negated: bool, never: bool
     ) -> list[ExtractedFact]:
         relation = rule.relation
-        if negated and rule.on_negation == "drop":
+        if negated and (rule.on_negation == "drop" or (never and rule.on_negation != "flip")):
             return []
         if negated and rule.on_negation == "flip":
             relation, negated = "dislikes", False
@@ -413,7 +531,19 @@ class OfflineExtractor:
                     ctx, subject, relation, obj, phrase, rule.functional, confidence, negated
                 )
             )
+            if relation in ("has", "has_pet") and not negated:
+                self._remember_unnamed(ctx, subject, raw, obj)
         return facts
+
+    @staticmethod
+    def _remember_unnamed(ctx: _Context, owner: str, raw: str, obj: str) -> None:
+        """One pet or child just mentioned ("a puppy"), so that "his name is …" can name it."""
+        if not re.match(r"\s*(?:a|an|one)\s", raw, re.IGNORECASE):
+            return
+        head = obj.lower().split()[-1]
+        kin = UNNAMED_KIN.get(head, head)
+        if kin in UNNAMED_KIN.values() or re.fullmatch(PETS, kin, re.IGNORECASE):
+            ctx.last_unnamed = (owner, kin)
 
     def _fact(
         self,

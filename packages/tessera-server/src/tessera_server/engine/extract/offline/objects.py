@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .vocabulary import UPPER
+from .vocabulary import ORGANISATION, UPPER
 
 _TIME_WORDS = (
     r"last|next|this|that|yesterday|today|tomorrow|tonight|ago|every|each|these\s+days|"
@@ -24,7 +24,8 @@ _CLAUSE_WORDS = (
     r"but|because|since|so|which|who|whom|whose|when|while|where|though|although|if|as|"
     r"after|before|until|till|or|with|for|from|than|over|rather|about|back"
 )
-_NEW_CLAUSE = r"and\s+(?=(?:I|we|he|she|they|it|my|our|his|her|their|then|so|also|now)\b)"
+# "and" before a new subject ends a list: "opera and I hate rap" → "opera".
+_NEW_CLAUSE = r"and(?=\s+(?:I|we|he|she|they|it|my|our|his|her|their|then|so|also|now)\b)"
 # A pronoun inside an object starts another clause ("… that you all had fun").
 _PRONOUN = r"(?-i:I)|you|he|she|we|they|him|them|me|us|it"
 _CUT_PHRASE = re.compile(
@@ -50,7 +51,7 @@ _NOISE = re.compile(
     re.IGNORECASE,
 )
 _NOISE_START = re.compile(
-    r"^(?:(?i:it|that|this|them|what|how|when|why|where|who|to|is|are|was|were|has|have|had|"
+    r"^(?![A-Z]{2,}\b)(?:(?i:it|that|this|them|what|how|when|why|where|who|to|is|are|was|were|has|have|had|"
     r"being\s+able|and|or|but|so|then|with|about|for|from|in|on|at|by|of|up|out|into|than|"
     r"as|you|he|she|we|they|him|her|me|us|my|your|our)|I)\b"
 )
@@ -134,7 +135,7 @@ def acceptable(obj: str) -> bool:
     return (
         bool(obj)
         and not _HAS_VERB.search(obj)
-        and not _PARTICLE_END.search(obj)
+        and not (_PARTICLE_END.search(obj) and obj.split()[-1].islower())  # "Hoi An" is a name
         and not _NOISE.fullmatch(obj)
         and not _NOISE_START.match(obj)
         and "\u2026" not in obj
@@ -181,3 +182,8 @@ def list_items(text: str, proper: bool = False) -> list[str]:
         if not proper and len(items) >= 4:
             break
     return items
+
+
+def names_organisation(obj: str) -> bool:
+    """A capitalised name, or a lower-case phrase naming a kind of organisation ("a hotel")."""
+    return obj[:1].isupper() or bool(re.search(rf"\b(?:{ORGANISATION})\b", obj, re.IGNORECASE))

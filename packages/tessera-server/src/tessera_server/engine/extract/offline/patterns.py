@@ -13,7 +13,7 @@ FAMILY_NAMED = re.compile(
     rf"named)|\s+(?:called|named)|\s+goes\s+by)\s+(?P<o>{NAME})",
     re.IGNORECASE,
 )
-_FAMILY_APPOSITION = re.compile(
+FAMILY_APPOSITION = re.compile(
     _POSS + rf"\s+(?:{KIN_ADJ}\s+)?(?P<kin>{KIN}|{PETS})"
     rf"(?:,\s*(?P<o1>{NAME})(?=\s*,|\s+(?!and\b|or\b)[a-z])|\s+(?P<o2>{NAME})\b)",
     re.IGNORECASE,
@@ -22,7 +22,8 @@ _HAVE_SUBJECT = rf"(?P<subj>\b(?:I|[Ww]e|[Hh]e|[Ss]he)\b|{NAME})\s+(?:(?:also|ju
 HAVE_NAMED = re.compile(
     _HAVE_SUBJECT
     + r"(?:have|has|have\s+got|has\s+got|got|adopted)\s+(?:a|an|one)\s+(?:[\w-]+\s+){0,2}?"
-    rf"(?P<kin>{KIN}|{PETS})\s+(?:named|called)\s+(?P<o>{NAME})",
+    rf"(?P<kin>{KIN}|{PETS})(?:\s+(?:named|called)\s+|,\s*)(?P<o>{NAME})"
+    r"(?=\s*(?:[,.!?;:]|$|(?:and|who|but)\b)|\s+(?!and\b|who\b|but\b)[a-z])",
     re.IGNORECASE,
 )
 PET_LIST = re.compile(
@@ -35,10 +36,68 @@ OUR_PETS = re.compile(
     re.IGNORECASE,
 )
 MY_NAME = re.compile(
-    rf"\b(?:[Mm]y\s+name\s+is|[Cc]all\s+me|I\s+go\s+by)\s+(?P<o>{NAME})|"
-    rf"(?:^|\b(?:[Hh]i|[Hh]ello|[Hh]ey)[,!]?\s+)I\s+am\s+(?P<o2>{NAME})"
-    rf"(?=\s*(?:[,.!]|$))|\bI\s+am\s+(?P<o3>{NAME}),?\s+(?:by\s+the\s+way|btw|"
-    r"nice\s+to\s+meet|pleased\s+to\s+meet)",
+    rf"\b(?:[Mm]y\s+name\s+is|[Cc]all\s+me|I\s+go\s+by|^\s*[Nn]ame's)\s+(?P<o>{NAME})|"
+    rf"(?:^|\b(?:[Hh]i|[Hh]ello|[Hh]ey|[Bb]y\s+the\s+way|[Bb]tw|[Oo]h|[Aa]nyway)[,!]?\s+)"
+    rf"I\s+am\s+(?P<o2>{NAME})(?=\s*(?:[,.!]|$|and\b))|"
+    rf"\bI\s+am\s+(?P<o3>{NAME}),?\s+(?:by\s+the\s+way|btw|nice\s+to\s+meet|"
+    rf"pleased\s+to\s+meet)|^\s*(?:(?:[Hh]i|[Hh]ello|[Hh]ey)[,!]?\s+)?(?P<o4>{NAME})\s+here"
+    r"(?=\s*(?:[,.!]|$))",
+)
+# "My manager is Priya": a role, then the person's name.
+KIN_IS = re.compile(
+    _POSS + rf"\s+(?:{KIN_ADJ}\s+)?(?P<kin>{KIN})(?:\s+is|'s)\s+(?:now\s+|still\s+|actually\s+)?"
+    rf"(?P<o>{NAME})(?=\s*(?:[,.!?;:]|$|\s-\s|(?:and|but|who|from)\b))",
+    re.IGNORECASE,
+)
+# "My dog is a beagle named Ollie": the kind of pet, and maybe its name.
+PET_IS = re.compile(
+    _POSS + rf"\s+(?P<kin>{PETS})(?:\s+is|'s)\s+an?\s+(?P<breed>(?:[\w-]+\s+){{0,2}}?(?:{PETS}))\b"
+    rf"(?:,?\s+(?:named|called)\s+(?P<o>{NAME}))?",
+    re.IGNORECASE,
+)
+# "My home is in Lisbon now", "My employer is Siemens": an attribute named by its noun.
+_ATTRIBUTES = {
+    "lives_in": "current home|current city|home|place|apartment|flat|house|base",
+    "from": "hometown|home town|birthplace|home country",
+    "speaks": "native language|first language|mother tongue|native tongue",
+    "works_at": "employer|company|workplace",
+    "works_as": "job title|profession|occupation",
+}
+ATTRIBUTE_PHRASE = {
+    "lives_in": "{s} lives in {o}",
+    "from": "{s} is from {o}",
+    "speaks": "{s} speaks {o}",
+    "works_at": "{s} works at {o}",
+    "works_as": "{s} works as {o}",
+}
+ATTRIBUTE_RELATION = {
+    noun: relation for relation, nouns in _ATTRIBUTES.items() for noun in nouns.split("|")
+}
+ATTRIBUTE = re.compile(
+    _POSS
+    + r"\s+(?P<noun>"
+    + "|".join(n.replace(" ", r"\s+") for n in ATTRIBUTE_RELATION)
+    + r")(?:\s+is|'s)\s+(?:now\s+|still\s+|currently\s+)?(?P<o>.+)",
+    re.IGNORECASE,
+)
+# A place given a name after a description: "a little place called Hoi An" → "Hoi An".
+PLACE_CALLED = re.compile(
+    r"^(?:in\s+)?(?:(?:an?|the)\s+)?(?:[\w-]+\s+){0,3}?(?:called|named)\s+", re.IGNORECASE
+)
+# "… a puppy, his name is Bruno": the name of the pet or child just mentioned.
+THEIR_NAME = re.compile(rf"\b(?:[Hh]is|[Hh]er|[Ii]ts|[Tt]heir)\s+name\s+is\s+(?P<o>{NAME})")
+# "never" before the verb: "I've never been married" closes nothing.
+NEVER = re.compile(r"(?:(?:am|is|are|'s|was|were|have|has)\s+)?never\b", re.IGNORECASE)
+# A child or pet counted, then named: "We have a baby, her name is Ava".
+UNNAMED_KIN = {
+    "son": "son", "daughter": "daughter", "boy": "son", "girl": "daughter", "baby": "child",
+    "child": "child", "kid": "child",
+}  # fmt: skip
+# "As a nurse, I …", "As someone who lives in Chicago, …": the speaker's role, stated in passing.
+ROLE_INTRO = re.compile(
+    r"^\s*as\s+(?:(?P<a>an?\s+[^,]{1,60})|(?:someone|somebody|a\s+person)\s+(?P<who>[^,]{1,60}))"
+    r"(?=,|$)",
+    re.IGNORECASE,
 )
 FAVORITE = re.compile(
     _POSS + r"\s+(?:all[- ]time\s+|absolute\s+)?fav(?:ou?rite|e)\s+"
@@ -71,7 +130,8 @@ DATE_OBJECT = re.compile(
     r"August|September|October|November|December)",
 )
 SUBJECT = re.compile(
-    rf"(?P<intro>{_FAMILY_APPOSITION.pattern})|(?P<pron>\b(?:I|i|[Ww]e|[Hh]e|[Ss]he)\b)|"
+    rf"(?P<we>^\s*[Mm]e\s+and\s+(?:my\s+[\w-]+(?:\s+{NAME})?|{NAME}))|"
+    rf"(?P<intro>{FAMILY_APPOSITION.pattern})|(?P<pron>\b(?:I|i|[Ww]e|[Hh]e|[Ss]he)\b)|"
     rf"(?P<name>\b{NAME})",
     re.IGNORECASE,
 )
@@ -84,7 +144,8 @@ OBJECT_SLOT = re.compile(
     r"loves|than|the|a|an|my|our|his|her|their|called|named|is|are|was|were)\s+$",
     re.IGNORECASE,
 )
-CONTINUATION = re.compile(r"(?:,\s*|\s)(?:and|but)\s+(?:also\s+|then\s+)?")
+# Where a subject's next verb phrase starts: "I'm 45, married, and live in Perth".
+CONTINUATION = re.compile(r"(?:,\s*(?:and\s+|but\s+)?|\s(?:and|but)\s+)(?:also\s+|then\s+)?")
 # A third-person subject takes "lives", not "live": "Sounds like a plan" has no subject.
 BARE_VERB = re.compile(
     r"(?:live|work|love|like|enjoy|adore|hate|dislike|detest|loathe|despise|speak|play|study|"
@@ -97,7 +158,8 @@ EMBEDDED = re.compile(
 )
 # A clause led by a modal or an intention states no fact yet ("we'll teach others").
 MODAL = re.compile(
-    r"(?:will|would|could|should|might|may|must|shall|can(?!\s+speak)|"
+    r"(?:will|would(?!\s+(?:much\s+)?rather)|could|should|might|may|must|shall|"
+    r"can(?!\s+(?:speak|not\s+(?:stand|bear)))|"
     r"(?:am|is|are)\s+going\s+to|wants?\s+to|needs?\s+to|ha(?:ve|s)\s+to|hopes?\s+to|"
     r"plans?\s+to|(?:am|is|are)\s+(?:planning|hoping|about)\s+to)\b",
     re.IGNORECASE,

@@ -7,7 +7,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .vocabulary import BUSINESS, JOB, NUM, PETS, PLAYS, THINGS
+from .objects import names_organisation
+from .vocabulary import (
+    ACTIVITY_NOUNS,
+    BUSINESS,
+    JOB,
+    NUM,
+    NUMBER_WORDS,
+    PETS,
+    PLAYS,
+    THINGS,
+    number_value,
+)
 
 ADVERBS = (
     r"(?:(?:just|now|currently|also|still|really|actually|recently|originally|basically|"
@@ -21,6 +32,17 @@ _WORK = (
 )
 _MOD = r"(?!(?:of|a|an|the|and|or|to|in|at|for|with|my|his|her|from|who|that|fan)\b)[\w-]+"
 _JOBP = rf"(?:{_MOD}\s+){{0,3}}?(?:{JOB})s?"
+# "work as", "work from home as", "am freelancing as": the job follows "as".
+_WORK_AS = (
+    r"(?:" + _WORK + r"|(?:am|is|are)\s+(?:freelancing|moonlighting)|freelance|freelances)"
+    r"\s+(?:(?!as\b)[\w'-]+\s+){0,6}?as"
+)
+# A job begun, then the job: "got a new job as", "landed a position as", "was promoted to".
+_NEW_JOB = (
+    r"(?:(?:started|began|got|landed|took|found|accepted)\s+(?:a\s+|my\s+|the\s+|his\s+|"
+    r"her\s+)?(?:new\s+)?(?:full-time\s+|part-time\s+)?(?:job|position|role|internship|gig)"
+    r"\s+as|(?:got\s+|was\s+|have\s+been\s+|has\s+been\s+)?promoted\s+to)"
+)
 _DEGREE = (
     r"(?:phd|ph\.d\.?|doctorate|masters?|master's|mba|msc|ma|ba|bsc|bachelor's|bachelors|"
     r"degree|diploma|certificate|course|apprenticeship)"
@@ -128,6 +150,47 @@ def _to_noun(obj: str) -> str | None:
     return rest if re.fullmatch(_ACTIVITIES, rest, re.IGNORECASE) else None
 
 
+def _activity(obj: str) -> str | None:
+    """ "swim" → "swimming": the pastime a habitual verb names."""
+    return ACTIVITY_NOUNS.get(obj.lower())
+
+
+def _not_new(obj: str) -> str | None:
+    """ "new puppy" → "puppy": being new is no property of the pet."""
+    return re.sub(r"^new\s+", "", obj, flags=re.IGNORECASE) or None
+
+
+def _job(obj: str) -> str | None:
+    """ "33-year-old lawyer" → "lawyer": an age is no part of a job."""
+    return re.sub(r"^\d{1,3}-years?-old\s+", "", obj) or None
+
+
+def _org(obj: str) -> str | None:
+    """A lower-case place of work counts only when it names an organisation."""
+    return obj if names_organisation(obj) else None
+
+
+# How often or why: what makes "I swim" a pastime rather than a single event.
+_HABIT = (
+    r"(?:a\s+lot|regularly|often|daily|weekly|religiously|every\s+\w+|most\s+\w+|"
+    r"on\s+(?:the\s+)?weekends|at\s+weekends|twice\s+a\s+\w+|once\s+a\s+\w+|"
+    r"(?:\w+\s+)?times\s+a\s+\w+|to\s+relax|to\s+unwind|to\s+de-?stress|for\s+fun|"
+    r"in\s+(?:my|his|her|our|their)\s+(?:free|spare)\s+time|whenever\s+\w+|since\s+\w+|"
+    r"for\s+(?:years|ages|a\s+decade|(?:\w+\s+)?(?:years|decades)))\b"
+)
+_DETERMINER = r"(?:a|an|the|my|our|his|her|their|your|this|that|these|those|some|it|them)"
+_NOT_A_PASTIME = (
+    r"(?:a|an|the|my|our|his|her|their|it|that|this|some|any|what|well|great|fine|ok|okay|"
+    r"good|better|homework|laundry|dishes|chores|taxes|work|research|nothing|everything|"
+    r"something|anything|stuff|things|errands|overtime|shifts?|business|math|the)\b"
+)
+_NUM_OR_DET = r"(?:" + NUM + r"|my|our)"
+_DIETS = (
+    r"vegan|vegetarian|pescatarian|pescetarian|keto|paleo|plant-based|gluten-free|"
+    r"dairy-free|low-carb|halal|kosher|raw"
+)
+
+
 _VISIT = (
     r"(?:visited|have\s+visited|has\s+visited|have\s+been\s+to|has\s+been\s+to|"
     r"went\s+(?:back\s+)?to|traveled\s+to|travelled\s+to|flew\s+to|drove\s+to|toured|"
@@ -188,7 +251,26 @@ RULES: tuple[Rule, ...] = (
         0.75,
         mode="place",
     ),
-    _r(r"grew\s+up\s+in\s+(?P<o>.+)", "grew_up_in", "{s} grew up in {o}", True, mode="place"),
+    _r(
+        r"(?:grew\s+up|was\s+raised|were\s+raised|spent\s+(?:my|his|her|our|their)\s+"
+        r"(?:childhood|early\s+years))\s+in\s+(?P<o>.+)",
+        "grew_up_in",
+        "{s} grew up in {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"was\s+born\s+on\s+(?:the\s+)?(?P<o>(?:January|February|March|April|May|June|July|"
+        r"August|September|October|November|December)\s+\d{1,2}(?:st|nd|rd|th)?|"
+        r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|"
+        r"August|September|October|November|December))\b",
+        "birthday",
+        "{s}'s birthday is {o}",
+        True,
+        0.85,
+        mode="raw",
+        on_negation="drop",
+    ),
     _r(
         _VISIT + r"\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ]).+)",
         "visited",
@@ -201,20 +283,41 @@ RULES: tuple[Rule, ...] = (
     # -- work
     _r(
         _WORK + r"\s+" + ADVERBS + r"(?:(?:full[- ]time|part[- ]time|remotely|nights|days|weekends|"
-        r"freelance|there)\s+)?(?:at|for)\s+(?P<o>.+)",
+        r"freelance|there)\s+)?(?:in\s+(?!(?-i:[A-ZÀ-ÖØ-Þ]))[\w-]+(?:\s+[\w-]+)?\s+)?"
+        r"(?:at|for)\s+(?P<o>.+)",
         "works_at",
         "{s} works at {o}",
         True,
         mode="place",
     ),
     _r(
-        _WORK + r"\s+(?:(?!as\b)[\w'-]+\s+){0,6}?as\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?"
-        r"(?:at|for|with)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        _WORK_AS + r"\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?(?:at|for|with)\s+(?P<o>.+)",
         "works_at",
         "{s} works at {o}",
         True,
         0.75,
         mode="place",
+        transform=_org,
+    ),
+    _r(
+        _NEW_JOB + r"\s+(?:an?\s+)?(?P<o>.+)",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        0.75,
+        on_negation="drop",
+        transform=_job,
+        cut="at|for|in|with|since|and",
+    ),
+    _r(
+        _NEW_JOB + r"\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?(?:at|for|with)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.75,
+        mode="place",
+        on_negation="drop",
+        transform=_org,
     ),
     _r(
         r"(?:started|began|got|landed|took)\s+(?:a\s+|my\s+|the\s+|his\s+|her\s+)?(?:new\s+)?"
@@ -272,7 +375,7 @@ RULES: tuple[Rule, ...] = (
         negated=True,
     ),
     _r(
-        _WORK + r"\s+(?:(?!as\b)[\w'-]+\s+){0,6}?as\s+(?:an?\s+)?(?P<o>.+)",
+        _WORK_AS + r"\s+(?:an?\s+)?(?P<o>.+)",
         "works_as",
         "{s} works as {o}",
         True,
@@ -285,6 +388,7 @@ RULES: tuple[Rule, ...] = (
         True,
         0.75,
         mode="raw",
+        transform=_job,
     ),
     _r(
         r"(?:teach|teaches)\s+(?P<o>.+)",
@@ -334,6 +438,27 @@ RULES: tuple[Rule, ...] = (
         "{s} studies at {o}",
         True,
         mode="place",
+    ),
+    _r(
+        r"(?:have|has|hold|holds|got|earned)\s+(?:an?|my|his|her)\s+"
+        + _DEGREE
+        + r"\s+(?:in\s+[\w' -]+?\s+)?from\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "graduated_from",
+        "{s} graduated from {o}",
+        False,
+        0.75,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?(?:" + _MOD + r"\s+){0,2}?(?:student|major|candidate)\s+(?:in|of)\s+"
+        r"(?P<o>(?-i:[a-z])[\w-]+(?:\s+(?-i:[a-z])[\w-]+)?)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.75,
+        mode="raw",
+        cut="at|in|and|but",
     ),
     _r(
         r"(?:have\s+|has\s+|just\s+)?graduated\s+from\s+(?P<o>.+)",
@@ -402,12 +527,42 @@ RULES: tuple[Rule, ...] = (
         mode="raw",
     ),
     _r(
+        r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+"
+        + ADVERBS
+        + r"(?P<o>"
+        + NUMBER_WORDS
+        + r")(?:\s+years?\s+old)?(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|"
+        r"last\b|so\b))",
+        "age",
+        "{s} is {o} years old",
+        True,
+        0.8,
+        mode="raw",
+        transform=number_value,
+    ),
+    _r(
+        _BE + r"an?\s+(?P<o>\d{1,3})[- ]years?[- ]old\b",
+        "age",
+        "{s} is {o} years old",
+        True,
+        0.85,
+        mode="raw",
+    ),
+    _r(
         _BE + r"(?P<o>married|single|engaged|divorced|widowed|separated)\b"
         r"(?!\s+to\s+(?:my|the|his|her|their)\s+(?:job|work|career|phone|desk|office|laptop))",
         "relationship_status",
         "{s} is {o}",
         True,
         0.85,
+        mode="raw",
+    ),
+    _r(
+        _BE + r"(?P<o>in\s+a\s+relationship)\b",
+        "relationship_status",
+        "{s} is {o}",
+        True,
+        0.8,
         mode="raw",
     ),
     _r(
@@ -437,6 +592,25 @@ RULES: tuple[Rule, ...] = (
         0.85,
         mode="raw",
         on_negation="drop",
+    ),
+    _r(
+        r"(?:follow|follows|eat|eats|keep|keeps|(?:am|is|are)\s+on|stick\s+to|sticks\s+to)\s+"
+        r"(?:an?\s+|the\s+)?(?:strict\s+|mostly\s+)?(?P<o>" + _DIETS + r")\s+diet\b",
+        "diet",
+        "{s} is {o}",
+        True,
+        0.8,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:severely\s+|very\s+|mildly\s+)?(?P<o>lactose|gluten|fructose|histamine|"
+        r"dairy|wheat|soy)[- ]intolerant\b",
+        "allergic_to",
+        "{s} is allergic to {o}",
+        False,
+        0.8,
+        mode="raw",
     ),
     _r(
         _BE + r"(?:severely\s+|very\s+|deathly\s+|super\s+|highly\s+)?allergic\s+to\s+(?P<o>.+)",
@@ -484,15 +658,18 @@ RULES: tuple[Rule, ...] = (
         0.75,
         mode="raw",
         on_negation="drop",
+        transform=_not_new,
     ),
     _r(
         r"(?:have|has|have\s+got|has\s+got|got)\s+(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
-        r"(?:" + THINGS + r"))\b",
+        r"(?:" + THINGS + r"))\b"
+        r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ]))",  # "a son, Felix": the son is named, not counted
         "has",
         "{s} has {o}",
         False,
         0.75,
         mode="raw",
+        on_negation="drop",
     ),
     _r(
         r"(?:own|owns|run|runs)\s+(?P<o>(?:a|an|my|his|her|our|their)\s+(?:own\s+)?"
@@ -504,7 +681,33 @@ RULES: tuple[Rule, ...] = (
         mode="raw",
         on_negation="drop",
     ),
-    _r(r"(?:drive|drives)\s+(?P<o>(?:a|an)\s+.+)", "has", "{s} has {o}", False, 0.7),
+    _r(
+        r"(?:drive|drives)\s+(?P<o>(?:a|an)\s+.+)",
+        "has",
+        "{s} has {o}",
+        False,
+        0.7,
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:own|owns)\s+(?P<o>" + _NUM_OR_DET + r"\s+(?:[\w'-]+\s+){0,2}?(?:" + PETS + r")"
+        r"(?:s|es)?)\b",
+        "has_pet",
+        "{s} has {o}",
+        False,
+        0.75,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:own|owns)\s+(?P<o>(?:a|an)\s+(?!(?:lot|bit|few|couple|pair|copy)\b).+)",
+        "has",
+        "{s} has {o}",
+        False,
+        0.7,
+        on_negation="drop",
+        cut="in|near|on|by|outside|with",
+    ),
     # -- tastes and pastimes
     _r(
         r"(?:prefer|prefers|would\s+rather\s+have)\s+(?P<o>.+)",
@@ -513,6 +716,24 @@ RULES: tuple[Rule, ...] = (
         False,
         on_negation="drop",
         cut="to|over|than|rather|instead",
+    ),
+    _r(
+        r"would\s+(?:much\s+)?rather\s+(?P<o>[a-z]+)\s+(?=than\b)",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        mode="raw",
+        on_negation="drop",
+        transform=_activity,
+    ),
+    _r(
+        _BE + r"(?:much\s+)?more\s+of\s+an?\s+(?P<o>[\w-]+)\s+person\b",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
     ),
     _r(
         r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?P<o>.+)",
@@ -588,6 +809,43 @@ RULES: tuple[Rule, ...] = (
         on_negation="drop",
     ),
     _r(
+        r"(?!.*\b(?:for|at)\s+work\b)"  # "I write emails every day for work" is no pastime
+        r"(?P<o>" + "|".join(ACTIVITY_NOUNS) + r")s?(?:\s+(?!" + _DETERMINER + r"\b)[\w'-]+){0,3}?"
+        r"\s+" + _HABIT,
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.65,
+        mode="raw",
+        on_negation="drop",
+        transform=_activity,
+    ),
+    _r(
+        r"(?:do|does|(?:have|has)\s+been\s+doing|practi[cs]e|practi[cs]es)\s+(?P<o>(?!"
+        + _NOT_A_PASTIME
+        + r")[\w-]+(?:\s+(?!"
+        + _NOT_A_PASTIME
+        + r")[\w-]+)?)\s+"
+        + _HABIT,
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.65,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:run|runs|do|does|compete\s+in|competes\s+in|race|races)\s+(?P<o>(?:half[- ])?"
+        r"marathons|ultramarathons|ultras|triathlons|ironmans|5ks|10ks|obstacle\s+races|"
+        r"road\s+races)\b",
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
         r"(?:collect|collects)\s+(?P<o>.+)",
         "hobby",
         "{s}'s hobbies include {o}",
@@ -621,6 +879,7 @@ FREE_TIME_RULE = _r(
 NEGATION = (
     (re.compile(r"^(?:do|does|did)\s+not\s+(?:really\s+|even\s+)?", re.I), ""),
     (re.compile(r"^(?:no\s+longer|never)\s+", re.I), ""),
+    (re.compile(r"^(?:stopped|quit)\s+being\s+", re.I), "am "),
     (re.compile(r"^(am|is|are|'s|was|were)\s+(?:not|no\s+longer|never)\s+", re.I), r"\1 "),
     (re.compile(r"^(have|has)\s+(?:not|never)\s+", re.I), r"\1 "),
 )

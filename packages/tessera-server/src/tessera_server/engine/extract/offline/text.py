@@ -40,7 +40,7 @@ SARCASM = re.compile(
 )
 # Where the question part of a "?" sentence starts.
 _QUESTION_START = re.compile(
-    r"(?:^|[,;]\s*|\s-\s)(?=(?:do|does|did|are|is|am|can|could|would|will|should|shall|have|"
+    r"(?:^|[,;]\s*(?:so\s+|but\s+|and\s+)?|\s-\s)(?=(?:do|does|did|are|is|am|can|could|would|will|should|shall|have|"
     r"has|any|anyone|what|where|who|whom|how|why|which|when|right|yes|no|ok|okay|isn't|"
     r"aren't|don't|didn't)\b)",
     re.IGNORECASE,

@@ -17,7 +17,10 @@ KIN_CANONICAL = {
     "fiancée": "fiance", "fiance": "fiance", "co-worker": "coworker", "coworker": "coworker",
     "flatmate": "roommate", "housemate": "roommate", "roommate": "roommate",
     "bestie": "best_friend", "best friend": "best_friend", "kid": "child", "child": "child",
-    "neighbour": "neighbor", "neighbor": "neighbor",
+    "neighbour": "neighbor", "neighbor": "neighbor", "team lead": "manager",
+    "team leader": "manager", "line manager": "manager", "closest friend": "best_friend",
+    "little boy": "son", "baby boy": "son", "little girl": "daughter", "baby girl": "daughter",
+    "hubby": "husband",
 }  # fmt: skip
 _KIN_WORDS = _words(
     "partner|wife|husband|boyfriend|girlfriend|spouse|son|daughter|brother|sister|friend|"
@@ -65,13 +68,27 @@ _INSTRUMENTS_AND_SPORTS = _words(
     "harp|ukulele|banjo|bass|keyboard|keys|harmonica|accordion|organ|soccer|football|"
     "tennis|basketball|baseball|volleyball|hockey|rugby|cricket|golf|chess|poker|"
     "badminton|squash|handball|softball|lacrosse|pickleball|bridge|table tennis|"
-    "ping pong|video games|board games|water polo"
+    "ping pong|video games|board games|water polo|oboe|bassoon|tuba|mandolin|synth|"
+    "synthesizer|darts|bowling|pool|snooker|curling|frisbee|ultimate frisbee|padel|"
+    "netball|dodgeball|polo|cards|mahjong|sudoku"
 )
 _KID_AND_THINGS = _words(
     "kids|children|child|sons|son|daughters|daughter|baby|babies|twins|grandkids|"
     "grandchildren|stepson|stepdaughter|car|cars|truck|motorcycle|motorbike|bike|bikes|"
     "house|houses|apartment|flat|condo|cabin|boat|business|company|shop|store|restaurant|"
     "cafe|bakery|studio|farm|garden"
+)
+# Words that make a lower-case phrase an organisation: "at a hotel", "the city council".
+_ORGANISATIONS = _words(
+    "hospital|clinic|school|university|college|hotel|bank|library|restaurant|cafe|bakery|"
+    "firm|company|startup|start-up|agency|factory|warehouse|store|shop|supermarket|bar|gym|"
+    "studio|nonprofit|non-profit|charity|museum|lab|laboratory|airline|airport|newspaper|"
+    "magazine|church|council|prison|zoo|farm|ranch|garage|salon|office|center|centre|"
+    "shelter|hospice|pharmacy|bookstore|brewery|winery|boutique|daycare|nursery|kindergarten|"
+    "consultancy|practice|ministry|department|embassy|army|navy|police|station|plant|mine|"
+    "mill|shipyard|theater|theatre|cinema|publisher|network|channel|radio|club|team|"
+    "coffee shop|law firm|call center|call centre|nursing home|care home|high school|"
+    "middle school|elementary school|fire department|police department"
 )
 _BUSINESSES = _words(
     "business|company|shop|store|restaurant|cafe|bakery|studio|salon|gym|farm|firm|"
@@ -90,6 +107,59 @@ JOB = _alt(_JOBS)
 PLAYS = _alt(_INSTRUMENTS_AND_SPORTS)
 THINGS = _alt(_KID_AND_THINGS)
 BUSINESS = _alt(_BUSINESSES)
+ORGANISATION = _alt(_ORGANISATIONS)
+# Verbs of pastimes and the noun each names: "I swim twice a week" → "swimming".
+ACTIVITY_NOUNS = {
+    "run": "running", "swim": "swimming", "cycle": "cycling", "bike": "biking",
+    "hike": "hiking", "jog": "jogging", "garden": "gardening", "knit": "knitting",
+    "paint": "painting", "bake": "baking", "surf": "surfing", "ski": "skiing",
+    "climb": "climbing", "dance": "dancing", "sing": "singing", "sew": "sewing",
+    "fish": "fishing", "skate": "skating", "row": "rowing", "box": "boxing",
+    "draw": "drawing", "write": "writing", "read": "reading", "crochet": "crocheting",
+    "sketch": "sketching", "travel": "traveling", "meditate": "meditating",
+    "snowboard": "snowboarding", "kayak": "kayaking", "sail": "sailing",
+}  # fmt: skip
+_UNITS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    "fifteen|sixteen|seventeen|eighteen|nineteen"
+)
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+# A number written in words, one to ninety-nine: "six", "thirty-eight".
+NUMBER_WORDS = rf"(?:(?:{_TENS})(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|{_UNITS})"
+
+
+def number_value(words: str) -> str | None:
+    """ "thirty-eight" → "38"; None when it is not a number in words."""
+    units = _UNITS.split("|")
+    tens = _TENS.split("|")
+    parts = words.lower().replace("-", " ").split()
+    if len(parts) == 1 and parts[0] in units:
+        return str(units.index(parts[0]) + 1)
+    if parts and parts[0] in tens and len(parts) <= 2:
+        value = (tens.index(parts[0]) + 2) * 10
+        if len(parts) == 2:
+            if parts[1] not in units[:9]:
+                return None
+            value += units.index(parts[1]) + 1
+        return str(value)
+    return None
+
+
+# Nationalities, religions and the like: capitalised, but never a person's name
+# ("my wife is Italian").
+DEMONYMS = {
+    "American", "British", "English", "Scottish", "Welsh", "Irish", "Canadian", "Mexican",
+    "Brazilian", "Argentinian", "Chilean", "Peruvian", "Colombian", "Cuban", "French",
+    "German", "Italian", "Spanish", "Portuguese", "Dutch", "Belgian", "Swiss", "Austrian",
+    "Swedish", "Norwegian", "Danish", "Finnish", "Icelandic", "Polish", "Czech", "Slovak",
+    "Hungarian", "Romanian", "Bulgarian", "Greek", "Turkish", "Russian", "Ukrainian",
+    "Chinese", "Japanese", "Korean", "Vietnamese", "Thai", "Filipino", "Indonesian",
+    "Malaysian", "Indian", "Pakistani", "Bangladeshi", "Iranian", "Iraqi", "Israeli",
+    "Egyptian", "Moroccan", "Nigerian", "Kenyan", "Ethiopian", "Ghanaian", "African",
+    "Australian", "Kiwi", "European", "Asian", "Latina", "Latino", "Hispanic", "Arab",
+    "Catholic", "Protestant", "Christian", "Jewish", "Muslim", "Hindu", "Buddhist",
+    "Sikh", "Mormon", "Atheist", "Republican", "Democrat",
+}  # fmt: skip
 NUM = r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|\d+)"
 KIN_ADJ = r"(?:little|younger|older|big|baby|twin|eldest|oldest|youngest|new|step|late)"
 UPPER = "A-ZÀ-ÖØ-Þ"
@@ -113,4 +183,5 @@ NOT_NAMES = {
     "Imagine", "Suppose", "Sure", "Okay", "Ok", "Home", "Anyway", "Recently",
     "Still", "Ever", "Never", "Not", "Do", "Does", "Did", "Is", "Are", "Was", "Were", "Can",
     "Could", "Would", "Should", "Will", "Have", "Has", "Had", "Let", "Gonna", "Wanna", "Dear",
+    "Mr", "Mrs", "Ms", "Mx", "Dr", "Miss", "Prof", "Sir", "Madam", "Me", "Name", "Call",
 }  # fmt: skip
