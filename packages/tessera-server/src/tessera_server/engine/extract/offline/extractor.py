@@ -50,6 +50,7 @@ from .patterns import (
     BARE_VERB,
     BIRTHDAY,
     CONTINUATION,
+    COPULA_SLOT,
     DATE_OBJECT,
     EMBEDDED,
     FAMILY_APPOSITION,
@@ -397,6 +398,8 @@ class OfflineExtractor:
                     name = words[0]
                 after = part[start + len(name) :]
                 if OBJECT_SLOT.search(window(part, start, 40)):
+                    if COPULA_SLOT.search(window(part, start, 40)):
+                        ctx.last_person = name  # "Mia's boyfriend is Leo and he's a dentist"
                     continue  # "… live in Berlin": an object, not a subject
                 if re.match(r"\s*[,!?.]", after) and VOCATIVE_BEFORE.search(
                     window(part, start, 40)

@@ -144,6 +144,8 @@ OBJECT_SLOT = re.compile(
     r"loves|than|the|a|an|my|our|his|her|their|called|named|is|are|was|were)\s+$",
     re.IGNORECASE,
 )
+# A name after "is", "called" or "named" is someone the next "he"/"she" may mean.
+COPULA_SLOT = re.compile(r"\b(?:is|are|was|were|called|named)\s+$", re.IGNORECASE)
 # Where a subject's next verb phrase starts: "I'm 45, married, and live in Perth".
 CONTINUATION = re.compile(r"(?:,\s*(?:and\s+|but\s+)?|\s(?:and|but)\s+)(?:also\s+|then\s+)?")
 # A third-person subject takes "lives", not "live": "Sounds like a plan" has no subject.

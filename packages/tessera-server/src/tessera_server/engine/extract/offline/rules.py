@@ -23,7 +23,14 @@ from .vocabulary import (
 ADVERBS = (
     r"(?:(?:just|now|currently|also|still|really|actually|recently|originally|basically|"
     r"honestly|totally|absolutely|finally|officially|mostly|only|always|already|both|all|"
-    r"happily|pretty|so|very|even|definitely|seriously|kind\s+of|sort\s+of)\s+)*"
+    r"happily|pretty|so|very|even|definitely|seriously|together|kind\s+of|sort\s+of)\s+)*"
+)
+# A stretch of time, never a place of work: "a barber for twenty years".
+_DURATION = (
+    r"(?:(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"fifteen|twenty|thirty|forty|several|many|a\s+few|a\s+couple\s+of|the\s+(?:last|past)"
+    r"(?:\s+\w+)?|over|almost|nearly|about|around|more\s+than)\s+(?:\w+\s+)?(?:years?|months?|"
+    r"weeks?|days?|decades?|hours?)|ages|a\s+while|a\s+long\s+time|life|now|good|heart)\b"
 )
 _BE = rf"(?:am|is|are|'s|have\s+been|has\s+been)\s+{ADVERBS}"
 _WORK = (
@@ -41,7 +48,8 @@ _WORK_AS = (
 _NEW_JOB = (
     r"(?:(?:started|began|got|landed|took|found|accepted)\s+(?:a\s+|my\s+|the\s+|his\s+|"
     r"her\s+)?(?:new\s+)?(?:full-time\s+|part-time\s+)?(?:job|position|role|internship|gig)"
-    r"\s+as|(?:got\s+|was\s+|have\s+been\s+|has\s+been\s+)?promoted\s+to)"
+    r"\s+as|(?:got|was|were|have\s+been|has\s+been|just\s+got)\s+(?:hired|taken\s+on)\s+as|"
+    r"(?:got\s+|was\s+|have\s+been\s+|has\s+been\s+)?promoted\s+to)"
 )
 _DEGREE = (
     r"(?:phd|ph\.d\.?|doctorate|masters?|master's|mba|msc|ma|ba|bsc|bachelor's|bachelors|"
@@ -182,9 +190,18 @@ _DETERMINER = r"(?:a|an|the|my|our|his|her|their|your|this|that|these|those|some
 _NOT_A_PASTIME = (
     r"(?:a|an|the|my|our|his|her|their|it|that|this|some|any|what|well|great|fine|ok|okay|"
     r"good|better|homework|laundry|dishes|chores|taxes|work|research|nothing|everything|"
-    r"something|anything|stuff|things|errands|overtime|shifts?|business|math|the)\b"
+    r"something|anything|stuff|things|errands|overtime|shifts?|business|math|the|"
+    # an emphatic "do": "I do miss nature"
+    r"miss|love|like|hope|think|want|need|know|feel|believe|enjoy|appreciate|remember|wish|"
+    r"agree|understand|see|get|try|have|care|worry|wonder|mean)\b"
 )
 _NUM_OR_DET = r"(?:" + NUM + r"|my|our)"
+# A time, not a place: "born in March", "born in 1990".
+_WHEN = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|the\s+\d|\d|the\s+(?:spring|summer|fall|autumn|winter|sixties|seventies|"
+    r"eighties|nineties)|(?:spring|summer|fall|autumn|winter)\b)"
+)
 _DIETS = (
     r"vegan|vegetarian|pescatarian|pescetarian|keto|paleo|plant-based|gluten-free|"
     r"dairy-free|low-carb|halal|kosher|raw"
@@ -244,9 +261,17 @@ RULES: tuple[Rule, ...] = (
         mode="place",
     ),
     _r(
-        r"was\s+born\s+(?:and\s+raised\s+)?in\s+(?P<o>.+)",
+        r"was\s+born\s+(?:and\s+raised\s+)?in\s+(?!" + _WHEN + r")(?P<o>.+)",
         "from",
         "{s} is from {o}",
+        True,
+        0.75,
+        mode="place",
+    ),
+    _r(
+        r"was\s+born\s+and\s+(?:raised|bred)\s+in\s+(?P<o>.+)",
+        "grew_up_in",
+        "{s} grew up in {o}",
         True,
         0.75,
         mode="place",
@@ -284,7 +309,7 @@ RULES: tuple[Rule, ...] = (
     _r(
         _WORK + r"\s+" + ADVERBS + r"(?:(?:full[- ]time|part[- ]time|remotely|nights|days|weekends|"
         r"freelance|there)\s+)?(?:in\s+(?!(?-i:[A-ZÀ-ÖØ-Þ]))[\w-]+(?:\s+[\w-]+)?\s+)?"
-        r"(?:at|for)\s+(?P<o>.+)",
+        r"(?:at|for)\s+(?!" + _DURATION + r")(?P<o>.+)",
         "works_at",
         "{s} works at {o}",
         True,
@@ -337,7 +362,7 @@ RULES: tuple[Rule, ...] = (
         mode="place",
     ),
     _r(
-        _BE + r"(?:an?\s+)?" + _JOBP + r"\s+(?:at|for|with)\s+(?P<o>.+)",
+        _BE + r"(?:an?\s+)?" + _JOBP + r"\s+(?:at|for|with)\s+(?!" + _DURATION + r")(?P<o>.+)",
         "works_at",
         "{s} works at {o}",
         True,
@@ -382,7 +407,7 @@ RULES: tuple[Rule, ...] = (
         cut="at|for|in|with|since|and",
     ),
     _r(
-        _BE + r"(?:an?\s+)(?P<o>" + _JOBP + r")\b(?!\s+(?:of|fan)\b)",
+        _BE + r"(?:an?\s+)(?P<o>" + _JOBP + r")\b(?!\s+(?:of|fan|at\s+heart)\b)",
         "works_as",
         "{s} works as {o}",
         True,
@@ -469,7 +494,8 @@ RULES: tuple[Rule, ...] = (
     ),
     _r(
         r"(?:am|is|are|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:studying|learning|"
-        r"taking\s+(?:classes|lessons|a\s+course)\s+(?:in|on))\s+(?P<o>.+)",
+        r"taking\s+(?:classes|lessons)\s+(?:in|on)|taking\s+an?\s+(?:[\w-]+\s+)?course\s+"
+        r"(?:in|on)(?=\s+(?-i:[a-z])))\s+(?P<o>.+)",  # "a course on Coursera" names no subject
         "studies",
         "{s} studies {o}",
         False,
@@ -663,7 +689,7 @@ RULES: tuple[Rule, ...] = (
     _r(
         r"(?:have|has|have\s+got|has\s+got|got)\s+(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
         r"(?:" + THINGS + r"))\b"
-        r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ]))",  # "a son, Felix": the son is named, not counted
+        r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ])|\s+(?:girl|boy)\b)",  # "a son, Felix": the son is named, not counted
         "has",
         "{s} has {o}",
         False,
@@ -810,7 +836,11 @@ RULES: tuple[Rule, ...] = (
     ),
     _r(
         r"(?!.*\b(?:for|at)\s+work\b)"  # "I write emails every day for work" is no pastime
-        r"(?P<o>" + "|".join(ACTIVITY_NOUNS) + r")s?(?:\s+(?!" + _DETERMINER + r"\b)[\w'-]+){0,3}?"
+        r"(?P<o>"
+        + "|".join(ACTIVITY_NOUNS)
+        + r")s?(?:\s+(?!"
+        + _DETERMINER
+        + r"\b|late\b|out\b|into\b|away\b|errands\b|the\b)[\w'-]+){0,3}?"
         r"\s+" + _HABIT,
         "hobby",
         "{s}'s hobbies include {o}",
@@ -879,7 +909,7 @@ FREE_TIME_RULE = _r(
 NEGATION = (
     (re.compile(r"^(?:do|does|did)\s+not\s+(?:really\s+|even\s+)?", re.I), ""),
     (re.compile(r"^(?:no\s+longer|never)\s+", re.I), ""),
-    (re.compile(r"^(?:stopped|quit)\s+being\s+", re.I), "am "),
+    (re.compile(r"^(?:stopped|quit|gave\s+up)\s+being\s+", re.I), "am "),
     (re.compile(r"^(am|is|are|'s|was|were)\s+(?:not|no\s+longer|never)\s+", re.I), r"\1 "),
     (re.compile(r"^(have|has)\s+(?:not|never)\s+", re.I), r"\1 "),
 )

@@ -26,7 +26,8 @@ _KIN_WORDS = _words(
     "partner|wife|husband|boyfriend|girlfriend|spouse|son|daughter|brother|sister|friend|"
     "boss|manager|cousin|aunt|uncle|niece|nephew|grandson|granddaughter|stepson|"
     "stepdaughter|stepmom|stepdad|mother-in-law|father-in-law|sister-in-law|"
-    "brother-in-law|colleague|twin|ex|ex-wife|ex-husband|ex-boyfriend|ex-girlfriend"
+    "brother-in-law|colleague|twin|ex|ex-wife|ex-husband|ex-boyfriend|ex-girlfriend|coach|"
+    "mentor"
 ) + list(KIN_CANONICAL)
 FUNCTIONAL_KIN = {
     "partner", "wife", "husband", "boyfriend", "girlfriend", "fiance", "spouse", "mother",
@@ -184,4 +185,5 @@ NOT_NAMES = {
     "Still", "Ever", "Never", "Not", "Do", "Does", "Did", "Is", "Are", "Was", "Were", "Can",
     "Could", "Would", "Should", "Will", "Have", "Has", "Had", "Let", "Gonna", "Wanna", "Dear",
     "Mr", "Mrs", "Ms", "Mx", "Dr", "Miss", "Prof", "Sir", "Madam", "Me", "Name", "Call",
+    "Look", "Looky", "Lookie", "Come", "Over", "Right", "Out", "Stop", "Get",
 }  # fmt: skip
