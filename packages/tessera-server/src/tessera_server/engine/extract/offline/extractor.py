@@ -49,6 +49,7 @@ from .patterns import (
     ATTRIBUTE_RELATION,
     BARE_VERB,
     BIRTHDAY,
+    CLAUSE_START,
     CONTINUATION,
     COPULA_SLOT,
     DATE_OBJECT,
@@ -61,6 +62,7 @@ from .patterns import (
     HOBBIES,
     HOME_IS,
     IMPLICIT,
+    JOINT,
     KIN_IS,
     MODAL,
     MY_NAME,
@@ -430,6 +432,13 @@ class OfflineExtractor:
             implicit = start == 0 and end > 0 and IMPLICIT.match(part) is not None
             if MODAL.match(clause.lstrip()):
                 continue
+            # "Ana and I …" opens a clause; "I speak Dutch and I …" has no subject "Dutch".
+            if (
+                third
+                and JOINT.match(clause)
+                and (subject in DEMONYMS or not CLAUSE_START.search(before))
+            ):
+                continue
             facts.extend(self._predicates(ctx, subject, clause, free_time, implicit, third))
         return self._pending + facts
 
@@ -450,9 +459,13 @@ class OfflineExtractor:
             rest = clause[pos:].lstrip() if n else clause.lstrip(" ,")  # "My boss, Linda, loves"
             if n and re.match(rf"(?:I|we|he|she|they|it|you)\b|{NAME}\s+[a-z]", rest):
                 break  # a new subject: its own clause
+            plural = False
             if third and n == 0:
                 rest = re.sub(r"^who\s+", "", rest)  # "my brother Sam, who loves fishing"
-            if third and BARE_VERB.match(rest):
+                joint = JOINT.match(rest)  # "Ana and I both speak Portuguese"
+                if joint:
+                    rest, plural = rest[joint.end() :], True
+            if third and not plural and BARE_VERB.match(rest):
                 continue  # no agreement: not this subject's verb
             # "never" states no fact to close ("I've never been married"), except a taste.
             never = bool(NEVER.match(rest))

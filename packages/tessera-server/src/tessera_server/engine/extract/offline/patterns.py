@@ -144,6 +144,12 @@ OBJECT_SLOT = re.compile(
     r"loves|than|the|a|an|my|our|his|her|their|called|named|is|are|was|were)\s+$",
     re.IGNORECASE,
 )
+# "Ana and I …": a subject shared with the speaker.
+JOINT = re.compile(r"\s*and\s+(?-i:I)\s+")
+# What may stand before a subject that opens a clause.
+CLAUSE_START = re.compile(
+    r"(?:^|[,;:.!?]|\b(?:and|but|so|because|when|while|then|also))\s*$", re.IGNORECASE
+)
 # A name after "is", "called" or "named" is someone the next "he"/"she" may mean.
 COPULA_SLOT = re.compile(r"\b(?:is|are|was|were|called|named)\s+$", re.IGNORECASE)
 # Where a subject's next verb phrase starts: "I'm 45, married, and live in Perth".
