@@ -67,6 +67,7 @@ from .patterns import (
     MODAL,
     MY_NAME,
     NEVER,
+    NOT_MY_THING,
     OBJECT_SLOT,
     OUR_PETS,
     PET_IS,
@@ -284,6 +285,16 @@ class OfflineExtractor:
                     facts.append(
                         self._fact(ctx, ctx.speaker, "lives_in", obj, "{s} lives in {o}", True, 0.7)
                     )
+            sideways = NOT_MY_THING.search(part)
+            if sideways and sideways.group("o").split()[0] not in NOT_NAMES:
+                obj = sideways.group("o")
+                obj = obj[0].lower() + obj[1:] if obj[1:2].islower() else obj
+                if acceptable(obj):
+                    facts.append(
+                        self._fact(
+                            ctx, ctx.speaker, "dislikes", obj, "{s} dislikes {o}", False, 0.6
+                        )
+                    )
             yuck = YUCK.search(part)
             if yuck and yuck.group("o").split()[0] not in NOT_NAMES:
                 facts.append(
@@ -462,9 +473,9 @@ class OfflineExtractor:
             plural = False
             if third and n == 0:
                 rest = re.sub(r"^who\s+", "", rest)  # "my brother Sam, who loves fishing"
-                joint = JOINT.match(rest)  # "Ana and I both speak Portuguese"
+                joint = JOINT.match(clause)  # "Ana and I both speak Portuguese"
                 if joint:
-                    rest, plural = rest[joint.end() :], True
+                    rest, plural = clause[joint.end() :], True
             if third and not plural and BARE_VERB.match(rest):
                 continue  # no agreement: not this subject's verb
             # "never" states no fact to close ("I've never been married"), except a taste.
@@ -509,13 +520,18 @@ class OfflineExtractor:
         self, ctx: _Context, rule: Rule, subject: str, raw: str, negated: bool, never: bool
     ) -> list[ExtractedFact]:
         relation = rule.relation
+        if rule.on_negation == "keep":
+            if not negated:
+                return []  # "I care for my mother" states no taste
+            negated = False
         if negated and (rule.on_negation == "drop" or (never and rule.on_negation != "flip")):
             return []
         if negated and rule.on_negation == "flip":
             relation, negated = "dislikes", False
         negated = negated or rule.negated
         if relation in ("likes", "dislikes") and (
-            DEFINITE_REFERENCE.match(raw) or re.match(r"\s*(?:his|her|their|your|its)\s", raw, re.I)
+            DEFINITE_REFERENCE.match(raw)
+            or re.match(r"\s*(?:my|our|his|her|their|your|its)\s", raw, re.I)
         ):
             return []  # "I love the lesson it teaches": about one thing, not a taste
         if relation == "studies" and UNPARSED_SKILL.match(raw):

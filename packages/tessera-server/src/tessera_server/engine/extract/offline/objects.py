@@ -10,7 +10,7 @@ from .vocabulary import ORGANISATION, UPPER
 _TIME_WORDS = (
     r"last|next|this|that|yesterday|today|tomorrow|tonight|ago|every|each|these\s+days|"
     r"nowadays|anymore|any\s+more|again|too|also|originally|lately|recently|currently|now|"
-    r"right\s+now|at\s+the\s+moment|at\s+this\s+point|by\s+the\s+way|btw|forever|"
+    r"right\s+now|at\s+the\s+moment|at\s+this\s+point|by\s+the\s+way|btw|forever|at\s+all|"
     r"on\s+weekends?|on\s+the\s+weekends?|in\s+the\s+(?:morning|evening|afternoon)s?|"
     r"at\s+night|in\s+\d{4}|on\s+\w+days?|(?:my|his|her|their|our)\s+(?:whole|entire)\s+life|"
     r"all\s+my\s+life|full[- ]time|part[- ]time|mostly|especially|lol|haha|"
@@ -116,7 +116,7 @@ def proper_or_clip(text: str, max_words: int = 6) -> str:
     text = strip_leading(text)
     match = _PROPER.match(text)
     if match:
-        name = match.group(0).rstrip(".'")
+        name = match.group(0).rstrip(".'-")
         # A name cut short by a clause word is still the name ("Boston four years ago").
         if name:
             return name

@@ -101,6 +101,7 @@ ROLE_INTRO = re.compile(
 )
 FAVORITE = re.compile(
     _POSS + r"\s+(?:all[- ]time\s+|absolute\s+)?fav(?:ou?rite|e)\s+"
+    r"(?:(?:kind|type|sort|genre|style)\s+of\s+)?"
     r"(?P<r>(?!is\b|are\b)[a-z]+(?:\s+(?!is\b|are\b|has\b|would\b|of\b|ever\b|was\b|will\b)[a-z]+)?)"
     r"\s+(?:of\s+all\s+time\s+|ever\s+)?(?:is|are|has\s+to\s+be|would\s+be|was\s+always|'s|"
     r"will\s+always\s+be)\s+(?P<o>.+)",
@@ -108,7 +109,15 @@ FAVORITE = re.compile(
 )
 FAVORITE_REVERSED = re.compile(
     r"(?:^|,\s*)(?P<o>[^,.;!?]{1,40}?)\s+(?:is|are)\s+(?:definitely\s+|probably\s+|still\s+)?"
-    r"(?:[Mm]y)\s+(?:all[- ]time\s+)?fav(?:ou?rite|e)\s+(?P<r>[a-z]+(?:\s+[a-z]+)?)\b",
+    r"(?:[Mm]y)\s+(?:all[- ]time\s+)?fav(?:ou?rite|e)\s+(?:(?:kind|type|sort|genre|style)\s+of\s+)?"
+    r"(?P<r>[a-z]+(?:\s+(?!of\b)[a-z]+)?)\b",
+)
+# "Musicals aren't my thing": a dislike said sideways.
+NOT_MY_THING = re.compile(
+    r"^(?:(?:honestly|tbh|yeah|well|ok|okay|so|but|and)[,\s]+)*(?P<o>[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,3}?)"
+    r"\s+(?:is|are)\s+not\s+(?:really\s+|exactly\s+|quite\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea|"
+    r"jam|scene)\b",
+    re.IGNORECASE,
 )
 BIRTHDAY = re.compile(_POSS + r"\s+birthday\s+is\s+(?:on\s+)?(?P<o>.+)", re.IGNORECASE)
 HOBBIES = re.compile(
@@ -167,7 +176,7 @@ EMBEDDED = re.compile(
 # A clause led by a modal or an intention states no fact yet ("we'll teach others").
 MODAL = re.compile(
     r"(?:will|would(?!\s+(?:much\s+)?rather)|could|should|might|may|must|shall|"
-    r"can(?!\s+(?:speak|not\s+(?:stand|bear)))|"
+    r"can(?!\s+(?:speak|not\s+(?:stand|bear|get\s+enough)))|"
     r"(?:am|is|are)\s+going\s+to|wants?\s+to|needs?\s+to|ha(?:ve|s)\s+to|hopes?\s+to|"
     r"plans?\s+to|(?:am|is|are)\s+(?:planning|hoping|about)\s+to)\b",
     re.IGNORECASE,

@@ -35,7 +35,7 @@ _DURATION = (
 _BE = rf"(?:am|is|are|'s|have\s+been|has\s+been)\s+{ADVERBS}"
 _WORK = (
     r"(?:work|works|have\s+worked|has\s+worked|(?:have|has)\s+been\s+working|"
-    r"(?:am|is|are)\s+working|started\s+working|began\s+working)"
+    r"(?:am|is|are)\s+" + ADVERBS + r"working|started\s+working|began\s+working)"
 )
 _MOD = r"(?!(?:of|a|an|the|and|or|to|in|at|for|with|my|his|her|from|who|that|fan)\b)[\w-]+"
 _JOBP = rf"(?:{_MOD}\s+){{0,3}}?(?:{JOB})s?"
@@ -73,7 +73,8 @@ class Rule:
     functional: bool
     confidence: float = 0.8
     mode: str = "phrase"  # phrase | place | list | proper_list | raw
-    on_negation: str = "negate"  # negate | drop | flip (likes → dislikes)
+    # negate | drop | flip (likes → dislikes) | keep (only negated: "don't care for" dislikes)
+    on_negation: str = "negate"
     negated: bool = False  # the phrase itself closes a fact ("I quit my job at X")
     transform: Callable[[str], str | None] | None = None
     cut: re.Pattern[str] | None = None  # extra clause words for this object
@@ -134,7 +135,21 @@ def _learning(obj: str) -> str | None:
     obj = re.sub(
         r"^(?:how\s+)?to\s+(?:play|speak|make|do|ride|cook|use)\s+(?:the\s+|a\s+)?", "", obj
     )
+    skill = re.fullmatch(r"(?:how\s+)?to\s+(\w+)", obj)
+    if skill and skill.group(1).lower() in ACTIVITY_NOUNS:
+        return ACTIVITY_NOUNS[skill.group(1).lower()]  # "how to surf" → "surfing"
     return None if re.match(r"^(?:to|how)\b", obj) else obj
+
+
+def _subject_taught(obj: str) -> str | None:
+    """ "a pottery class" → "pottery"; "a new class", "an extra class" name no subject."""
+    if re.match(
+        r"(?:new|extra|free|great|good|fun|quick|short|long|first|second|last|few|online|evening|"
+        r"night|weekly|daily|weekend|summer|intro|introductory|beginners?|local|private)\b",
+        obj,
+    ):
+        return None
+    return obj
 
 
 def _field_of_study(mods: str) -> str | None:
@@ -196,22 +211,28 @@ _NOT_A_PASTIME = (
     r"agree|understand|see|get|try|have|care|worry|wonder|mean)\b"
 )
 _NUM_OR_DET = r"(?:" + NUM + r"|my|our)"
-# A time, not a place: "born in March", "born in 1990".
-_WHEN = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|the\s+\d|\d|the\s+(?:spring|summer|fall|autumn|winter|sixties|seventies|"
-    r"eighties|nineties)|(?:spring|summer|fall|autumn|winter)\b)"
-)
 _DIETS = (
     r"vegan|vegetarian|pescatarian|pescetarian|keto|paleo|plant-based|gluten-free|"
     r"dairy-free|low-carb|halal|kosher|raw"
 )
 
 
+# A time, not a place: "born in March", "born in 1990".
+_WHEN = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|the\s+\d|\d|the\s+(?:spring|summer|fall|autumn|winter|sixties|seventies|"
+    r"eighties|nineties)|(?:spring|summer|fall|autumn|winter)\b)"
+)
 _VISIT = (
     r"(?:visited|have\s+visited|has\s+visited|have\s+been\s+to|has\s+been\s+to|"
-    r"went\s+(?:back\s+)?to|traveled\s+to|travelled\s+to|flew\s+to|drove\s+to|toured|"
-    r"backpacked\s+(?:through|around|across)|got\s+back\s+from|came\s+back\s+from|"
+    r"went\s+(?:back\s+)?to|(?:traveled|travelled|backpacked|toured|roamed|wandered)\s+"
+    r"(?:to|through|around|across|in)|flew\s+to|drove\s+to|toured|"
+    r"(?:honeymooned|vacationed|holidayed|vacationing|holidaying)\s+(?:in|at|on)|"
+    r"took\s+(?:[\w']+\s+){1,3}?to(?=\s+(?-i:[A-ZÀ-ÖØ-Þ]))|"
+    r"(?:got|came|just\s+got)\s+back\s+from\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:trip|vacation|holiday|visit|week|weekend|tour|stay)\s+(?:to|in|at)|"
+    r"(?:was|were)\s+in(?=\s+(?-i:[A-ZÀ-ÖØ-Þ])(?!" + _WHEN + r"))|"
+    r"got\s+back\s+from|came\s+back\s+from|"
     r"returned\s+from|(?:am|is|are)\s+" + ADVERBS + r"(?:traveling|travelling|backpacking)\s+"
     r"(?:through|around|across|in)|(?:spent|stayed)\s+(?:[\w'-]+\s+){0,5}?"
     r"(?:in|at|near|outside|by)|(?:go|goes|went)\s+\w+ing\s+in)"
@@ -221,18 +242,50 @@ RULES: tuple[Rule, ...] = (
     # -- where someone lives, comes from, has been
     _r(
         r"(?:live|lives|reside|resides|have\s+lived|has\s+lived|(?:have|has)\s+been\s+living|"
-        r"(?:am|is|are)\s+living)\s+" + ADVERBS + r"in\s+(?P<o>.+)",
+        r"(?:am|is|are)\s+living)\s+" + ADVERBS + r"(?:with\s+(?:my|our|his|her|their)\s+"
+        r"[\w-]+(?:\s+and\s+(?:my\s+)?[\w-]+)?\s+)?(?:in|(?:right\s+|just\s+)?outside(?:\s+of)?"
+        r"(?=\s+(?-i:[A-ZÀ-ÖØ-Þ])))\s+(?P<o>.+)",
         "lives_in",
         "{s} lives in {o}",
         True,
         mode="place",
     ),
     _r(
-        r"(?:have\s+|has\s+)?" + ADVERBS + r"(?:moved|relocated)\s+(?:back\s+|over\s+)?(?:here\s+)?"
-        r"to\s+(?P<o>.+)",
+        r"(?:have\s+|has\s+)?" + ADVERBS + r"(?:(?:moved|relocated)\s+(?:back\s+|over\s+)?"
+        r"(?:here\s+)?to|settled(?:\s+down)?\s+in)\s+(?P<o>.+)",
         "lives_in",
         "{s} lives in {o}",
         True,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:have|has)\s+been\s+" + ADVERBS + r"in\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w' .-]+?)\s+"
+        r"(?=(?:for|since)\s+(?:\d|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+        r"twenty|several|many|the\s+(?:last|past)|years|ages|\w+\s+years))",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.7,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:call|calls)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w' .-]+?)\s+home\b",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.75,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:rent|rents|share|shares)\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+)?(?:flat|apartment|"
+        r"house|place|room|condo|studio|loft)\s+in\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.75,
         mode="place",
         on_negation="drop",
     ),
@@ -308,7 +361,8 @@ RULES: tuple[Rule, ...] = (
     # -- work
     _r(
         _WORK + r"\s+" + ADVERBS + r"(?:(?:full[- ]time|part[- ]time|remotely|nights|days|weekends|"
-        r"freelance|there)\s+)?(?:in\s+(?!(?-i:[A-ZÀ-ÖØ-Þ]))[\w-]+(?:\s+[\w-]+)?\s+)?"
+        r"freelance|there)\s+)?(?:(?:in|with)\s+(?!(?-i:[A-ZÀ-ÖØ-Þ]))(?:the\s+)?[\w-]+"
+        r"(?:\s+[\w-]+)?\s+|the\s+[\w-]+(?:\s+(?:desk|shift|counter|register|floor|line|bar))?\s+)?"
         r"(?:at|for)\s+(?!" + _DURATION + r")(?P<o>.+)",
         "works_at",
         "{s} works at {o}",
@@ -351,6 +405,19 @@ RULES: tuple[Rule, ...] = (
         "{s} works at {o}",
         True,
         0.75,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:have|has)\s+been\s+"
+        + ADVERBS
+        + r"(?:at|with)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'&. -]+?)\s+"
+        r"(?=(?:for|since)\s+(?:\d|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+        r"twenty|several|many|the\s+(?:last|past)|years|ages|\w+\s+years))",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.7,
         mode="place",
         on_negation="drop",
     ),
@@ -525,6 +592,46 @@ RULES: tuple[Rule, ...] = (
         cut="at",
     ),
     _r(
+        r"(?:am|is|are)\s+"
+        + ADVERBS
+        + r"(?:taking|doing)\s+an?\s+(?:online\s+|evening\s+|night\s+)?"
+        r"(?P<o>(?-i:[a-zA-Z])[\w-]+(?:\s+[\w-]+)?)\s+(?:class|classes|course|workshop|lessons)\b",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+        transform=_subject_taught,
+    ),
+    _r(
+        r"(?:am|is|are)\s+" + ADVERBS + r"(?:taking|doing)\s+an?\s+(?:[\w-]+\s+)?(?:class|course|"
+        r"workshop|degree|diploma)\s+(?:in|on)\s+(?P<o>(?-i:[a-zA-Z])[\w-]+(?:\s+[\w-]+)?)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+        cut="at|and|but|with|online|this|next|at",
+    ),
+    _r(
+        r"(?:am|is|are)\s+in\s+(?:my|his|her|their)\s+(?:first|second|third|fourth|fifth|final|"
+        r"last|senior|junior|freshman|sophomore)\s+year\s+(?:at|of)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"(?:major|majors)\s+in\s+(?P<o>.+)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.75,
+        cut="at",
+    ),
+    _r(
         r"(?:am|is|are)\s+" + ADVERBS + r"majoring\s+in\s+(?P<o>.+)",
         "studies",
         "{s} studies {o}",
@@ -689,7 +796,7 @@ RULES: tuple[Rule, ...] = (
     _r(
         r"(?:have|has|have\s+got|has\s+got|got)\s+(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
         r"(?:" + THINGS + r"))\b"
-        r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ])|\s+(?:girl|boy)\b)",  # "a son, Felix": the son is named, not counted
+        r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ])|\s+(?:girl|boy|named|called)\b)",  # "a son, Felix": the son is named, not counted
         "has",
         "{s} has {o}",
         False,
@@ -773,7 +880,8 @@ RULES: tuple[Rule, ...] = (
     ),
     _r(
         _BE + r"(?:into|obsessed\s+with|passionate\s+about|crazy\s+about|addicted\s+to|"
-        r"hooked\s+on|keen\s+on|fond\s+of)\s+(?P<o>.+)",
+        r"hooked\s+on|keen\s+on|fond\s+of|(?:a\s+|such\s+a\s+)?sucker\s+for|big\s+on)\s+"
+        r"(?P<o>.+)",
         "likes",
         "{s} likes {o}",
         False,
@@ -800,6 +908,24 @@ RULES: tuple[Rule, ...] = (
         0.7,
         mode="raw",
         on_negation="flip",
+    ),
+    _r(
+        r"can\s+not\s+get\s+enough\s+of\s+(?P<o>.+)",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="drop",
+    ),
+    _r(
+        r"care\s+(?:much\s+)?for\s+(?P<o>.+)",
+        "dislikes",
+        "{s} dislikes {o}",
+        False,
+        0.65,
+        mode="list",
+        on_negation="keep",  # only "I don't care for seafood" is a taste
     ),
     _r(
         r"(?:hate|hates|dislike|dislikes|detest|detests|loathe|loathes|despise|despises|"

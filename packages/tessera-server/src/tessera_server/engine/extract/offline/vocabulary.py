@@ -77,7 +77,8 @@ _KID_AND_THINGS = _words(
     "kids|children|child|sons|son|daughters|daughter|baby|babies|twins|grandkids|"
     "grandchildren|stepson|stepdaughter|car|cars|truck|motorcycle|motorbike|bike|bikes|"
     "house|houses|apartment|flat|condo|cabin|boat|business|company|shop|store|restaurant|"
-    "cafe|bakery|studio|farm|garden"
+    "cafe|bakery|studio|farm|garden|piano|van|scooter|motorhome|tractor|"
+    "brother|brothers|sister|sisters|siblings|stepbrother|stepsister|half-brother|half-sister"
 )
 # Words that make a lower-case phrase an organisation: "at a hotel", "the city council".
 _ORGANISATIONS = _words(
