@@ -1232,7 +1232,7 @@ class PostgresStore:
                 "WHERE k.prefix = %s",
                 (prefix,),
             ).fetchone()
-        return (self._key(row), str(row["key_hash"])) if row else None
+        return (key_record(row, CODEC), str(row["key_hash"])) if row else None
 
     def scope_summaries(
         self, tenant_id: int, user_id: str | None, limit: int
@@ -1280,7 +1280,7 @@ class PostgresStore:
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = %s ORDER BY pk DESC LIMIT %s",
                 (tenant_id, limit),
             ).fetchall()
-        return [self._job(r) for r in rows]
+        return [job_record(r, CODEC) for r in rows]
 
     def fact_history(
         self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int

@@ -1027,7 +1027,7 @@ class SQLiteStore:
             "WHERE k.prefix = ?",
             (prefix,),
         ).fetchone()
-        return (self._key_from_row(row), str(row["key_hash"])) if row else None
+        return (key_record(row, CODEC), str(row["key_hash"])) if row else None
 
     def scope_summaries(
         self, tenant_id: int, user_id: str | None, limit: int
@@ -1055,7 +1055,7 @@ class SQLiteStore:
                 int(r["episodes"]),
                 int(r["facts"]),
                 int(r["foresight"]),
-                dec_time_opt(r["last"]),
+                CODEC.dec_time_opt(r["last"]),
             )
             for r in rows
         ]
@@ -1064,7 +1064,7 @@ class SQLiteStore:
         rows = self.pool.conn.execute(
             "SELECT * FROM jobs WHERE tenant_id = ? ORDER BY pk DESC LIMIT ?", (tenant_id, limit)
         ).fetchall()
-        return [self._job_from_row(r) for r in rows]
+        return [job_record(r, CODEC) for r in rows]
 
     def fact_history(
         self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
