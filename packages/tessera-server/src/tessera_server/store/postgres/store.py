@@ -50,7 +50,6 @@ from ..records import (
     ListCursor,
     ListedItem,
     Scope,
-    ScopeSummary,
     TimeTravel,
     Vector,
 )
@@ -140,16 +139,6 @@ def _filter_sql(filters: Sequence[FilterSpec], alias: str) -> tuple[str, list[An
             params.extend(extra)
         clauses.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
     return " AND ".join(clauses), params
-
-
-def _fact_time_sql(travel: TimeTravel, now: datetime, alias: str) -> tuple[str, list[Any]]:
-    as_of = travel.as_of or now
-    known = travel.known_as_of or now
-    sql = (
-        f"{alias}.t_valid <= %s AND ({alias}.t_invalid IS NULL OR {alias}.t_invalid > %s) "
-        f"AND {alias}.t_created <= %s AND ({alias}.t_expired IS NULL OR {alias}.t_expired > %s)"
-    )
-    return sql, [as_of, as_of, known, known]
 
 
 def _tsquery(terms: Sequence[str]) -> tuple[str, list[str]]:
@@ -387,7 +376,7 @@ class PostgresStore(SqlStore):
         limit: int,
     ) -> list[tuple[str, float]]:
         where, params = _scope_sql(scope, "x")
-        tsql, tparams = _fact_time_sql(travel, now, "x")
+        tsql, tparams = self._travel_sql(travel, now, "x")
         fsql, fparams = _filter_sql(filters, "x")
         where += f" AND {tsql}" + (f" AND {fsql}" if fsql else "")
         rows = self._lexical("facts", "id", where, [*params, *tparams, *fparams], terms, limit)
@@ -501,7 +490,7 @@ class PostgresStore(SqlStore):
         limit: int,
     ) -> list[tuple[str, float]]:
         where, params = _scope_sql(scope, "x")
-        tsql, tparams = _fact_time_sql(travel, now, "x")
+        tsql, tparams = self._travel_sql(travel, now, "x")
         fsql, fparams = _filter_sql(filters, "x")
         where += f" AND {tsql}" + (f" AND {fsql}" if fsql else "")
         rows = self._dense("facts", "id", where, [*params, *tparams, *fparams], query, limit)
@@ -654,82 +643,6 @@ class PostgresStore(SqlStore):
             Scope(int(r["tenant_id"]), dec_label(r["user_id"]), dec_label(r["session_id"]))
             for r in rows
         ]
-
-    # -- the console's reads ------------------------------------------------------------
-
-    def find_key_by_prefix(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
-        with self.db.read() as conn:
-            row = conn.execute(
-                "SELECT k.id, k.tenant_id, t.name, k.prefix, k.read_only, k.created_at, "
-                "k.revoked_at, k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
-                "WHERE k.prefix = %s",
-                (prefix,),
-            ).fetchone()
-        return (key_record(row, CODEC), str(row["key_hash"])) if row else None
-
-    def scope_summaries(
-        self, tenant_id: int, user_id: str | None, limit: int
-    ) -> list[ScopeSummary]:
-        """Each (user, session) of the tenant with its counts, most recently active first."""
-        where = "tenant_id = %s" + (" AND user_id = %s" if user_id is not None else "")
-        args: list[Any] = [tenant_id] + ([user_id] if user_id is not None else [])
-        tables = ("turns", "episodes", "facts", "foresight")
-        # Each arm counts its rows per scope (its own column; the others 0), then the arms'
-        # counts are added up per scope.
-        union = " UNION ALL ".join(
-            "SELECT user_id, session_id, "
-            + ", ".join(
-                f"count(*) AS {c}" if t == table else f"0 AS {c}"
-                for t, c in zip(tables, "tefo", strict=True)
-            )
-            + f", max(created_at) AS at FROM {table} WHERE {where}"
-            + (" AND t_expired IS NULL" if table == "facts" else "")
-            + " GROUP BY user_id, session_id"
-            for table in tables
-        )
-        with self.db.read() as conn:
-            rows = conn.execute(
-                "SELECT user_id, session_id, sum(t) AS turns, sum(e) AS episodes, "
-                f"sum(f) AS facts, sum(o) AS foresight, max(at) AS last FROM ({union}) x "
-                "GROUP BY user_id, session_id ORDER BY last DESC, user_id, session_id LIMIT %s",
-                [*args * len(tables), limit],
-            ).fetchall()
-        return [
-            ScopeSummary(
-                dec_label(r["user_id"]),
-                dec_label(r["session_id"]),
-                int(r["turns"]),
-                int(r["episodes"]),
-                int(r["facts"]),
-                int(r["foresight"]),
-                r["last"],
-            )
-            for r in rows
-        ]
-
-    def recent_jobs(self, tenant_id: int, limit: int) -> list[JobRecord]:
-        with self.db.read() as conn:
-            rows = conn.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = %s ORDER BY pk DESC LIMIT %s",
-                (tenant_id, limit),
-            ).fetchall()
-        return [job_record(r, CODEC) for r in rows]
-
-    def fact_history(
-        self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
-    ) -> list[FactRecord]:
-        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
-        those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
-        where, params = _scope_sql(scope, "x")
-        if travel is not None:
-            tsql, tparams = _fact_time_sql(travel, now, "x")
-            where += f" AND {tsql}"
-            params += tparams
-        return self._facts(
-            f"SELECT {FACT_COLUMNS} FROM facts x WHERE {where} "
-            "ORDER BY x.t_created DESC, x.pk DESC LIMIT %s",
-            [*params, limit],
-        )
 
     # -- export and import -------------------------------------------------------------
 

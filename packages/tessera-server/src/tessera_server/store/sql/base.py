@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
-from ..records import Scope
+from ..records import Scope, TimeTravel
 from ..rows import Codec
 
 # Columns of each aggregate's table that every backend has (PostgreSQL adds `meta` and `tsv`
@@ -29,6 +30,7 @@ FORESIGHT_COLUMNS = (
     "embedding, created_at"
 )
 PANEL_COLUMNS = "pk, tenant_id, user_id, level, summary, members, centroid, updated_at"
+SUMMARY_TABLES = ("turns", "episodes", "facts", "foresight")
 KEY_COLUMNS = (
     "k.id, k.tenant_id, t.name, k.prefix, k.read_only, k.created_at, k.revoked_at "
     "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
@@ -87,6 +89,16 @@ class SqlBase:
     def _filter_columns(self, metadata: dict[str, Any]) -> dict[str, Any]:
         """Extra columns a backend derives from metadata for its filters."""
         return {}
+
+    def _travel_sql(self, travel: TimeTravel, now: datetime, alias: str) -> tuple[str, list[Any]]:
+        """Time travel (`TimeTravel.windows`) as SQL on the facts aliased `alias`."""
+        m, clauses, params = self.codec.mark, [], []
+        for w in travel.windows(now):
+            clauses.append(
+                f"{alias}.{w.start} <= {m} AND ({alias}.{w.end} IS NULL OR {alias}.{w.end} > {m})"
+            )
+            params += [self.codec.enc_time(w.at)] * 2
+        return " AND ".join(clauses), params
 
     def _in(self, values: Sequence[Any]) -> str:
         """`(placeholders)` for an IN list of `values`."""

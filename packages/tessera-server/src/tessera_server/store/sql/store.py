@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .console import ConsoleReads
 from .export import Export
 from .forget import Forget
 from .jobs import Jobs
@@ -10,6 +11,7 @@ from .profile import Profile
 from .turns import Turns
 
 
-class SqlStore(Keys, Turns, Export, Profile, Forget, Jobs):
-    """Keys, turns, episodes, facts, profile, forgetting, export and the common job calls;
+class SqlStore(Keys, Turns, Export, ConsoleReads, Profile, Forget, Jobs):
+    """Keys, turns, episodes, facts, profile, forgetting, export, the console's reads and the
+    common job calls;
     a backend adds connections, search arms, job claiming and migrations."""

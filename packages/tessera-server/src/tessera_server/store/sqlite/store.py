@@ -24,7 +24,6 @@ from ..records import (
     ListCursor,
     ListedItem,
     Scope,
-    ScopeSummary,
     TimeTravel,
     Vector,
 )
@@ -47,7 +46,6 @@ from .dense import (
 )
 
 NEVER = float("inf")
-SUMMARY_TABLES = ("turns", "episodes", "facts", "foresight")
 _EPISODE_KIND_CODES = {"episode": 0.0, "note": 1.0, "procedure": 2.0, "resource": 3.0}
 
 
@@ -252,15 +250,13 @@ class SQLiteStore(SqlStore):
         filters: Sequence[FilterSpec],
         now: datetime,
     ) -> npt.NDArray[np.bool_]:
-        extra = snap.extra
-        as_of = (travel.as_of or now).timestamp()
-        known = (travel.known_as_of or now).timestamp()
-        mask = (
-            (extra[:, 0] <= as_of)
-            & (extra[:, 1] > as_of)
-            & (extra[:, 2] <= known)
-            & (extra[:, 3] > known)
-        )
+        # Time travel (`TimeTravel.windows`) over the index's fact-time columns, where an
+        # absent end is stored as infinity.
+        extra, columns = snap.extra, _FACT_DENSE.extra_columns
+        mask = np.ones(len(extra), np.bool_)
+        for w in travel.windows(now):
+            at = w.at.timestamp()
+            mask &= (extra[:, columns.index(w.start)] <= at) & (extra[:, columns.index(w.end)] > at)
         allowed = self._allowed_mask("facts", snap, scope, filters)
         return mask if allowed is None else mask & allowed
 
@@ -505,72 +501,6 @@ class SQLiteStore(SqlStore):
             "WHERE consolidated = 0 AND infer = 1"
         ).fetchall()
         return [Scope(int(r[0]), dec_label(r[1]), dec_label(r[2])) for r in rows]
-
-    # -- the console's reads ------------------------------------------------------------
-
-    def find_key_by_prefix(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
-        row = self.pool.conn.execute(
-            "SELECT k.*, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
-            "WHERE k.prefix = ?",
-            (prefix,),
-        ).fetchone()
-        return (key_record(row, CODEC), str(row["key_hash"])) if row else None
-
-    def scope_summaries(
-        self, tenant_id: int, user_id: str | None, limit: int
-    ) -> list[ScopeSummary]:
-        """Each (user, session) of the tenant with its counts, most recently active first."""
-        where = "tenant_id = ?" + (" AND user_id = ?" if user_id is not None else "")
-        args: list[Any] = [tenant_id] + ([user_id] if user_id is not None else [])
-        union = " UNION ALL ".join(
-            f"SELECT user_id, session_id, {table == 'turns':d} AS t, {table == 'episodes':d} AS e, "
-            f"{table == 'facts':d} AS f, {table == 'foresight':d} AS o, created_at FROM {table} "
-            f"WHERE {where}" + (" AND t_expired IS NULL" if table == "facts" else "")
-            for table in SUMMARY_TABLES
-        )
-        rows = self.pool.conn.execute(
-            "SELECT user_id, session_id, sum(t) AS turns, sum(e) AS episodes, sum(f) AS facts, "
-            f"sum(o) AS foresight, max(created_at) AS last FROM ({union}) "
-            "GROUP BY user_id, session_id ORDER BY last DESC, user_id, session_id LIMIT ?",
-            [*args * len(SUMMARY_TABLES), limit],
-        ).fetchall()
-        return [
-            ScopeSummary(
-                dec_label(r["user_id"]),
-                dec_label(r["session_id"]),
-                int(r["turns"]),
-                int(r["episodes"]),
-                int(r["facts"]),
-                int(r["foresight"]),
-                CODEC.dec_time_opt(r["last"]),
-            )
-            for r in rows
-        ]
-
-    def recent_jobs(self, tenant_id: int, limit: int) -> list[JobRecord]:
-        rows = self.pool.conn.execute(
-            "SELECT * FROM jobs WHERE tenant_id = ? ORDER BY pk DESC LIMIT ?", (tenant_id, limit)
-        ).fetchall()
-        return [job_record(r, CODEC) for r in rows]
-
-    def fact_history(
-        self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
-    ) -> list[FactRecord]:
-        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
-        those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
-        where, params = _scope_sql(scope)
-        if travel is not None:
-            as_of, known = enc_time(travel.as_of or now), enc_time(travel.known_as_of or now)
-            where += (
-                " AND t_valid <= ? AND (t_invalid IS NULL OR t_invalid > ?)"
-                " AND t_created <= ? AND (t_expired IS NULL OR t_expired > ?)"
-            )
-            params += [as_of, as_of, known, known]
-        rows = self.pool.conn.execute(
-            f"SELECT * FROM facts WHERE {where} ORDER BY t_created DESC, pk DESC LIMIT ?",
-            [*params, limit],
-        ).fetchall()
-        return self._facts_from_rows(rows)
 
     # -- export and import (the format lives in store/portable.py) -----------------------
 
