@@ -26,6 +26,11 @@ class Scope:
     user_id: str | None
     session_id: str | None
 
+    def owner(self) -> Scope:
+        """Whose memory this is: the user, or for rows without a user, their session (the
+        scope facts are deduplicated and superseded in, and writers queue on)."""
+        return Scope(self.tenant_id, self.user_id, None if self.user_id else self.session_id)
+
 
 @dataclass(frozen=True)
 class ApiKeyRecord:

@@ -153,10 +153,12 @@ def _lock_key(*parts: object) -> str:
     return ":".join(str(p) for p in parts)
 
 
-def _owner_key(tenant_id: int, user_id: str, session_id: str) -> str:
-    """Whose memory a write touches: a user, or for turns without a user, their session
-    (the scope facts are deduplicated in)."""
-    return _lock_key("owner", tenant_id, user_id, session_id)
+def _owner_key(scope: Scope) -> str:
+    """The advisory lock of whose memory a write touches (`Scope.owner`)."""
+    owner = scope.owner()
+    return _lock_key(
+        "owner", owner.tenant_id, enc_label(owner.user_id), enc_label(owner.session_id)
+    )
 
 
 class PostgresStore(SqlStore):
@@ -227,13 +229,16 @@ class PostgresStore(SqlStore):
     def _lock_owners_of_turns(self, conn: Conn, pks: list[int]) -> None:
         """The owner locks of these turns, then the turns themselves, in key order."""
         owners = conn.execute(
-            "SELECT DISTINCT tenant_id, user_id, "
-            "CASE WHEN user_id = '' THEN session_id ELSE '' END AS session_id "
-            "FROM turns WHERE pk = ANY(%s)",
-            [pks],
+            "SELECT DISTINCT tenant_id, user_id, session_id FROM turns WHERE pk = ANY(%s)", [pks]
         ).fetchall()
         self._lock(
-            conn, *(_owner_key(r["tenant_id"], r["user_id"], r["session_id"]) for r in owners)
+            conn,
+            *(
+                _owner_key(
+                    Scope(r["tenant_id"], dec_label(r["user_id"]), dec_label(r["session_id"]))
+                )
+                for r in owners
+            ),
         )
         conn.execute("SELECT 1 FROM turns WHERE pk = ANY(%s) ORDER BY pk FOR UPDATE", [pks])
 
@@ -244,10 +249,8 @@ class PostgresStore(SqlStore):
         conn = self.db.active
         if conn is None:
             return
-        if scope.user_id is not None:
-            self._lock(conn, _owner_key(scope.tenant_id, scope.user_id, ""))
-        elif scope.session_id is not None:
-            self._lock(conn, _owner_key(scope.tenant_id, "", scope.session_id))
+        if scope.user_id is not None or scope.session_id is not None:
+            self._lock(conn, _owner_key(scope))
 
     # -- locks the shared statements take (store/sql/base.py hooks) ---------------------
 
@@ -519,17 +522,6 @@ class PostgresStore(SqlStore):
                 out.setdefault(int(row["turn_pk"]), []).append(str(row["id"]))
         return out
 
-    def turn_vectors(self, turn_pks: Sequence[int]) -> dict[int, Vector]:
-        if not turn_pks:
-            return {}
-        with self.db.read() as conn:
-            rows = conn.execute(
-                "SELECT pk, embedding FROM turns WHERE pk = ANY(%s) AND embedding IS NOT NULL",
-                [list(turn_pks)],
-                binary=True,
-            ).fetchall()
-        return {int(r["pk"]): r["embedding"] for r in rows}
-
     def turn_neighbors(self, pks: Sequence[int], max_gap: timedelta) -> dict[int, list[int]]:
         if not pks:
             return {}
@@ -590,26 +582,6 @@ class PostgresStore(SqlStore):
         return [ListedItem(r["kind"], str(r["id"]), r["created_at"]) for r in rows]
 
     # -- jobs --------------------------------------------------------------------------
-
-    def enqueue_job(self, scope: Scope, kind: str, now: datetime) -> tuple[JobRecord, bool]:
-        """Queue a job unless one is already queued for the same scope and kind."""
-        args = (scope.tenant_id, kind, enc_label(scope.user_id), enc_label(scope.session_id))
-        with self.db.write() as conn:
-            self._lock(conn, _lock_key("enqueue", *args))
-            row = conn.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = %s AND kind = %s "
-                "AND user_id = %s AND session_id = %s AND status = 'queued' ORDER BY pk LIMIT 1",
-                args,
-            ).fetchone()
-            if row:
-                return job_record(row, CODEC), False
-            row = conn.execute(
-                "INSERT INTO jobs (tenant_id, kind, user_id, session_id, status, created_at, "
-                f"updated_at) VALUES (%s, %s, %s, %s, 'queued', %s, %s) RETURNING {JOB_COLUMNS}",
-                (*args, now, now),
-            ).fetchone()
-            assert row is not None
-            return job_record(row, CODEC), True
 
     def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
         """Take the oldest queued job, or one whose lease ran out, and lease it."""

@@ -147,6 +147,19 @@ class Turns(SqlBase):
                     (self.codec.enc_vec(vec), item_id, tenant_id),
                 )
 
+    def turn_vectors(self, turn_pks: Sequence[int]) -> dict[int, Vector]:
+        if not turn_pks:
+            return {}
+        with self._read() as conn:
+            rows = self._fetch(
+                conn,
+                f"SELECT pk, embedding FROM turns WHERE pk IN {self._in(turn_pks)} "
+                "AND embedding IS NOT NULL",
+                list(turn_pks),
+            )
+        found = ((int(r["pk"]), self.codec.dec_vec(r["embedding"])) for r in rows)
+        return {pk: vec for pk, vec in found if vec is not None}
+
     def scopes_with_pending_turns(self) -> list[Scope]:
         with self._read() as conn:
             rows = conn.execute(

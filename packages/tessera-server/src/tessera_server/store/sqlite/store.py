@@ -29,13 +29,12 @@ from ..records import (
 )
 from ..rows import (
     dec_label,
-    enc_label,
     job_record,
 )
 from ..sql.store import SqlStore
 from . import changes
 from .ann import ANN_MIN_ROWS
-from .codec import CODEC, dec_time, dec_vec, enc_time
+from .codec import CODEC, dec_time, enc_time
 from .connection import ConnectionPool, migrate
 from .dense import (
     MAX_CACHED_BYTES,
@@ -336,20 +335,6 @@ class SQLiteStore(SqlStore):
             out.setdefault(int(row[0]), []).append(str(row[1]))
         return out
 
-    def turn_vectors(self, turn_pks: Sequence[int]) -> dict[int, Vector]:
-        if not turn_pks:
-            return {}
-        marks = ", ".join("?" for _ in turn_pks)
-        out: dict[int, Vector] = {}
-        for row in self.pool.conn.execute(
-            f"SELECT pk, embedding FROM turns WHERE pk IN ({marks}) AND embedding IS NOT NULL",
-            list(turn_pks),
-        ):
-            vec = dec_vec(row[1])
-            if vec is not None:
-                out[int(row[0])] = vec
-        return out
-
     def turn_neighbors(self, pks: Sequence[int], max_gap: timedelta) -> dict[int, list[int]]:
         if not pks:
             return {}
@@ -442,26 +427,6 @@ class SQLiteStore(SqlStore):
         return [ListedItem(r["kind"], str(r["id"]), dec_time(r["created_at"])) for r in rows]
 
     # -- jobs --------------------------------------------------------------------------
-
-    def enqueue_job(self, scope: Scope, kind: str, now: datetime) -> tuple[JobRecord, bool]:
-        """Queue a job unless one is already queued for the same scope and kind."""
-        args = (scope.tenant_id, kind, enc_label(scope.user_id), enc_label(scope.session_id))
-        with self.pool.write() as conn:
-            row = conn.execute(
-                "SELECT * FROM jobs WHERE tenant_id = ? AND kind = ? AND user_id = ? "
-                "AND session_id = ? AND status = 'queued' ORDER BY pk LIMIT 1",
-                args,
-            ).fetchone()
-            if row:
-                return job_record(row, CODEC), False
-            stamp = enc_time(now)
-            cur = conn.execute(
-                "INSERT INTO jobs (tenant_id, kind, user_id, session_id, status, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-                (*args, stamp, stamp),
-            )
-            row = conn.execute("SELECT * FROM jobs WHERE pk = ?", (cur.lastrowid,)).fetchone()
-            return job_record(row, CODEC), True
 
     def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
         """Take the oldest queued job, or one whose lease ran out, and lease it."""
