@@ -338,6 +338,25 @@ class PostgresStore(SqlStore):
 
     # -- retrieval: words --------------------------------------------------------------
 
+    def _episode_where(
+        self, scope: Scope, kinds: Sequence[str], filters: Sequence[FilterSpec]
+    ) -> tuple[str, list[Any]]:
+        """The rows an episode arm may return (aliased `x`): scope, kinds, filters."""
+        where, params = _scope_sql(scope, "x")
+        fsql, fparams = _filter_sql(filters, "x")
+        where += " AND x.kind = ANY(%s)" + (f" AND {fsql}" if fsql else "")
+        return where, [*params, list(kinds), *fparams]
+
+    def _fact_where(
+        self, scope: Scope, travel: TimeTravel, filters: Sequence[FilterSpec], now: datetime
+    ) -> tuple[str, list[Any]]:
+        """The rows a fact arm may return (aliased `x`): scope, time travel, filters."""
+        where, params = _scope_sql(scope, "x")
+        tsql, tparams = self._travel_sql(travel, now, "x")
+        fsql, fparams = _filter_sql(filters, "x")
+        where += f" AND {tsql}" + (f" AND {fsql}" if fsql else "")
+        return where, [*params, *tparams, *fparams]
+
     def _lexical(
         self, table: str, key: str, where: str, params: list[Any], terms: Sequence[str], limit: int
     ) -> list[tuple[Any, float]]:
@@ -361,12 +380,8 @@ class PostgresStore(SqlStore):
         filters: Sequence[FilterSpec],
         limit: int,
     ) -> list[tuple[str, float]]:
-        where, params = _scope_sql(scope, "x")
-        fsql, fparams = _filter_sql(filters, "x")
-        where += " AND x.kind = ANY(%s)" + (f" AND {fsql}" if fsql else "")
-        rows = self._lexical(
-            "episodes", "id", where, [*params, list(kinds), *fparams], terms, limit
-        )
+        where, params = self._episode_where(scope, kinds, filters)
+        rows = self._lexical("episodes", "id", where, params, terms, limit)
         return [(str(k), s) for k, s in rows]
 
     def lexical_facts(
@@ -378,11 +393,8 @@ class PostgresStore(SqlStore):
         now: datetime,
         limit: int,
     ) -> list[tuple[str, float]]:
-        where, params = _scope_sql(scope, "x")
-        tsql, tparams = self._travel_sql(travel, now, "x")
-        fsql, fparams = _filter_sql(filters, "x")
-        where += f" AND {tsql}" + (f" AND {fsql}" if fsql else "")
-        rows = self._lexical("facts", "id", where, [*params, *tparams, *fparams], terms, limit)
+        where, params = self._fact_where(scope, travel, filters, now)
+        rows = self._lexical("facts", "id", where, params, terms, limit)
         return [(str(k), s) for k, s in rows]
 
     def lexical_turns(
@@ -477,10 +489,8 @@ class PostgresStore(SqlStore):
         filters: Sequence[FilterSpec],
         limit: int,
     ) -> list[tuple[str, float]]:
-        where, params = _scope_sql(scope, "x")
-        fsql, fparams = _filter_sql(filters, "x")
-        where += " AND x.kind = ANY(%s)" + (f" AND {fsql}" if fsql else "")
-        rows = self._dense("episodes", "id", where, [*params, list(kinds), *fparams], query, limit)
+        where, params = self._episode_where(scope, kinds, filters)
+        rows = self._dense("episodes", "id", where, params, query, limit)
         return [(str(k), s) for k, s in rows]
 
     def dense_facts(
@@ -492,11 +502,8 @@ class PostgresStore(SqlStore):
         now: datetime,
         limit: int,
     ) -> list[tuple[str, float]]:
-        where, params = _scope_sql(scope, "x")
-        tsql, tparams = self._travel_sql(travel, now, "x")
-        fsql, fparams = _filter_sql(filters, "x")
-        where += f" AND {tsql}" + (f" AND {fsql}" if fsql else "")
-        rows = self._dense("facts", "id", where, [*params, *tparams, *fparams], query, limit)
+        where, params = self._fact_where(scope, travel, filters, now)
+        rows = self._dense("facts", "id", where, params, query, limit)
         return [(str(k), s) for k, s in rows]
 
     def dense_turns(self, scope: Scope, query: Vector, limit: int) -> list[tuple[int, float]]:

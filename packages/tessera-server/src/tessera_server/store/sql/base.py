@@ -59,6 +59,11 @@ class SqlBase:
         """All rows of a query that may return vectors."""
         return list(conn.execute(sql, params).fetchall())
 
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """All rows of a read (vectors decoded as `_fetch` does)."""
+        with self._read() as conn:
+            return self._fetch(conn, sql, params)
+
     def _execute_many(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many parameter rows."""
         conn.executemany(sql, rows)

@@ -40,13 +40,12 @@ class ConsoleReads(Facts):
             + " GROUP BY user_id, session_id"
             for table in SUMMARY_TABLES
         )
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT user_id, session_id, sum(t) AS turns, sum(e) AS episodes, "
-                f"sum(f) AS facts, sum(o) AS foresight, max(at) AS last FROM ({union}) x "
-                f"GROUP BY user_id, session_id ORDER BY last DESC, user_id, session_id LIMIT {m}",
-                [*args * len(SUMMARY_TABLES), limit],
-            ).fetchall()
+        rows = self._rows(
+            "SELECT user_id, session_id, sum(t) AS turns, sum(e) AS episodes, "
+            f"sum(f) AS facts, sum(o) AS foresight, max(at) AS last FROM ({union}) x "
+            f"GROUP BY user_id, session_id ORDER BY last DESC, user_id, session_id LIMIT {m}",
+            [*args * len(SUMMARY_TABLES), limit],
+        )
         return [
             ScopeSummary(
                 dec_label(r["user_id"]),
@@ -62,11 +61,10 @@ class ConsoleReads(Facts):
 
     def recent_jobs(self, tenant_id: int, limit: int) -> list[JobRecord]:
         m = self.codec.mark
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = {m} ORDER BY pk DESC LIMIT {m}",
-                (tenant_id, limit),
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = {m} ORDER BY pk DESC LIMIT {m}",
+            (tenant_id, limit),
+        )
         return [job_record(r, self.codec) for r in rows]
 
     def fact_history(

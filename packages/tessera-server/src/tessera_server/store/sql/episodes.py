@@ -9,6 +9,13 @@ from ..records import EpisodeRecord, Scope
 from ..rows import enc_json, episode_record, episode_rewrite, episode_row
 from .base import EPISODE_COLUMNS, SqlBase
 
+# Each table of things drawn from turns, and the table naming those turns.
+SOURCES = {
+    "episodes": "episode_sources",
+    "facts": "fact_sources",
+    "foresight": "foresight_sources",
+}
+
 
 class Sources(SqlBase):
     """The `*_sources` tables: which turns an episode, fact or foresight item came from."""
@@ -21,6 +28,18 @@ class Sources(SqlBase):
                 "ON CONFLICT DO NOTHING",
                 [(pk, t) for t in turns],
             )
+
+    def _insert_drawn(
+        self, table: str, values: dict[str, Any], key: str, turns: Sequence[int]
+    ) -> int:
+        """Insert a row of `table` and the turns it was drawn from; returns its pk."""
+        with self._write() as conn:
+            row = conn.execute(
+                self.codec.insert(table, values, " RETURNING pk"), list(values.values())
+            ).fetchone()
+            pk = int(row["pk"])
+            self._add_sources(conn, SOURCES[table], key, pk, turns)
+        return pk
 
     def _sources(
         self, conn: Any, table: str, key: str, pks: list[int]
@@ -42,12 +61,7 @@ class Sources(SqlBase):
 class Episodes(Sources):
     def insert_episode(self, ep: EpisodeRecord) -> EpisodeRecord:
         values = {**episode_row(ep, self.codec), **self._filter_columns(ep.metadata)}
-        with self._write() as conn:
-            row = conn.execute(
-                self.codec.insert("episodes", values, " RETURNING pk"), list(values.values())
-            ).fetchone()
-            ep.pk = int(row["pk"])
-            self._add_sources(conn, "episode_sources", "episode_pk", ep.pk, ep.source_turn_pks)
+        ep.pk = self._insert_drawn("episodes", values, "episode_pk", ep.source_turn_pks)
         return ep
 
     def _episodes(self, sql: str, params: Sequence[Any]) -> list[EpisodeRecord]:

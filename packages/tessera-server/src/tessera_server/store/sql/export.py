@@ -17,10 +17,7 @@ CHUNK = 1000
 
 class Export(Episodes, Facts):
     def export_tenants(self) -> list[tuple[int, str, datetime]]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT id, name, created_at FROM tenants ORDER BY id", ()
-            ).fetchall()
+        rows = self._rows("SELECT id, name, created_at FROM tenants ORDER BY id", ())
         return [(int(r["id"]), str(r["name"]), self.codec.dec_time(r["created_at"])) for r in rows]
 
     def _user(self, user_id: str | None) -> tuple[str, list[Any]]:
@@ -36,13 +33,11 @@ class Export(Episodes, Facts):
         m = self.codec.mark
         after = 0
         while True:
-            with self._read() as conn:
-                rows = self._fetch(
-                    conn,
-                    f"SELECT {columns} FROM {table} WHERE tenant_id = {m}{user_sql} "
-                    f"AND pk > {m} ORDER BY pk LIMIT {m}",
-                    [tenant_id, *user_params, after, CHUNK],
-                )
+            rows = self._rows(
+                f"SELECT {columns} FROM {table} WHERE tenant_id = {m}{user_sql} "
+                f"AND pk > {m} ORDER BY pk LIMIT {m}",
+                [tenant_id, *user_params, after, CHUNK],
+            )
             if not rows:
                 return
             yield rows
@@ -80,12 +75,11 @@ class Export(Episodes, Facts):
         self, tenant_id: int, user_id: str | None
     ) -> Iterator[tuple[str, dict[str, Any], datetime]]:
         user_sql, user_params = self._user(user_id)
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT user_id, data, updated_at FROM portraits "
-                f"WHERE tenant_id = {self.codec.mark}{user_sql} ORDER BY user_id",
-                [tenant_id, *user_params],
-            ).fetchall()
+        rows = self._rows(
+            "SELECT user_id, data, updated_at FROM portraits "
+            f"WHERE tenant_id = {self.codec.mark}{user_sql} ORDER BY user_id",
+            [tenant_id, *user_params],
+        )
         for r in rows:
             yield str(r["user_id"]), dec_json(r["data"]), self.codec.dec_time(r["updated_at"])
 
@@ -98,8 +92,7 @@ class Export(Episodes, Facts):
         assert table in ("episodes", "facts", "foresight")
         if not ids:
             return {}
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT id, tenant_id, pk FROM {table} WHERE id IN {self._in(ids)}", list(ids)
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT id, tenant_id, pk FROM {table} WHERE id IN {self._in(ids)}", list(ids)
+        )
         return {str(r["id"]): (int(r["tenant_id"]), int(r["pk"])) for r in rows}

@@ -15,12 +15,7 @@ from .episodes import Sources
 class Facts(Sources):
     def insert_fact(self, fact: FactRecord) -> FactRecord:
         values = {**fact_row(fact, self.codec), **self._filter_columns(fact.metadata)}
-        with self._write() as conn:
-            row = conn.execute(
-                self.codec.insert("facts", values, " RETURNING pk"), list(values.values())
-            ).fetchone()
-            fact.pk = int(row["pk"])
-            self._add_sources(conn, "fact_sources", "fact_pk", fact.pk, fact.source_turn_pks)
+        fact.pk = self._insert_drawn("facts", values, "fact_pk", fact.source_turn_pks)
         return fact
 
     def _facts(self, sql: str, params: Sequence[Any]) -> list[FactRecord]:

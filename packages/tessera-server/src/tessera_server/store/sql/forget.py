@@ -70,12 +70,11 @@ class Forget(SqlBase):
 
     def users_in_scope(self, scope: Scope) -> list[str]:
         where, params = self._scope(scope)
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT user_id FROM episodes WHERE {where} "
-                f"UNION SELECT user_id FROM facts WHERE {where}",
-                [*params, *params],
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT user_id FROM episodes WHERE {where} "
+            f"UNION SELECT user_id FROM facts WHERE {where}",
+            [*params, *params],
+        )
         return sorted(str(r["user_id"]) for r in rows if r["user_id"])
 
     def wipe(self, scope: Scope) -> int:

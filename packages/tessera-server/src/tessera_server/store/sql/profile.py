@@ -15,26 +15,17 @@ from .episodes import Sources
 class Profile(Sources):
     def insert_foresight(self, item: ForesightRecord) -> ForesightRecord:
         values = foresight_row(item, self.codec)
-        with self._write() as conn:
-            row = conn.execute(
-                self.codec.insert("foresight", values, " RETURNING pk"), list(values.values())
-            ).fetchone()
-            item.pk = int(row["pk"])
-            self._add_sources(
-                conn, "foresight_sources", "foresight_pk", item.pk, item.source_turn_pks
-            )
+        item.pk = self._insert_drawn("foresight", values, "foresight_pk", item.source_turn_pks)
         return item
 
     def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]:
         where, params = self._scope(scope)
-        with self._read() as conn:
-            rows = self._fetch(
-                conn,
-                f"SELECT {FORESIGHT_COLUMNS} FROM foresight WHERE {where} "
-                f"AND (expires_at IS NULL OR expires_at > {self.codec.mark}) "
-                "ORDER BY COALESCE(due_at, created_at), pk",
-                [*params, self.codec.enc_time(now)],
-            )
+        rows = self._rows(
+            f"SELECT {FORESIGHT_COLUMNS} FROM foresight WHERE {where} "
+            f"AND (expires_at IS NULL OR expires_at > {self.codec.mark}) "
+            "ORDER BY COALESCE(due_at, created_at), pk",
+            [*params, self.codec.enc_time(now)],
+        )
         return [foresight_record(r, self.codec) for r in rows]
 
     def put_portrait(
@@ -80,11 +71,9 @@ class Profile(Sources):
 
     def get_panels(self, tenant_id: int, user_id: str) -> list[PanelRecord]:
         m = self.codec.mark
-        with self._read() as conn:
-            rows = self._fetch(
-                conn,
-                f"SELECT {PANEL_COLUMNS} FROM panels WHERE tenant_id = {m} AND user_id = {m} "
-                "ORDER BY updated_at DESC, pk",
-                (tenant_id, user_id),
-            )
+        rows = self._rows(
+            f"SELECT {PANEL_COLUMNS} FROM panels WHERE tenant_id = {m} AND user_id = {m} "
+            "ORDER BY updated_at DESC, pk",
+            (tenant_id, user_id),
+        )
         return [panel_record(r, self.codec) for r in rows]

@@ -123,11 +123,10 @@ class Turns(SqlBase):
 
     def _missing(self, table: str, scope: Scope) -> list[tuple[str, str]]:
         where, params = self._scope(scope)
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT id, text FROM {table} WHERE {where} AND embedding IS NULL ORDER BY pk",
-                params,
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT id, text FROM {table} WHERE {where} AND embedding IS NULL ORDER BY pk",
+            params,
+        )
         return [(str(r["id"]), str(r["text"])) for r in rows]
 
     def episodes_missing_embeddings(self, scope: Scope) -> list[tuple[str, str]]:
@@ -150,23 +149,19 @@ class Turns(SqlBase):
     def turn_vectors(self, turn_pks: Sequence[int]) -> dict[int, Vector]:
         if not turn_pks:
             return {}
-        with self._read() as conn:
-            rows = self._fetch(
-                conn,
-                f"SELECT pk, embedding FROM turns WHERE pk IN {self._in(turn_pks)} "
-                "AND embedding IS NOT NULL",
-                list(turn_pks),
-            )
+        rows = self._rows(
+            f"SELECT pk, embedding FROM turns WHERE pk IN {self._in(turn_pks)} "
+            "AND embedding IS NOT NULL",
+            list(turn_pks),
+        )
         found = ((int(r["pk"]), self.codec.dec_vec(r["embedding"])) for r in rows)
         return {pk: vec for pk, vec in found if vec is not None}
 
     def scopes_with_pending_turns(self) -> list[Scope]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT tenant_id, user_id, session_id FROM turns "
-                f"WHERE {self._pending()}",
-                (),
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT DISTINCT tenant_id, user_id, session_id FROM turns WHERE {self._pending()}",
+            (),
+        )
         return [
             Scope(int(r["tenant_id"]), dec_label(r["user_id"]), dec_label(r["session_id"]))
             for r in rows
