@@ -106,14 +106,6 @@ def _filter_sql(filters: Sequence[FilterSpec], alias: str) -> tuple[str, list[An
     return " AND ".join(clauses), params
 
 
-def fts_match(terms: Sequence[str]) -> str:
-    """An FTS5 OR-query of the terms, each quoted so no input is read as query syntax.
-
-    Search does not query FTS5 and the file has no FTS5 table any more; tests use this on
-    FTS5 tables of their own to compare the in-memory BM25 with SQLite's bm25()."""
-    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms[:64])
-
-
 class SQLiteStore(SqlStore):
     """The store protocol on one SQLite file: the shared statements (`store/sql/`) on a
     connection per thread, plus SQLite's own search, job claiming and migrations."""
