@@ -53,7 +53,9 @@ from .patterns import (
     CONTINUATION,
     COPULA_SLOT,
     DATE_OBJECT,
+    DENIAL,
     EMBEDDED,
+    ENDED,
     FAMILY_APPOSITION,
     FAMILY_NAMED,
     FAVORITE,
@@ -478,8 +480,10 @@ class OfflineExtractor:
                     rest, plural = clause[joint.end() :], True
             if third and not plural and BARE_VERB.match(rest):
                 continue  # no agreement: not this subject's verb
-            # "never" states no fact to close ("I've never been married"), except a taste.
-            never = bool(NEVER.match(rest))
+            # "never" states no fact to close ("I've never been married"), except a taste;
+            # nor does a bare denial ("I'm not a doctor", "I'm not married yet"): only
+            # "not … anymore" or "no longer" ends what was true.
+            never = bool(NEVER.match(rest) or (DENIAL.match(rest) and not ENDED.search(rest)))
             negated = False
             for pattern, replacement in NEGATION:
                 new = pattern.sub(replacement, rest, count=1)
@@ -556,6 +560,8 @@ class OfflineExtractor:
             obj = obj.strip()
             if not acceptable(obj):
                 continue
+            if negated and relation in ("lives_in", "from", "grew_up_in") and obj.islower():
+                continue  # "I don't live in the city" closes no named place
             phrase = "{s} dislikes {o}" if relation != rule.relation else rule.phrase
             confidence = rule.confidence * (0.9 if subject == ctx.last_person else 1.0)
             facts.append(

@@ -86,6 +86,9 @@ PLACE_CALLED = re.compile(
 )
 # "… a puppy, his name is Bruno": the name of the pet or child just mentioned.
 THEIR_NAME = re.compile(rf"\b(?:[Hh]is|[Hh]er|[Ii]ts|[Tt]heir)\s+name\s+is\s+(?P<o>{NAME})")
+# A copula denied ("I'm not a doctor") and the words that make it an ending ("… anymore").
+DENIAL = re.compile(r"(?:am|is|are|'s)\s+not\b", re.IGNORECASE)
+ENDED = re.compile(r"\b(?:anymore|any\s+more|no\s+longer|now)\b", re.IGNORECASE)
 # "never" before the verb: "I've never been married" closes nothing.
 NEVER = re.compile(r"(?:(?:am|is|are|'s|was|were|have|has)\s+)?never\b", re.IGNORECASE)
 # A child or pet counted, then named: "We have a baby, her name is Ava".
