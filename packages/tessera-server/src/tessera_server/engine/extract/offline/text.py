@@ -54,7 +54,7 @@ _PRESUPPOSED = re.compile(
 IRREALIS = re.compile(
     r"\b(?:if|wish|wished|imagine|imagining|suppose|supposing|pretend|pretending|whether|"
     r"unless|in\s+another\s+life|hypothetically|dream(?:ed|t)?\s+(?:of|about|that)|"
-    r"let's\s+say|let\s+us\s+say|say|assume|assuming|what\s+if|in\s+(?:my|your)\s+dreams?)\b",
+    r"let's\s+say|let\s+us\s+say|assume|assuming|what\s+if|in\s+(?:my|your)\s+dreams?)\b",
     re.IGNORECASE,
 )
 REPORTED_ABOUT_ME = re.compile(
