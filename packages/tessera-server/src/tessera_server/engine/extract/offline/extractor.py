@@ -60,21 +60,27 @@ from .patterns import (
     FAMILY_NAMED,
     FAVORITE,
     FAVORITE_REVERSED,
+    FRAGMENT,
     HAVE_NAMED,
     HOBBIES,
     HOME_IS,
     IMPLICIT,
     JOINT,
     KIN_IS,
+    MEET,
     MODAL,
     MY_NAME,
+    MY_THING,
+    NATIONALITY,
     NEVER,
     NOT_MY_THING,
     OBJECT_SLOT,
     OUR_PETS,
+    PARTICIPLE,
     PET_IS,
     PET_LIST,
     PLACE_CALLED,
+    PLACE_RELATIONS,
     ROLE_INTRO,
     SUBJECT,
     THEIR_NAME,
@@ -151,6 +157,7 @@ class OfflineExtractor:
             part = QUOTED.sub(" … ", part)
             found.extend(self._possessive_facts(ctx, part))
             found.extend(self._role_intro_facts(ctx, part))
+            found.extend(self._fragment_facts(ctx, part))
             found.extend(self._subject_facts(ctx, part))
             found.extend(self._their_name_facts(ctx, part))
         if parts != [sentence]:
@@ -181,6 +188,16 @@ class OfflineExtractor:
             who = m.group("who").strip()
             clause = who[4:] if who.lower().startswith("who ") else "am " + who
         return self._predicates(ctx, ctx.speaker, " " + clause, False, False, False)
+
+    def _fragment_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        """ "Born in Tehran, raised in LA": the speaker, left out."""
+        m = FRAGMENT.match(part)
+        if not m or not ctx.first_person:
+            return []
+        verb = "was " if m.group("was") else "am "
+        return self._predicates(
+            ctx, ctx.speaker, " " + verb + part[m.start() :].strip(), False, False, False
+        )
 
     def _their_name_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
         """ "We got a puppy, his name is Bruno": the name of the pet or child just mentioned."""
@@ -287,6 +304,17 @@ class OfflineExtractor:
                     facts.append(
                         self._fact(ctx, ctx.speaker, "lives_in", obj, "{s} lives in {o}", True, 0.7)
                     )
+            taste = MY_THING.search(part)
+            if taste and taste.group("o").split()[0] not in NOT_NAMES:
+                obj = taste.group("o")
+                obj = obj[0].lower() + obj[1:] if obj[1:2].islower() else obj
+                if acceptable(obj):
+                    facts.append(
+                        self._fact(ctx, ctx.speaker, "likes", obj, "{s} likes {o}", False, 0.6)
+                    )
+            for m in MEET.finditer(part):
+                if m.group("o").split()[0] not in NOT_NAMES:
+                    facts.append(self._kin_fact(ctx, ctx.speaker, m.group("kin"), m.group("o")))
             sideways = NOT_MY_THING.search(part)
             if sideways and sideways.group("o").split()[0] not in NOT_NAMES:
                 obj = sideways.group("o")
@@ -466,6 +494,7 @@ class OfflineExtractor:
     ) -> list[ExtractedFact]:
         """Facts from a subject's clause, and from its coordinated verb phrases."""
         facts: list[ExtractedFact] = []
+        nationality = None
         continuations = [m.end() for m in CONTINUATION.finditer(clause)]
         starts = [0, *continuations[:_MAX_CONTINUATIONS]]
         for n, pos in enumerate(starts):
@@ -493,14 +522,21 @@ class OfflineExtractor:
             rest = rest[LEAD_ADVERBS.match(rest).end() :]  # type: ignore[union-attr]
             if implicit and re.match(r"\w+ing\b", rest):
                 rest = "am " + rest
-            if n and not facts:
+            if n == 0:
+                nationality = NATIONALITY.match(rest)  # "I'm Irish, from Cork"
+            if n and not facts and not nationality:
                 break  # "and" only carries on a subject whose first verb phrase stated a fact
             rules = RULES + ((FREE_TIME_RULE,) if free_time and n == 0 else ())
             found = self._match_rules(ctx, rules, subject, rest, negated, never)
             if n and not found:
-                # The verb left out: "I'm 45, married, …", "I'm vegan and allergic to soy".
-                copula = "is " if third else "am "
-                found = self._match_rules(ctx, RULES, subject, copula + rest, negated, never)
+                # The verb left out: "I'm 45, married, …", "I'm vegan and allergic to soy",
+                # "born in Tehran, raised in LA". A place must then be a name.
+                verb = "was " if PARTICIPLE.match(rest) else "is " if third else "am "
+                found = [
+                    f
+                    for f in self._match_rules(ctx, RULES, subject, verb + rest, negated, never)
+                    if f.relation not in PLACE_RELATIONS or f.object[:1].isupper()
+                ]
             facts.extend(found)
         return facts
 

@@ -122,7 +122,33 @@ NOT_MY_THING = re.compile(
     r"jam|scene)\b",
     re.IGNORECASE,
 )
-BIRTHDAY = re.compile(_POSS + r"\s+birthday\s+is\s+(?:on\s+)?(?P<o>.+)", re.IGNORECASE)
+BIRTHDAY = re.compile(
+    _POSS
+    + r"\s+birthday(?:\s+is|'s|\s+falls|\s+is\s+coming\s+up)\s+(?:on\s+)?(?:the\s+)?(?P<o>.+)",
+    re.IGNORECASE,
+)
+# "Running is my thing", "Baking is my passion": a taste said the other way round.
+MY_THING = re.compile(
+    r"^(?P<o>[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,2}?)\s+(?:is|are)\s+(?:really\s+|totally\s+)?"
+    r"(?:my|our)\s+(?:thing|passion|life|jam|obsession|happy\s+place|therapy)\b",
+    re.IGNORECASE,
+)
+# "I'm Irish, …": a nationality, after which a place may follow with the verb left out.
+NATIONALITY = re.compile(r"(?:am|is|are)\s+(?-i:[A-Z])[a-z]+(?:\s*,|\s+and\b)", re.IGNORECASE)
+# Past participles that take "was" when the verb is left out: "…, raised in LA".
+PARTICIPLE = re.compile(r"(?:born|raised|brought\s+up)\b", re.IGNORECASE)
+PLACE_RELATIONS = frozenset({"lives_in", "from", "grew_up_in", "works_at", "studies_at", "visited"})
+# "Meet Toby, my golden retriever!"
+MEET = re.compile(
+    rf"^\s*(?:[Mm]eet|[Tt]his\s+is)\s+(?P<o>{NAME}),\s+(?P<poss>[Mm]y|[Oo]ur)\s+"
+    rf"(?:{KIN_ADJ}\s+)?(?:[\w-]+\s+)?(?P<kin>{KIN}|{PETS})\b",
+)
+# A fragment with the speaker left out: "Born in Tehran, raised in LA", "Not a big fan of …".
+FRAGMENT = re.compile(
+    r"^\s*(?:(?P<was>born|raised|brought\s+up)|(?P<am>originally\s+from|not\s+(?:a\s+|really\s+a\s+)?"
+    r"(?:big\s+|huge\s+)?fan\s+of))\b",
+    re.IGNORECASE,
+)
 HOBBIES = re.compile(
     _POSS + r"\s+(?:main\s+|favou?rite\s+|biggest\s+)?hobb(?:y|ies)\s+(?:is|are|includes?)\s+"
     r"(?P<o>.+)",

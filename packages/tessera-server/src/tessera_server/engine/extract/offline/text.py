@@ -26,7 +26,11 @@ _CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 SPEAKER_PREFIX = re.compile(r"^\s*[A-Z][\w .'-]{0,40}:\s+")
-SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+# A sentence ends at . ! ? ; — but not after a title or "St." ("a nurse at St. Mary's").
+_NOT_AN_END = "".join(
+    rf"(?<!\b{a}\.)" for a in ("St", "Mr", "Ms", "Mrs", "Dr", "Jr", "Sr", "Mt", "Ft", "Prof", "vs")
+)
+SENTENCE = re.compile(rf"(?<=[.!?;]){_NOT_AN_END}\s+|\n+")
 QUOTED = re.compile(r'"[^"]*"')
 JOKE = re.compile(
     r"\b(?:lol|lmao|rofl|haha\w*|hehe\w*|jk|just\s+kidding|kidding)\b|\bha\b|[\U0001F602\U0001F923\U0001F61C]|/s\b",
