@@ -52,6 +52,7 @@ from .patterns import (
     CLAUSE_START,
     CONTINUATION,
     COPULA_SLOT,
+    CUT_GERUND,
     DATE_OBJECT,
     DENIAL,
     EMBEDDED,
@@ -102,8 +103,17 @@ from .text import (
     tidy,
     window,
 )
-from .vocabulary import DEMONYMS, FUNCTIONAL_KIN, KIN_CANONICAL, NAME, NOT_NAMES, PETS
+from .vocabulary import (
+    ACTIVITY_NOUNS,
+    DEMONYMS,
+    FUNCTIONAL_KIN,
+    KIN_CANONICAL,
+    NAME,
+    NOT_NAMES,
+    PETS,
+)
 
+PASTIMES = frozenset(ACTIVITY_NOUNS.values())
 _CLAUSE_CHARS = 400
 _MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
 _MAX_CONTINUATIONS = 8  # "I'm divorced and have one daughter and …"
@@ -598,6 +608,16 @@ class OfflineExtractor:
                 continue
             if negated and relation in ("lives_in", "from", "grew_up_in") and obj.islower():
                 continue  # "I don't live in the city" closes no named place
+            if (
+                CUT_GERUND.match(raw)
+                and obj.lower() == raw.split()[0].lower()
+                and obj.lower() not in PASTIMES
+            ):
+                continue  # "caring for my pups" → "caring" says nothing on its own
+            if relation in ("likes", "prefers") and re.search(
+                r"\bones?$|\b(?:my|our|his|her|their|your)\b", obj, re.IGNORECASE
+            ):
+                continue  # "the blue one", "sharing my journey": one thing, not a taste
             phrase = "{s} dislikes {o}" if relation != rule.relation else rule.phrase
             confidence = rule.confidence * (0.9 if subject == ctx.last_person else 1.0)
             facts.append(

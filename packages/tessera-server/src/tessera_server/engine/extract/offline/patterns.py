@@ -123,14 +123,15 @@ NOT_MY_THING = re.compile(
     re.IGNORECASE,
 )
 BIRTHDAY = re.compile(
-    _POSS
-    + r"\s+birthday(?:\s+is|'s|\s+falls|\s+is\s+coming\s+up)\s+(?:on\s+)?(?:the\s+)?(?P<o>.+)",
+    _POSS + r"\s+(?:birthday|b-?day)(?:\s+is|'s|\s+falls|\s+is\s+coming\s+up)\s+"
+    r"(?:on\s+|in\s+(?:early\s+|mid-?\s*|late\s+)?)?(?:the\s+)?(?P<o>.+)",
     re.IGNORECASE,
 )
 # "Running is my thing", "Baking is my passion": a taste said the other way round.
 MY_THING = re.compile(
     r"^(?P<o>[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,2}?)\s+(?:is|are)\s+(?:really\s+|totally\s+)?"
-    r"(?:my|our)\s+(?:thing|passion|life|jam|obsession|happy\s+place|therapy)\b",
+    r"(?:my|our)\s+(?:thing|passion|life|jam|obsession|happy\s+place|therapy|"
+    r"(?:absolute\s+|all-time\s+)?fav(?:ou?rite|e)(?=\s*(?:[.!]|$)))\b",
     re.IGNORECASE,
 )
 # "I'm Irish, …": a nationality, after which a place may follow with the verb left out.
@@ -162,8 +163,8 @@ YUCK = re.compile(
     r"really\s+)?(?:disgusting|gross|revolting|nasty|vile|the\s+worst)\b",
 )
 DATE_OBJECT = re.compile(
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?\s+\d{1,2}(?:st|nd|rd|th)?|"
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?=\W|$)|"
     r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|"
     r"August|September|October|November|December)",
 )
@@ -182,6 +183,8 @@ OBJECT_SLOT = re.compile(
     r"loves|than|the|a|an|my|our|his|her|their|called|named|is|are|was|were)\s+$",
     re.IGNORECASE,
 )
+# A gerund whose object the clipping cut off: "caring for my pups", "working from home".
+CUT_GERUND = re.compile(r"\s*\w+ing\s+(?:for|from|with|about|to|on|at|in|of|into|over)\b", re.I)
 # "Ana and I …": a subject shared with the speaker.
 JOINT = re.compile(r"\s*and\s+(?-i:I)\s+")
 # What may stand before a subject that opens a clause.

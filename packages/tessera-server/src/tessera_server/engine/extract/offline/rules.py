@@ -141,6 +141,11 @@ def _learning(obj: str) -> str | None:
     return None if re.match(r"^(?:to|how)\b", obj) else obj
 
 
+def _school_subject(obj: str) -> str | None:
+    """ "in med school" → "medicine"."""
+    return {"med": "medicine", "medical": "medicine", "dental": "dentistry"}.get(obj.lower(), obj)
+
+
 def _subject_taught(obj: str) -> str | None:
     """ "a pottery class" → "pottery"; "a new class", "an extra class" name no subject."""
     if re.match(
@@ -443,6 +448,7 @@ RULES: tuple[Rule, ...] = (
         True,
         0.75,
         mode="place",
+        transform=_org,  # "a nanny for two kids" names no employer
     ),
     _r(
         r"(?:quit|left|lost)\s+(?:my|his|her|their|the)\s+(?:job|position|role)\s+"
@@ -554,7 +560,10 @@ RULES: tuple[Rule, ...] = (
         mode="place",
     ),
     _r(
-        r"(?:am|is|are)\s+" + ADVERBS + r"(?:doing|pursuing|working\s+on|finishing|completing)\s+"
+        r"(?:am|is|are)\s+"
+        + ADVERBS
+        + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
+        r"studying\s+for|working\s+towards?)\s+"
         r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+(?:in\s+[\w' -]+?\s+)?at\s+(?P<o>.+)",
         "studies_at",
         "{s} studies at {o}",
@@ -637,26 +646,30 @@ RULES: tuple[Rule, ...] = (
         mode="list",
         on_negation="drop",
         transform=_learning,
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
-        r"(?:study|studies)\s+(?!at\b)(?P<o>.+)",
+        r"(?:study|studies)\s+(?!(?:at|part-time|full-time|hard|abroad|online|remotely|for|"
+        r"with|late|together)\b)(?P<o>.+)",
         "studies",
         "{s} studies {o}",
         False,
         0.75,
         mode="list",
         on_negation="drop",
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
-        r"(?:am|is|are)\s+" + ADVERBS + r"(?:doing|pursuing|working\s+on|finishing|completing)\s+"
+        r"(?:am|is|are)\s+"
+        + ADVERBS
+        + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
+        r"studying\s+for|working\s+towards?)\s+"
         r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+in\s+(?P<o>.+)",
         "studies",
         "{s} studies {o}",
         False,
         0.8,
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
         r"(?:am|is|are)\s+"
@@ -691,12 +704,31 @@ RULES: tuple[Rule, ...] = (
         mode="place",
     ),
     _r(
+        r"(?:am|is|are)\s+" + ADVERBS + r"in\s+(?P<o>law|nursing|med|medical|dental|business|art|"
+        r"film|drama|music|divinity|culinary|architecture|engineering)\s+school\b",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.75,
+        mode="raw",
+        transform=_school_subject,
+    ),
+    _r(
+        _BE
+        + r"an?\s+(?:first|second|third|fourth|final|last)[- ]year\s+(?:student\s+)?(?:at|in)\s+"
+        r"(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
         r"(?:major|majors)\s+in\s+(?P<o>.+)",
         "studies",
         "{s} studies {o}",
         False,
         0.75,
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
         r"(?:am|is|are)\s+" + ADVERBS + r"majoring\s+in\s+(?P<o>.+)",
@@ -704,7 +736,7 @@ RULES: tuple[Rule, ...] = (
         "{s} studies {o}",
         False,
         0.8,
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
         _BE + r"(?:an?\s+)?(?P<o>(?:" + _MOD + r"\s+){1,3}?)(?:student|major)\b",
@@ -847,9 +879,9 @@ RULES: tuple[Rule, ...] = (
     # -- family, pets, possessions
     _r(
         r"(?:have|has|have\s+got|has\s+got|adopted|rescued|got(?=\s+(?:a|an|one|two|three)\s+"
-        r"(?:new\s+)?(?:dog|cat|puppy|kitten|pup|rabbit|bunny|hamster|parrot)))\s+(?P<o>"
-        + NUM
-        + r"\s+"
+        r"(?:new\s+)?(?:dog|cat|puppy|kitten|pup|rabbit|bunny|hamster|parrot)))\s+"
+        r"(?:" + NUM + r"\s+(?:[\w-]+\s+)?(?:kids|children|sons|daughters|son|daughter|"
+        r"husband|wife|partner|car|house)\s+and\s+)?(?P<o>" + NUM + r"\s+"
         r"(?:[\w-]+\s+){0,2}?(?:" + PETS + r")(?:s|es)?)\b"
         r"(?!\s+(?:walker|sitter|bed|food|park|show|groomer|allergy))",
         "has_pet",
@@ -910,7 +942,7 @@ RULES: tuple[Rule, ...] = (
         on_negation="drop",
     ),
     _r(
-        r"(?:own|owns)\s+(?P<o>(?:a|an)\s+(?!(?:lot|bit|few|couple|pair|copy)\b).+)",
+        r"(?:own|owns)\s+(?P<o>" + NUM + r"\s+(?!(?:lot|bit|few|couple|pair|copy)\b).+)",
         "has",
         "{s} has {o}",
         False,
@@ -946,7 +978,8 @@ RULES: tuple[Rule, ...] = (
         on_negation="drop",
     ),
     _r(
-        r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?P<o>.+)",
+        r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?!.*\b(?:better|more)\s+than\b)"
+        r"(?P<o>.+)",
         "likes",
         "{s} likes {o}",
         False,
@@ -1024,6 +1057,34 @@ RULES: tuple[Rule, ...] = (
         "{s} prefers {o}",
         False,
         0.7,
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:have|has)\s+" + ADVERBS + r"fallen\s+in\s+love\s+with\s+(?P<o>.+)",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.65,
+        mode="list",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:like|likes|love|loves|enjoy|enjoys)\s+(?P<o>[\w' -]+?)\s+(?:a\s+lot\s+|much\s+|way\s+|"
+        r"far\s+)?(?:better|more)\s+than\b",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:much\s+|way\s+|far\s+)?more\s+into\s+(?P<o>[\w' -]+?)\s+than\b",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        0.7,
+        mode="raw",
         on_negation="drop",
     ),
     _r(
