@@ -411,3 +411,40 @@ async def test_namespaces_match_the_published_server_and_still_read_the_old_ones
             f"Checked out as {folder.name}."
         ]
     await sdk.aclose()
+
+
+async def test_hooks_read_the_older_namespace_too(
+    service: Any, make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A GitLab subgroup project: stored under its older name, briefed and recalled under the
+    new one."""
+    key = new_key(service, "e2e-hooks-legacy")
+    repo = make_repo("sub-hooks", "https://gitlab.com/group/sub/hooks-repo.git")
+    old, new = "repo:group/sub/hooks-repo", "repo:sub/hooks-repo"
+    async with tessera_memory.AsyncTessera(api_key=key, base_url=service.base_url) as client:
+        await client.memories.add(
+            content="The hooks repo deploys from the release branch.",
+            role="user",
+            user_id=old,
+            infer=False,
+        )
+        await client.procedures.remember(
+            trigger="cut a release of the hooks repo",
+            steps=["git checkout release", "make tag"],
+            success="the tag is pushed",
+            user_id=old,
+        )
+    env = {"TESSERA_API_KEY": key, "TESSERA_BASE_URL": service.base_url}
+    base = {"session_id": "legacy-1", "cwd": str(repo)}
+    start = hook("session-start", {**base, "hook_event_name": "SessionStart"}, **env)
+    context = start["hookSpecificOutput"]["additionalContext"]
+    assert f"({new})" in context and "deploys from the release branch" in context
+    out = hook(
+        "user-prompt-submit",
+        {**base, "hook_event_name": "UserPromptSubmit", "prompt": "cut a release of hooks repo"},
+        **env,
+    )
+    assert "2) make tag" in out["hookSpecificOutput"]["additionalContext"]
+    status = run_cli("status", "--offline", cwd=repo, env=cli_env(**env)).stdout
+    assert f"{new}  (from git origin remote)" in status
+    assert f"also reads   {old}  (this project's name in earlier releases)" in status
