@@ -14,6 +14,7 @@ import argparse
 import io
 import os
 import re
+import resource
 import statistics
 import time
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     name: str = args.name or "ocr"
     load_before = os.getloadavg()
     shots = samples()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     reader = BundledTextReader(threads=args.threads)
     blank = Image.new("RGB", (64, 32), (255, 255, 255))
     start = time.perf_counter()
@@ -167,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
             "threads": args.threads or "onnxruntime default (all cores)",
             "images": len(rows),
             "model_load_s": round(load_s, 2),
+            "peak_rss_mb_before_load": round(rss_before),
+            "peak_rss_mb_after_all_images": round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            ),
             "per_image": _summary([r["ocr_ms"] / 1000 for r in rows]),
             "per_image_cpu": _summary([r["ocr_cpu_ms"] / 1000 for r in rows]),
             "word_recall": round(total_found / total_truth, 3),
@@ -192,7 +198,9 @@ def markdown(doc: dict[str, Any]) -> str:
         "",
         f"{ocr['images']} rendered screenshots (code, error messages, documents; 4 fonts, "
         f"text 11-32 px). Engine: {ocr['engine']}; threads: {ocr['threads']}. "
-        f"Model load: {ocr['model_load_s']} s (once per process, on the first image).",
+        f"Model load: {ocr['model_load_s']} s (once per process, on the first image). "
+        f"Peak memory of the process: {ocr['peak_rss_mb_before_load']} MB before the models, "
+        f"{ocr['peak_rss_mb_after_all_images']} MB after all images.",
         "",
         "| step | median ms | mean ms | p90 ms | max ms |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -165,3 +165,18 @@ def test_hostile_images_get_a_clear_problem_and_nothing_is_stored(
     fine = upload(images_api, uid, "fine.png", whole)
     assert fine.status_code == 201, fine.text
     assert wait_read(images_api, uid, fine.json()["id"])["metadata"]["tessera"]["ocr"] == "done"
+
+
+def test_with_ocr_switched_off_an_upload_keeps_its_description(tmp_path: Path) -> None:
+    with run_service(tmp_path / "no-ocr", env={"TESSERA_OCR_ENABLED": "false"}) as handle:
+        api = Api(handle.base_url, handle.api_key)
+        uid = unique("no-ocr")
+        response = upload(api, uid, "build-log.png", render(SCREENSHOTS[2]))
+        assert response.status_code == 201, response.text
+        item = api.get(f"/v1/memories/{response.json()['id']}", user_id=uid).json()
+        assert item["metadata"]["tessera"]["ocr"] == "off"
+        assert item["text"] == response.json()["caption"]
+        assert item["text"].startswith("Image build-log.png: PNG ")
+        assert "ConnectionRefusedError" not in item["text"]
+        assert recall(api, uid, "build log", k=1) == ["blob://build-log.png"]
+        api.close()

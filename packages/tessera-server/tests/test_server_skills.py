@@ -351,6 +351,9 @@ def test_vision_model_captions_urls_and_uploads(vision_api: Api, uid: str) -> No
     assert uploaded.status_code == 201, uploaded.text
     assert uploaded.json()["caption"] == "A blue kayak on a lake"
     assert uploaded.json()["mime"] == "image/png" and uploaded.json()["blob_ref"] == "r2"
+    # The model's caption is the text: no offline OCR is queued behind it.
+    stored = vision_api.get(f"/v1/memories/{uploaded.json()['id']}", user_id=uid).json()
+    assert stored["text"] == "A blue kayak on a lake" and "ocr" not in stored["metadata"]["tessera"]
     # The image went to the model as a data URL; the service keeps only the caption.
     assert FakeVision.seen[-1]["messages"][0]["content"][1]["image_url"]["url"].startswith(
         "data:image/png;base64,"
