@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
+
+from ..sql.migrations import bundled
 
 MIGRATIONS_PACKAGE = "tessera_server.store.sqlite.migrations"
 
@@ -29,8 +30,12 @@ class ConnectionPool:
     a full garbage collection, which may not come for hours, would close it.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, before_commit: Callable[[sqlite3.Connection], None] | None = None
+    ) -> None:
         self.path = path
+        # Runs in every write transaction just before it commits (the index log's settle).
+        self.before_commit = before_commit
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: dict[threading.Thread, sqlite3.Connection] = {}
@@ -80,6 +85,12 @@ class ConnectionPool:
             raise
         self._local.depth = depth
         if depth == 0:
+            try:
+                if self.before_commit is not None:
+                    self.before_commit(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             conn.execute("COMMIT")
 
     def close(self) -> None:
@@ -92,12 +103,7 @@ class ConnectionPool:
 
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every bundled migration, in order."""
-    found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
-        name = entry.name
-        if name.endswith(".sql"):
-            found.append((int(name.split("_", 1)[0]), name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return bundled(MIGRATIONS_PACKAGE)
 
 
 def migrate(pool: ConnectionPool) -> list[str]:
