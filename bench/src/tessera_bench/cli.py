@@ -152,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .scale import add_arguments as add_scale_arguments
 
     add_scale_arguments(scale)
+    from .ocr import add_arguments as add_ocr_arguments
+
+    ocr = sub.add_parser("ocr", help="OCR of uploaded images: ms per image, words read")
+    _add_common(ocr)
+    add_ocr_arguments(ocr)
     return parser
 
 
@@ -282,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .scale import run_scale
 
         return run_scale(args)
+    if args.command == "ocr":
+        from .ocr import run as run_ocr
+
+        return run_ocr(args)
     from .latency import run_latency
 
     return run_latency(args)

@@ -38,6 +38,9 @@ if not os.environ.get("CI"):
     )
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+# Drives a headless Chromium: left out of the fast lane (scripts/test.sh --quick).
+pytestmark = pytest.mark.browser
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

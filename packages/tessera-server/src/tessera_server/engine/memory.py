@@ -475,6 +475,8 @@ def _provenance(record: EpisodeRecord | FactRecord) -> dict[str, Any]:
             importance=record.importance,
             pinned=record.pinned,
         )
+        if record.kind == "resource" and "ocr" in record.attrs:
+            base["ocr"] = record.attrs["ocr"]  # an upload's text reading: pending/done/failed/off
     else:
         base.update(
             subject=record.subject,
