@@ -815,42 +815,46 @@ class PostgresStore:
                 (t_invalid, t_expired, superseded_by, fact_id, tenant_id),
             )
 
-    def restore_superseded(self, tenant_id: int) -> int:
-        """Facts whose superseding fact was deleted: close them by the next live fact of
-        the same subject and relation, or make them current again; returns how many."""
+    def believed_facts(self, scope: Scope, subject: str, relation: str) -> list[FactRecord]:
+        """Facts of one subject and relation still believed (not expired), whatever their
+        validity, in valid-time order (ties by insertion)."""
+        where, params = _scope_sql(scope)
+        self._lock_owner(scope)
+        return self._facts(
+            f"SELECT {FACT_COLUMNS} FROM facts WHERE {where} AND t_expired IS NULL "
+            "AND subject = %s AND relation = %s ORDER BY t_valid, pk",
+            [*params, subject, relation],
+        )
+
+    def all_facts(self, scope: Scope) -> list[FactRecord]:
+        """Every fact of the scope, retired ones included, in valid-time order."""
+        where, params = _scope_sql(scope)
+        return self._facts(
+            f"SELECT {FACT_COLUMNS} FROM facts WHERE {where} ORDER BY t_valid, pk", params
+        )
+
+    def dangling_supersessions(self, tenant_id: int) -> list[FactRecord]:
+        """Believed facts whose `superseded_by` names a fact that no longer exists."""
+        return self._facts(
+            f"SELECT {FACT_COLUMNS} FROM facts a WHERE a.tenant_id = %s "
+            "AND a.t_expired IS NULL AND a.superseded_by IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM facts s WHERE s.id = a.superseded_by) ORDER BY pk",
+            [tenant_id],
+        )
+
+    def set_fact_validity(
+        self, tenant_id: int, changes: Sequence[tuple[str, datetime | None, str | None]]
+    ) -> None:
+        """Set (fact id, t_invalid, superseded_by) exactly, None included."""
+        if not changes:
+            return
         with self.db.write() as conn:
-            orphans = conn.execute(
-                "SELECT pk, user_id, session_id, subject, relation, t_valid FROM facts a "
-                "WHERE a.tenant_id = %s AND a.t_expired IS NULL AND a.superseded_by IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM facts s WHERE s.id = a.superseded_by) "
-                "ORDER BY pk FOR UPDATE",
-                (tenant_id,),
-            ).fetchall()
-            for row in orphans:
-                successor = conn.execute(
-                    "SELECT id, t_valid FROM facts WHERE tenant_id = %s AND user_id = %s "
-                    "AND (user_id <> '' OR session_id = %s) AND subject = %s AND relation = %s "
-                    "AND t_expired IS NULL AND pk > %s AND t_valid >= %s "
-                    "ORDER BY t_valid, pk LIMIT 1",
-                    (
-                        tenant_id,
-                        row["user_id"],
-                        row["session_id"],
-                        row["subject"],
-                        row["relation"],
-                        row["pk"],
-                        row["t_valid"],
-                    ),
-                ).fetchone()
+            for fact_id, t_invalid, superseded_by in changes:
                 conn.execute(
-                    "UPDATE facts SET superseded_by = %s, t_invalid = %s WHERE pk = %s",
-                    (
-                        successor["id"] if successor else None,
-                        successor["t_valid"] if successor else None,
-                        row["pk"],
-                    ),
+                    "UPDATE facts SET t_invalid = %s, superseded_by = %s "
+                    "WHERE id = %s AND tenant_id = %s",
+                    (t_invalid, superseded_by, fact_id, tenant_id),
                 )
-            return len(orphans)
 
     # -- foresight ---------------------------------------------------------------------
 
@@ -907,7 +911,13 @@ class PostgresStore:
                 [*params, now],
                 binary=True,
             ).fetchall()
-        return [self._foresight(r) for r in rows]
+            sources = self._sources(
+                conn, "foresight_sources", "foresight_pk", [int(r["pk"]) for r in rows]
+            )
+        items = [self._foresight(r) for r in rows]
+        for item, row in zip(items, rows, strict=True):
+            item.source_turn_pks = [int(s["turn_pk"]) for s in sources[int(row["pk"])]]
+        return items
 
     # -- portrait and panels -----------------------------------------------------------
 

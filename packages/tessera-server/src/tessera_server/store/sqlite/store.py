@@ -720,45 +720,53 @@ class SQLiteStore:
             ).fetchall()
             self._bump_generation(conn, tenant_id, [(MASKS, "facts", [int(r[0]) for r in closed])])
 
-    def restore_superseded(self, tenant_id: int) -> int:
-        """Facts whose superseding fact was deleted: close them by the next live fact of
-        the same subject and relation, or make them current again; returns how many."""
+    def believed_facts(self, scope: Scope, subject: str, relation: str) -> list[FactRecord]:
+        """Facts of one subject and relation still believed (not expired), whatever their
+        validity, in valid-time order (ties by insertion)."""
+        where, params = _scope_sql(scope)
+        rows = self.pool.conn.execute(
+            f"SELECT * FROM facts WHERE {where} AND t_expired IS NULL "
+            "AND subject = ? AND relation = ? ORDER BY t_valid, pk",
+            [*params, subject, relation],
+        ).fetchall()
+        return self._facts_from_rows(rows)
+
+    def all_facts(self, scope: Scope) -> list[FactRecord]:
+        """Every fact of the scope, retired ones included, in valid-time order."""
+        where, params = _scope_sql(scope)
+        rows = self.pool.conn.execute(
+            f"SELECT * FROM facts WHERE {where} ORDER BY t_valid, pk", params
+        ).fetchall()
+        return self._facts_from_rows(rows)
+
+    def dangling_supersessions(self, tenant_id: int) -> list[FactRecord]:
+        """Believed facts whose `superseded_by` names a fact that no longer exists."""
+        rows = self.pool.conn.execute(
+            "SELECT * FROM facts a WHERE a.tenant_id = ? AND a.t_expired IS NULL "
+            "AND a.superseded_by IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM facts s WHERE s.id = a.superseded_by) ORDER BY pk",
+            (tenant_id,),
+        ).fetchall()
+        return self._facts_from_rows(rows)
+
+    def set_fact_validity(
+        self, tenant_id: int, changes: Sequence[tuple[str, datetime | None, str | None]]
+    ) -> None:
+        """Set (fact id, t_invalid, superseded_by) exactly, None included."""
+        if not changes:
+            return
         with self.pool.write() as conn:
-            orphans = conn.execute(
-                "SELECT pk, user_id, session_id, subject, relation, t_valid FROM facts a "
-                "WHERE a.tenant_id = ? AND a.t_expired IS NULL AND a.superseded_by IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM facts s WHERE s.id = a.superseded_by)",
-                (tenant_id,),
-            ).fetchall()
-            for row in orphans:
-                successor = conn.execute(
-                    "SELECT id, t_valid FROM facts WHERE tenant_id = ? AND user_id = ? "
-                    "AND (user_id != '' OR session_id = ?) AND subject = ? AND relation = ? "
-                    "AND t_expired IS NULL AND pk > ? AND t_valid >= ? "
-                    "ORDER BY t_valid, pk LIMIT 1",
-                    (
-                        tenant_id,
-                        row["user_id"],
-                        row["session_id"],
-                        row["subject"],
-                        row["relation"],
-                        row["pk"],
-                        row["t_valid"],
-                    ),
-                ).fetchone()
-                conn.execute(
-                    "UPDATE facts SET superseded_by = ?, t_invalid = ? WHERE pk = ?",
-                    (
-                        successor["id"] if successor else None,
-                        successor["t_valid"] if successor else None,
-                        row["pk"],
-                    ),
-                )
-            if orphans:
-                self._bump_generation(
-                    conn, tenant_id, [(MASKS, "facts", [int(r["pk"]) for r in orphans])]
-                )
-            return len(orphans)
+            touched: list[int] = []
+            for fact_id, t_invalid, superseded_by in changes:
+                touched += [
+                    int(r[0])
+                    for r in conn.execute(
+                        "UPDATE facts SET t_invalid = ?, superseded_by = ? "
+                        "WHERE id = ? AND tenant_id = ? RETURNING pk",
+                        (enc_time_opt(t_invalid), superseded_by, fact_id, tenant_id),
+                    ).fetchall()
+                ]
+            self._bump_generation(conn, tenant_id, [(MASKS, "facts", touched)])
 
     # -- foresight ---------------------------------------------------------------------
 
@@ -796,6 +804,15 @@ class SQLiteStore:
             "ORDER BY COALESCE(due_at, created_at), pk",
             [*params, enc_time(now)],
         ).fetchall()
+        sources: dict[int, list[int]] = {int(r["pk"]): [] for r in rows}
+        if rows:
+            marks = ", ".join("?" for _ in rows)
+            for src in self.pool.conn.execute(
+                f"SELECT foresight_pk, turn_pk FROM foresight_sources "
+                f"WHERE foresight_pk IN ({marks}) ORDER BY turn_pk",
+                list(sources),
+            ):
+                sources[int(src[0])].append(int(src[1]))
         return [
             ForesightRecord(
                 pk=int(r["pk"]),
@@ -808,6 +825,7 @@ class SQLiteStore:
                 due_at=dec_time_opt(r["due_at"]),
                 expires_at=dec_time_opt(r["expires_at"]),
                 episode_pk=r["episode_pk"],
+                source_turn_pks=sources[int(r["pk"])],
                 embedding=dec_vec(r["embedding"]),
                 created_at=dec_time(r["created_at"]),
             )
