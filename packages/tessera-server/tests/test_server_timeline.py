@@ -180,3 +180,10 @@ def test_a_past_as_of_gives_profile_facts_and_foresight_of_that_instant(api: Api
     now = api.query("where do I live and travel", user_id=uid)
     assert now["portrait"]["User"]["lives_in"] == "Lisbon"
     assert "Rome" not in " ".join(f["content"] for f in now["foresight"])
+
+
+def test_a_move_dated_back_still_wins_over_a_value_stated_in_between(api: Api, uid: str) -> None:
+    api.sync_add(uid, "I live in Berlin.", event_time="2024-11-01T10:00:00Z")
+    api.sync_add(uid, "I moved to Lisbon last month.", event_time="2024-11-25T10:00:00Z")
+    assert where(api, uid) == ["User lives in Lisbon"]
+    assert api.query(QUESTION, user_id=uid)["portrait"]["User"]["lives_in"] == "Lisbon"

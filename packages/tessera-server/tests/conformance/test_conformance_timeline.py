@@ -132,3 +132,22 @@ def test_chains_are_per_owner_subject_and_relation(store: Store) -> None:
     timeline.place(store, fact(scope, subject="Priya", obj="Rome", valid=10))
     assert sorted(f.object for f in store.live_facts(scope)) == ["Acme", "Lisbon", "Rome"]
     assert [f.object for f in store.live_facts(bob)] == ["Berlin"]
+
+
+def test_a_start_dated_back_by_its_sentence_does_not_slip_under_a_value_stated_since(
+    store: Store,
+) -> None:
+    scope = _alice(store)
+    berlin = fact(scope, obj="Berlin", valid=20)  # "I live in Berlin", said at 20
+    timeline.place(store, berlin)
+    # said at 30: "I moved to Lisbon last month", which would date it back to 10
+    lisbon = fact(scope, obj="Lisbon", valid=10)
+    assert timeline.place(store, lisbon, said_at=at(30))
+    assert [f.object for f in store.live_facts(scope, "User", "lives_in")] == ["Lisbon"]
+    [got] = store.get_facts(scope, [lisbon.id])
+    assert got.t_valid == at(20)
+    # without a value stated in between, the start reaches back as said
+    oslo = fact(scope, relation="works_in", obj="Oslo", valid=10)
+    timeline.place(store, oslo, said_at=at(30))
+    [got] = store.get_facts(scope, [oslo.id])
+    assert got.t_valid == at(10)

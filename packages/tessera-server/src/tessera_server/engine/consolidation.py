@@ -316,5 +316,6 @@ def _apply_fact(
             source_turn_pks=[turn.pk] if turn.pk is not None else [],
             embedding=vector,
         ),
+        said_at=turn.event_time,
     )
     return 1 if placed else 0

@@ -83,12 +83,24 @@ def relink(store: Store, scope: Scope, subject: str, relation: str) -> int:
     return len(changes)
 
 
-def place(store: Store, record: FactRecord) -> bool:
+def place(store: Store, record: FactRecord, *, said_at: datetime | None = None) -> bool:
     """Insert a new fact at its place in valid time. A statement of what already holds at
-    that instant (the same value) adds nothing: returns False."""
+    that instant (the same value) adds nothing: returns False.
+
+    `said_at` is when a fact dated back by its sentence was said ("I moved to Lisbon last
+    month"): such a start does not reach back past another value stated to hold in between
+    (the later statement wins from that value's start on, rather than slipping under it).
+    """
     scope = owner_scope(record.tenant_id, record.user_id, record.session_id)
     chain = store.believed_facts(scope, record.subject, record.relation)
     same = record.object.lower()
+    if record.functional and said_at is not None and record.t_valid < said_at:
+        between = [
+            f.t_valid
+            for f in chain
+            if record.t_valid < f.t_valid <= said_at and f.object.lower() != same
+        ]
+        record.t_valid = max(between, default=record.t_valid)
     if record.functional:
         if any(f.object.lower() == same for f in valid_at(chain, record.t_valid)):
             return False
