@@ -160,5 +160,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         upload_paths=("/v1/resources/file",),
         docs_url=app.state.docs_url,
     )
+    if settings.console_enabled:
+        from . import console
+
+        console.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
