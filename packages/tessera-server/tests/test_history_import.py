@@ -124,12 +124,34 @@ def test_an_interrupted_import_resumes_after_the_conversations_it_finished(
                 state_path=state,
                 progress=stop_after_first,
             )
-        assert json.loads(state.read_text("utf-8"))["done"] == ["conv-lisbon"]
+        assert list(json.loads(state.read_text("utf-8"))["done"]) == ["conv-lisbon"]
         resumed = import_history(
             client, "chatgpt", HISTORY / "chatgpt_conversations.json", user_id=uid, state_path=state
         )
     assert (resumed.resumed, resumed.conversations, resumed.turns_created) == (1, 1, 4)
     assert resumed.turns_present == 0  # the finished conversation was not even resent
+
+    # a newer export continues a finished conversation: only that one is sent again
+    newer = json.loads((HISTORY / "chatgpt_conversations.json").read_text("utf-8"))
+    lisbon = newer[0]
+    lisbon["mapping"]["a-2"]["children"] = ["a-3"]
+    lisbon["mapping"]["a-3"] = {
+        "id": "a-3",
+        "parent": "a-2",
+        "children": [],
+        "message": {
+            "id": "a-3",
+            "author": {"role": "user"},
+            "create_time": 1717232500.0,
+            "content": {"content_type": "text", "parts": ["The flat is in Alfama."]},
+        },
+    }
+    lisbon["current_node"] = "a-3"
+    export = tmp_path / "conversations.json"
+    export.write_text(json.dumps(newer), "utf-8")
+    with Tessera(api_key=service.api_key, base_url=service.base_url) as client:
+        later = import_history(client, "chatgpt", export, user_id=uid, state_path=state)
+    assert (later.resumed, later.turns_created, later.turns_present) == (1, 1, 2)
 
 
 def test_a_message_the_service_refuses_is_skipped_with_its_reason_and_the_rest_is_stored(

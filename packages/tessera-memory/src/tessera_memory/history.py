@@ -81,25 +81,37 @@ class ImportReport:
 
 
 class _State:
-    """The conversations an import has finished, kept in a small JSON file."""
+    """The conversations an import has finished, kept in a small JSON file: each with a
+    fingerprint of its messages, so a conversation continued since (a newer export) is sent
+    again for its new turns."""
 
     def __init__(self, path: Path | None, source: str, user_id: str) -> None:
         self.path, self.key = path, {"source": source, "user_id": user_id}
-        self.done: set[str] = set()
+        self.done: dict[str, str] = {}
         if path is not None and path.exists():
             try:
                 saved = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 saved = {}
             if isinstance(saved, dict) and all(saved.get(k) == v for k, v in self.key.items()):
-                self.done = {str(c) for c in saved.get("done", [])}
+                done = saved.get("done")
+                if isinstance(done, dict):
+                    self.done = {str(k): str(v) for k, v in done.items()}
 
-    def finish(self, conversation_id: str) -> None:
-        self.done.add(conversation_id)
+    @staticmethod
+    def fingerprint(conv: Conversation) -> str:
+        last = conv.messages[-1].turn_id if conv.messages else ""
+        return f"{len(conv.messages)}:{last}"
+
+    def finished(self, conv: Conversation) -> bool:
+        return self.done.get(conv.id) == self.fingerprint(conv)
+
+    def finish(self, conv: Conversation) -> None:
+        self.done[conv.id] = self.fingerprint(conv)
         if self.path is None:
             return
         temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(json.dumps({**self.key, "done": sorted(self.done)}), encoding="utf-8")
+        temporary.write_text(json.dumps({**self.key, "done": self.done}), encoding="utf-8")
         os.replace(temporary, self.path)
 
 
@@ -170,7 +182,7 @@ def import_history(
     state = _State(Path(state_path) if state_path is not None else None, source, user_id)
     report = ImportReport()
     for done, conv in enumerate(conversations, start=1):
-        if conv.id in state.done:
+        if state.finished(conv):
             report.resumed += 1
         else:
             report.skipped += conv.skipped
@@ -180,7 +192,7 @@ def import_history(
                 _send(client, conv, chunk, metadata, user_id, report)
             if conv.messages:
                 report.conversations += 1
-            state.finish(conv.id)
+            state.finish(conv)
         if progress is not None:
             progress(
                 ImportProgress(
