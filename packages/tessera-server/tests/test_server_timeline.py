@@ -187,3 +187,16 @@ def test_a_move_dated_back_still_wins_over_a_value_stated_in_between(api: Api, u
     api.sync_add(uid, "I moved to Lisbon last month.", event_time="2024-11-25T10:00:00Z")
     assert where(api, uid) == ["User lives in Lisbon"]
     assert api.query(QUESTION, user_id=uid)["portrait"]["User"]["lives_in"] == "Lisbon"
+
+
+def test_a_past_known_as_of_gives_the_profile_believed_then(api: Api, uid: str) -> None:
+    api.sync_add(uid, "I work at Initech.")
+    old = api.facts(user_id=uid)[0]
+    believed_at = old["metadata"]["tessera"]["t_created"]
+    fixed = api.patch(f"/v1/memories/{old['id']}", {"user_id": uid, "object": "Hooli"})
+    assert fixed.status_code == 200, fixed.text
+
+    before = api.query("where do I work", user_id=uid, known_as_of=believed_at)
+    assert before["portrait"]["User"]["works_at"] == "Initech"
+    assert "Hooli" not in before["context"].split("## Episodes")[0]
+    assert api.query("where do I work", user_id=uid)["portrait"]["User"]["works_at"] == "Hooli"
