@@ -22,9 +22,10 @@ from .engine.clock import utcnow
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from .providers.embedder import embedder_dim
     from .store import open_store
 
-    store = open_store(settings, dim=384)
+    store = open_store(settings, dim=embedder_dim(settings.embedder))
     store.migrate()
     return store
 
