@@ -117,7 +117,9 @@ def test_a_needle_in_a_long_turn_is_found_in_sync_mode(long_api: Api) -> None:
     uid, text = unique("long-sync"), document(100_000, 1)
     assert len(text) > 99_000
     long_api.sync_add(uid, "Can you keep our office handbook?", turn_id="ask")
-    long_api.sync_add(uid, text, role="assistant", turn_id="handbook")
+    body = {"user_id": uid, "content": text, "role": "assistant", "turn_id": "handbook"}
+    added = long_api.post("/v1/memories", {**body, "mode": "sync"}, timeout=900)
+    assert added.status_code == 200, added.text
     found_part(long_api, uid, "handbook")
     found_part(long_api, uid, "handbook", rerank=False)
     reads_back_whole(long_api, uid, "handbook", text)
@@ -136,7 +138,9 @@ def _index(item: dict[str, Any]) -> int:
 def test_a_long_turn_added_async_is_found_after_consolidation(long_api: Api) -> None:
     uid, text = unique("long-async"), document(100_000, 2)
     long_api.add_ok(uid, text, turn_id="log")
-    response = long_api.post("/v1/consolidate", {"user_id": uid}, params={"sync": "true"})
+    response = long_api.post(
+        "/v1/consolidate", {"user_id": uid}, params={"sync": "true"}, timeout=900
+    )
     assert response.status_code == 200, response.text
     found_part(long_api, uid, "log")
     reads_back_whole(long_api, uid, "log", text)
@@ -157,7 +161,9 @@ def test_a_long_turn_in_a_batch_is_found(long_api: Api) -> None:
     )
     assert response.status_code == 201, response.text
     assert [r["created"] for r in response.json()["results"]] == [True, True, True]
-    consolidated = long_api.post("/v1/consolidate", {"user_id": uid}, params={"sync": "true"})
+    consolidated = long_api.post(
+        "/v1/consolidate", {"user_id": uid}, params={"sync": "true"}, timeout=900
+    )
     assert consolidated.status_code == 200, consolidated.text
     found_part(long_api, uid, "b2")
     reads_back_whole(long_api, uid, "b2", text)
