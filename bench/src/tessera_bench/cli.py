@@ -166,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     from .scale import add_arguments as add_scale_arguments
 
     add_scale_arguments(scale)
+    console = sub.add_parser(
+        "console", help="server time of the memory console's pages on 10k and 100k scopes"
+    )
+    _add_common(console)
+    from .console import add_arguments as add_console_arguments
+
+    add_console_arguments(console)
     from .longturns import add_arguments as add_long_arguments
     from .ocr import add_arguments as add_ocr_arguments
 
@@ -314,6 +321,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .scale import run_scale
 
         return run_scale(args)
+    if args.command == "console":
+        from .console import run_console
+
+        return run_console(args)
     if args.command == "long-turns":
         from .longturns import run as run_long_turns
 

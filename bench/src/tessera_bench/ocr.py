@@ -18,6 +18,7 @@ import resource
 import statistics
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
         "load_average_at_start": [round(x, 2) for x in load_before],
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "ocr": {
-            "engine": "rapidocr 3.10.0, PP-OCRv6 small det/rec (bundled), onnxruntime",
+            "engine": f"rapidocr {version('rapidocr')}, PP-OCRv6 small det/rec (bundled), "
+            f"onnxruntime {version('onnxruntime')}",
             "threads": args.threads or "onnxruntime default (all cores)",
             "images": len(rows),
             "model_load_s": round(load_s, 2),

@@ -283,8 +283,10 @@ class Memory:
     def search(self, scope: Scope, params: SearchParams) -> list[Hit]:
         return search(self.runtime, scope, params)
 
-    def query(self, scope: Scope, params: SearchParams, mode: str) -> Composed:
-        return compose(self.runtime, scope, params, mode)
+    def query(
+        self, scope: Scope, params: SearchParams, mode: str, hits: builtins.list[Hit] | None = None
+    ) -> Composed:
+        return compose(self.runtime, scope, params, mode, hits)
 
     def get(self, scope: Scope, item_id: str) -> Item:
         if item_kind(item_id) == "episode":

@@ -74,6 +74,11 @@ class SqlBase:
         """The scope's WHERE clause; `by_id` when the query also names unique ids."""
         return self.codec.scope_sql(scope, alias)
 
+    def _index(self, name: str) -> str:
+        """A hint to read a table through the named index (SQLite's `INDEXED BY`), where the
+        planner, without statistics, would walk a whole scope; nothing elsewhere."""
+        return ""
+
     def _held(self, sql: str) -> str:
         """A read of rows the caller's transaction is about to rewrite (PostgreSQL locks them
         until it ends; SQLite's single writer already makes that atomic)."""

@@ -70,8 +70,10 @@ class ConsoleReads(Facts):
     def fact_history(
         self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
     ) -> list[FactRecord]:
-        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
-        those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
+        """The scope's facts, superseded ones too, newest first; with `travel`, only
+        those valid at its `as_of` and believed at its `known_as_of` (each default: now).
+        In the order they were written (the page index: no sort, nothing read past `limit`
+        rows), which is the order they came to be believed."""
         where, params = self._scope(scope, "x")
         if travel is not None:
             tsql, tparams = self._travel_sql(travel, now, "x")
@@ -80,6 +82,6 @@ class ConsoleReads(Facts):
         columns = ", ".join(f"x.{c}" for c in FACT_COLUMNS.split(", "))
         return self._facts(
             f"SELECT {columns} FROM facts x WHERE {where} "
-            f"ORDER BY x.t_created DESC, x.pk DESC LIMIT {self.codec.mark}",
+            f"ORDER BY x.created_at DESC, x.id DESC LIMIT {self.codec.mark}",
             [*params, limit],
         )

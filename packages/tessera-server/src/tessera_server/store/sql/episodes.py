@@ -92,8 +92,14 @@ class Episodes(Sources):
         self, scope: Scope, kinds: Sequence[str], limit: int = 100_000
     ) -> list[EpisodeRecord]:
         where, params = self._scope(scope)
+        # Procedures and resources are few among a scope's episodes: found by kind in the
+        # scope index and then sorted, rather than by walking every episode in time order
+        # (SQLite's choice without statistics: 70 ms at 10k episodes for a handful of rows).
+        rare = set(kinds) <= {"procedure", "resource"}
+        hint = self._index("episodes_scope") if rare else ""
         return self._episodes(
-            f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE {where} AND kind IN {self._in(kinds)} "
+            f"SELECT {EPISODE_COLUMNS} FROM episodes {hint}WHERE {where} "
+            f"AND kind IN {self._in(kinds)} "
             f"ORDER BY event_time DESC, pk DESC LIMIT {self.codec.mark}",
             [*params, *kinds, limit],
         )

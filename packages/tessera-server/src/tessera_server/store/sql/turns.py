@@ -71,8 +71,12 @@ class Turns(SqlBase):
 
     def pending_turns(self, scope: Scope, limit: int = 10_000) -> list[TurnRecord]:
         where, params = self._scope(scope)
+        # Through the pending-turns index: for a user's scope SQLite's planner would rather
+        # walk the time-ordered index to skip the sort, reading every turn the user ever said
+        # (70 ms at 10k turns) to find the few still pending.
         return self._turns(
-            f"SELECT {TURN_COLUMNS} FROM turns WHERE {where} AND {self._pending()} "
+            f"SELECT {TURN_COLUMNS} FROM turns {self._index('turns_pending')}"
+            f"WHERE {where} AND {self._pending()} "
             f"ORDER BY user_id, session_id, event_time, pk LIMIT {self.codec.mark}",
             [*params, limit],
         )

@@ -139,6 +139,9 @@ class SQLiteStore(SqlStore):
     ) -> tuple[str, list[Any]]:
         return _scope_sql(scope, alias, by_scope=not by_id)
 
+    def _index(self, name: str) -> str:
+        return f"INDEXED BY {name} "
+
     # -- lifecycle -----------------------------------------------------------------------
 
     def migrate(self) -> list[str]:
