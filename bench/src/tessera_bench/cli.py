@@ -77,6 +77,12 @@ def _add_service_args(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="extra environment for a started service (repeatable), e.g. LLM settings",
     )
+    g.add_argument(
+        "--reuse-service",
+        action="store_true",
+        help="start the service on the data already in --service-dir (a previous run's) and "
+        "only search: compare service settings (--service-env) without ingesting again",
+    )
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -249,7 +255,7 @@ def run_quality(args: argparse.Namespace) -> int:
             from .tessera import TesseraClient, TesseraSession, TesseraSystem, service
 
             service_dir = args.service_dir or paths.default_work_dir() / f"service-{name}"
-            if not args.base_url and service_dir.exists():
+            if not args.base_url and service_dir.exists() and not args.reuse_service:
                 shutil.rmtree(service_dir)
             target = stack.enter_context(
                 service(
@@ -269,11 +275,16 @@ def run_quality(args: argparse.Namespace) -> int:
                 scope_prefix=prefix,
                 max_words=max(spec.budgets),
                 min_items=max(spec.ks),
+                ingest=not args.reuse_service,
             )
             for n in wanted:
                 if n in TESSERA_SYSTEMS:
                     systems.append(TesseraSystem(session, n, rerank=TESSERA_SYSTEMS[n]))
             settings["service_env"] = sorted(_env_pairs(args.service_env))
+            settings["service_env_values"] = {
+                k: v for k, v in _env_pairs(args.service_env).items() if "KEY" not in k
+            }
+            settings["reused_ingest"] = bool(args.reuse_service)
         if "mem0" in wanted:
             from .mem0_peer import Mem0System
 
