@@ -87,6 +87,10 @@ COMPARED_KEYWORDS = (
 # short and exact: every entry must still match something (see the stale-entry test).
 # ---------------------------------------------------------------------------------------
 ALLOWED_DIFFERENCES: dict[str, str] = {
+    "GET /v1/memories/turns/{turn_id} :: operation only in ours": (
+        "Reads a raw turn back whole: the way from a search hit on one part of a long turn "
+        "to the whole turn; additive."
+    ),
     "GET /health :: operation only in ours": (
         "SPEC §2: liveness probe the published client already calls (`Tessera.health()`)."
     ),

@@ -132,6 +132,22 @@ class MemoryItem(Response):
     )
 
 
+class TurnItem(Response):
+    """A raw turn as it was added: its whole `content`, however long (search indexes a long
+    turn in parts; each part names this turn in `metadata.tessera.source_turn_ids`)."""
+
+    turn_id: str
+    role: str
+    content: str
+    event_time: datetime
+    created_at: datetime
+    session_id: str | None = None
+    consolidated: bool = Field(
+        description="Whether consolidation has turned it into episodes and facts yet."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict, description="The caller's metadata.")
+
+
 class MemoryPage(Response):
     items: list[MemoryItem]
     has_more: bool

@@ -8,6 +8,7 @@ from ..store.records import EpisodeRecord, ForgetCounts, Scope, TurnRecord
 from .consolidation import narrate
 from .ids import item_kind
 from .maintenance import refresh_panels, refresh_portrait
+from .parts import part_of
 from .runtime import Runtime
 from .timeline import relink_dangling
 
@@ -28,8 +29,14 @@ def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
                 return ForgetCounts()
             episode = episodes[0]
             owner = episode.user_id
-            counts = store.delete_episode(episode)
-            if episode.kind == "note":
+            if episode.kind == "note" and part_of(episode.attrs) is not None:
+                # One part of a verbatim long turn: the turn goes, and with it every part.
+                counts = ForgetCounts()
+                for turn in store.turns_by_pk(episode.source_turn_pks):
+                    counts.add(_remove_turn(runtime, turn).counts)
+            else:
+                counts = store.delete_episode(episode)
+            if episode.kind == "note" and part_of(episode.attrs) is None:
                 # A note is its turn, stored verbatim: forgetting one forgets the other.
                 counts.turns += store.delete_turn_rows(episode.tenant_id, episode.source_turn_pks)
     _refresh(runtime, scope.tenant_id, owner)
