@@ -113,9 +113,10 @@ def _add(client: Any, user: str, session: str, role: str, text: str, when: str) 
     return str(added.turn_id)
 
 
-def fill(client: Any, user: str) -> None:
-    """A small, realistic memory for `user`: a move (a superseded fact), plans, a how-to, an
-    image, and two stored attacks."""
+def fill(client: Any, user: str, folder: Path) -> None:
+    """A small, realistic memory for `user`: a move (a superseded fact), plans, a how-to, two
+    images (one given with a caption and a small `data:` image, one uploaded), and two stored
+    attacks."""
     _add(client, user, "s1", "user", "I live in Berlin with my partner.", at(2024, 1, 10))
     _add(client, user, "s1", "assistant", "Noted: you live in Berlin.", at(2024, 1, 10))
     _add(client, user, "s1", "user", "I work as a nurse at the Charité.", at(2024, 2, 2))
@@ -144,18 +145,22 @@ def fill(client: Any, user: str) -> None:
         image_url=thumb,
         user_id=user,
     )
+    upload = folder / "teal-square.png"
+    upload.write_bytes(tiny_png((0, 128, 128), size=120))
+    client.resources.file(path=upload, blob_ref="s3://photos/teal-square.png", user_id=user)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from tessera_memory import Tessera
 
-    with run_service(tmp_path_factory.mktemp("console")) as service:
+    folder = tmp_path_factory.mktemp("console")
+    with run_service(folder / "service") as service:
         read_only = service.create_key("test", read_only=True)
         other = service.create_key("other")
         KNOWN_KEYS.update({service.api_key, read_only, other})
         with Tessera(api_key=service.api_key, base_url=service.base_url) as client:
-            fill(client, "ada")
+            fill(client, "ada", folder)
         state = World(service, read_only, other)
         with Tessera(api_key=other, base_url=service.base_url) as theirs:
             turn = _add(theirs, "ada", "s1", "user", "I live in Oslo.", at(2024, 6, 1))
@@ -283,9 +288,11 @@ def test_sign_in_browse_scopes_and_timeline_shows_every_part_escaped(
     images = page.locator("section.images")
     assert "red fox" in images.inner_text()
     assert "<b>sketch</b>" in images.inner_text()
-    thumb = images.locator("img.thumb")
-    assert thumb.count() == 1
-    assert page.evaluate("document.querySelector('img.thumb').naturalWidth") == 24
+    # The caption's small data: image, and the uploaded image's thumbnail (its bytes are
+    # not kept): both drawn, scaled to fit 96 pixels.
+    assert images.locator("img.thumb").count() == 2
+    widths = page.evaluate("[...document.querySelectorAll('img.thumb')].map(i => i.naturalWidth)")
+    assert sorted(widths) == [24, 96]
     shoot(page, "console-scope")
     assert_inert(page, watch)
 

@@ -100,6 +100,10 @@ ALLOWED_DIFFERENCES: dict[str, str] = {
     "POST /v1/memories:batch :: response 413 :: only in ours": (
         "Declares the oversized-body 413 the service returns (SPEC §2 Errors); additive."
     ),
+    "POST /v1/memories:batch :: request body 'application/json'.messages[[]items] :: field 'event_time' only in ours": (
+        "Optional per-message event_time, so an imported history keeps its own times; a "
+        "request without it is unchanged. Additive."
+    ),
     "GET /ready :: response 200 'application/json' :: *": (
         "The reference declares an untyped 200 body ({}) yet returns and its client parses "
         "HealthStatus; we declare that schema. Same bytes on the wire."

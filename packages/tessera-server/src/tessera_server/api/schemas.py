@@ -78,6 +78,11 @@ class BatchMessage(Request):
     role: Role
     content: str
     turn_id: str | None = None
+    event_time: datetime | None = Field(
+        None,
+        description="When it was said (default: the batch's arrival, in message order). "
+        "Messages may arrive in any order; facts are placed by this time.",
+    )
 
 
 class BatchAddRequest(ScopedRequest):

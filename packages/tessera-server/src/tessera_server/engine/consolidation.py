@@ -16,9 +16,10 @@ import numpy as np
 
 from ..config import Settings
 from ..store.records import EpisodeRecord, FactRecord, ForesightRecord, Scope, TurnRecord
+from . import timeline
 from .clock import utcnow
 from .extract import ExtractedFact, Extraction, TurnView
-from .extract.dates import annotate
+from .extract.dates import annotate, valid_from
 from .ids import new_episode_id, new_fact_id, new_foresight_id
 from .maintenance import refresh_panels, refresh_portrait
 from .parts import part_attrs, split_parts
@@ -299,27 +300,22 @@ def _apply_fact(
     vector: Any,
     now: Any,
 ) -> int:
-    """Write one extracted fact, closing what it contradicts; returns facts created."""
-    store = runtime.store
-    user_scope = Scope(turn.tenant_id, turn.user_id, None if turn.user_id else turn.session_id)
-    current = store.live_facts(user_scope, subject=fact.subject, relation=fact.relation)
-    same = [f for f in current if f.object.lower() == fact.object.lower()]
+    """Write one extracted fact at its place on the timeline; returns facts created.
+
+    A fact holds from when it was said unless the sentence dates it in the past ("I moved to
+    Lisbon last month"); an extractor that gave its own time is taken at its word.
+    """
+    since = fact.t_valid
+    if since == turn.event_time:
+        since = valid_from(turn.content, fact.object, turn.event_time)
     if fact.negated:
-        for old in same:
-            store.close_fact(old.id, old.tenant_id, t_invalid=fact.t_valid)
+        scope = timeline.owner_scope(turn.tenant_id, turn.user_id, turn.session_id)
+        timeline.end(runtime.store, scope, fact.subject, fact.relation, fact.object, since)
         return 0
-    if same:
-        return 0
-    new_id = new_fact_id()
-    if fact.functional:
-        for old in current:
-            if old.t_valid <= fact.t_valid:
-                store.close_fact(
-                    old.id, old.tenant_id, t_invalid=fact.t_valid, superseded_by=new_id
-                )
-    store.insert_fact(
+    placed = timeline.place(
+        runtime.store,
         FactRecord(
-            id=new_id,
+            id=new_fact_id(),
             tenant_id=turn.tenant_id,
             user_id=turn.user_id,
             session_id=turn.session_id,
@@ -331,13 +327,14 @@ def _apply_fact(
             confidence=fact.confidence,
             importance=0.6,
             functional=fact.functional,
-            t_valid=fact.t_valid,
+            t_valid=since,
             t_created=now,
             metadata=dict(turn.metadata),
             created_at=now,
             episode_id=episode.id,
             source_turn_pks=[turn.pk] if turn.pk is not None else [],
             embedding=vector,
-        )
+        ),
+        said_at=turn.event_time,
     )
-    return 1
+    return 1 if placed else 0

@@ -22,7 +22,7 @@ from ..store.records import (
     TurnRecord,
     Vector,
 )
-from . import consolidation, forgetting, maintenance, overview
+from . import consolidation, forgetting, maintenance, overview, timeline
 from .clock import as_utc, utcnow
 from .compose import Composed, compose
 from .consolidation import Summary, turn_line
@@ -189,7 +189,7 @@ class Memory:
                 m["role"],
                 m.get("turn_id"),
                 infer,
-                None,
+                m.get("event_time"),
                 metadata,
                 base + timedelta(microseconds=i),
             )
@@ -339,9 +339,11 @@ class Memory:
             if not found:
                 raise NotFound(f"no fact {item_id} in this scope")
             old = found[0]
-            if old.t_expired is not None or old.superseded_by is not None:
+            if old.t_expired is not None:
+                # Retired by an earlier correction. A fact closed on the valid timeline (a
+                # past value) may still be corrected: its successor takes its place there.
                 raise Conflict(
-                    f"fact {item_id} was already superseded by {old.superseded_by or 'a newer fact'}; "
+                    f"fact {item_id} was already superseded by {old.superseded_by or 'a correction'}; "
                     "correct the current fact instead"
                 )
             now = utcnow()
@@ -373,6 +375,8 @@ class Memory:
             )
             self.store.close_fact(old.id, old.tenant_id, t_expired=now, superseded_by=new.id)
             self.store.insert_fact(new)
+            chain = timeline.owner_scope(old.tenant_id, old.user_id, old.session_id)
+            timeline.relink(self.store, chain, old.subject, old.relation)
         if scope.user_id is not None:
             maintenance.refresh_portrait(self.runtime, scope.tenant_id, scope.user_id)
         return new

@@ -297,45 +297,6 @@ class PostgresStore(SqlStore):
         """
         return sql + " FOR UPDATE" if self.db.active is not None else sql
 
-    # -- facts (supersession) ------------------------------------------------------------
-
-    def restore_superseded(self, tenant_id: int) -> int:
-        """Facts whose superseding fact was deleted: close them by the next live fact of
-        the same subject and relation, or make them current again; returns how many."""
-        with self.db.write() as conn:
-            orphans = conn.execute(
-                "SELECT pk, user_id, session_id, subject, relation, t_valid FROM facts a "
-                "WHERE a.tenant_id = %s AND a.t_expired IS NULL AND a.superseded_by IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM facts s WHERE s.id = a.superseded_by) "
-                "ORDER BY pk FOR UPDATE",
-                (tenant_id,),
-            ).fetchall()
-            for row in orphans:
-                successor = conn.execute(
-                    "SELECT id, t_valid FROM facts WHERE tenant_id = %s AND user_id = %s "
-                    "AND (user_id <> '' OR session_id = %s) AND subject = %s AND relation = %s "
-                    "AND t_expired IS NULL AND pk > %s AND t_valid >= %s "
-                    "ORDER BY t_valid, pk LIMIT 1",
-                    (
-                        tenant_id,
-                        row["user_id"],
-                        row["session_id"],
-                        row["subject"],
-                        row["relation"],
-                        row["pk"],
-                        row["t_valid"],
-                    ),
-                ).fetchone()
-                conn.execute(
-                    "UPDATE facts SET superseded_by = %s, t_invalid = %s WHERE pk = %s",
-                    (
-                        successor["id"] if successor else None,
-                        successor["t_valid"] if successor else None,
-                        row["pk"],
-                    ),
-                )
-            return len(orphans)
-
     # -- retrieval: words --------------------------------------------------------------
 
     def _episode_where(

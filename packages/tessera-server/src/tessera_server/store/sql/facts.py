@@ -80,3 +80,46 @@ class Facts(Sources):
                     tenant_id,
                 ),
             )
+
+    def believed_facts(self, scope: Scope, subject: str, relation: str) -> list[FactRecord]:
+        """Facts of one subject and relation still believed (not expired), whatever their
+        validity, in valid-time order (ties by insertion)."""
+        where, params = self._scope(scope)
+        self._hold_owner(scope)
+        m = self.codec.mark
+        return self._facts(
+            f"SELECT {FACT_COLUMNS} FROM facts WHERE {where} AND t_expired IS NULL "
+            f"AND subject = {m} AND relation = {m} ORDER BY t_valid, pk",
+            [*params, subject, relation],
+        )
+
+    def all_facts(self, scope: Scope) -> list[FactRecord]:
+        """Every fact of the scope, retired ones included, in valid-time order."""
+        where, params = self._scope(scope)
+        return self._facts(
+            f"SELECT {FACT_COLUMNS} FROM facts WHERE {where} ORDER BY t_valid, pk", params
+        )
+
+    def dangling_supersessions(self, tenant_id: int) -> list[FactRecord]:
+        """Believed facts whose `superseded_by` names a fact that no longer exists."""
+        return self._facts(
+            f"SELECT {FACT_COLUMNS} FROM facts a WHERE a.tenant_id = {self.codec.mark} "
+            "AND a.t_expired IS NULL AND a.superseded_by IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM facts s WHERE s.id = a.superseded_by) ORDER BY pk",
+            [tenant_id],
+        )
+
+    def set_fact_validity(
+        self, tenant_id: int, changes: Sequence[tuple[str, datetime | None, str | None]]
+    ) -> None:
+        """Set (fact id, t_invalid, superseded_by) exactly, None included."""
+        if not changes:
+            return
+        c = self.codec
+        with self._write() as conn:
+            for fact_id, t_invalid, superseded_by in changes:
+                conn.execute(
+                    f"UPDATE facts SET t_invalid = {c.mark}, superseded_by = {c.mark} "
+                    f"WHERE id = {c.mark} AND tenant_id = {c.mark}",
+                    (c.enc_time_opt(t_invalid), superseded_by, fact_id, tenant_id),
+                )

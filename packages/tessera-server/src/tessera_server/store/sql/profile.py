@@ -19,6 +19,7 @@ class Profile(Sources):
         return item
 
     def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]:
+        """Foresight not expired at `now`, with its source turns."""
         where, params = self._scope(scope)
         rows = self._rows(
             f"SELECT {FORESIGHT_COLUMNS} FROM foresight WHERE {where} "
@@ -26,7 +27,13 @@ class Profile(Sources):
             "ORDER BY COALESCE(due_at, created_at), pk",
             [*params, self.codec.enc_time(now)],
         )
-        return [foresight_record(r, self.codec) for r in rows]
+        with self._read() as conn:
+            sources = self._sources(
+                conn, "foresight_sources", "foresight_pk", [int(r["pk"]) for r in rows]
+            )
+        return [
+            foresight_record(r, self.codec, [pk for pk, _ in sources[int(r["pk"])]]) for r in rows
+        ]
 
     def put_portrait(
         self, tenant_id: int, user_id: str, data: dict[str, Any], now: datetime

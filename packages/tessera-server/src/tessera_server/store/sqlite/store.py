@@ -166,44 +166,6 @@ class SQLiteStore(SqlStore):
         row = self.pool.conn.execute("PRAGMA integrity_check").fetchone()
         return bool(row and row[0] == "ok")
 
-    # -- facts (supersession) ------------------------------------------------------------
-
-    def restore_superseded(self, tenant_id: int) -> int:
-        """Facts whose superseding fact was deleted: close them by the next live fact of
-        the same subject and relation, or make them current again; returns how many."""
-        with self.pool.write() as conn:
-            orphans = conn.execute(
-                "SELECT pk, user_id, session_id, subject, relation, t_valid FROM facts a "
-                "WHERE a.tenant_id = ? AND a.t_expired IS NULL AND a.superseded_by IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM facts s WHERE s.id = a.superseded_by)",
-                (tenant_id,),
-            ).fetchall()
-            for row in orphans:
-                successor = conn.execute(
-                    "SELECT id, t_valid FROM facts WHERE tenant_id = ? AND user_id = ? "
-                    "AND (user_id != '' OR session_id = ?) AND subject = ? AND relation = ? "
-                    "AND t_expired IS NULL AND pk > ? AND t_valid >= ? "
-                    "ORDER BY t_valid, pk LIMIT 1",
-                    (
-                        tenant_id,
-                        row["user_id"],
-                        row["session_id"],
-                        row["subject"],
-                        row["relation"],
-                        row["pk"],
-                        row["t_valid"],
-                    ),
-                ).fetchone()
-                conn.execute(
-                    "UPDATE facts SET superseded_by = ?, t_invalid = ? WHERE pk = ?",
-                    (
-                        successor["id"] if successor else None,
-                        successor["t_valid"] if successor else None,
-                        row["pk"],
-                    ),
-                )
-            return len(orphans)
-
     # -- retrieval ---------------------------------------------------------------------
 
     def _ranked(
