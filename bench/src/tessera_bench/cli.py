@@ -184,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .console import add_arguments as add_console_arguments
 
     add_console_arguments(console)
+    from .compare import add_arguments as add_compare_arguments
+
+    compare = sub.add_parser("compare", help="quality runs side by side (e.g. a setting off/on)")
+    _add_common(compare)
+    add_compare_arguments(compare)
     from .longturns import add_arguments as add_long_arguments
     from .ocr import add_arguments as add_ocr_arguments
 
@@ -349,6 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .console import run_console
 
         return run_console(args)
+    if args.command == "compare":
+        from .compare import run as run_compare
+
+        return run_compare(args)
     if args.command == "long-turns":
         from .longturns import run as run_long_turns
 
