@@ -45,7 +45,10 @@ def build_runtime(settings: Settings) -> Runtime:
     # concurrent searches at 10k memories served 44 requests/s on two cores; without, 72.
     threadpool_limits(limits=1, user_api="blas")
     embedder = load_embedder(
-        settings.embedder, settings.embedder_runtime, settings.embedder_precision
+        settings.embedder,
+        settings.embedder_runtime,
+        settings.embedder_precision,
+        settings.embedder_threads,
     )
     log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
     store = open_store(settings, embedder.dim)

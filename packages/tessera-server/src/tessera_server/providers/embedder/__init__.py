@@ -31,10 +31,12 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> Vectors: ...
 
 
-def load_embedder(name: str, runtime: str = "openvino", precision: str = "auto") -> Embedder:
-    """The embedder a setting names, run by `runtime` at `precision`."""
+def load_embedder(
+    name: str, runtime: str = "openvino", precision: str = "auto", threads: int = 0
+) -> Embedder:
+    """The embedder a setting names, run by `runtime` at `precision` on `threads` (0 = all)."""
     if name == "minilm-int8":
         from .minilm import MiniLMEmbedder
 
-        return MiniLMEmbedder(runtime=runtime, precision=precision)
+        return MiniLMEmbedder(threads, runtime=runtime, precision=precision)
     raise ValueError(f"unknown embedder {name!r}; known: {', '.join(sorted(DIMS))}")
