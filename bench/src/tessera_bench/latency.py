@@ -88,6 +88,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also measure searches on N API processes sharing the database (0 or 1: skip)",
     )
     p.add_argument("--rounds", type=int, default=4, help="interleaved rounds per comparison")
+    p.add_argument(
+        "--reference-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also compare a one-process service run with this environment (repeatable), "
+        "e.g. TESSERA_EMBEDDER_COMBINE_TEXTS=0 for the service before query batching",
+    )
     p.add_argument("--no-plot", action="store_true")
 
 
@@ -613,6 +621,16 @@ def configurations_markdown(doc: dict[str, Any]) -> list[str]:
         "sharing the database, same questions, interleaved rounds "
         f"({doc['settings'].get('comparison_rounds', '-')}):",
         "",
+        "Configurations: one process = the service as configured; "
+        + "; ".join(
+            f"{label.replace('_', ' ')} = {', '.join(f'{k}={v}' for k, v in env) or 'defaults'}"
+            for label, env in (
+                ("reference", doc["settings"].get("reference_env")),
+                (f"processes_{doc['settings']['processes']}", doc["settings"].get("processes_env")),
+            )
+            if env is not None
+        ),
+        "",
         "| memories | configuration | "
         + " | ".join(f"c{c} req/s | c{c} p50/p95 ms" for c in conc)
         + f" | c{hi} / c{lo} throughput | RSS MB |",
@@ -620,10 +638,8 @@ def configurations_markdown(doc: dict[str, Any]) -> list[str]:
     ]
     for size, cell in rows:
         for label, cells in cell["configurations"].items():
-            rss = (
-                cell.get("service_rss_mb")
-                if label == "one_process"
-                else cell.get("processes_service_rss_mb")
+            rss = cell.get(
+                "service_rss_mb" if label == "one_process" else f"{label}_service_rss_mb"
             )
             ratio = cells[f"c{hi}"]["per_second"] / cells[f"c{lo}"]["per_second"]
             row = [size, label.replace("_", " ")]
@@ -677,14 +693,20 @@ def latency_plot(doc: dict[str, Any], path: Path) -> None:
 def processes_service(
     service_dir: Path, processes: int, env: dict[str, str]
 ) -> Iterator[tuple[dict[str, str], int, Any]]:
-    """A second service on the same database as `processes` API processes (no job worker),
+    """Another service on the same database as `processes` API processes (no job worker),
     each embedding on its share of the cores so that together they do not oversubscribe."""
     from tessera_server.testing import run_service
 
     cores = os.cpu_count() or 1
-    extra = {"TESSERA_EMBEDDER_THREADS": str(max(1, cores // processes)), **env}
+    extra = {"TESSERA_WORKER_ENABLED": "false", **env}
+    if processes > 1:
+        extra = {"TESSERA_EMBEDDER_THREADS": str(max(1, cores // processes)), **extra}
     with run_service(
-        service_dir, env=extra, tenant="bench", workers=processes, log_name="service-processes.log"
+        service_dir,
+        env=extra,
+        tenant="bench",
+        workers=processes,
+        log_name=f"service-{processes}-{len(env)}.log",
     ) as handle:
         yield extra, handle.process.pid, handle
 
@@ -750,9 +772,19 @@ def run_latency(args: argparse.Namespace) -> int:
         if target.pid is not None:
             doc["service_rss_mb_idle"] = process_tree_rss_mb(target.pid)
         alternatives: dict[str, Runner] = {}
-        many_pid: int | None = None
+        pids: dict[str, int] = {}
+        if args.reference_env and target.pid is not None:
+            reference_env = {**_env_pairs(args.service_env), **_env_pairs(args.reference_env)}
+            _, reference_pid, reference = stack.enter_context(
+                processes_service(service_dir, 1, reference_env)
+            )
+            doc["settings"]["reference_env"] = sorted(reference_env.items())
+            alternatives["reference"] = Runner(
+                reference.base_url, reference.api_key, user_id=user_id, top_k=args.top_k
+            )
+            pids["reference"] = reference_pid
         if args.processes > 1 and target.pid is not None:
-            env, many_pid, many = stack.enter_context(
+            env, pids[f"processes_{args.processes}"], many = stack.enter_context(
                 processes_service(service_dir, args.processes, _env_pairs(args.service_env))
             )
             doc["settings"]["processes_env"] = sorted(env.items())
@@ -772,8 +804,8 @@ def run_latency(args: argparse.Namespace) -> int:
                 alternatives=alternatives,
                 rounds=args.rounds,
             ):
-                if many_pid is not None:
-                    cell["processes_service_rss_mb"] = process_tree_rss_mb(many_pid)
+                for label, pid in pids.items():
+                    cell[f"{label}_service_rss_mb"] = process_tree_rss_mb(pid)
                 doc["sizes"][str(size)] = cell
                 write_json(out_dir / f"{name}.json", doc)  # partial results survive a crash
                 log.info(

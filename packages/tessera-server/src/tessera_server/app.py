@@ -49,6 +49,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.embedder_runtime,
         settings.embedder_precision,
         settings.embedder_threads,
+        settings.embedder_combine_texts,
     )
     log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
     store = open_store(settings, embedder.dim)

@@ -151,6 +151,13 @@ class Settings(BaseSettings):
         "With `serve --workers N`, set it to cores / N so the processes do not fight over "
         "the cores.",
     )
+    embedder_combine_texts: int = Field(
+        4,
+        ge=0,
+        description="Embedding calls of at most this many texts (search queries) that arrive "
+        "while the model is busy run together as one batch, which halves their cost on two "
+        "cores; 0 = every call runs alone.",
+    )
     reranker_model_dir: str = Field(
         "",
         description="Directory with an ONNX cross-encoder (`model.onnx`, `tokenizer.json`) "
