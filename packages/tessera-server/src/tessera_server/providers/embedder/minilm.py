@@ -21,6 +21,7 @@ from tokenizers.normalizers import BertNormalizer
 from tokenizers.pre_tokenizers import BertPreTokenizer
 from tokenizers.processors import TemplateProcessing
 
+from ...heap import release_free_memory
 from ..tokens import pad_rows
 from . import DIMS, Vectors
 from .fused import fused_model
@@ -99,7 +100,9 @@ class MiniLMEmbedder:
         rows = [e.ids for e in encodings]
         if len(rows) <= self._combine_texts:
             return self._combiner.embed(rows)
-        return self._embed_rows(rows)
+        vectors = self._embed_rows(rows)
+        release_free_memory()  # a batch's buffers are freed now: hand them back
+        return vectors
 
     def _embed_rows(self, rows: list[list[int]]) -> Vectors:
         lengths = [len(r) for r in rows]
