@@ -21,7 +21,11 @@ from rendered_images import SCREENSHOTS, render
 from server_helpers import Api, assert_clean_log, problem, unique
 from tessera_server.testing import run_service
 
-BACKENDS = ["sqlite", "postgres"]
+# The bundled OCR reading screenshots takes minutes: left out of the fast lane (CI runs it).
+pytestmark = pytest.mark.slow
+
+# PostgreSQL is left out of the fast lane (scripts/test.sh --quick); OCR runs make it slow.
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

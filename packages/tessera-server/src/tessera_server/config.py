@@ -75,7 +75,23 @@ class Settings(BaseSettings):
 
     # Limits: requests past these are refused with 413 or 422 before anything is stored.
     max_body_bytes: int = Field(2_000_000, description="Largest JSON request body, in bytes.")
-    max_content_chars: int = Field(32_000, description="Longest turn `content`, in characters.")
+    max_content_chars: int = Field(
+        32_000,
+        description="Longest `query`, fact correction, procedure task or caption, in characters.",
+    )
+    max_turn_chars: int = Field(
+        200_000,
+        ge=1,
+        description="Longest turn `content`, in characters (a pasted document or log). A turn "
+        "longer than `turn_part_chars` is stored whole and searched in parts.",
+    )
+    turn_part_chars: int = Field(
+        1_000,
+        ge=200,
+        description="A turn longer than this is searched in parts of at most this many "
+        "characters, cut at paragraphs, then sentences, then words (about the 256 tokens "
+        "the bundled embedder reads).",
+    )
     max_metadata_bytes: int = Field(16_000, description="Largest `metadata` object, as JSON bytes.")
     max_metadata_depth: int = Field(4, description="Deepest nesting allowed inside `metadata`.")
     max_label_chars: int = Field(256, description="Longest `user_id`, `session_id` or `turn_id`.")
@@ -110,6 +126,18 @@ class Settings(BaseSettings):
         True,
         description="Episodes are exchanges: a turn joins the episode before it only when that "
         "episode's last turn asked a question (it is the reply).",
+    )
+    rerank_keep_fused: int = Field(
+        3,
+        ge=0,
+        description="The rerank never pushes fusion's best this many results below place "
+        "`rerank_keep_within` of the answer (0 lets the rerank order freely).",
+    )
+    rerank_keep_within: int = Field(
+        5,
+        ge=1,
+        description="The place (1-based) that fusion's best `rerank_keep_fused` results keep "
+        "at least.",
     )
     episode_gap_minutes: float = Field(
         30.0, description="A pause longer than this between turns starts a new episode."

@@ -15,7 +15,13 @@ import logging
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from ..providers.vision.image import ImageFacts, ImageTooLarge, UnreadableImage, open_image
+from ..providers.vision.image import (
+    ImageFacts,
+    ImageTooLarge,
+    UnreadableImage,
+    open_image,
+    thumbnail_data_url,
+)
 from ..providers.vision.ocr import OCRError
 from ..store.records import EpisodeRecord, Scope
 from .errors import InvalidInput, PayloadTooLarge
@@ -46,6 +52,12 @@ def inspect(runtime: Runtime, data: bytes) -> ImageFacts:
     except UnreadableImage as exc:
         raise InvalidInput(f"the upload is not a readable image: {exc}") from None
     return facts
+
+
+def thumbnail(runtime: Runtime, data: bytes) -> str:
+    """A small JPEG `data:` URL of an image `inspect` already accepted."""
+    image, _ = open_image(data, runtime.settings.max_image_pixels)
+    return thumbnail_data_url(image)
 
 
 def describe(facts: ImageFacts, file_name: str | None, lines: list[str] | None) -> str:

@@ -126,6 +126,7 @@ def remember_resource(
     read_later = False
     if data is not None:
         facts = image_text.inspect(runtime, data)  # hostile bytes stop here, nothing stored
+        attrs["thumbnail"] = image_text.thumbnail(runtime, data)  # kept when the bytes go
     if caption is not None and caption.strip():
         text = _check_text(caption, "caption", runtime.settings.max_content_chars)
     elif runtime.captioner is not None and (image_url or data is not None):

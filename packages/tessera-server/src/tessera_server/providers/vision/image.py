@@ -8,6 +8,7 @@ can act on, not a crash.
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import warnings
@@ -143,3 +144,13 @@ def open_image(data: bytes, max_pixels: int) -> tuple[Image.Image, ImageFacts]:
     except (OSError, ValueError, SyntaxError, EOFError, Warning) as exc:
         raise UnreadableImage("the image could not be decoded (truncated or corrupt file)") from exc
     return rgb, ImageFacts(fmt, width, height, colours, taken, camera)
+
+
+def thumbnail_data_url(image: Image.Image, side: int = 96) -> str:
+    """A small JPEG of the image as a `data:` URL (a few kB): what the console shows of an
+    uploaded image once its bytes are gone."""
+    small = image.convert("RGB")
+    small.thumbnail((side, side))
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=70, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
