@@ -128,16 +128,17 @@ class Settings(BaseSettings):
         "episode's last turn asked a question (it is the reply).",
     )
     rerank_keep_fused: int = Field(
-        3,
+        0,
         ge=0,
         description="The rerank never pushes fusion's best this many results below place "
-        "`rerank_keep_within` of the answer (0 lets the rerank order freely).",
+        "`rerank_keep_within` of the answer; 0 (the default: on the tuning questions the "
+        "guard cost turn recall and gained no session recall) lets the rerank order freely.",
     )
     rerank_keep_within: int = Field(
         5,
         ge=1,
         description="The place (1-based) that fusion's best `rerank_keep_fused` results keep "
-        "at least.",
+        "at least (e.g. 3 within 5).",
     )
     episode_gap_minutes: float = Field(
         30.0, description="A pause longer than this between turns starts a new episode."
