@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from ..logsafe import where
+from ..store.protocol import StoreBusy
 from ..store.records import JobRecord, Scope
 from . import consolidation
 from .clock import utcnow
@@ -97,8 +99,11 @@ class Worker:
         while not self._stop.is_set():
             try:
                 busy = work_once(self.runtime)
-            except Exception:
-                log.exception("worker loop error")
+            except StoreBusy:
+                log.warning("worker: the store is busy; trying again after a pause")
+                busy = False
+            except Exception as exc:
+                log.error("worker loop error: %s at %s", type(exc).__name__, where(exc))
                 busy = False
             if not busy:
                 self._stop.wait(poll)

@@ -11,6 +11,7 @@ from ...engine.errors import InvalidInput
 from ...engine.memory import Memory, require_aware
 from ...engine.retrieval import Hit, SearchParams
 from ..deps import Caller, Engine, scope_of
+from ..policy import READS
 from ..schemas import (
     FilterClause,
     ForesightItem,
@@ -65,6 +66,7 @@ def _typed(hit: Hit) -> TypedResult:
     summary="Search memory",
     response_model=SearchResponse,
     tags=["search"],
+    dependencies=[READS],
     responses=errors(422),
 )
 def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
@@ -92,6 +94,7 @@ def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
     summary="Compose a context",
     response_model=QueryResponse,
     tags=["query"],
+    dependencies=[READS],
     responses=errors(422),
 )
 def query(body: QueryRequest, who: Caller, engine: Engine) -> QueryResponse:

@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from .. import portable
-from ..protocol import StoreBusy
+from ..protocol import StoreBusy, new_job_pk
 from ..records import (
     ApiKeyRecord,
     EpisodeRecord,
@@ -1351,15 +1351,17 @@ class PostgresStore:
             self._lock(conn, _lock_key("enqueue", *args))
             row = conn.execute(
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = %s AND kind = %s "
-                "AND user_id = %s AND session_id = %s AND status = 'queued' ORDER BY pk LIMIT 1",
+                "AND user_id = %s AND session_id = %s AND status = 'queued' "
+                "ORDER BY created_at, pk LIMIT 1",
                 args,
             ).fetchone()
             if row:
                 return self._job(row), False
             row = conn.execute(
-                "INSERT INTO jobs (tenant_id, kind, user_id, session_id, status, created_at, "
-                f"updated_at) VALUES (%s, %s, %s, %s, 'queued', %s, %s) RETURNING {JOB_COLUMNS}",
-                (*args, now, now),
+                "INSERT INTO jobs (pk, tenant_id, kind, user_id, session_id, status, created_at, "
+                "updated_at) OVERRIDING SYSTEM VALUE "
+                f"VALUES (%s, %s, %s, %s, %s, 'queued', %s, %s) RETURNING {JOB_COLUMNS}",
+                (new_job_pk(), *args, now, now),
             ).fetchone()
             assert row is not None
             return self._job(row), True
@@ -1378,7 +1380,7 @@ class PostgresStore:
             row = conn.execute(
                 "WITH c AS (SELECT pk FROM jobs WHERE status = 'queued' "
                 "OR (status = 'running' AND lease_until < %s) "
-                "ORDER BY pk LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                "ORDER BY created_at, pk LIMIT 1 FOR UPDATE SKIP LOCKED) "
                 "UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, "
                 "lease_until = %s, updated_at = %s FROM c WHERE j.pk = c.pk "
                 f"RETURNING {', '.join('j.' + c for c in JOB_COLUMNS.split(', '))}",

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import portable
+from ..protocol import new_job_pk
 from ..records import (
     ApiKeyRecord,
     EpisodeRecord,
@@ -1247,18 +1248,19 @@ class SQLiteStore:
         with self.pool.write() as conn:
             row = conn.execute(
                 "SELECT * FROM jobs WHERE tenant_id = ? AND kind = ? AND user_id = ? "
-                "AND session_id = ? AND status = 'queued' ORDER BY pk LIMIT 1",
+                "AND session_id = ? AND status = 'queued' ORDER BY created_at, pk LIMIT 1",
                 args,
             ).fetchone()
             if row:
                 return self._job_from_row(row), False
             stamp = enc_time(now)
-            cur = conn.execute(
-                "INSERT INTO jobs (tenant_id, kind, user_id, session_id, status, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-                (*args, stamp, stamp),
+            pk = new_job_pk()
+            conn.execute(
+                "INSERT INTO jobs (pk, tenant_id, kind, user_id, session_id, status, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (pk, *args, stamp, stamp),
             )
-            row = conn.execute("SELECT * FROM jobs WHERE pk = ?", (cur.lastrowid,)).fetchone()
+            row = conn.execute("SELECT * FROM jobs WHERE pk = ?", (pk,)).fetchone()
             return self._job_from_row(row), True
 
     def get_job(self, tenant_id: int, pk: int) -> JobRecord | None:
@@ -1273,7 +1275,7 @@ class SQLiteStore:
         with self.pool.write() as conn:
             row = conn.execute(
                 "SELECT pk FROM jobs WHERE status = 'queued' OR "
-                "(status = 'running' AND lease_until < ?) ORDER BY pk LIMIT 1",
+                "(status = 'running' AND lease_until < ?) ORDER BY created_at, pk LIMIT 1",
                 (stamp,),
             ).fetchone()
             if row is None:
