@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole suite. This is the README's test command.
+# `bash scripts/test.sh --quick` is the fast lane (see CONTRIBUTING.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# `--quick`: the fast lane for the edit-test loop, in the venv you already set up: no install,
+# no browser, no PostgreSQL, no published-client venv, no test marked slow (markers in
+# pyproject.toml). CI runs the full suite.
+if [ "${1:-}" = "--quick" ]; then
+  shift
+  exec python -m pytest -q -m "not (browser or postgres or published or slow)" "$@"
+fi
 python -m pip install -q -r requirements-dev.txt -r docs/requirements-browser.txt
 
 # The browser test (docs/test_docs_site.py) drives a Chromium through playwright. Playwright's

@@ -197,5 +197,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         policy_of=lambda scope: _policy_of(api_routes, scope),
         docs_url=app.state.docs_url,
     )
+    if settings.console_enabled:
+        from . import console
+
+        console.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
