@@ -62,18 +62,22 @@ def _dummy(annotation: Any, tmp: Path) -> Any:
 
 def sdk_calls(tmp: Path) -> list[tuple[str, str, str]]:
     """(method, path template, SDK name) of every SDK method, from the operations they build
-    (building an operation does no I/O)."""
+    (building an operation does no I/O). A method reachable under two names is one method."""
     from tessera_memory import resources
     from tessera_memory._client import Surface
-    from tessera_memory._resource import Endpoint, PageEndpoint
+    from tessera_memory._resource import _Descriptor
 
     classes = [Surface, *(getattr(resources, name) for name in resources.__all__)]
     out = []
+    seen: set[int] = set()
     for cls in classes:
         for name, member in vars(cls).items():
-            if not isinstance(member, Endpoint | PageEndpoint):
+            if not isinstance(member, _Descriptor):
                 continue
             build = member._build
+            if id(build) in seen:
+                continue  # an alias (`client.search.search`) of a method already counted
+            seen.add(id(build))
             args, kwargs = [], {}
             for param in inspect.signature(build).parameters.values():
                 if param.default is not inspect.Parameter.empty:

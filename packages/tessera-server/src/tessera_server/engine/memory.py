@@ -286,6 +286,24 @@ class Memory:
             raise NotFound("no such fact in this scope")
         return fact_item(facts[0])
 
+    # -- bounds a caller's numbers must keep (the API checks types only) -----------------
+
+    def page_size(self, limit: int | None) -> int:
+        """`limit` of a list call, defaulted and bounded."""
+        settings = self.settings
+        size = settings.default_page_size if limit is None else limit
+        if size < 1 or size > settings.max_page_size:
+            raise InvalidInput(f"`limit` must be between 1 and {settings.max_page_size}")
+        return size
+
+    def result_count(self, top_k: int | None) -> int:
+        """`top_k` of a read, defaulted and bounded."""
+        settings = self.settings
+        k = settings.default_top_k if top_k is None else top_k
+        if k < 1 or k > settings.max_top_k:
+            raise InvalidInput(f"`top_k` must be between 1 and {settings.max_top_k}")
+        return k
+
     def list(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Page:
         rows = self.store.list_items(scope, cursor, limit + 1)
         page, more = rows[:limit], len(rows) > limit

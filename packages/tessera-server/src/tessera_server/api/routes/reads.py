@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ...engine.errors import InvalidInput
 from ...engine.memory import Memory, require_aware
 from ...engine.retrieval import Hit, SearchParams
 from ..deps import Caller, Engine, scope_of
@@ -38,10 +37,7 @@ def _params(
     types: list[str] | None,
     filters: list[FilterClause] | None,
 ) -> SearchParams:
-    settings = engine.settings
-    k = settings.default_top_k if top_k is None else top_k
-    if k < 1 or k > settings.max_top_k:
-        raise InvalidInput(f"`top_k` must be between 1 and {settings.max_top_k}")
+    k = engine.result_count(top_k)
     clauses: list[dict[str, Any]] = [
         {"field": f.field, "op": f.op.value, "value": f.value} for f in filters or []
     ]
