@@ -23,10 +23,11 @@ from .config import Settings, load_settings
 from .engine.clock import utcnow
 from .engine.extract import Extractor
 from .engine.extract.offline import OfflineExtractor
+from .engine.fairness import FairEmbedder
 from .engine.memory import Memory
 from .engine.runtime import Runtime
 from .engine.worker import Worker
-from .providers.embedder import load_embedder
+from .providers.embedder import Embedder, load_embedder
 from .providers.llm import OpenAICompatibleChat
 from .providers.reranker import load_reranker
 from .providers.vision import OpenAICompatibleCaptioner
@@ -45,10 +46,12 @@ def build_runtime(settings: Settings) -> Runtime:
     # one query), and requests already run in parallel threads. With BLAS's own threads, eight
     # concurrent searches at 10k memories served 44 requests/s on two cores; without, 72.
     threadpool_limits(limits=1, user_api="blas")
-    embedder = load_embedder(
+    embedder: Embedder = load_embedder(
         settings.embedder, settings.embedder_runtime, settings.embedder_precision
     )
     log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
+    if settings.fair_work_slots > 0:
+        embedder = FairEmbedder(embedder, settings.fair_work_slots)
     store = open_store(settings, embedder.dim)
     store.migrate()
     offline = OfflineExtractor()
@@ -184,7 +187,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         dependencies=[Depends(single_query_values)],
     )
     app.state.docs_url = settings.docs_url.rstrip("/")
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limit_per_minute, bytes_per_minute=settings.work_budget_bytes_per_minute
+    )
     problems.install(app)
     for module in ROUTERS:
         app.include_router(module.router)

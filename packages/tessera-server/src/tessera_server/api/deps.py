@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from ..engine.errors import InvalidInput
+from ..engine.fairness import work_owner
 from ..engine.keys import PREFIX, hash_key
 from ..engine.memory import Memory
 from ..engine.scope import resolve_scope
@@ -69,7 +70,9 @@ def principal(
     if record is None or record.revoked_at is not None:
         raise ProblemError(401, "this API key is unknown or revoked", headers=AUTH_HINT)
     limiter: RateLimiter = request.app.state.rate_limiter
-    decision = limiter.check(record.prefix)
+    declared_length = request.headers.get("content-length", "")
+    cost = int(declared_length) if declared_length.isdigit() else 0
+    decision = limiter.check(record.prefix, cost)
     headers = {
         "RateLimit-Limit": str(decision.limit),
         "RateLimit-Remaining": str(decision.remaining),
@@ -79,8 +82,8 @@ def principal(
     if not decision.allowed:
         raise ProblemError(
             429,
-            f"this key made more than {decision.limit} requests a minute; retry after "
-            f"{decision.retry_after} s",
+            f"this key is over its budget of {decision.limit} requests (or of request bytes) "
+            f"a minute; retry after {decision.retry_after} s",
             headers={**headers, "Retry-After": str(decision.retry_after)},
         )
     reads = request.method in ("GET", "HEAD") or declared(request.scope.get("route")).reads_only
@@ -95,5 +98,14 @@ def scope_of(who: Principal, user_id: str | None, session_id: str | None) -> Sco
     return resolve_scope(who.tenant_id, user_id, session_id, who.max_label_chars)
 
 
-Caller = Annotated[Principal, Depends(principal)]
+async def working_principal(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    """The caller, and the tenant its work is scheduled for (see engine/fairness.py).
+
+    Async on purpose: it runs in the request's own context, which the endpoint's thread
+    inherits, so the owner set here is the one the embedder sees."""
+    work_owner.set(who.tenant_id)
+    return who
+
+
+Caller = Annotated[Principal, Depends(working_principal)]
 Engine = Annotated[Memory, Depends(memory)]

@@ -19,6 +19,7 @@ from ..store.protocol import StoreBusy
 from ..store.records import JobRecord, Scope
 from . import consolidation
 from .clock import utcnow
+from .fairness import owned_by
 from .runtime import Runtime
 
 log = logging.getLogger("tessera.worker")
@@ -64,7 +65,7 @@ def work_once(runtime: Runtime) -> bool:
     if job is None:
         return False
     try:
-        with heartbeat(runtime, job):
+        with heartbeat(runtime, job), owned_by(job.tenant_id):
             run_job(runtime, job)
     except Exception as exc:
         # The message names the failure without data: no content, keys or SQL.
