@@ -123,3 +123,37 @@ def test_bulk_embedding_is_chunked_and_keeps_the_order_of_its_texts() -> None:
     assert all(len(call) <= CHUNK for call in inner.calls)
     assert len(inner.calls) == 4
     assert [row[0] for row in vectors] == [float(len(t)) for t in texts]
+
+
+def test_one_tenant_never_holds_every_slot() -> None:
+    """With two slots, a tenant's second turn waits while its first runs, so another
+    tenant's call starts at once on the slot kept free."""
+    gate = FairGate(2)
+    first_in, hold, second_in, other_in = (threading.Event() for _ in range(4))
+
+    def bulk_first() -> None:
+        with gate.turn("bulk"):
+            first_in.set()
+            hold.wait(30)
+
+    def bulk_second() -> None:
+        with gate.turn("bulk"):
+            second_in.set()
+
+    def interactive() -> None:
+        with gate.turn("interactive"):
+            other_in.set()
+
+    threads = [threading.Thread(target=bulk_first)]
+    threads[0].start()
+    assert first_in.wait(30)
+    threads.append(threading.Thread(target=bulk_second))
+    threads[1].start()
+    threads.append(threading.Thread(target=interactive))
+    threads[2].start()
+    assert other_in.wait(30)  # admitted while the bulk tenant's first turn still runs
+    assert not second_in.is_set()  # the bulk tenant's second turn waits for its first
+    hold.set()
+    for thread in threads:
+        thread.join(30)
+    assert second_in.is_set()

@@ -5,8 +5,9 @@ a 2 MB batch is tens of seconds. Run first come, first served, one tenant's bulk
 holds every core while another tenant's one-line add waits behind all of it. So embedding
 runs through a gate with a few slots (about one per core), and the texts of a call are
 embedded a chunk at a time: each chunk takes a turn, and turns go round-robin between the
-tenants that are waiting. A tenant with one small call waits for at most one chunk of
-someone else's; a bulk import still gets every slot nobody else wants.
+tenants that are waiting. No tenant holds more than all slots but one, so a slot is always
+free for someone else: another tenant's one-line call starts at once instead of waiting for
+a chunk of the bulk work to end.
 
 Whose work a call is comes from a context variable that the HTTP layer sets from the key
 and the worker sets from the job; work with no owner shares one anonymous turn.
@@ -25,8 +26,8 @@ import numpy as np
 from ..providers.embedder import Embedder, Vectors
 
 # Texts embedded per turn at the gate: large enough that the model runs full batches,
-# small enough that a turn is short (32 long texts take a few hundred ms on one core).
-CHUNK = 32
+# small enough that a turn is short (16 long texts take a couple of hundred ms on one core).
+CHUNK = 16
 
 work_owner: ContextVar[Hashable] = ContextVar("work_owner", default=None)
 
@@ -42,14 +43,24 @@ def owned_by(owner: Hashable) -> Iterator[None]:
 
 
 class FairGate:
-    """`slots` turns at once, handed out round-robin between owners with waiting work."""
+    """`slots` turns at once, handed out round-robin between owners with waiting work; one
+    owner holds at most `slots - 1` of them (all of them when there is only one)."""
 
     def __init__(self, slots: int) -> None:
         self.slots = slots
+        self.per_owner = max(1, slots - 1)
         self._free = slots
         self._cond = threading.Condition()
         self._waiting: dict[Hashable, deque[object]] = {}
+        self._held: dict[Hashable, int] = {}
         self._round: deque[Hashable] = deque()
+
+    def _next(self) -> tuple[Hashable, object] | None:
+        """The first owner in the round that may take another turn, and its ticket."""
+        for owner in self._round:
+            if self._held.get(owner, 0) < self.per_owner:
+                return owner, self._waiting[owner][0]
+        return None
 
     @contextmanager
     def turn(self, owner: Hashable) -> Iterator[None]:
@@ -60,21 +71,25 @@ class FairGate:
                 queue = self._waiting[owner] = deque()
                 self._round.append(owner)
             queue.append(ticket)
-            while not (self._free > 0 and self._round[0] == owner and queue[0] is ticket):
+            while not (self._free > 0 and self._next() == (owner, ticket)):
                 self._cond.wait()
             queue.popleft()
-            self._round.popleft()
+            self._round.remove(owner)
             if queue:
                 self._round.append(owner)  # its next ticket waits for everyone else's turn
             else:
                 del self._waiting[owner]
             self._free -= 1
+            self._held[owner] = self._held.get(owner, 0) + 1
             self._cond.notify_all()
         try:
             yield
         finally:
             with self._cond:
                 self._free += 1
+                self._held[owner] -= 1
+                if not self._held[owner]:
+                    del self._held[owner]
                 self._cond.notify_all()
 
 
