@@ -6,8 +6,9 @@ holds every core while another tenant's one-line add waits behind all of it. So 
 runs through a gate with a few slots (about one per core), and the texts of a call are
 embedded a chunk at a time: each chunk takes a turn, and turns go round-robin between the
 tenants that are waiting. No tenant holds more than all slots but one, so a slot is always
-free for someone else: another tenant's one-line call starts at once instead of waiting for
-a chunk of the bulk work to end.
+free for another tenant's bulk work. Calls of one chunk or less (a turn, a query, a small
+batch) do not queue at all: they only share the cores with the bulk work, which holds at
+most `slots` of them, so a one-line add never waits for someone's import.
 
 Whose work a call is comes from a context variable that the HTTP layer sets from the key
 and the worker sets from the job; work with no owner shares one anonymous turn.
@@ -104,10 +105,11 @@ class FairEmbedder:
         self.runtime = inner.runtime
 
     def embed(self, texts: list[str]) -> Vectors:
-        owner = work_owner.get()
         if len(texts) <= CHUNK:
-            with self.gate.turn(owner):
-                return self.inner.embed(texts)
+            # An interactive call (a turn, a query, a small batch) is never queued: it only
+            # shares the cores with the bulk work, which can hold at most `slots` of them.
+            return self.inner.embed(texts)
+        owner = work_owner.get()
         # Similar lengths share a chunk, so the model pads little (as it would unchunked).
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
