@@ -156,3 +156,23 @@ def test_longmemeval_halves_are_a_fixed_hash_of_the_question_id(data_dir: Path) 
     )
     with pytest.raises(ValueError):
         only_part(ds, "held-out")
+
+
+def test_long_haystacks_add_deterministic_distractors_that_answer_nothing(
+    data_dir: Path,
+) -> None:
+    oracle = {s.scope_id: s for s in load_longmemeval(data_dir).scopes}
+    long = load_longmemeval(data_dir, haystack="long", distractors=12)
+    again = load_longmemeval(data_dir, haystack="long", distractors=12)
+    assert long.name == "longmemeval-long" and len(long.scopes) == len(oracle)
+    for scope, same in zip(long.scopes[:40], again.scopes[:40], strict=True):
+        base = oracle[scope.scope_id]
+        [q] = scope.questions
+        assert q.evidence == base.questions[0].evidence  # the gold turns are the oracle's
+        own = {t.session_id for t in base.turns}
+        extra = {t.session_id for t in scope.turns} - own
+        assert 1 <= len(extra) <= 12 and not (extra & q.evidence_sessions)
+        assert [t.turn_id for t in scope.turns] == [t.turn_id for t in same.turns]
+        times = [t.event_time for t in scope.turns]
+        assert times == sorted(times)  # interleaved by date, so the order is plausible
+        assert q.asked_at is None or max(times) <= q.asked_at

@@ -77,6 +77,12 @@ def _add_service_args(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="extra environment for a started service (repeatable), e.g. LLM settings",
     )
+    g.add_argument(
+        "--reuse-service",
+        action="store_true",
+        help="start the service on the data already in --service-dir (a previous run's) and "
+        "only search: compare service settings (--service-env) without ingesting again",
+    )
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -138,7 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_quality(sub.add_parser("locomo", help="LoCoMo turn-level evidence recall"))
-    _add_quality(sub.add_parser("longmemeval", help="LongMemEval oracle turn/session recall"))
+    lme = sub.add_parser("longmemeval", help="LongMemEval oracle turn/session recall")
+    _add_quality(lme)
+    lme.add_argument(
+        "--haystack",
+        choices=("oracle", "long"),
+        default="oracle",
+        help="oracle: each question's evidence sessions only; long: those among "
+        "--distractors sessions of other questions (results named longmemeval-long)",
+    )
+    lme.add_argument(
+        "--distractors",
+        type=int,
+        default=40,
+        help="distractor sessions per question with --haystack long (default 40)",
+    )
     lat = sub.add_parser("latency", help="search/query/add latency and ingest throughput")
     _add_common(lat)
     from .latency import add_arguments
@@ -152,20 +172,42 @@ def build_parser() -> argparse.ArgumentParser:
     from .scale import add_arguments as add_scale_arguments
 
     add_scale_arguments(scale)
+    console = sub.add_parser(
+        "console", help="server time of the memory console's pages on 10k and 100k scopes"
+    )
+    _add_common(console)
+    from .console import add_arguments as add_console_arguments
+
+    add_console_arguments(console)
+    from .longturns import add_arguments as add_long_arguments
+    from .ocr import add_arguments as add_ocr_arguments
+
+    long_turns = sub.add_parser(
+        "long-turns", help="ingest of long turns (documents, logs): speed, parts, needle found"
+    )
+    _add_common(long_turns)
+    add_long_arguments(long_turns)
+    _add_service_args(long_turns)
+    ocr = sub.add_parser("ocr", help="OCR of uploaded images: ms per image, words read")
+    _add_common(ocr)
+    add_ocr_arguments(ocr)
     return parser
 
 
-def _load(command: str, data_dir: Path) -> tuple[Dataset, Spec]:
-    if command == "locomo":
+def _load(args: argparse.Namespace, data_dir: Path) -> tuple[Dataset, Spec]:
+    if args.command == "locomo":
         return load_locomo(data_dir), LOCOMO_SPEC
-    return load_longmemeval(data_dir), LONGMEMEVAL_SPEC
+    haystack = getattr(args, "haystack", "oracle")
+    return load_longmemeval(
+        data_dir, haystack=haystack, distractors=getattr(args, "distractors", 40)
+    ), LONGMEMEVAL_SPEC
 
 
 def run_quality(args: argparse.Namespace) -> int:
     data_dir: Path = args.data or paths.default_data_dir()
     out_dir: Path = args.out or paths.default_results_dir()
-    name: str = args.name or args.command
-    dataset, spec = _load(args.command, data_dir)
+    dataset, spec = _load(args, data_dir)
+    name: str = args.name or dataset.name
     dataset = only_part(dataset, args.part)
     dataset = subset(dataset, scopes=args.limit_scopes, questions=args.limit_questions)
     spec = Spec(
@@ -185,6 +227,9 @@ def run_quality(args: argparse.Namespace) -> int:
         ",".join(wanted),
     )
     settings: dict[str, Any] = {"part": args.part}
+    if dataset.name == "longmemeval-long":
+        settings["haystack"] = "long"
+        settings["distractors"] = args.distractors
     extra: dict[str, Any] = {}
     embedder: Embedder | None = None
     cached: CachedEmbedder | None = None
@@ -210,7 +255,7 @@ def run_quality(args: argparse.Namespace) -> int:
             from .tessera import TesseraClient, TesseraSession, TesseraSystem, service
 
             service_dir = args.service_dir or paths.default_work_dir() / f"service-{name}"
-            if not args.base_url and service_dir.exists():
+            if not args.base_url and service_dir.exists() and not args.reuse_service:
                 shutil.rmtree(service_dir)
             target = stack.enter_context(
                 service(
@@ -230,11 +275,16 @@ def run_quality(args: argparse.Namespace) -> int:
                 scope_prefix=prefix,
                 max_words=max(spec.budgets),
                 min_items=max(spec.ks),
+                ingest=not args.reuse_service,
             )
             for n in wanted:
                 if n in TESSERA_SYSTEMS:
                     systems.append(TesseraSystem(session, n, rerank=TESSERA_SYSTEMS[n]))
             settings["service_env"] = sorted(_env_pairs(args.service_env))
+            settings["service_env_values"] = {
+                k: v for k, v in _env_pairs(args.service_env).items() if "KEY" not in k
+            }
+            settings["reused_ingest"] = bool(args.reuse_service)
         if "mem0" in wanted:
             from .mem0_peer import Mem0System
 
@@ -282,6 +332,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .scale import run_scale
 
         return run_scale(args)
+    if args.command == "console":
+        from .console import run_console
+
+        return run_console(args)
+    if args.command == "long-turns":
+        from .longturns import run as run_long_turns
+
+        return run_long_turns(args)
+    if args.command == "ocr":
+        from .ocr import run as run_ocr
+
+        return run_ocr(args)
     from .latency import run_latency
 
     return run_latency(args)

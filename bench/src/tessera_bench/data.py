@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -363,11 +363,77 @@ def parse_longmemeval(entries: list[Mapping[str, Any]], *, path: Path) -> Datase
     )
 
 
-def load_longmemeval(data_dir: Path) -> Dataset:
+def load_longmemeval(data_dir: Path, *, haystack: str = "oracle", distractors: int = 40) -> Dataset:
+    """The oracle split, or (``haystack="long"``) each question's evidence sessions among
+    ``distractors`` sessions of other questions (see :func:`long_haystacks`)."""
     path = data_dir / LONGMEMEVAL_FILE
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         entries = json.load(fh)
-    return parse_longmemeval(entries, path=path)
+    if haystack == "long":
+        entries = long_haystacks(entries, distractors)
+    elif haystack != "oracle":
+        raise ValueError(f"unknown haystack {haystack!r}; known: oracle, long")
+    dataset = parse_longmemeval(entries, path=path)
+    if haystack == "long":
+        dataset.name = "longmemeval-long"
+        dataset.stats["distractor_sessions_per_question"] = distractors
+    return dataset
+
+
+def _rank_key(*parts: str) -> bytes:
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
+
+
+def long_haystacks(entries: list[Mapping[str, Any]], distractors: int) -> list[dict[str, Any]]:
+    """Each question's oracle sessions plus ``distractors`` sessions drawn from other
+    questions' haystacks, so that the evidence must be found among many sessions.
+
+    The draw is deterministic (sessions ordered by a hash of the question id and the
+    session id) and takes no session that any haystack marks as holding an answer, so a
+    distractor never answers the question by accident of a shared topic's gold turn. The
+    distractors are dated evenly over the 120 days before the question's last session (or
+    before its question date), interleaved with its own sessions by date, so the order is
+    one a real history could have. Distractor session ids are renamed per question (they
+    are hashed before reaching the service anyway).
+    """
+    pool: dict[str, list[Any]] = {}
+    for entry in entries:
+        for sid, session in zip(
+            entry["haystack_session_ids"], entry["haystack_sessions"], strict=True
+        ):
+            if any(turn.get("has_answer") for turn in session):
+                continue
+            pool.setdefault(str(sid), session)
+    names = sorted(pool)
+    out: list[dict[str, Any]] = []
+    for entry in entries:
+        qid = str(entry["question_id"])
+        own = {str(s) for s in entry["haystack_session_ids"]}
+        picked = sorted((n for n in names if n not in own), key=lambda n: _rank_key(qid, n))
+        picked = picked[:distractors]
+        dates = [parse_longmemeval_date(d) for d in entry["haystack_dates"]]
+        end = max(dates)
+        if entry.get("question_date"):
+            end = min(end, parse_longmemeval_date(str(entry["question_date"])))
+        step = timedelta(days=120) / max(1, len(picked))
+        extra_dates = [
+            (end - step * (len(picked) - i)).strftime(_LONGMEMEVAL_DATE) for i in range(len(picked))
+        ]
+        clean = [
+            [{k: v for k, v in t.items() if k != "has_answer"} for t in pool[n]] for n in picked
+        ]
+        out.append(
+            {
+                **entry,
+                "haystack_session_ids": [
+                    *entry["haystack_session_ids"],
+                    *(f"x{i}-{_rank_key(qid, n).hex()[:12]}" for i, n in enumerate(picked)),
+                ],
+                "haystack_dates": [*entry["haystack_dates"], *extra_dates],
+                "haystack_sessions": [*entry["haystack_sessions"], *clean],
+            }
+        )
+    return out
 
 
 def subset(dataset: Dataset, *, scopes: int | None, questions: int | None) -> Dataset:

@@ -173,6 +173,7 @@ def quality_result(
 PART_RULES = {
     "locomo": f"conversations 1-{LOCOMO_TUNE_CONVERSATIONS} in file order tune, the rest report",
     "longmemeval": "question id's SHA-256, first byte even: tune; odd: report",
+    "longmemeval-long": "question id's SHA-256, first byte even: tune; odd: report",
 }
 
 

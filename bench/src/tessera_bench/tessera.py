@@ -256,7 +256,10 @@ class TesseraSession:
         max_words: int = 1000,
         min_items: int = 10,
         count_items: bool = True,
+        ingest: bool = True,
     ) -> None:
+        #: False: the scopes are already in the service (a previous run's data): map ids only.
+        self.ingest = ingest
         self.count_items = count_items
         self._lock = threading.Lock()
         self.client = client
@@ -293,6 +296,9 @@ class TesseraSession:
         self._by_ref[scope.scope_id] = {opaque(t.ref): t.turn_id for t in scope.turns}
         with self._lock:
             self._real.update((opaque(t.turn_id), t.turn_id) for t in scope.turns)
+            if not self.ingest:
+                self._ingested.add(scope.scope_id)
+                return
         started = time.perf_counter()
         created = 0
         for turn in scope.turns:

@@ -312,7 +312,7 @@ def test_batch_accepts_models_and_mappings(harness: Harness) -> None:
     )
     body = service.last.json()
     assert body["messages"] == [
-        {"role": "user", "content": "one", "turn_id": "a"},
+        {"role": "user", "content": "one", "turn_id": "a", "event_time": None},
         {"role": "assistant", "content": "two"},
     ]
     assert body["mode"] == "async" and body["infer"] is True

@@ -38,6 +38,9 @@ if not os.environ.get("CI"):
     )
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+# Drives a headless Chromium: left out of the fast lane (scripts/test.sh --quick).
+pytestmark = pytest.mark.browser
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -110,9 +113,10 @@ def _add(client: Any, user: str, session: str, role: str, text: str, when: str) 
     return str(added.turn_id)
 
 
-def fill(client: Any, user: str) -> None:
-    """A small, realistic memory for `user`: a move (a superseded fact), plans, a how-to, an
-    image, and two stored attacks."""
+def fill(client: Any, user: str, folder: Path) -> None:
+    """A small, realistic memory for `user`: a move (a superseded fact), plans, a how-to, two
+    images (one given with a caption and a small `data:` image, one uploaded), and two stored
+    attacks."""
     _add(client, user, "s1", "user", "I live in Berlin with my partner.", at(2024, 1, 10))
     _add(client, user, "s1", "assistant", "Noted: you live in Berlin.", at(2024, 1, 10))
     _add(client, user, "s1", "user", "I work as a nurse at the Charité.", at(2024, 2, 2))
@@ -141,18 +145,22 @@ def fill(client: Any, user: str) -> None:
         image_url=thumb,
         user_id=user,
     )
+    upload = folder / "teal-square.png"
+    upload.write_bytes(tiny_png((0, 128, 128), size=120))
+    client.resources.file(path=upload, blob_ref="s3://photos/teal-square.png", user_id=user)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from tessera_memory import Tessera
 
-    with run_service(tmp_path_factory.mktemp("console")) as service:
+    folder = tmp_path_factory.mktemp("console")
+    with run_service(folder / "service") as service:
         read_only = service.create_key("test", read_only=True)
         other = service.create_key("other")
         KNOWN_KEYS.update({service.api_key, read_only, other})
         with Tessera(api_key=service.api_key, base_url=service.base_url) as client:
-            fill(client, "ada")
+            fill(client, "ada", folder)
         state = World(service, read_only, other)
         with Tessera(api_key=other, base_url=service.base_url) as theirs:
             turn = _add(theirs, "ada", "s1", "user", "I live in Oslo.", at(2024, 6, 1))
@@ -164,7 +172,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "turn": turn,
             }
         yield state
-        assert_clean_log(service.logs())
+        log = service.logs()
+        assert_clean_log(log)
+        for content in ("Obsidian", "red fox", "locker code", "where does ada live"):
+            assert content not in log, "memory content or a search reached the service log"
 
 
 @dataclass
@@ -277,9 +288,11 @@ def test_sign_in_browse_scopes_and_timeline_shows_every_part_escaped(
     images = page.locator("section.images")
     assert "red fox" in images.inner_text()
     assert "<b>sketch</b>" in images.inner_text()
-    thumb = images.locator("img.thumb")
-    assert thumb.count() == 1
-    assert page.evaluate("document.querySelector('img.thumb').naturalWidth") == 24
+    # The caption's small data: image, and the uploaded image's thumbnail (its bytes are
+    # not kept): both drawn, scaled to fit 96 pixels.
+    assert images.locator("img.thumb").count() == 2
+    widths = page.evaluate("[...document.querySelectorAll('img.thumb')].map(i => i.naturalWidth)")
+    assert sorted(widths) == [24, 96]
     shoot(page, "console-scope")
     assert_inert(page, watch)
 
@@ -561,3 +574,14 @@ def test_every_console_response_carries_the_strict_policy(world: World) -> None:
         assert refused.status_code == 401 and "unknown or revoked" in refused.text
         assert "set-cookie" not in refused.headers
         assert client.get("/console/static/console.css").status_code == 200
+
+
+def test_the_console_can_be_turned_off(tmp_path: Path) -> None:
+    env = {"TESSERA_CONSOLE_ENABLED": "false"}
+    with (
+        run_service(tmp_path / "off", env=env) as service,
+        httpx.Client(base_url=service.base_url) as client,
+    ):
+        assert client.get("/console/login").status_code == 404
+        assert client.post("/console/login", data={"key": service.api_key}).status_code == 404
+        assert client.get("/health").status_code == 200

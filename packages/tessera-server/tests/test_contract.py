@@ -87,6 +87,10 @@ COMPARED_KEYWORDS = (
 # short and exact: every entry must still match something (see the stale-entry test).
 # ---------------------------------------------------------------------------------------
 ALLOWED_DIFFERENCES: dict[str, str] = {
+    "GET /v1/memories/turns/{turn_id} :: operation only in ours": (
+        "Reads a raw turn back whole: the way from a search hit on one part of a long turn "
+        "to the whole turn; additive."
+    ),
     "GET /health :: operation only in ours": (
         "SPEC §2: liveness probe the published client already calls (`Tessera.health()`)."
     ),
@@ -95,6 +99,10 @@ ALLOWED_DIFFERENCES: dict[str, str] = {
     ),
     "POST /v1/memories:batch :: response 413 :: only in ours": (
         "Declares the oversized-body 413 the service returns (SPEC §2 Errors); additive."
+    ),
+    "POST /v1/memories:batch :: request body 'application/json'.messages[[]items] :: field 'event_time' only in ours": (
+        "Optional per-message event_time, so an imported history keeps its own times; a "
+        "request without it is unchanged. Additive."
     ),
     "GET /ready :: response 200 'application/json' :: *": (
         "The reference declares an untyped 200 body ({}) yet returns and its client parses "

@@ -11,7 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from tessera_server.testing import ServiceHandle, run_service
+
+# Real processes killed and restarted: long, so left out of the fast lane (it runs in CI).
+pytestmark = pytest.mark.slow
 
 
 def _kill(handle: ServiceHandle) -> None:

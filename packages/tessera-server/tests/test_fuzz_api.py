@@ -74,6 +74,9 @@ from schemathesis import Case, CheckContext, GenerationMode, Response  # noqa: E
 from server_helpers import KNOWN_KEYS, assert_clean_log  # noqa: E402
 from tessera_server.testing import ServiceHandle, run_service  # noqa: E402
 
+# Fuzzing a live service takes minutes: left out of the fast lane (it runs in CI).
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CONTRACT = REPO_ROOT / "openapi.json"
 

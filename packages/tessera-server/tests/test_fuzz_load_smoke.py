@@ -19,7 +19,10 @@ from tessera_server.testing import ServiceHandle
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOADGEN = REPO_ROOT / "bench" / "load" / "loadgen.py"
-pytestmark = pytest.mark.skipif(not LOADGEN.is_file(), reason="bench/load is not in this tree")
+pytestmark = [
+    pytest.mark.skipif(not LOADGEN.is_file(), reason="bench/load is not in this tree"),
+    pytest.mark.slow,  # load runs take minutes: left out of the fast lane (it runs in CI)
+]
 
 
 def run_loadgen(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:

@@ -23,6 +23,9 @@ from pathlib import Path
 import pytest
 from tessera_server.testing import ServiceHandle, run_service
 
+# Builds a venv with the published client from the package index: not in the fast lane.
+pytestmark = pytest.mark.published
+
 PUBLISHED = "tessera-memory==0.1.4"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = REPO_ROOT / "scripts" / "published_client_check.py"
@@ -130,7 +133,6 @@ def test_published_client_is_the_one_from_the_index(published_python: Path, tmp_
 
 
 @pytest.mark.slow
-@pytest.mark.published
 @pytest.mark.timeout(900)
 def test_published_client_drives_every_method(
     published_python: Path, service: ServiceHandle, tmp_path: Path

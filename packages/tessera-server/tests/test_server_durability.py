@@ -6,8 +6,12 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from server_helpers import Api, assert_clean_log
 from tessera_server.testing import run_service
+
+# Real processes killed and restarted: long, so left out of the fast lane (it runs in CI).
+pytestmark = pytest.mark.slow
 
 IDLE = {"TESSERA_WORKER_ENABLED": "false"}
 

@@ -81,6 +81,13 @@ class BatchMessage(BaseModel):
     role: Annotated[Literal["system", "user", "assistant"], Field(title="Role")]
     content: Annotated[str, Field(title="Content")]
     turn_id: Annotated[str | None, Field(title="Turn Id")] = None
+    event_time: Annotated[
+        datetime | None,
+        Field(
+            description="When it was said (default: the batch's arrival, in message order). Messages may arrive in any order; facts are placed by this time.",
+            title="Event Time",
+        ),
+    ] = None
 
 
 class CompressRequest(BaseModel):

@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from . import history_import
 from .config import Settings, load_settings
 from .engine import keys
 from .engine.clock import utcnow
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from .providers.embedder import embedder_dim
     from .store import open_store
 
-    store = open_store(settings, dim=384)
+    store = open_store(settings, dim=embedder_dim(settings.embedder))
     store.migrate()
     return store
 
@@ -187,7 +189,15 @@ def _read_rows(path: str) -> Iterator[dict[str, Any]]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Store the rows of an export, all or nothing; rows already present are skipped."""
+    """Store the rows of an export, all or nothing; rows already present are skipped.
+    With a source (`chatgpt`, `claude`), import a chat product's history instead."""
+    if args.source:
+        from . import history_import
+
+        return history_import.run(args)
+    if not args.input:
+        print("tessera import needs --input FILE (or a source: chatgpt, claude)", file=sys.stderr)
+        return 2
     settings = load_settings()
     store = _store(settings)
     try:
@@ -279,8 +289,11 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--user-id", help="only this user's memory")
     export.add_argument("--output", required=True, help="file to write, or - for stdout")
     export.set_defaults(func=cmd_export)
-    imp = sub.add_parser("import", help="store the rows of a `tessera export` file")
-    imp.add_argument("--input", required=True, help="file to read, or - for stdin")
+    imp = sub.add_parser(
+        "import", help="store the rows of a `tessera export` file, or a ChatGPT/Claude history"
+    )
+    imp.add_argument("--input", help="file to read, or - for stdin")
+    history_import.add_arguments(imp)
     imp.set_defaults(func=cmd_import)
     sub.add_parser("migrate", help="apply schema migrations").set_defaults(func=cmd_migrate)
     k = sub.add_parser("keys", help="create, list and revoke API keys")

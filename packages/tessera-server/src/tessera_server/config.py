@@ -75,7 +75,23 @@ class Settings(BaseSettings):
 
     # Limits: requests past these are refused with 413 or 422 before anything is stored.
     max_body_bytes: int = Field(2_000_000, description="Largest JSON request body, in bytes.")
-    max_content_chars: int = Field(32_000, description="Longest turn `content`, in characters.")
+    max_content_chars: int = Field(
+        32_000,
+        description="Longest `query`, fact correction, procedure task or caption, in characters.",
+    )
+    max_turn_chars: int = Field(
+        200_000,
+        ge=1,
+        description="Longest turn `content`, in characters (a pasted document or log). A turn "
+        "longer than `turn_part_chars` is stored whole and searched in parts.",
+    )
+    turn_part_chars: int = Field(
+        1_000,
+        ge=200,
+        description="A turn longer than this is searched in parts of at most this many "
+        "characters, cut at paragraphs, then sentences, then words (about the 256 tokens "
+        "the bundled embedder reads).",
+    )
     max_metadata_bytes: int = Field(16_000, description="Largest `metadata` object, as JSON bytes.")
     max_metadata_depth: int = Field(4, description="Deepest nesting allowed inside `metadata`.")
     max_label_chars: int = Field(256, description="Longest `user_id`, `session_id` or `turn_id`.")
@@ -86,6 +102,12 @@ class Settings(BaseSettings):
     max_page_size: int = Field(200, description="Upper bound for `limit` on list calls.")
     default_page_size: int = Field(50, description="`limit` when a list call gives none.")
     max_upload_bytes: int = Field(5_000_000, description="Largest image upload, in bytes.")
+    max_image_pixels: int = Field(
+        50_000_000,
+        ge=1,
+        description="Most pixels (width x height) an uploaded image may have; checked from its "
+        "header before decoding, so a decompression bomb is refused with 413.",
+    )
     rate_limit_per_minute: int = Field(
         600, ge=1, description="Requests per minute each API key may make (token bucket)."
     )
@@ -118,6 +140,18 @@ class Settings(BaseSettings):
         True,
         description="Episodes are exchanges: a turn joins the episode before it only when that "
         "episode's last turn asked a question (it is the reply).",
+    )
+    rerank_keep_fused: int = Field(
+        3,
+        ge=0,
+        description="The rerank never pushes fusion's best this many results below place "
+        "`rerank_keep_within` of the answer (0 lets the rerank order freely).",
+    )
+    rerank_keep_within: int = Field(
+        5,
+        ge=1,
+        description="The place (1-based) that fusion's best `rerank_keep_fused` results keep "
+        "at least.",
     )
     episode_gap_minutes: float = Field(
         30.0, description="A pause longer than this between turns starts a new episode."
@@ -168,6 +202,11 @@ class Settings(BaseSettings):
     )
     vision_api_key: str = Field("", description="Key for `vision_base_url` (never logged).")
     vision_model: str = Field("", description="Vision model name sent to `vision_base_url`.")
+    ocr_enabled: bool = Field(
+        True,
+        description="With no vision model, read the text in uploaded images with the bundled "
+        "OCR (in the job worker); off keeps only what is known without a model.",
+    )
 
     @property
     def sqlite_path(self) -> Path | None:

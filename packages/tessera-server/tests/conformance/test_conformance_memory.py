@@ -159,25 +159,6 @@ def test_live_facts_by_subject_and_relation(store: Store) -> None:
     assert store.live_facts(Scope(scope.tenant_id, "carol", None)) == []
 
 
-def test_restore_superseded_reopens_or_recloses(store: Store) -> None:
-    tenant = _tenant(store)
-    scope = Scope(tenant, "alice", None)
-    old = store.insert_fact(fact(scope, obj="Rome", valid=1))
-    mid = store.insert_fact(fact(scope, obj="Oslo", valid=2))
-    new = store.insert_fact(fact(scope, obj="Berlin", valid=3))
-    store.close_fact(old.id, tenant, t_invalid=at(2), superseded_by=mid.id)
-    store.close_fact(mid.id, tenant, t_invalid=at(3), superseded_by=new.id)
-    store.delete_fact(mid)
-    assert store.restore_superseded(tenant) == 1
-    [got] = store.get_facts(scope, [old.id])
-    assert (got.superseded_by, got.t_invalid) == (new.id, at(3))
-    store.delete_fact(new)
-    assert store.restore_superseded(tenant) == 1
-    [got] = store.get_facts(scope, [old.id])
-    assert (got.superseded_by, got.t_invalid) == (None, None)
-    assert store.restore_superseded(tenant) == 0
-
-
 def test_live_foresight_skips_expired_and_orders_by_due(store: Store) -> None:
     scope = Scope(_tenant(store), "alice", None)
     src = store.insert_turn(turn(scope, "t"))[0].pk
@@ -190,6 +171,7 @@ def test_live_foresight_skips_expired_and_orders_by_due(store: Store) -> None:
     assert [f.id for f in got] == [soon.id, undated.id, later.id]
     assert got[2].episode_pk == ep.pk and got[2].due_at == at(50)
     assert got[1].embedding is not None and np.array_equal(got[1].embedding, vec(1))
+    assert got[0].source_turn_pks == [src] and got[1].source_turn_pks == []
     assert len(store.live_foresight(scope, at(0))) == 4
 
 

@@ -94,6 +94,11 @@ class BatchMessage(Request):
     role: Role
     content: str
     turn_id: str | None = None
+    event_time: datetime | None = Field(
+        None,
+        description="When it was said (default: the batch's arrival, in message order). "
+        "Messages may arrive in any order; facts are placed by this time.",
+    )
 
 
 class BatchAddRequest(ScopedRequest):
@@ -141,6 +146,22 @@ class MemoryItem(Response):
         default_factory=dict,
         description="The caller's metadata plus `tessera`: source turns, times, validity.",
     )
+
+
+class TurnItem(Response):
+    """A raw turn as it was added: its whole `content`, however long (search indexes a long
+    turn in parts; each part names this turn in `metadata.tessera.source_turn_ids`)."""
+
+    turn_id: str
+    role: str
+    content: str
+    event_time: datetime
+    created_at: datetime
+    session_id: str | None = None
+    consolidated: bool = Field(
+        description="Whether consolidation has turned it into episodes and facts yet."
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict, description="The caller's metadata.")
 
 
 class MemoryPage(Response):

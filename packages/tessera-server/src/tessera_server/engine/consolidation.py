@@ -8,7 +8,7 @@ either the whole batch or none of it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,11 +16,13 @@ import numpy as np
 
 from ..config import Settings
 from ..store.records import EpisodeRecord, FactRecord, ForesightRecord, Scope, TurnRecord
+from . import timeline
 from .clock import utcnow
 from .extract import ExtractedFact, Extraction, TurnView
-from .extract.dates import annotate
+from .extract.dates import annotate, valid_from
 from .ids import new_episode_id, new_fact_id, new_foresight_id
 from .maintenance import refresh_panels, refresh_portrait
+from .parts import part_attrs, split_parts
 from .runtime import Runtime
 
 _SPEAKER_PREFIX = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s")
@@ -79,6 +81,16 @@ def narrate(turns: list[TurnRecord]) -> str:
     return f"[{when}] " + "\n".join(turn_line(t) for t in turns)
 
 
+def narrate_parts(turns: list[TurnRecord], part_chars: int) -> list[str]:
+    """An episode's text, or for a lone turn too long to search whole, one text per part
+    (each dated and attributed like a whole episode)."""
+    if len(turns) == 1:
+        pieces = split_parts(turns[0].content, part_chars)
+        if len(pieces) > 1:
+            return [narrate([replace(turns[0], content=piece)]) for piece in pieces]
+    return [narrate(turns)]
+
+
 _TRAILING_NOTE = re.compile(r"(\s*\[[^\[\]]*\])+\s*$")
 
 
@@ -129,6 +141,8 @@ def segment(turns: list[TurnRecord], runtime: Runtime) -> list[list[TurnRecord]]
                 or turn.event_time - prev.event_time > gap
                 or _full(current, words, size, settings)
                 or drift
+                # A turn searched in parts is an episode (of parts) on its own.
+                or max(len(turn.content), len(prev.content)) > settings.turn_part_chars
             ):
                 segments.append(current)
                 current, centroid, words = [], None, 0
@@ -201,11 +215,13 @@ def _consolidate_batch(
     for seg_index, seg in enumerate(segments):
         for turn in seg:
             seg_of_turn[id(turn)] = seg_index
-    texts = [narrate(seg) for seg in segments]
+    # Each segment's episode texts: one, or one per part of a long turn (see `parts`).
+    seg_texts = [narrate_parts(seg, runtime.settings.turn_part_chars) for seg in segments]
+    texts = [t for group in seg_texts for t in group]
     fact_texts = [f.text for f in extraction.facts if not f.negated]
     fore_texts = [f.content for f in extraction.foresight]
     vectors = embedder.embed(texts + fact_texts + fore_texts)
-    ep_vecs = vectors[: len(texts)]
+    ep_vecs = iter(vectors[: len(texts)])
     fact_vecs = iter(vectors[len(texts) : len(texts) + len(fact_texts)])
     fore_vecs = iter(vectors[len(texts) + len(fact_texts) :])
 
@@ -218,9 +234,9 @@ def _consolidate_batch(
         if store.claim_turns([t.pk for t in pending if t.pk is not None]) != len(pending):
             raise TurnsTaken()
         episodes: list[EpisodeRecord] = []
-        for seg_index, (seg, text) in enumerate(zip(segments, texts, strict=True)):
+        for seg_index, (seg, group) in enumerate(zip(segments, seg_texts, strict=True)):
             first = seg[0]
-            episodes.append(
+            made = [
                 store.insert_episode(
                     EpisodeRecord(
                         id=new_episode_id(),
@@ -235,11 +251,15 @@ def _consolidate_batch(
                         metadata=dict(first.metadata),
                         created_at=now,
                         source_turn_pks=[t.pk for t in seg if t.pk is not None],
-                        embedding=ep_vecs[seg_index],
+                        attrs=part_attrs(index, len(group)) if len(group) > 1 else {},
+                        embedding=next(ep_vecs),
                     )
                 )
-            )
-            summary.tesserae_created += 1
+                for index, text in enumerate(group, start=1)
+            ]
+            # Facts and foresight of a long turn hang on its first part.
+            episodes.append(made[0])
+            summary.tesserae_created += len(made)
         for fact in extraction.facts:
             turn = pending[fact.turn_index]
             episode = episodes[seg_of_turn[id(turn)]]
@@ -280,27 +300,22 @@ def _apply_fact(
     vector: Any,
     now: Any,
 ) -> int:
-    """Write one extracted fact, closing what it contradicts; returns facts created."""
-    store = runtime.store
-    user_scope = Scope(turn.tenant_id, turn.user_id, None if turn.user_id else turn.session_id)
-    current = store.live_facts(user_scope, subject=fact.subject, relation=fact.relation)
-    same = [f for f in current if f.object.lower() == fact.object.lower()]
+    """Write one extracted fact at its place on the timeline; returns facts created.
+
+    A fact holds from when it was said unless the sentence dates it in the past ("I moved to
+    Lisbon last month"); an extractor that gave its own time is taken at its word.
+    """
+    since = fact.t_valid
+    if since == turn.event_time:
+        since = valid_from(turn.content, fact.object, turn.event_time)
     if fact.negated:
-        for old in same:
-            store.close_fact(old.id, old.tenant_id, t_invalid=fact.t_valid)
+        scope = timeline.owner_scope(turn.tenant_id, turn.user_id, turn.session_id)
+        timeline.end(runtime.store, scope, fact.subject, fact.relation, fact.object, since)
         return 0
-    if same:
-        return 0
-    new_id = new_fact_id()
-    if fact.functional:
-        for old in current:
-            if old.t_valid <= fact.t_valid:
-                store.close_fact(
-                    old.id, old.tenant_id, t_invalid=fact.t_valid, superseded_by=new_id
-                )
-    store.insert_fact(
+    placed = timeline.place(
+        runtime.store,
         FactRecord(
-            id=new_id,
+            id=new_fact_id(),
             tenant_id=turn.tenant_id,
             user_id=turn.user_id,
             session_id=turn.session_id,
@@ -312,13 +327,14 @@ def _apply_fact(
             confidence=fact.confidence,
             importance=0.6,
             functional=fact.functional,
-            t_valid=fact.t_valid,
+            t_valid=since,
             t_created=now,
             metadata=dict(turn.metadata),
             created_at=now,
             episode_id=episode.id,
             source_turn_pks=[turn.pk] if turn.pk is not None else [],
             embedding=vector,
-        )
+        ),
+        said_at=turn.event_time,
     )
-    return 1
+    return 1 if placed else 0

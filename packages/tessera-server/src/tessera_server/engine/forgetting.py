@@ -8,7 +8,9 @@ from ..store.records import EpisodeRecord, ForgetCounts, Scope, TurnRecord
 from .consolidation import narrate
 from .ids import item_kind
 from .maintenance import refresh_panels, refresh_portrait
+from .parts import part_of
 from .runtime import Runtime
+from .timeline import relink_dangling
 
 
 def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
@@ -27,8 +29,14 @@ def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
                 return ForgetCounts()
             episode = episodes[0]
             owner = episode.user_id
-            counts = store.delete_episode(episode)
-            if episode.kind == "note":
+            if episode.kind == "note" and part_of(episode.attrs) is not None:
+                # One part of a verbatim long turn: the turn goes, and with it every part.
+                counts = ForgetCounts()
+                for turn in store.turns_by_pk(episode.source_turn_pks):
+                    counts.add(_remove_turn(runtime, turn).counts)
+            else:
+                counts = store.delete_episode(episode)
+            if episode.kind == "note" and part_of(episode.attrs) is None:
                 # A note is its turn, stored verbatim: forgetting one forgets the other.
                 counts.turns += store.delete_turn_rows(episode.tenant_id, episode.source_turn_pks)
     _refresh(runtime, scope.tenant_id, owner)
@@ -110,7 +118,7 @@ def wipe(runtime: Runtime, scope: Scope) -> int:
     whole_user = scope.user_id is not None and scope.session_id is None
     affected = [] if whole_user else runtime.store.users_in_scope(scope)
     total = runtime.store.wipe(scope)
-    runtime.store.restore_superseded(scope.tenant_id)
+    relink_dangling(runtime.store, scope.tenant_id)
     for user_id in affected:
         refresh_portrait(runtime, scope.tenant_id, user_id)
         refresh_panels(runtime, scope.tenant_id, user_id)
@@ -121,7 +129,7 @@ def _refresh(runtime: Runtime, tenant_id: int, user_id: str | None) -> None:
     """Portrait and panels must not keep what was just forgotten. They belong to the
     owner of what was deleted, also when the call named only a session. Nor may a
     deleted fact keep closing the one it had superseded."""
-    runtime.store.restore_superseded(tenant_id)
+    relink_dangling(runtime.store, tenant_id)
     if user_id is not None:
         refresh_portrait(runtime, tenant_id, user_id)
         refresh_panels(runtime, tenant_id, user_id)

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from ..store.records import EpisodeRecord, PanelRecord, Scope
+from ..store.records import EpisodeRecord, FactRecord, PanelRecord, Scope
 from .clock import utcnow
 from .runtime import Runtime
+from .timeline import holds
 
 PANEL_SIMILARITY = 0.5
 PANEL_WINDOW = 2000
 CHARS_PER_TOKEN = 4
 
 
-def refresh_portrait(runtime: Runtime, tenant_id: int, user_id: str) -> dict[str, Any]:
-    """The user's profile: every live fact, grouped by subject and relation."""
-    facts = runtime.store.live_facts(Scope(tenant_id, user_id, None))
+def portrait_of(facts: Sequence[FactRecord]) -> dict[str, Any]:
+    """A profile from facts that hold together: grouped by subject and relation, a
+    functional relation's one value, the values of the others in a list."""
     portrait: dict[str, dict[str, Any]] = {}
     for fact in facts:
         attrs = portrait.setdefault(fact.subject, {})
@@ -27,6 +30,20 @@ def refresh_portrait(runtime: Runtime, tenant_id: int, user_id: str) -> dict[str
             values = attrs.setdefault(fact.relation, [])
             if isinstance(values, list) and fact.object not in values:
                 values.append(fact.object)
+    return portrait
+
+
+def portrait_at(
+    runtime: Runtime, tenant_id: int, user_id: str, as_of: datetime, known_as_of: datetime
+) -> dict[str, Any]:
+    """The user's profile as it stood: the facts valid at `as_of` as known at `known_as_of`."""
+    facts = runtime.store.all_facts(Scope(tenant_id, user_id, None))
+    return portrait_of([f for f in facts if holds(f, as_of, known_as_of)])
+
+
+def refresh_portrait(runtime: Runtime, tenant_id: int, user_id: str) -> dict[str, Any]:
+    """The user's profile now: every live fact, grouped by subject and relation."""
+    portrait = portrait_of(runtime.store.live_facts(Scope(tenant_id, user_id, None)))
     runtime.store.put_portrait(tenant_id, user_id, portrait, utcnow())
     return portrait
 

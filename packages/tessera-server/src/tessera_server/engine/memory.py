@@ -20,13 +20,15 @@ from ..store.records import (
     Scope,
     ScopeSummary,
     TurnRecord,
+    Vector,
 )
-from . import consolidation, forgetting, maintenance, overview
+from . import consolidation, forgetting, maintenance, overview, timeline
 from .clock import as_utc, utcnow
 from .compose import Composed, compose
 from .consolidation import Summary, turn_line
 from .errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
+from .parts import part_attrs, part_of, split_parts
 from .retrieval import Hit, SearchParams, search
 from .runtime import Runtime
 
@@ -88,14 +90,12 @@ class Memory:
 
     # -- validation shared by writes ---------------------------------------------------
 
-    def _check_content(self, content: str, name: str = "content") -> str:
+    def _check_content(self, content: str, name: str = "content", limit: int | None = None) -> str:
         if not content.strip():
             raise InvalidInput(f"`{name}` is empty; there is nothing to remember")
-        if len(content) > self.settings.max_content_chars:
-            raise PayloadTooLarge(
-                f"`{name}` has {len(content)} characters; the limit is "
-                f"{self.settings.max_content_chars}"
-            )
+        most = self.settings.max_content_chars if limit is None else limit
+        if len(content) > most:
+            raise PayloadTooLarge(f"`{name}` has {len(content)} characters; the limit is {most}")
         if "\x00" in content:
             raise InvalidInput(f"`{name}` contains a NUL character")
         return content
@@ -189,7 +189,7 @@ class Memory:
                 m["role"],
                 m.get("turn_id"),
                 infer,
-                None,
+                m.get("event_time"),
                 metadata,
                 base + timedelta(microseconds=i),
             )
@@ -229,7 +229,7 @@ class Memory:
             session_id=scope.session_id,
             turn_id=self._check_turn_id(turn_id),
             role=role,
-            content=self._check_content(content),
+            content=self._check_content(content, limit=self.settings.max_turn_chars),
             event_time=require_aware(event_time, "event_time") or now,
             metadata=self._check_metadata(metadata),
             infer=infer,
@@ -237,28 +237,39 @@ class Memory:
         )
 
     def _store_turn(self, turn: TurnRecord) -> tuple[TurnRecord, bool]:
-        """Store a turn; a verbatim (infer=false) turn is also its own episode at once."""
+        """Store a turn; a verbatim (infer=false) turn is also its own note at once (a long
+        one, one note per part: see `parts`)."""
+        notes = self._verbatim_parts(turn) if not turn.infer else []
         with self.store.transaction():
             stored, created = self.store.insert_turn(turn)
-            if created and not turn.infer:
-                self.store.insert_episode(
-                    EpisodeRecord(
-                        id=new_episode_id(),
-                        tenant_id=turn.tenant_id,
-                        user_id=turn.user_id,
-                        session_id=turn.session_id,
-                        kind="note",
-                        text=turn.content,
-                        role=turn.role,
-                        event_time=turn.event_time,
-                        importance=0.5,
-                        metadata=dict(turn.metadata),
-                        created_at=turn.created_at,
-                        source_turn_pks=[stored.pk] if stored.pk is not None else [],
-                        embedding=turn.embedding,
+            if created:
+                for index, (text, vector) in enumerate(notes, start=1):
+                    self.store.insert_episode(
+                        EpisodeRecord(
+                            id=new_episode_id(),
+                            tenant_id=turn.tenant_id,
+                            user_id=turn.user_id,
+                            session_id=turn.session_id,
+                            kind="note",
+                            text=text,
+                            role=turn.role,
+                            event_time=turn.event_time,
+                            importance=0.5,
+                            metadata=dict(turn.metadata),
+                            created_at=turn.created_at,
+                            source_turn_pks=[stored.pk] if stored.pk is not None else [],
+                            attrs=part_attrs(index, len(notes)) if len(notes) > 1 else {},
+                            embedding=vector,
+                        )
                     )
-                )
         return stored, created
+
+    def _verbatim_parts(self, turn: TurnRecord) -> list[tuple[str, Vector | None]]:
+        """The note texts of a verbatim turn with their vectors (the turn's own when whole)."""
+        texts = split_parts(turn.content, self.settings.turn_part_chars)
+        if len(texts) == 1:
+            return [(turn.content, turn.embedding)]
+        return list(zip(texts, self.runtime.embedder.embed(texts), strict=True))
 
     def _maybe_enqueue(self, scope: Scope) -> JobRecord | None:
         """Queue consolidation when enough turns wait (the cadence)."""
@@ -272,8 +283,10 @@ class Memory:
     def search(self, scope: Scope, params: SearchParams) -> list[Hit]:
         return search(self.runtime, scope, params)
 
-    def query(self, scope: Scope, params: SearchParams, mode: str) -> Composed:
-        return compose(self.runtime, scope, params, mode)
+    def query(
+        self, scope: Scope, params: SearchParams, mode: str, hits: builtins.list[Hit] | None = None
+    ) -> Composed:
+        return compose(self.runtime, scope, params, mode, hits)
 
     def get(self, scope: Scope, item_id: str) -> Item:
         if item_kind(item_id) == "episode":
@@ -344,9 +357,11 @@ class Memory:
             if not found:
                 raise NotFound("no such fact in this scope")
             old = found[0]
-            if old.t_expired is not None or old.superseded_by is not None:
+            if old.t_expired is not None:
+                # Retired by an earlier correction. A fact closed on the valid timeline (a
+                # past value) may still be corrected: its successor takes its place there.
                 raise Conflict(
-                    f"fact {item_id} was already superseded by {old.superseded_by or 'a newer fact'}; "
+                    f"fact {item_id} was already superseded by {old.superseded_by or 'a correction'}; "
                     "correct the current fact instead"
                 )
             now = utcnow()
@@ -378,6 +393,8 @@ class Memory:
             )
             self.store.close_fact(old.id, old.tenant_id, t_expired=now, superseded_by=new.id)
             self.store.insert_fact(new)
+            chain = timeline.owner_scope(old.tenant_id, old.user_id, old.session_id)
+            timeline.relink(self.store, chain, old.subject, old.relation)
         if scope.user_id is not None:
             maintenance.refresh_portrait(self.runtime, scope.tenant_id, scope.user_id)
         return new
@@ -498,6 +515,12 @@ def _provenance(record: EpisodeRecord | FactRecord) -> dict[str, Any]:
             importance=record.importance,
             pinned=record.pinned,
         )
+        part = part_of(record.attrs)
+        if part is not None:
+            # One part of a long turn: the turn (`source_turn_ids`) reads back whole.
+            base["part"] = {"index": part[0], "count": part[1]}
+        if record.kind == "resource" and "ocr" in record.attrs:
+            base["ocr"] = record.attrs["ocr"]  # an upload's text reading: pending/done/failed/off
     else:
         base.update(
             subject=record.subject,

@@ -19,6 +19,7 @@ from ..store.records import EpisodeRecord, FactRecord, Scope, TimeTravel
 from .clock import utcnow
 from .errors import InvalidInput
 from .filters import parse_filters
+from .parts import part_of
 from .runtime import Runtime
 
 RRF_K = 60
@@ -238,23 +239,6 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     depth = max(50, params.top_k * 4)
 
     arms: list[Arm] = []
-    if "episode" in params.types and filters.episodes == []:
-        # Turn-level arms: an episode ranks by the best of its turns, so one matching line
-        # inside a longer episode is enough to find it. Skipped under episode filters,
-        # which apply to episode columns.
-        for name, turn_ranking in (
-            ("lexical turns", store.lexical_turns(scope, match, depth * 2) if match else []),
-            ("dense turns", store.dense_turns(scope, qvec, depth * 2)),
-        ):
-            owners = store.episodes_of_turns(
-                scope, [pk for pk, _ in turn_ranking], SEARCHABLE_KINDS
-            )
-            best: dict[str, float] = {}
-            for pk, score in turn_ranking:
-                for ep in owners.get(pk, []):
-                    best.setdefault(ep, score)
-            if best:
-                arms.append(Arm(name, list(best), best))
     if "episode" in params.types and filters.episodes is not None:
         if match:
             arms.append(
@@ -269,6 +253,25 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
                 store.dense_episodes(scope, qvec, SEARCHABLE_KINDS, filters.episodes, depth),
             )
         )
+    if "episode" in params.types and filters.episodes == []:
+        # Turn-level arms: an episode ranks by the best of its turns, so one matching line
+        # inside a longer episode is enough to find it. Skipped under episode filters,
+        # which apply to episode columns.
+        by_name = {arm.name: arm for arm in arms}
+        for name, turn_ranking in (
+            ("lexical turns", store.lexical_turns(scope, match, depth * 2) if match else []),
+            ("dense turns", store.dense_turns(scope, qvec, depth * 2)),
+        ):
+            owners = store.episodes_of_turns(
+                scope, [pk for pk, _ in turn_ranking], SEARCHABLE_KINDS
+            )
+            same = by_name.get(name.replace("turns", "episodes"))
+            best: dict[str, float] = {}
+            for pk, score in turn_ranking:
+                for ep in _turn_owners(owners.get(pk, []), same):
+                    best.setdefault(ep, score)
+            if best:
+                arms.append(Arm(name, list(best), best))
     if "fact" in params.types and filters.facts is not None:
         if match:
             arms.append(
@@ -304,11 +307,10 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
                 else h.record.t_valid,
                 pinned=isinstance(h.record, EpisodeRecord) and h.record.pinned,
                 fused_rank=rank,
-                part_vectors=tuple(
-                    parts[pk]
-                    for pk in h.record.source_turn_pks
-                    if pk in parts and h.type == "episode"
-                ),
+                # A part of a long turn is matched by its own vector, not the turn's head.
+                part_vectors=()
+                if not isinstance(h.record, EpisodeRecord) or part_of(h.record.attrs) is not None
+                else tuple(parts[pk] for pk in h.record.source_turn_pks if pk in parts),
             )
             for rank, h in enumerate(hits)
         ]
@@ -328,6 +330,12 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         before = {h.id: h.score for h in hits}
         lift_neighbours(hits, store, timedelta(minutes=settings.episode_gap_minutes))
         hits.sort(key=lambda h: (-h.score, h.id))
+        hits = keep_fused_head(
+            hits,
+            ordered,
+            settings.rerank_keep_fused,
+            min(settings.rerank_keep_within, params.top_k),
+        )
         lifted = {h.id: h.score for h in hits}
         hits = demote_redundant(hits)
         for hit in hits:
@@ -335,6 +343,53 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
                 hit.signals.lift = lifted[hit.id] - before[hit.id]
                 hit.signals.demotion = lifted[hit.id] - hit.score
     return hits[: params.top_k]
+
+
+def _turn_owners(owners: list[str], same: Arm | None) -> list[str]:
+    """The episodes a turn-level match stands for. A turn searched in parts has one episode
+    per part: the match goes to its part that ranks best in the episode arm of the same
+    kind (lexical or dense), or to none of them when no part ranks there."""
+    if len(owners) <= 1:
+        return owners
+    if same is None:
+        return []
+    ranked = [ep for ep in owners if ep in same.scores]
+    return [min(ranked, key=same.ranking.index)] if ranked else []
+
+
+def keep_fused_head(hits: list[Hit], fused_order: list[str], keep: int, within: int) -> list[Hit]:
+    """Fusion's best `keep` results keep a place among the first `within` of the answer.
+
+    The rerank's features are finer than fusion's but can still be wrong, and a result that
+    every first-stage arm put on top is rarely irrelevant: the rerank may reorder the head,
+    but not push fusion's best out of it. A guarded result below its place moves up to it
+    (the last place not already held by a guarded result), taking the score of the result
+    it lands before so scores stay descending.
+    """
+    keep = min(keep, within)
+    if keep <= 0 or not hits:
+        return hits
+    position = {h.id: i for i, h in enumerate(hits)}
+    guarded = set([i for i in fused_order if i in position][:keep])
+    if all(position[i] < within for i in guarded):
+        return hits
+    others = [h for h in hits if h.id not in guarded]
+    pending = [h for h in hits if h.id in guarded]
+    result: list[Hit] = []
+    taken = 0
+    while pending or taken < len(others):
+        at = len(result)
+        if pending and (
+            position[pending[0].id] <= at or within - at <= len(pending) or taken == len(others)
+        ):
+            hit = pending.pop(0)
+            if taken < len(others) and hit.score < others[taken].score:
+                hit.score = others[taken].score
+            result.append(hit)
+        else:
+            result.append(others[taken])
+            taken += 1
+    return result
 
 
 CONTEXT_LIFT = (0.5, 0.35, 0.25)
@@ -355,6 +410,9 @@ def lift_neighbours(hits: list[Hit], store: Store, max_gap: timedelta) -> None:
     sources = hits[:CONTEXT_SOURCES]
     holders: dict[int, list[int]] = {}
     for index, hit in enumerate(hits):
+        part = part_of(hit.record.attrs) if isinstance(hit.record, EpisodeRecord) else None
+        if part is not None and part[0] > 1:
+            continue  # a long reply is lifted by its opening, not by every part of it
         for pk in hit.record.source_turn_pks:
             holders.setdefault(pk, []).append(index)
     seen = [set(h.record.source_turn_pks) for h in sources]
@@ -383,11 +441,15 @@ def demote_redundant(hits: list[Hit]) -> list[Hit]:
     A fact read off a turn adds nothing to a context that already holds the episode with
     that turn; keeping it near the top would spend the reader's budget twice.
     """
-    seen: set[int] = set()
+    seen: set[tuple[int, int]] = set()
     fresh: list[Hit] = []
     redundant: list[Hit] = []
     for hit in hits:
-        sources = set(hit.record.source_turn_pks)
+        # The parts of a long turn each hold a different passage of it: part i stands for
+        # (turn, i), a whole turn for (turn, 0), so no part makes another redundant.
+        part = part_of(hit.record.attrs) if isinstance(hit.record, EpisodeRecord) else None
+        index = part[0] if part is not None else 0
+        sources = {(pk, index) for pk in hit.record.source_turn_pks}
         (redundant if sources and sources <= seen else fresh).append(hit)
         seen |= sources
     if fresh and redundant and redundant[0].score > fresh[-1].score:

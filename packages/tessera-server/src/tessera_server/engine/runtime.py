@@ -9,6 +9,7 @@ from ..providers.embedder import Embedder
 from ..providers.llm import ChatModel
 from ..providers.reranker import Reranker
 from ..providers.vision import Captioner
+from ..providers.vision.ocr import TextReader
 from ..store import Store
 from .extract import Extractor
 
@@ -22,3 +23,4 @@ class Runtime:
     reranker: Reranker
     llm: ChatModel | None
     captioner: Captioner | None
+    reader: TextReader | None = None  # offline OCR for images when no captioner is set

@@ -17,7 +17,7 @@ from datetime import timedelta
 from ..logsafe import where
 from ..store.protocol import StoreBusy
 from ..store.records import JobRecord, Scope
-from . import consolidation
+from . import consolidation, image_text
 from .clock import utcnow
 from .fairness import owned_by
 from .runtime import Runtime
@@ -29,6 +29,8 @@ def run_job(runtime: Runtime, job: JobRecord) -> None:
     scope = Scope(job.tenant_id, job.user_id, job.session_id)
     if job.kind == "consolidate":
         consolidation.consolidate(runtime, scope, hold_open_end=True)
+    elif job.kind == image_text.JOB_KIND:
+        image_text.read_pending(runtime, scope)
     else:
         raise ValueError(f"unknown job kind {job.kind!r}")
 

@@ -148,9 +148,32 @@ class Store(Protocol):
         """End a fact's validity and/or its belief interval; never deletes it."""
         ...
 
+    def believed_facts(self, scope: Scope, subject: str, relation: str) -> list[FactRecord]:
+        """Facts of one subject and relation not expired, whatever their validity, ordered
+        by t_valid then insertion: the chain the engine's timeline places facts in."""
+        ...
+
+    def all_facts(self, scope: Scope) -> list[FactRecord]:
+        """Every fact of the scope, retired ones included, ordered by t_valid then
+        insertion (the engine reads a portrait as of a past instant from them)."""
+        ...
+
+    def dangling_supersessions(self, tenant_id: int) -> list[FactRecord]:
+        """Believed facts whose `superseded_by` names a fact that no longer exists."""
+        ...
+
+    def set_fact_validity(
+        self, tenant_id: int, changes: Sequence[tuple[str, datetime | None, str | None]]
+    ) -> None:
+        """Set each (fact id, t_invalid, superseded_by) exactly, None included: the
+        persistence of what the engine's timeline decided."""
+        ...
+
     def insert_foresight(self, item: ForesightRecord) -> ForesightRecord: ...
 
-    def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]: ...
+    def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]:
+        """Foresight not expired at `now`, with its source turns."""
+        ...
 
     def put_portrait(
         self, tenant_id: int, user_id: str, data: dict[str, Any], now: datetime
@@ -250,11 +273,6 @@ class Store(Protocol):
         """Delete every row of the scope from every table; returns the number of rows."""
         ...
 
-    def restore_superseded(self, tenant_id: int) -> int:
-        """Facts whose superseding fact was deleted: close them by the next live fact of
-        the same subject and relation, or make them current again; returns how many."""
-        ...
-
     def users_in_scope(self, scope: Scope) -> list[str]:
         """The user_ids that own episodes or facts in the scope (for refreshing derived state)."""
         ...
@@ -311,6 +329,7 @@ class Store(Protocol):
     def fact_history(
         self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
     ) -> list[FactRecord]:
-        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
+        """The scope's facts, superseded ones too, newest first (by `created_at`, then id);
+        with `travel`, only
         those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
         ...

@@ -31,6 +31,7 @@ from ..schemas import (
     PinResponse,
     ScopedRequest,
     SyncAddResponse,
+    TurnItem,
     WipeRequest,
     WipeResponse,
 )
@@ -211,6 +212,35 @@ def _forget_body(counts: ForgetCounts) -> ForgetResponse:
 def forget_turn(turn_id: str, body: ScopedRequest, who: Caller, engine: Engine) -> ForgetResponse:
     """Remove a raw turn and everything derived from it alone."""
     return _forget_body(engine.forget_turn(scope_of(who, body.user_id, body.session_id), turn_id))
+
+
+@router.get(
+    "/memories/turns/{turn_id:path}",
+    operation_id="memories-get_turn",
+    summary="Get a turn",
+    response_model=TurnItem,
+    responses=errors(404, 422),
+)
+def get_turn(
+    turn_id: str,
+    who: Caller,
+    engine: Engine,
+    user_id: Annotated[str | None, USER_Q] = None,
+    session_id: Annotated[str | None, SESSION_Q] = None,
+) -> TurnItem:
+    """One raw turn, whole: the way back from a search hit on a part of a long turn
+    (`metadata.tessera.part`) to everything that was said in it."""
+    turn = engine.turn(scope_of(who, user_id, session_id), turn_id)
+    return TurnItem(
+        turn_id=turn.turn_id,
+        role=turn.role,
+        content=turn.content,
+        event_time=turn.event_time,
+        created_at=turn.created_at,
+        session_id=turn.session_id,
+        consolidated=turn.consolidated,
+        metadata=turn.metadata,
+    )
 
 
 @router.get(

@@ -57,7 +57,7 @@ _HOLIDAY_RE = (
 PATTERN = re.compile(
     rf"""\b(?:
         (?P<dayafter>the\s+day\s+(?:after\s+tomorrow|before\s+yesterday))
-      | (?P<endof>(?:the\s+)?end\s+of\s+(?:the\s+|this\s+|next\s+)?(?:week|month|year))\b
+      | (?P<endof>(?:the\s+)?end\s+of\s+(?:the\s+|this\s+|next\s+|last\s+)?(?:week|month|year))\b
       | (?P<simple>today|tonight|yesterday|tomorrow|last\s+night|
                    this\s+(?:morning|afternoon|evening))
       | (?P<rel>last|next|this|past|coming)\s+
@@ -94,6 +94,8 @@ _PAST_HINT = re.compile(
 )
 _FUTURE_HINT = re.compile(
     r"\b(?:will|shall|going\s+to|gonna|'ll|plan|plans|planning|next|tomorrow|upcoming|due|"
+    r"let's|let\s+us|lets|how\s+about|remind\s+me|see\s+you|can\s+we|could\s+we|"
+    r"should\s+we|why\s+don't\s+we|"
     r"until|till|by|deadline|soon|want\s+to|need\s+to|have\s+to|hope\s+to|hoping\s+to|"
     r"can't\s+wait|looking\s+forward|leaving|leaves|starts?|begins?|closes?)\b|"
     r"\b(?:am|is|are|'m|'re|'s)\s+[a-z]+ing\b",
@@ -238,16 +240,7 @@ def _resolve(m: re.Match[str], anchor: datetime, sign: int, strict: bool) -> Res
         days = 2 if "after" in g["dayafter"].lower() else -2
         return anchor + timedelta(days=days), "day", True, None
     if g["endof"]:
-        text = g["endof"].lower()
-        base = anchor
-        if "next" in text:
-            unit = text.split()[-1]
-            base, _ = _shift(anchor, 1, unit)
-        if text.endswith("week"):
-            return _week_end(base), "day", True, None
-        if text.endswith("month"):
-            return _month_end(base), "day", True, None
-        return _year_end(base), "day", True, None
+        return _resolve_end_of(anchor, g["endof"].lower(), sign), "day", True, None
     if g["simple"]:
         word = g["simple"].lower()
         if word == "yesterday" or word.startswith("last"):
@@ -333,6 +326,20 @@ def _resolve(m: re.Match[str], anchor: datetime, sign: int, strict: bool) -> Res
     else:
         found = _safe_date(anchor, anchor.year, month, int(day_s))
     return (found, "day", False, None) if found else None
+
+
+def _resolve_end_of(anchor: datetime, text: str, sign: int) -> datetime:
+    """The last day of a week, month or year. "Next"/"last" name the unit; a bare "the end
+    of the month" is this one's, unless the sentence reports the past and this one's end is
+    still to come (said on 3 December, "we shipped it at the end of the month" means
+    30 November)."""
+    unit = text.split()[-1]
+    ends = {"week": _week_end, "month": _month_end, "year": _year_end}[unit]
+    step = 1 if " next " in f" {text} " else -1 if " last " in f" {text} " else 0
+    end = ends(_shift(anchor, step, unit)[0])
+    if step == 0 and " this " not in f" {text} " and sign < 0 and end.date() > anchor.date():
+        end = ends(_shift(anchor, -1, unit)[0])
+    return end
 
 
 def _resolve_season(anchor: datetime, month: int, rel: str) -> Resolved:
@@ -451,6 +458,47 @@ def annotate(text: str, anchor: datetime) -> str:
         pos = mention.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _period_start(mention: DateMention) -> datetime:
+    """The first moment of the period a mention names: a week's Monday, a month's first, a
+    year's 1 January for a named period ("last month", "in March"); the day's midnight for
+    a point ("two years ago", "on Friday")."""
+    when = mention.when.replace(hour=0, minute=0, second=0, microsecond=0)
+    if mention.until is None:
+        return when
+    if mention.granularity == "week":
+        return when - timedelta(days=when.weekday())
+    if mention.granularity == "month":
+        return when.replace(day=1)
+    if mention.granularity == "year":
+        return when.replace(month=1, day=1)
+    return when
+
+
+def valid_from(text: str, value: str, said_at: datetime) -> datetime:
+    """When a stated fact began to hold: the past date said with it, else when it was said.
+
+    "I moved to Lisbon last month", said on 25 November, holds from 1 October: the date is
+    read from the sentence that names the value, must point back (the sentence reports the
+    past, or the phrase does: "ago", "last …", "for the past two years") and resolves to the
+    start of its period. A date still to come ("I move to Lisbon next month") is a plan,
+    not a change of fact, and leaves the fact at `said_at`.
+    """
+    needle = value.strip().lower()
+    if not needle:
+        return said_at
+    starts = [0, *(c.end() for c in _CLAUSE_END.finditer(text))]
+    for lo, hi in zip(starts, [*starts[1:], len(text)], strict=True):
+        sentence = text[lo:hi]
+        if needle not in sentence.lower():
+            continue
+        back = direction(sentence) < 0
+        for mention in find_dates(sentence, said_at, prefer="past" if back else None):
+            start = _period_start(mention)
+            if start < said_at and (back or mention.when < said_at):
+                return start
+    return said_at
 
 
 # How long foresight stays live when nothing in the text says when it ends.

@@ -1,0 +1,237 @@
+"""Reading the conversation histories that chat products export.
+
+Two shapes are read, both a JSON array of conversations in a file named
+``conversations.json`` inside the account-data export:
+
+- **ChatGPT**: each conversation has ``id`` (or ``conversation_id``), ``title``,
+  ``create_time`` (Unix seconds) and a ``mapping`` of nodes ``{id, message, parent,
+  children}``; a message has ``id``, ``author.role``, ``create_time`` and ``content``
+  (``content_type`` and ``parts``). Edits and regenerations branch the tree; the thread kept
+  is the one that ends at ``current_node`` (the one shown), read from its root.
+- **Claude**: each conversation has ``uuid``, ``name``, ``created_at`` (ISO 8601) and
+  ``chat_messages``, each with ``uuid``, ``sender`` (``human`` or ``assistant``),
+  ``created_at`` and ``text`` (or ``content``, a list of typed blocks).
+
+A message that cannot become a turn is not dropped silently: it is listed with the reason
+(a tool's output, an attachment without text, a hidden system prompt, a missing id).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+Source = Literal["chatgpt", "claude"]
+SOURCES: tuple[Source, ...] = ("chatgpt", "claude")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something of the export that was not imported, and why."""
+
+    conversation_id: str
+    message_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class HistoryMessage:
+    turn_id: str
+    role: Literal["user", "assistant", "system"]
+    content: str
+    event_time: datetime
+
+
+@dataclass
+class Conversation:
+    id: str
+    title: str
+    messages: list[HistoryMessage] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class ExportFormatError(ValueError):
+    """The file is not an export of the named product."""
+
+
+def read_export(source: Source, path: str | os.PathLike[str]) -> list[Conversation]:
+    """The conversations of an export file (``conversations.json``), in file order."""
+    if source not in SOURCES:
+        raise ExportFormatError(f"unknown export {source!r}; expected one of {', '.join(SOURCES)}")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ExportFormatError(
+            f"{Path(path).name} is not JSON ({exc.msg}, line {exc.lineno})"
+        ) from None
+    if isinstance(data, dict) and isinstance(data.get("conversations"), list):
+        data = data["conversations"]
+    if not isinstance(data, list):
+        raise ExportFormatError(
+            f"{Path(path).name} is not a {source} conversations.json: expected a JSON array"
+        )
+    parse = _chatgpt if source == "chatgpt" else _claude
+    out: list[Conversation] = []
+    for index, raw in enumerate(data):
+        if not isinstance(raw, Mapping):
+            out.append(Conversation(f"#{index}", "", skipped=[_bad(f"#{index}", "not an object")]))
+            continue
+        out.append(parse(raw, index))
+    return out
+
+
+def _bad(conversation_id: str, reason: str) -> Skipped:
+    return Skipped(conversation_id, None, f"conversation {reason}")
+
+
+def _epoch(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _iso(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _text(parts: Iterable[Any]) -> tuple[str, int]:
+    """The text of content parts, and how many parts were not text (images, files)."""
+    texts: list[str] = []
+    other = 0
+    for part in parts:
+        if isinstance(part, str):
+            if part.strip():
+                texts.append(part)
+        elif isinstance(part, Mapping) and isinstance(part.get("text"), str):
+            if part.get("type", "text") == "text" and part["text"].strip():
+                texts.append(part["text"])
+            else:
+                other += 1
+        else:
+            other += 1
+    return "\n".join(texts).strip(), other
+
+
+def _thread(mapping: Mapping[str, Any], current: Any) -> list[Mapping[str, Any]]:
+    """The nodes of the thread shown (root to `current`), or, without a current node, the
+    path that follows each node's last child (the latest edit or regeneration)."""
+    if not isinstance(current, str) or current not in mapping:
+        roots = [k for k, n in mapping.items() if isinstance(n, Mapping) and not n.get("parent")]
+        current = roots[0] if roots else None
+        while isinstance(current, str) and current in mapping:
+            children = mapping[current].get("children") or []
+            if not children or children[-1] not in mapping:
+                break
+            current = children[-1]
+    path: list[Mapping[str, Any]] = []
+    seen: set[str] = set()
+    while isinstance(current, str) and current in mapping and current not in seen:
+        seen.add(current)
+        node = mapping[current]
+        if not isinstance(node, Mapping):
+            break
+        path.append(node)
+        current = node.get("parent")
+    return list(reversed(path))
+
+
+def _chatgpt(raw: Mapping[str, Any], index: int) -> Conversation:
+    cid = str(raw.get("id") or raw.get("conversation_id") or f"#{index}")
+    conv = Conversation(cid, str(raw.get("title") or ""))
+    mapping = raw.get("mapping")
+    if not isinstance(mapping, Mapping):
+        conv.skipped.append(_bad(cid, "has no message tree (`mapping`)"))
+        return conv
+    started = _epoch(raw.get("create_time"))
+    last = started
+    for node in _thread(mapping, raw.get("current_node")):
+        message = node.get("message")
+        if not isinstance(message, Mapping):
+            continue  # the tree's empty root
+        mid = message.get("id") or node.get("id")
+        role = (message.get("author") or {}).get("role")
+        meta = message.get("metadata") or {}
+
+        def skip(reason: str, mid: Any = mid) -> None:
+            conv.skipped.append(Skipped(cid, str(mid) if mid else None, reason))
+
+        if not isinstance(mid, str) or not mid:
+            skip("message without an id")
+            continue
+        if role not in ("user", "assistant", "system"):
+            skip(f"{role or 'unknown'} message (tool output and the like are not turns)")
+            continue
+        if isinstance(meta, Mapping) and meta.get("is_visually_hidden_from_conversation"):
+            skip("hidden from the conversation (a system or context message)")
+            continue
+        content = message.get("content") or {}
+        kind = content.get("content_type", "text") if isinstance(content, Mapping) else None
+        if kind not in ("text", "multimodal_text"):
+            skip(f"{kind or 'unreadable'} content is not conversation text")
+            continue
+        text, other = _text(content.get("parts") or [])
+        if not text:
+            skip("no text (an attachment or an empty message)" if other else "empty message")
+            continue
+        when = _epoch(message.get("create_time")) or last
+        if when is None:
+            skip("no time: neither the message nor the conversation says when")
+            continue
+        last = when
+        conv.messages.append(HistoryMessage(mid, role, text, when))
+    return conv
+
+
+def _claude(raw: Mapping[str, Any], index: int) -> Conversation:
+    cid = str(raw.get("uuid") or raw.get("id") or f"#{index}")
+    conv = Conversation(cid, str(raw.get("name") or ""))
+    messages = raw.get("chat_messages")
+    if not isinstance(messages, list):
+        conv.skipped.append(_bad(cid, "has no `chat_messages`"))
+        return conv
+    last = _iso(raw.get("created_at"))
+    roles: dict[Any, Literal["user", "assistant"]] = {"human": "user", "assistant": "assistant"}
+    for message in messages:
+        if not isinstance(message, Mapping):
+            conv.skipped.append(Skipped(cid, None, "message is not an object"))
+            continue
+        mid = message.get("uuid") or message.get("id")
+        if not isinstance(mid, str) or not mid:
+            conv.skipped.append(Skipped(cid, None, "message without an id"))
+            continue
+        role = roles.get(message.get("sender"))
+        if role is None:
+            conv.skipped.append(Skipped(cid, mid, f"unknown sender {message.get('sender')!r}"))
+            continue
+        text = message.get("text") if isinstance(message.get("text"), str) else ""
+        other = 0
+        if not str(text).strip():
+            text, other = _text(message.get("content") or [])
+        other += len(message.get("attachments") or []) + len(message.get("files") or [])
+        if not str(text).strip():
+            reason = "no text (an attachment or an empty message)" if other else "empty message"
+            conv.skipped.append(Skipped(cid, mid, reason))
+            continue
+        when = _iso(message.get("created_at")) or last
+        if when is None:
+            conv.skipped.append(
+                Skipped(cid, mid, "no time: neither the message nor the conversation says when")
+            )
+            continue
+        last = when
+        conv.messages.append(HistoryMessage(mid, role, str(text).strip(), when))
+    return conv
