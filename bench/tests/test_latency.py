@@ -13,6 +13,8 @@ from tessera_bench.latency import (
     Profile,
     Runner,
     TextPool,
+    compare_configurations,
+    configurations_markdown,
     latency_markdown,
     latency_plot,
     measure,
@@ -145,3 +147,41 @@ def test_measure_grows_one_scope_and_reports_every_cell(tmp_path: Path) -> None:
     assert f"| {solo['tokens_per_turn']} | {solo['tokens_per_second']} |" in md
     latency_plot(doc, tmp_path / "lat.png")
     assert (tmp_path / "lat.png").stat().st_size > 1000
+
+
+def test_configurations_are_compared_on_the_same_questions_in_turns() -> None:
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    order: list[str] = []
+
+    def service(label: str) -> httpx.MockTransport:
+        def answer(request: httpx.Request) -> httpx.Response:
+            seen[label].append(json.loads(request.content)["query"])
+            order.append(label)
+            return httpx.Response(200, json={"results": []})
+
+        return httpx.MockTransport(answer)
+
+    runners = {
+        label: Runner("http://t", "k", user_id="u", top_k=5, transport=service(label))
+        for label in ("a", "b")
+    }
+    questions = [f"q{i}" for i in range(50)]
+    out = compare_configurations(
+        runners, questions, concurrency=(1, 2), searches=16, rounds=2, offset=3
+    )
+    for runner in runners.values():
+        runner.close()
+    assert seen["a"] == seen["b"]  # warm-up and every round: the same questions
+    warm = 8 * 2
+    assert out["a"]["c1"]["n"] == 16 and out["b"]["c2"]["n"] == 16
+    assert out["a"]["c2"]["per_second"] > 0
+    # The first round starts with `a` at c1, the second with `b`.
+    assert order[2 * warm] == "a" and order[2 * warm + 8 * 2 + 8 * 2] == "b"
+    doc = {
+        "settings": {"concurrency": [1, 2], "processes": 2, "comparison_rounds": 2},
+        "sizes": {
+            "10": {"configurations": out, "service_rss_mb": 10.0},
+        },
+    }
+    lines = configurations_markdown(doc)
+    assert sum(line.startswith("| 10 |") for line in lines) == 2

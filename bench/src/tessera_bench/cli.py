@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .data import PARTS, Dataset, load_locomo, load_longmemeval, only_part, subset
+from .data import PARTS, Dataset, load_locomo, load_longmemeval, only_part, only_types, subset
 from .embedder import CachedEmbedder, Embedder, load_embedder
 from .evaluate import LOCOMO_SPEC, LONGMEMEVAL_SPEC, Spec, evaluate
 from .metrics import BUDGET_POLICIES
@@ -154,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--distractors sessions of other questions (results named longmemeval-long)",
     )
     lme.add_argument(
+        "--types",
+        default="",
+        help="only questions of these types (comma list), e.g. single-session-assistant",
+    )
+    lme.add_argument(
         "--distractors",
         type=int,
         default=40,
@@ -179,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .console import add_arguments as add_console_arguments
 
     add_console_arguments(console)
+    from .compare import add_arguments as add_compare_arguments
+
+    compare = sub.add_parser("compare", help="quality runs side by side (e.g. a setting off/on)")
+    _add_common(compare)
+    add_compare_arguments(compare)
     from .longturns import add_arguments as add_long_arguments
     from .ocr import add_arguments as add_ocr_arguments
 
@@ -209,6 +219,12 @@ def run_quality(args: argparse.Namespace) -> int:
     dataset, spec = _load(args, data_dir)
     name: str = args.name or dataset.name
     dataset = only_part(dataset, args.part)
+    types = [t for t in getattr(args, "types", "").split(",") if t]
+    if types:
+        dataset = only_types(dataset, types)
+        settings_types: list[str] | None = types
+    else:
+        settings_types = None
     dataset = subset(dataset, scopes=args.limit_scopes, questions=args.limit_questions)
     spec = Spec(
         prefix=spec.prefix,
@@ -227,6 +243,8 @@ def run_quality(args: argparse.Namespace) -> int:
         ",".join(wanted),
     )
     settings: dict[str, Any] = {"part": args.part}
+    if settings_types:
+        settings["question_types"] = settings_types
     if dataset.name == "longmemeval-long":
         settings["haystack"] = "long"
         settings["distractors"] = args.distractors
@@ -336,6 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .console import run_console
 
         return run_console(args)
+    if args.command == "compare":
+        from .compare import run as run_compare
+
+        return run_compare(args)
     if args.command == "long-turns":
         from .longturns import run as run_long_turns
 

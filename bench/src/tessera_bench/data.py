@@ -278,6 +278,25 @@ def only_part(dataset: Dataset, part: str | None) -> Dataset:
     )
 
 
+def only_types(dataset: Dataset, types: list[str]) -> Dataset:
+    """The data set restricted to questions of the given categories (question types)."""
+    unknown = [t for t in types if t not in dataset.category_names]
+    if unknown:
+        raise ValueError(f"unknown type(s) {unknown}; known: {sorted(dataset.category_names)}")
+    kept = [
+        Scope(s.scope_id, s.turns, [q for q in s.questions if q.category in types])
+        for s in dataset.scopes
+    ]
+    return Dataset(
+        name=dataset.name,
+        path=dataset.path,
+        scopes=[s for s in kept if s.questions],
+        stats=dict(dataset.stats),
+        unresolved_ids=list(dataset.unresolved_ids),
+        category_names={t: n for t, n in dataset.category_names.items() if t in types},
+    )
+
+
 def parse_longmemeval_date(raw: str) -> datetime:
     return datetime.strptime(raw.strip(), _LONGMEMEVAL_DATE).replace(tzinfo=timezone.utc)
 

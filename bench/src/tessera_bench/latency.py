@@ -9,7 +9,11 @@ at every size the runner measures, client side and over HTTP:
   and right after a pin (a write that changes what searches see);
 - ``query`` p50/p95 (reasoning and chat modes);
 - ``add`` p50/p95 for ``infer=false``, ``mode=async`` and ``mode=sync``;
-- the service process tree's resident memory (when the runner started the service).
+- the service process tree's resident memory (when the runner started the service);
+- with ``--processes N`` (default 2), search throughput and p50/p95 of the same service run
+  as N API processes (``serve --workers N``, each embedding on cores / N threads) against
+  the single process, on the same database and questions, in interleaved rounds so both see
+  the same machine load.
 
 Texts are real conversational turns (LoCoMo, then LongMemEval) so the lexical and dense indexes
 see realistic vocabulary; questions are LoCoMo questions. Nothing here asserts a timing.
@@ -21,11 +25,13 @@ import argparse
 import itertools
 import logging
 import math
+import os
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -75,6 +81,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch-size", type=int, default=200, help="messages per batch call")
     p.add_argument("--top-k", type=int, default=10)
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="also measure searches on N API processes sharing the database (0 or 1: skip)",
+    )
+    p.add_argument("--rounds", type=int, default=4, help="interleaved rounds per comparison")
+    p.add_argument(
+        "--reference-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="also compare a one-process service run with this environment (repeatable), "
+        "e.g. TESSERA_EMBEDDER_COMBINE_TEXTS=0 for the service before query batching",
+    )
     p.add_argument("--no-plot", action="store_true")
 
 
@@ -408,6 +429,50 @@ def _cycle(items: Sequence[str], n: int, offset: int = 0) -> list[str]:
     return [items[(offset + i) % len(items)] for i in range(n)]
 
 
+def _searcher(runner: Runner) -> Callable[[str], float]:
+    return lambda q: runner.search(q, rerank=False)
+
+
+def compare_configurations(
+    runners: dict[str, Runner],
+    questions: Sequence[str],
+    *,
+    concurrency: Sequence[int],
+    searches: int,
+    rounds: int,
+    offset: int,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Search throughput and latency of several services over the same scope, A/B.
+
+    Each round sends the same questions to every configuration at each concurrency, the
+    configurations taking turns to go first, so a machine whose load drifts (a shared box)
+    shifts both alike; latencies and busy time add up over the rounds.
+    """
+    labels = list(runners)
+    per_round = max(8, searches // max(1, rounds))
+    for label in labels:  # warm-up: every API process loads the scope's indexes
+        runner = runners[label]
+        warm = _cycle(questions, 8 * max(concurrency), offset)
+        _run_parallel(_searcher(runner), warm, max(concurrency))
+    latencies: dict[tuple[str, int], list[float]] = {
+        (a, c): [] for a in labels for c in concurrency
+    }
+    busy: dict[tuple[str, int], float] = {key: 0.0 for key in latencies}
+    for n in range(rounds):
+        order = labels if n % 2 == 0 else labels[::-1]
+        for c in concurrency:
+            qs = _cycle(questions, per_round, offset + n * per_round)
+            for label in order:
+                runner = runners[label]
+                started = time.perf_counter()
+                latencies[label, c] += _run_parallel(_searcher(runner), qs, c)
+                busy[label, c] += time.perf_counter() - started
+    return {
+        label: {f"c{c}": summarise(latencies[label, c], busy[label, c]) for c in concurrency}
+        for label in labels
+    }
+
+
 def measure(
     runner: Runner,
     pool: TextPool,
@@ -418,6 +483,8 @@ def measure(
     profile: Profile,
     batch_size: int,
     service_pid: int | None,
+    alternatives: dict[str, Runner] | None = None,
+    rounds: int = 4,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Grow the scope through ``sizes``; yield the measurements taken at each one."""
     current = 0
@@ -454,6 +521,16 @@ def measure(
         searches["after_pin"] = runner.searches_after_pins(_cycle(questions, profile.pins, offset))
         offset += profile.pins
         cell["search"] = searches
+        if alternatives:
+            cell["configurations"] = compare_configurations(
+                {"one_process": runner, **alternatives},
+                questions,
+                concurrency=concurrency,
+                searches=profile.searches,
+                rounds=rounds,
+                offset=offset,
+            )
+            offset += profile.searches
         cell["query"] = {
             mode: runner.queries(_cycle(questions, profile.queries, offset), mode=mode)
             for mode in ("reasoning", "chat")
@@ -527,7 +604,54 @@ def latency_markdown(doc: dict[str, Any]) -> str:
             for size, cell in doc["sizes"].items()
         ),
     ]
+    lines += configurations_markdown(doc)
     return "\n".join(lines) + "\n"
+
+
+def configurations_markdown(doc: dict[str, Any]) -> list[str]:
+    """The one-process / N-process comparison, one row per size and configuration."""
+    rows = [(size, cell) for size, cell in doc["sizes"].items() if cell.get("configurations")]
+    if not rows:
+        return []
+    conc = doc["settings"]["concurrency"]
+    lo, hi = min(conc), max(conc)
+    lines = [
+        "",
+        f"Search (rerank off) on one API process against {doc['settings']['processes']} "
+        "sharing the database, same questions, interleaved rounds "
+        f"({doc['settings'].get('comparison_rounds', '-')}):",
+        "",
+        "Configurations: one process = the service as configured; "
+        + "; ".join(
+            f"{label.replace('_', ' ')} = {', '.join(f'{k}={v}' for k, v in env) or 'defaults'}"
+            for label, env in (
+                ("reference", doc["settings"].get("reference_env")),
+                (f"processes_{doc['settings']['processes']}", doc["settings"].get("processes_env")),
+            )
+            if env is not None
+        ),
+        "",
+        "| memories | configuration | "
+        + " | ".join(f"c{c} req/s | c{c} p50/p95 ms" for c in conc)
+        + f" | c{hi} / c{lo} throughput | RSS MB |",
+        "|---|---|" + "---:|" * (2 * len(conc) + 2),
+    ]
+    for size, cell in rows:
+        for label, cells in cell["configurations"].items():
+            rss = cell.get(
+                "service_rss_mb" if label == "one_process" else f"{label}_service_rss_mb"
+            )
+            ratio = cells[f"c{hi}"]["per_second"] / cells[f"c{lo}"]["per_second"]
+            row = [size, label.replace("_", " ")]
+            for c in conc:
+                row += [f"{cells[f'c{c}']['per_second']:.1f}", pp_cell(cells[f"c{c}"])]
+            row += [f"{ratio:.2f}x", str(rss or "-")]
+            lines.append("| " + " | ".join(str(x) for x in row) + " |")
+    return lines
+
+
+def pp_cell(cell: dict[str, Any]) -> str:
+    return f"{cell['p50_ms']:.1f} / {cell['p95_ms']:.1f}"
 
 
 def latency_plot(doc: dict[str, Any], path: Path) -> None:
@@ -563,6 +687,28 @@ def latency_plot(doc: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+@contextmanager
+def processes_service(
+    service_dir: Path, processes: int, env: dict[str, str]
+) -> Iterator[tuple[dict[str, str], int, Any]]:
+    """Another service on the same database as `processes` API processes (no job worker),
+    each embedding on its share of the cores so that together they do not oversubscribe."""
+    from tessera_server.testing import run_service
+
+    cores = os.cpu_count() or 1
+    extra = {"TESSERA_WORKER_ENABLED": "false", **env}
+    if processes > 1:
+        extra = {"TESSERA_EMBEDDER_THREADS": str(max(1, cores // processes)), **extra}
+    with run_service(
+        service_dir,
+        env=extra,
+        tenant="bench",
+        workers=processes,
+        log_name=f"service-{processes}-{len(env)}.log",
+    ) as handle:
+        yield extra, handle.process.pid, handle
 
 
 def run_latency(args: argparse.Namespace) -> int:
@@ -607,19 +753,44 @@ def run_latency(args: argparse.Namespace) -> int:
             "batch_size": args.batch_size,
             "top_k": args.top_k,
             "service_env": sorted(_env_pairs(args.service_env)),
+            "processes": args.processes,
+            "comparison_rounds": args.rounds,
         },
         "sizes": {},
     }
-    with service(
-        base_url=args.base_url,
-        api_key=args.api_key,
-        data_dir=service_dir,
-        env=_env_pairs(args.service_env),
-    ) as target:
+    with (
+        service(
+            base_url=args.base_url,
+            api_key=args.api_key,
+            data_dir=service_dir,
+            env=_env_pairs(args.service_env),
+        ) as target,
+        ExitStack() as stack,
+    ):
         user_id = f"latency-{name}-{int(time.time())}"
         runner = Runner(target.base_url, target.api_key, user_id=user_id, top_k=args.top_k)
         if target.pid is not None:
             doc["service_rss_mb_idle"] = process_tree_rss_mb(target.pid)
+        alternatives: dict[str, Runner] = {}
+        pids: dict[str, int] = {}
+        if args.reference_env and target.pid is not None:
+            reference_env = {**_env_pairs(args.service_env), **_env_pairs(args.reference_env)}
+            _, reference_pid, reference = stack.enter_context(
+                processes_service(service_dir, 1, reference_env)
+            )
+            doc["settings"]["reference_env"] = sorted(reference_env.items())
+            alternatives["reference"] = Runner(
+                reference.base_url, reference.api_key, user_id=user_id, top_k=args.top_k
+            )
+            pids["reference"] = reference_pid
+        if args.processes > 1 and target.pid is not None:
+            env, pids[f"processes_{args.processes}"], many = stack.enter_context(
+                processes_service(service_dir, args.processes, _env_pairs(args.service_env))
+            )
+            doc["settings"]["processes_env"] = sorted(env.items())
+            alternatives[f"processes_{args.processes}"] = Runner(
+                many.base_url, many.api_key, user_id=user_id, top_k=args.top_k
+            )
         try:
             for size, cell in measure(
                 runner,
@@ -630,7 +801,11 @@ def run_latency(args: argparse.Namespace) -> int:
                 profile=profile,
                 batch_size=args.batch_size,
                 service_pid=target.pid,
+                alternatives=alternatives,
+                rounds=args.rounds,
             ):
+                for label, pid in pids.items():
+                    cell[f"{label}_service_rss_mb"] = process_tree_rss_mb(pid)
                 doc["sizes"][str(size)] = cell
                 write_json(out_dir / f"{name}.json", doc)  # partial results survive a crash
                 log.info(
@@ -641,6 +816,8 @@ def run_latency(args: argparse.Namespace) -> int:
                 )
         finally:
             runner.close()
+            for alternative in alternatives.values():
+                alternative.close()
     write_json(out_dir / f"{name}.json", doc)
     (out_dir / f"{name}.md").write_text(latency_markdown(doc), encoding="utf-8")
     if not args.no_plot:

@@ -157,7 +157,7 @@ def test_an_interrupted_import_resumes_after_the_conversations_it_finished(
 def test_a_message_the_service_refuses_is_skipped_with_its_reason_and_the_rest_is_stored(
     service: ServiceHandle, api: Api, uid: str, tmp_path: Path
 ) -> None:
-    huge = "word " * 10_000  # over the service's content limit
+    huge = "word " * 50_000  # over the service's turn limit (200,000 characters)
     export = tmp_path / "conversations.json"
     conversation: dict[str, Any] = {
         "uuid": "conv-long",

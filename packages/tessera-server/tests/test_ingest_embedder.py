@@ -8,6 +8,7 @@ in float32, to a cosine of 0.9999 in bfloat16.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,6 +23,7 @@ from tessera_server.providers.embedder.minilm import (
     MIN_BATCH,
     MiniLMEmbedder,
     _batches,
+    _Combiner,
 )
 
 TEXTS = [
@@ -133,3 +135,44 @@ def test_runs_hold_every_text_once_within_the_caps() -> None:
     assert len(batches[0]) == BATCH
     assert BATCH_TOKENS // 10 in [len(b) for b in batches if lengths[b[0]] == 10]
     assert [len(b) for b in batches if lengths[b[-1]] >= 200][:2] == [MIN_BATCH, MIN_BATCH]
+
+
+def test_concurrent_queries_get_their_own_vectors(embedder: MiniLMEmbedder) -> None:
+    alone = [embedder.embed([t]) for t in TEXTS * 3]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda t: embedder.embed([t]), TEXTS * 3))
+    for a, b in zip(alone, together, strict=True):
+        assert b.shape == (1, 384) and close_to(a, b, embedder.graph.precision)
+
+
+def test_calls_waiting_for_the_model_run_together() -> None:
+    started, release = threading.Event(), threading.Event()
+    runs: list[list[list[int]]] = []
+
+    def run(rows: list[list[int]]) -> Vectors:
+        runs.append(rows)
+        if len(runs) == 1:
+            started.set()
+            release.wait(30)
+        return np.array([[float(r[0])] for r in rows], dtype=np.float32)
+
+    combiner = _Combiner(run)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(combiner.embed, [[1]])
+        assert started.wait(30)
+        rest = [pool.submit(combiner.embed, [[n], [n + 10]]) for n in (2, 3, 4)]
+        while len(combiner._waiting) < 3:  # all three queued behind the running call
+            threading.Event().wait(0.01)
+        release.set()
+        assert first.result()[:, 0].tolist() == [1.0]
+        for n, future in zip((2, 3, 4), rest, strict=True):
+            assert future.result()[:, 0].tolist() == [n, n + 10]
+    assert len(runs) == 2 and sorted(r[0] for r in runs[1]) == [2, 3, 4, 12, 13, 14]
+
+
+def test_a_failed_run_reaches_every_call_in_it() -> None:
+    def run(rows: list[list[int]]) -> Vectors:
+        raise RuntimeError("model failed")
+
+    with pytest.raises(RuntimeError, match="model failed"):
+        _Combiner(run).embed([[1]])

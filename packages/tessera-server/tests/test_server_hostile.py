@@ -189,11 +189,12 @@ def test_overlong_or_odd_turn_ids(api: Api, uid: str) -> None:
 
 
 def test_content_size_limits(api: Api, uid: str) -> None:
-    problem(api.add(uid, "x" * 32_001), 413, "32000")
-    assert api.add_ok(uid, "x" * 32_000)["created"] is True
+    # A turn may be a pasted document (TESSERA_MAX_TURN_CHARS, 200,000): one past it is refused.
+    problem(api.add(uid, "x" * 200_001), 413, "200000")
+    assert api.add_ok(uid, "x" * 200_000)["created"] is True
     problem(api.add(uid, ""), 422, "content")
     problem(api.add(uid, " \n\t "), 422, "content")
-    messages = [{"role": "user", "content": "ok"}, {"role": "user", "content": "y" * 32_001}]
+    messages = [{"role": "user", "content": "ok"}, {"role": "user", "content": "y" * 200_001}]
     problem(api.post("/v1/memories:batch", {"user_id": uid, "messages": messages}), 413)
     # A refused batch stores none of its messages.
     summary = api.post("/v1/consolidate?sync=true", {"user_id": uid}).json()

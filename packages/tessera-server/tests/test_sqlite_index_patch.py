@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tessera_server.engine.forgetting import remove_episode
 from tessera_server.store.records import EpisodeRecord, FactRecord, Scope, TimeTravel, Vector
 from tessera_server.store.sqlite.dense import KEPT_GENERATIONS
 from tessera_server.store.sqlite.store import _EPISODE_DENSE, _FACT_DENSE, SQLiteStore
@@ -187,7 +188,7 @@ def rewrite_episode(store: SQLiteStore, facts: dict[str, list[FactRecord]]) -> N
 
 def delete_episode(store: SQLiteStore, facts: dict[str, list[FactRecord]]) -> None:
     (episode,) = store.get_episodes(ALICE, ["ep_alice_006"])
-    store.delete_episode(episode)
+    remove_episode(store, episode)
 
 
 def new_vector(store: SQLiteStore, facts: dict[str, list[FactRecord]]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlite_items import items_database
+from tessera_server.engine.forgetting import remove_episode
 from tessera_server.store.records import (
     EpisodeRecord,
     FactRecord,
@@ -245,7 +246,7 @@ def test_new_rows_are_searchable_at_once_and_rebuilds_follow_the_generation(
     assert _ids(store.lexical_episodes(scope, ["bread"], KINDS, [], 10)) == [second.id]
     assert _ids(store.lexical_episodes(scope, ["croissant"], KINDS, [], 10)) == [first.id]
     assert store.dense._cache[("episodes", 1, "u", None)] is not entry
-    store.delete_episode(second)
+    remove_episode(store, second)
     assert store.lexical_episodes(scope, ["bread"], KINDS, [], 10) == []
     assert _ids(store.dense_episodes(scope, _vec(0), KINDS, [], 10)) == [first.id]
 

@@ -27,6 +27,7 @@ from .engine.fairness import FairEmbedder
 from .engine.memory import Memory
 from .engine.runtime import Runtime
 from .engine.worker import Worker
+from .heap import limit_arenas
 from .providers.embedder import Embedder, load_embedder
 from .providers.llm import OpenAICompatibleChat
 from .providers.reranker import load_reranker
@@ -47,8 +48,13 @@ def build_runtime(settings: Settings) -> Runtime:
     # one query), and requests already run in parallel threads. With BLAS's own threads, eight
     # concurrent searches at 10k memories served 44 requests/s on two cores; without, 72.
     threadpool_limits(limits=1, user_api="blas")
+    limit_arenas()
     embedder: Embedder = load_embedder(
-        settings.embedder, settings.embedder_runtime, settings.embedder_precision
+        settings.embedder,
+        settings.embedder_runtime,
+        settings.embedder_precision,
+        settings.embedder_threads,
+        settings.embedder_combine_texts,
     )
     log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
     if settings.fair_work_slots > 0:

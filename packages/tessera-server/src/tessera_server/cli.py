@@ -50,6 +50,9 @@ def _logging(settings: Settings) -> None:
     )
 
 
+WORKER_HEALTHCHECK_SECONDS = 120
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -90,6 +93,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_level=settings.log_level.lower(),
             access_log=False,
             workers=processes,
+            # uvicorn kills a child that does not answer its health check in time (5 s by
+            # default); loading the embedding model on a busy host took longer, and the
+            # children were killed and restarted over and over.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
         return 0
     uvicorn.run(

@@ -186,6 +186,20 @@ class Settings(BaseSettings):
         "natively (AMX or AVX-512 BF16; vectors within a cosine of 0.9999 of float32 ones, "
         "over twice as fast) and float32 elsewhere; `f32` is float32 everywhere.",
     )
+    embedder_threads: int = Field(
+        0,
+        ge=0,
+        description="Threads the embedding model runs on in each process; 0 = every core. "
+        "With `serve --workers N`, set it to cores / N so the processes do not fight over "
+        "the cores.",
+    )
+    embedder_combine_texts: int = Field(
+        4,
+        ge=0,
+        description="Embedding calls of at most this many texts (search queries) that arrive "
+        "while the model is busy run together as one batch, which halves their cost on two "
+        "cores; 0 = every call runs alone.",
+    )
     reranker_model_dir: str = Field(
         "",
         description="Directory with an ONNX cross-encoder (`model.onnx`, `tokenizer.json`) "

@@ -113,15 +113,20 @@ def run_service(
     env: Mapping[str, str] | None = None,
     tenant: str = "test",
     port: int | None = None,
+    workers: int = 1,
+    log_name: str = "service.log",
 ) -> Iterator[ServiceHandle]:
-    """Run `tessera serve` until the block exits; yields a handle with a fresh key."""
+    """Run `tessera serve` until the block exits; yields a handle with a fresh key.
+
+    `workers` > 1 runs that many API processes (`serve --workers`), with no job worker inside;
+    a second service may share a first one's `data_dir` under another `log_name`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = service_env(data_dir, env)
     run_cli(full_env, "migrate")
     api_key = create_key(full_env, tenant)
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log_path = data_dir / "service.log"
+    log_path = data_dir / log_name
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -133,6 +138,7 @@ def run_service(
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *(["--workers", str(workers)] if workers > 1 else []),
             ],
             env=full_env,
             stdout=log,

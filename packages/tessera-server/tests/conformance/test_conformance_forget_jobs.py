@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 from conformance_helpers import T0, StoreFactory, at, episode, fact, foresight, panel, turn, vec
+from tessera_server.engine.forgetting import remove_episode, remove_orphans
 from tessera_server.store import Store
 from tessera_server.store.records import ForgetCounts, Scope
 
@@ -13,6 +14,7 @@ LEASE = timedelta(seconds=60)
 
 
 def test_deleting_an_episode_takes_its_foresight_and_facts(store: Store) -> None:
+    """The rule is the engine's (`remove_episode`); each store finds and deletes the rows."""
     tenant, _ = store.ensure_tenant("acme", T0)
     scope = Scope(tenant, "alice", None)
     ep = store.insert_episode(episode(scope, "trip"))
@@ -22,7 +24,7 @@ def test_deleting_an_episode_takes_its_foresight_and_facts(store: Store) -> None
     store.insert_fact(fact(scope, obj="Rome", episode_id=ep.id))
     store.insert_fact(fact(scope, obj="Oslo", episode_id=ep.id))
     survivor = store.insert_fact(fact(scope, obj="Lima", episode_id=keep.id))
-    assert store.delete_episode(ep) == ForgetCounts(episodes=1, facts=2, foresight=1)
+    assert remove_episode(store, ep) == ForgetCounts(episodes=1, facts=2, foresight=1)
     assert store.get_episodes(scope, [ep.id, keep.id])[0].id == keep.id
     assert [f.id for f in store.live_facts(scope)] == [survivor.id]
     assert [f.content for f in store.live_foresight(scope, T0)] == ["unrelated"]
@@ -40,7 +42,7 @@ def test_forgetting_turns_removes_only_what_they_alone_support(store: Store) -> 
     both = store.insert_fact(fact(scope, obj="t1 and t3", sources=[t1, t3]))
     store.insert_foresight(foresight(scope, "from t1", sources=[t1]))
     kept_fs = store.insert_foresight(foresight(scope, "from t2", sources=[t2]))
-    counts = store.delete_orphans_of_turns(tenant, [t1])
+    counts = remove_orphans(store, [t1])
     assert counts == ForgetCounts(facts=1, foresight=1)
     assert store.get_facts(scope, [only_1.id]) == []
     [still] = store.get_facts(scope, [both.id])
@@ -52,7 +54,8 @@ def test_forgetting_turns_removes_only_what_they_alone_support(store: Store) -> 
     assert rest.source_turn_pks == [t2, t3]
     assert store.episodes_for_turns([t1]) == []
     assert store.delete_turn_rows(tenant, []) == 0
-    assert store.delete_orphans_of_turns(tenant, []) == ForgetCounts()
+    assert remove_orphans(store, []) == ForgetCounts()
+    assert store.delete_rows("facts", []) == 0
 
 
 def _fill(store: Store, scope: Scope, tag: str) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..store import Store
 from ..store.records import EpisodeRecord, ForgetCounts, Scope, TurnRecord
 from .consolidation import narrate
 from .ids import item_kind
@@ -11,6 +13,28 @@ from .maintenance import refresh_panels, refresh_portrait
 from .parts import part_of
 from .runtime import Runtime
 from .timeline import relink_dangling
+
+
+def remove_episode(store: Store, episode: EpisodeRecord) -> ForgetCounts:
+    """An episode goes with its foresight and the facts drawn from it."""
+    assert episode.pk is not None
+    facts, foresight = store.derived_from_episode(episode)
+    return ForgetCounts(
+        foresight=store.delete_rows("foresight", foresight),
+        facts=store.delete_rows("facts", facts),
+        episodes=store.delete_rows("episodes", [episode.pk]),
+    )
+
+
+def remove_orphans(store: Store, turn_pks: Sequence[int]) -> ForgetCounts:
+    """Facts and foresight whose every source turn is among these turns go with them."""
+    facts, foresight = store.drawn_only_from(turn_pks)
+    counts = ForgetCounts(
+        facts=store.delete_rows("facts", facts),
+        foresight=store.delete_rows("foresight", foresight),
+    )
+    store.unlink_turns(turn_pks)
+    return counts
 
 
 def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
@@ -35,7 +59,7 @@ def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
                 for turn in store.turns_by_pk(episode.source_turn_pks):
                     counts.add(_remove_turn(runtime, turn).counts)
             else:
-                counts = store.delete_episode(episode)
+                counts = remove_episode(store, episode)
             if episode.kind == "note" and part_of(episode.attrs) is None:
                 # A note is its turn, stored verbatim: forgetting one forgets the other.
                 counts.turns += store.delete_turn_rows(episode.tenant_id, episode.source_turn_pks)
@@ -66,12 +90,12 @@ def _remove_turn(runtime: Runtime, turn: TurnRecord) -> TurnCascade:
     for episode in store.episodes_for_turns([turn.pk]):
         remaining = [pk for pk in episode.source_turn_pks if pk != turn.pk]
         if not remaining:
-            cascade.counts.add(store.delete_episode(episode))
+            cascade.counts.add(remove_episode(store, episode))
             cascade.removed.append(episode)
         else:
             episode.source_turn_pks = remaining
             cascade.rewritten.append(episode)
-    cascade.counts.add(store.delete_orphans_of_turns(turn.tenant_id, [turn.pk]))
+    cascade.counts.add(remove_orphans(store, [turn.pk]))
     cascade.counts.turns += store.delete_turn_rows(turn.tenant_id, [turn.pk])
     return cascade
 

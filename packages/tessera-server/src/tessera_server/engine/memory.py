@@ -462,9 +462,9 @@ class Memory:
         page = self.list(scope, cursor, limit)
         ids = [i.id for i in page.items if i.type == "episode"]
         episodes = self.store.get_episodes(scope, ids)
-        return Timeline(
-            page, {e.id: e for e in episodes}, overview.turns_of(self.runtime, episodes)
-        )
+        # A long turn shows once, under its first part, not under each of its parts.
+        shown = [e for e in episodes if (part_of(e.attrs) or (1, 1))[0] == 1]
+        return Timeline(page, {e.id: e for e in episodes}, overview.turns_of(self.runtime, shown))
 
     def episode_turns(
         self, scope: Scope, episode_ids: builtins.list[str]

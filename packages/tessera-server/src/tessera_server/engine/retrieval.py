@@ -159,13 +159,15 @@ STOPWORDS = frozenset(
 class Signals:
     """Why a hit ranks where it does (`SearchParams.explain`): for each arm that found it, its
     rank there (1 = best), the arm's own score and the share of fusion it earned; the fused
-    score; each rerank feature's weighted part; the lift from neighbouring hits; and how far it
-    was moved back as redundant (so parts + lift - demotion = the final score)."""
+    score; each rerank feature's weighted part; the lift from neighbouring hits; the raise that
+    keeps fusion's best results in the head; and how far it was moved back as redundant (so
+    parts + lift + guard - demotion = the final score)."""
 
     arms: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     fused: float = 0.0
     rerank: dict[str, float] = field(default_factory=dict)
     lift: float = 0.0
+    guard: float = 0.0  # raised to keep fusion's best in the head (`keep_fused_head`)
     demotion: float = 0.0
 
 
@@ -330,18 +332,20 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         before = {h.id: h.score for h in hits}
         lift_neighbours(hits, store, timedelta(minutes=settings.episode_gap_minutes))
         hits.sort(key=lambda h: (-h.score, h.id))
+        lifted = {h.id: h.score for h in hits}
         hits = keep_fused_head(
             hits,
             ordered,
             settings.rerank_keep_fused,
             min(settings.rerank_keep_within, params.top_k),
         )
-        lifted = {h.id: h.score for h in hits}
+        kept = {h.id: h.score for h in hits}
         hits = demote_redundant(hits)
         for hit in hits:
             if hit.signals is not None:
                 hit.signals.lift = lifted[hit.id] - before[hit.id]
-                hit.signals.demotion = lifted[hit.id] - hit.score
+                hit.signals.guard = kept[hit.id] - lifted[hit.id]
+                hit.signals.demotion = kept[hit.id] - hit.score
     return hits[: params.top_k]
 
 

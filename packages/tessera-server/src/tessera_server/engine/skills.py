@@ -125,8 +125,8 @@ def remember_resource(
         attrs["image_url"] = image_url[:2048]
     read_later = False
     if data is not None:
-        facts = image_text.inspect(runtime, data)  # hostile bytes stop here, nothing stored
-        attrs["thumbnail"] = image_text.thumbnail(runtime, data)  # kept when the bytes go
+        # Hostile bytes stop here, nothing stored; the thumbnail stays when the bytes go.
+        facts, attrs["thumbnail"] = image_text.inspect(runtime, data)
     if caption is not None and caption.strip():
         text = _check_text(caption, "caption", runtime.settings.max_content_chars)
     elif runtime.captioner is not None and (image_url or data is not None):

@@ -255,18 +255,26 @@ class Store(Protocol):
         """Episodes and believed facts, newest first, strictly after the cursor."""
         ...
 
-    def delete_episode(self, ep: EpisodeRecord) -> ForgetCounts:
-        """Delete an episode with its foresight and the facts drawn from it alone."""
+    def derived_from_episode(self, ep: EpisodeRecord) -> tuple[list[int], list[int]]:
+        """(fact pks, foresight pks) of the items drawn from the episode."""
+        ...
+
+    def drawn_only_from(self, turn_pks: Sequence[int]) -> tuple[list[int], list[int]]:
+        """(fact pks, foresight pks) of the items whose every source turn is among these."""
+        ...
+
+    def delete_rows(self, table: str, pks: Sequence[int]) -> int:
+        """Delete episodes, facts or foresight items by primary key; returns how many."""
+        ...
+
+    def unlink_turns(self, turn_pks: Sequence[int]) -> None:
+        """Drop the links from facts and foresight items to these turns."""
         ...
 
     def delete_fact(self, fact: FactRecord) -> ForgetCounts: ...
 
     def delete_turn_rows(self, tenant_id: int, turn_pks: Sequence[int]) -> int:
         """Delete turns and the facts and foresight drawn only from them."""
-        ...
-
-    def delete_orphans_of_turns(self, tenant_id: int, turn_pks: Sequence[int]) -> ForgetCounts:
-        """Remove facts and foresight whose every source turn is among `turn_pks`."""
         ...
 
     def wipe(self, scope: Scope) -> int:

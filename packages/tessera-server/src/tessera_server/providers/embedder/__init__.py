@@ -31,10 +31,19 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> Vectors: ...
 
 
-def load_embedder(name: str, runtime: str = "openvino", precision: str = "auto") -> Embedder:
-    """The embedder a setting names, run by `runtime` at `precision`."""
+def load_embedder(
+    name: str,
+    runtime: str = "openvino",
+    precision: str = "auto",
+    threads: int = 0,
+    combine_texts: int = 4,
+) -> Embedder:
+    """The embedder a setting names, run by `runtime` at `precision` on `threads` (0 = all);
+    concurrent calls of at most `combine_texts` texts share model runs."""
     if name == "minilm-int8":
         from .minilm import MiniLMEmbedder
 
-        return MiniLMEmbedder(runtime=runtime, precision=precision)
+        return MiniLMEmbedder(
+            threads, runtime=runtime, precision=precision, combine_texts=combine_texts
+        )
     raise ValueError(f"unknown embedder {name!r}; known: {', '.join(sorted(DIMS))}")

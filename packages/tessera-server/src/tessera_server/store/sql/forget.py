@@ -1,4 +1,5 @@
-"""Deleting rows: one item, turns and what was drawn from them alone, or a whole scope."""
+"""Deleting rows: items by key, turns, or a whole scope. What else goes with a deleted
+episode or turn is the engine's rule (`engine/forgetting.py`); these are its primitives."""
 
 from __future__ import annotations
 
@@ -9,21 +10,55 @@ from .base import SqlBase
 
 
 class Forget(SqlBase):
-    def delete_episode(self, ep: EpisodeRecord) -> ForgetCounts:
-        """Delete an episode with its foresight and the facts drawn from it alone."""
-        assert ep.pk is not None
+    def derived_from_episode(self, ep: EpisodeRecord) -> tuple[list[int], list[int]]:
+        """(fact pks, foresight pks) of the items drawn from the episode."""
         m = self.codec.mark
-        counts = ForgetCounts(episodes=1)
-        with self._write() as conn:
-            counts.foresight = conn.execute(
-                f"DELETE FROM foresight WHERE episode_pk = {m}", (ep.pk,)
-            ).rowcount
-            counts.facts = conn.execute(
-                f"DELETE FROM facts WHERE tenant_id = {m} AND episode_id = {m}",
+        with self._read() as conn:
+            facts = conn.execute(
+                f"SELECT pk FROM facts WHERE tenant_id = {m} AND episode_id = {m}",
                 (ep.tenant_id, ep.id),
-            ).rowcount
-            conn.execute(f"DELETE FROM episodes WHERE pk = {m}", (ep.pk,))
-        return counts
+            ).fetchall()
+            foresight = conn.execute(
+                f"SELECT pk FROM foresight WHERE episode_pk = {m}", (ep.pk,)
+            ).fetchall()
+        return [int(r["pk"]) for r in facts], [int(r["pk"]) for r in foresight]
+
+    def drawn_only_from(self, turn_pks: Sequence[int]) -> tuple[list[int], list[int]]:
+        """(fact pks, foresight pks) of the items whose every source turn is among these."""
+        if not turn_pks:
+            return [], []
+        pks, among = list(turn_pks), self._in(turn_pks)
+        found: list[list[int]] = []
+        with self._read() as conn:
+            for key, src in (("fact_pk", "fact_sources"), ("foresight_pk", "foresight_sources")):
+                rows = conn.execute(
+                    f"SELECT s.{key} AS owner FROM {src} s WHERE s.turn_pk IN {among} "
+                    f"GROUP BY s.{key} HAVING NOT EXISTS (SELECT 1 FROM {src} s2 "
+                    f"WHERE s2.{key} = s.{key} AND s2.turn_pk NOT IN {among})",
+                    [*pks, *pks],
+                ).fetchall()
+                found.append([int(r["owner"]) for r in rows])
+        return found[0], found[1]
+
+    def delete_rows(self, table: str, pks: Sequence[int]) -> int:
+        """Delete episodes, facts or foresight items by primary key; returns how many."""
+        assert table in ("episodes", "facts", "foresight")
+        if not pks:
+            return 0
+        with self._write() as conn:
+            return int(
+                conn.execute(f"DELETE FROM {table} WHERE pk IN {self._in(pks)}", list(pks)).rowcount
+            )
+
+    def unlink_turns(self, turn_pks: Sequence[int]) -> None:
+        """Drop the links from facts and foresight items to these turns."""
+        if not turn_pks:
+            return
+        with self._write() as conn:
+            for src in ("fact_sources", "foresight_sources"):
+                conn.execute(
+                    f"DELETE FROM {src} WHERE turn_pk IN {self._in(turn_pks)}", list(turn_pks)
+                )
 
     def delete_fact(self, fact: FactRecord) -> ForgetCounts:
         with self._write() as conn:
@@ -39,34 +74,6 @@ class Forget(SqlBase):
             gone = int(conn.execute(f"DELETE FROM turns WHERE pk IN {among}", pks).rowcount)
             conn.execute(f"DELETE FROM episode_sources WHERE turn_pk IN {among}", pks)
             return gone
-
-    def delete_orphans_of_turns(self, tenant_id: int, turn_pks: Sequence[int]) -> ForgetCounts:
-        """Remove facts and foresight whose every source turn is among `turn_pks`."""
-        counts = ForgetCounts()
-        if not turn_pks:
-            return counts
-        pks, among = list(turn_pks), self._in(turn_pks)
-        with self._write() as conn:
-            for table, key, src in (
-                ("facts", "fact_pk", "fact_sources"),
-                ("foresight", "foresight_pk", "foresight_sources"),
-            ):
-                doomed = [
-                    int(r["owner"])
-                    for r in conn.execute(
-                        f"SELECT s.{key} AS owner FROM {src} s WHERE s.turn_pk IN {among} "
-                        f"GROUP BY s.{key} HAVING NOT EXISTS (SELECT 1 FROM {src} s2 "
-                        f"WHERE s2.{key} = s.{key} AND s2.turn_pk NOT IN {among})",
-                        [*pks, *pks],
-                    ).fetchall()
-                ]
-                if doomed:
-                    deleted = conn.execute(
-                        f"DELETE FROM {table} WHERE pk IN {self._in(doomed)}", doomed
-                    ).rowcount
-                    setattr(counts, table, deleted)
-                conn.execute(f"DELETE FROM {src} WHERE turn_pk IN {among}", pks)
-        return counts
 
     def users_in_scope(self, scope: Scope) -> list[str]:
         where, params = self._scope(scope)
