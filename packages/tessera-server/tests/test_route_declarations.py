@@ -91,6 +91,13 @@ def sdk_calls(tmp: Path) -> list[tuple[str, str, str]]:
     return out
 
 
+# Operations the service serves that the SDK does not call yet. Each entry must still be
+# missing from the SDK (the test fails when one is added, so the entry is removed with it).
+NOT_YET_IN_SDK = {
+    "memories-get_turn": "GET /v1/memories/turns/{turn_id} (verbatim turn), new on the server",
+}
+
+
 def test_every_operation_has_one_route_and_one_sdk_method(tmp_path: Path) -> None:
     ops = contract()
     assert len(ops) > 20
@@ -103,7 +110,8 @@ def test_every_operation_has_one_route_and_one_sdk_method(tmp_path: Path) -> Non
     for key, operation_id in sorted(ops.items()):
         if routes[key] != 1:
             problems.append(f"{operation_id} {key}: {routes[key]} routes")
-        if by_call[key] != 1:
+        expected = 0 if operation_id in NOT_YET_IN_SDK else 1
+        if by_call[key] != expected:
             problems.append(f"{operation_id} {key}: {by_call[key]} SDK methods")
     for key in routes:
         if key not in ops:
@@ -111,6 +119,8 @@ def test_every_operation_has_one_route_and_one_sdk_method(tmp_path: Path) -> Non
     for method, path, name in calls:
         if (method, path) not in ops:
             problems.append(f"SDK {name} calls {method} {path}, which the contract lacks")
+    stale = set(NOT_YET_IN_SDK) - set(ops.values())
+    problems += [f"NOT_YET_IN_SDK names {name}, which the contract lacks" for name in stale]
     assert not problems, "\n".join(problems)
 
 

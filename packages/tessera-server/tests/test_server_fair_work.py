@@ -43,13 +43,14 @@ def test_a_key_past_its_byte_budget_gets_429_and_others_do_not(
         sent = 0
         refused = None
         attempts = BUDGET // size + 2
-        for _ in range(attempts):
+        for n in range(attempts):
+            message = {"role": "user", "content": text, "turn_id": f"t{n}"}
             response = bulk.post(
-                "/v1/memories:batch",
-                {"user_id": "u", "infer": False, "messages": [{"role": "user", "content": text}]},
+                "/v1/memories:batch", {"user_id": "u", "infer": False, "messages": [message]}
             )
             if response.status_code == 429:
                 refused = response
+                refused_turn = f"t{n}"
                 break
             assert response.status_code == 201, response.text
             sent += size
@@ -58,7 +59,11 @@ def test_a_key_past_its_byte_budget_gets_429_and_others_do_not(
         body = problem(refused, 429, "retry")
         assert body["type"].endswith("#rate-limited")
         assert int(refused.headers["retry-after"]) >= 1
-        assert len(bulk.items(user_id="u")) == sent // size
+        # The refused batch stored nothing; the accepted ones are there.
+        gone = bulk.delete(f"/v1/memories/turns/{refused_turn}", {"user_id": "u"}).json()
+        assert gone["turns_deleted"] == 0
+        kept = bulk.delete("/v1/memories/turns/t0", {"user_id": "u"}).json()
+        assert kept["turns_deleted"] == 1
         # The budget is per key: another tenant is not held back.
         assert other.note("u", "one line").get("turn_id")
     finally:
