@@ -557,7 +557,7 @@ class PostgresStore(SqlStore):
             row = conn.execute(
                 "WITH c AS (SELECT pk FROM jobs WHERE status = 'queued' "
                 "OR (status = 'running' AND lease_until < %s) "
-                "ORDER BY pk LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                "ORDER BY created_at, pk LIMIT 1 FOR UPDATE SKIP LOCKED) "
                 "UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, "
                 "lease_until = %s, updated_at = %s FROM c WHERE j.pk = c.pk "
                 f"RETURNING {', '.join('j.' + c for c in JOB_COLUMNS.split(', '))}",

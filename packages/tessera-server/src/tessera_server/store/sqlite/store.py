@@ -390,7 +390,7 @@ class SQLiteStore(SqlStore):
         with self.pool.write() as conn:
             row = conn.execute(
                 "SELECT pk FROM jobs WHERE status = 'queued' OR "
-                "(status = 'running' AND lease_until < ?) ORDER BY pk LIMIT 1",
+                "(status = 'running' AND lease_until < ?) ORDER BY created_at, pk LIMIT 1",
                 (stamp,),
             ).fetchone()
             if row is None:
