@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_helpers import Api, check_invariants, nothing_forgotten, nothing_pinned, problem
+from server_helpers import Api, check_invariants, nothing_forgotten, problem
 from tessera_server.testing import ServiceHandle
 
 EP = f"ep_{uuid.uuid4()}"
@@ -99,15 +99,15 @@ def test_bad_enums(api: Api, uid: str, path: str, body: dict[str, Any], needle: 
 # -- ids --------------------------------------------------------------------------------
 
 
-def test_unknown_ids_are_404_or_idempotent_no_ops(api: Api, uid: str) -> None:
+def test_unknown_ids_are_404_or_idempotent_deletes(api: Api, uid: str) -> None:
     scope = {"user_id": uid}
     problem(api.get(f"/v1/memories/{EP}", **scope), 404)
     problem(api.get(f"/v1/memories/{FT}", **scope), 404)
     nothing_forgotten(api.delete(f"/v1/memories/{EP}", scope))
     nothing_forgotten(api.delete(f"/v1/memories/{FT}", scope))
     problem(api.patch(f"/v1/memories/{FT}", {**scope, "object": "x"}), 404)
-    nothing_pinned(api.post(f"/v1/memories/{EP}/pin", scope))
-    nothing_pinned(api.delete(f"/v1/memories/{EP}/pin", scope))
+    problem(api.post(f"/v1/memories/{EP}/pin", scope), 404)
+    problem(api.delete(f"/v1/memories/{EP}/pin", scope), 404)
     problem(api.post(f"/v1/procedures/{EP}/outcome", {**scope, "success": True}), 404)
     nothing_forgotten(api.delete("/v1/memories/turns/never-stored", scope))
     problem(api.get("/v1/jobs/job_987654321"), 404)

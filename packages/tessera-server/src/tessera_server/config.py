@@ -111,6 +111,20 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         600, ge=1, description="Requests per minute each API key may make (token bucket)."
     )
+    work_budget_bytes_per_minute: int = Field(
+        4_000_000,
+        ge=0,
+        description="Request body bytes each API key may send per minute (a second token "
+        "bucket next to the request count, since the work a request asks for grows with its "
+        "text); a larger body than this is charged this much. 0 turns the budget off.",
+    )
+    fair_work_slots: int = Field(
+        2,
+        ge=0,
+        description="Embedding runs admitted at once, taken in turns between tenants a chunk "
+        "at a time, so one tenant's bulk import cannot starve another's interactive calls. "
+        "About one per core; 0 turns the scheduler off.",
+    )
 
     # Consolidation cadence and shape.
     consolidate_every: int = Field(

@@ -227,7 +227,13 @@ class Memories(Resource[M]):
     def wipe(
         *, user_id: str | None = None, session_id: str | None = None
     ) -> Operation[WipeResponse]:
-        """Erase everything stored for the scope (right to be forgotten)."""
+        """Erase everything stored for the scope (right to be forgotten).
+
+        The scope is exactly what you pass: ``user_id`` alone erases that user's every
+        session; ``user_id`` with ``session_id`` erases that one session; ``session_id``
+        **without** ``user_id`` erases that session id for *every user of the tenant*.
+        Nothing can be undone; pass both ids to erase one user's session only.
+        """
         return Operation(
             "DELETE",
             "/v1/memories",

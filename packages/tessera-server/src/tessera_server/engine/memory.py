@@ -292,12 +292,30 @@ class Memory:
         if item_kind(item_id) == "episode":
             episodes = self.store.get_episodes(scope, [item_id])
             if not episodes:
-                raise NotFound(f"no episode {item_id} in this scope")
+                raise NotFound("no such episode in this scope")
             return episode_item(episodes[0])
         facts = self.store.get_facts(scope, [item_id])
         if not facts:
-            raise NotFound(f"no fact {item_id} in this scope")
+            raise NotFound("no such fact in this scope")
         return fact_item(facts[0])
+
+    # -- bounds a caller's numbers must keep (the API checks types only) -----------------
+
+    def page_size(self, limit: int | None) -> int:
+        """`limit` of a list call, defaulted and bounded."""
+        settings = self.settings
+        size = settings.default_page_size if limit is None else limit
+        if size < 1 or size > settings.max_page_size:
+            raise InvalidInput(f"`limit` must be between 1 and {settings.max_page_size}")
+        return size
+
+    def result_count(self, top_k: int | None) -> int:
+        """`top_k` of a read, defaulted and bounded."""
+        settings = self.settings
+        k = settings.default_top_k if top_k is None else top_k
+        if k < 1 or k > settings.max_top_k:
+            raise InvalidInput(f"`top_k` must be between 1 and {settings.max_top_k}")
+        return k
 
     def list(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Page:
         rows = self.store.list_items(scope, cursor, limit + 1)
@@ -337,7 +355,7 @@ class Memory:
         with self.store.transaction():
             found = self.store.get_facts(scope, [item_id])
             if not found:
-                raise NotFound(f"no fact {item_id} in this scope")
+                raise NotFound("no such fact in this scope")
             old = found[0]
             if old.t_expired is not None:
                 # Retired by an earlier correction. A fact closed on the valid timeline (a
@@ -383,8 +401,13 @@ class Memory:
 
     def pin(self, scope: Scope, item_id: str, pinned: bool) -> bool:
         expect(item_id, "episode")
-        # Idempotent like the deletes: an unknown id (or another tenant's) changes nothing.
-        return bool(self.store.set_pinned(scope, item_id, pinned))
+        # Unlike the deletes, pinning is not idempotent over absence: pinning nothing would
+        # report success for an episode that is not there. Unknown, another user's and another
+        # tenant's ids all get the same 404, so the answer tells nothing about them.
+        changed = self.store.set_pinned(scope, item_id, pinned)
+        if changed is None:
+            raise NotFound("no such episode in this scope")
+        return changed
 
     # -- forgetting --------------------------------------------------------------------
 
@@ -418,7 +441,7 @@ class Memory:
     def job(self, tenant_id: int, job_id: str) -> JobRecord:
         found = self.store.get_job(tenant_id, job_pk(job_id))
         if found is None:
-            raise NotFound(f"no job {job_id[:40]}")
+            raise NotFound("no such job")
         return found
 
     # -- whole views, for people (the console) -------------------------------------------

@@ -95,7 +95,7 @@ def record_outcome(runtime: Runtime, scope: Scope, item_id: str, success: bool) 
     with store.transaction():
         found = [e for e in store.get_episodes(scope, [item_id]) if e.kind == "procedure"]
         if not found:
-            raise NotFound(f"no procedure {item_id} in this scope")
+            raise NotFound("no such procedure in this scope")
         episode = found[0]
         attrs: dict[str, Any] = dict(episode.attrs)
         attrs["uses"] = int(attrs.get("uses", 0)) + 1

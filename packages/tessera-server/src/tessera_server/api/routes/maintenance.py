@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from ...engine.ids import job_id as job_id_of
 from ..deps import Caller, Engine, scope_of
+from ..policy import READS
 from ..schemas import (
     CompressRequest,
     CompressResponse,
@@ -74,6 +75,7 @@ def reindex(body: ConsolidateRequest, who: Caller, engine: Engine) -> ReindexRes
     summary="Compress",
     response_model=CompressResponse,
     tags=["maintenance"],
+    dependencies=[READS],
     responses=errors(422),
 )
 def compress(body: CompressRequest, who: Caller, engine: Engine) -> CompressResponse:

@@ -86,7 +86,9 @@ SCHEMA: dict[str, Any] = {
 
 
 class MalformedAnswer(Exception):
-    pass
+    """An answer that does not fit the schema. Its message is a fixed phrase, never a value
+    from the answer: the model's text is steerable by the turns it reads, so quoting it would
+    put memory content (or an attacker's text) into the log."""
 
 
 def _prompt(turns: list[TurnView]) -> str:
@@ -138,13 +140,13 @@ def _parse(answer: dict[str, Any], turns: list[TurnView]) -> Extraction:
             due = _due(s.get("due"), turn)
             kind = str(s["kind"])
             if kind not in ("plan", "deadline", "temporary_state"):
-                raise MalformedAnswer(f"unknown foresight kind {kind!r}")
+                raise MalformedAnswer("a foresight item has an unknown kind")
             expires = foresight_expiry(kind, turn.event_time, due)
             out.foresight.append(
                 ExtractedForesight(kind, str(s["content"])[:500], turn.index, due, expires)
             )
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise MalformedAnswer(type(exc).__name__) from exc
+        raise MalformedAnswer(f"a field is missing or mistyped ({type(exc).__name__})") from exc
     return out
 
 
@@ -165,7 +167,13 @@ class LLMExtractor:
                 )
                 result = _parse(answer, turns)
             except (ChatModelError, MalformedAnswer) as exc:
-                log.warning("LLM extraction attempt %d failed: %s", calls, exc)
+                # Classes and counts only: see MalformedAnswer.
+                log.warning(
+                    "LLM extraction attempt %d of %d turn(s) failed: %s",
+                    calls,
+                    len(turns),
+                    type(exc).__name__,
+                )
                 continue
             result.llm_calls = calls
             return result
