@@ -573,17 +573,6 @@ class PostgresStore(SqlStore):
         """
         return 0
 
-    def scopes_with_pending_turns(self) -> list[Scope]:
-        with self.db.read() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT tenant_id, user_id, session_id FROM turns "
-                "WHERE NOT consolidated AND infer"
-            ).fetchall()
-        return [
-            Scope(int(r["tenant_id"]), dec_label(r["user_id"]), dec_label(r["session_id"]))
-            for r in rows
-        ]
-
     # -- export and import -------------------------------------------------------------
 
     def export_rows(self, tenant: str | None, user_id: str | None) -> Iterator[dict[str, Any]]:
