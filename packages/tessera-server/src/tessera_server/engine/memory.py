@@ -19,7 +19,7 @@ from ..store.records import (
     Scope,
     TurnRecord,
 )
-from . import consolidation, forgetting, maintenance
+from . import consolidation, forgetting, maintenance, pending
 from .clock import as_utc, utcnow
 from .compose import Composed, compose
 from .consolidation import Summary, turn_line
@@ -268,7 +268,10 @@ class Memory:
         if item_kind(item_id) == "episode":
             episodes = self.store.get_episodes(scope, [item_id])
             if not episodes:
-                raise NotFound(f"no episode {item_id} in this scope")
+                waiting = pending.find(self.store, scope, item_id)
+                if waiting is None:
+                    raise NotFound(f"no episode {item_id} in this scope")
+                return episode_item(waiting[0])
             return episode_item(episodes[0])
         facts = self.store.get_facts(scope, [item_id])
         if not facts:
@@ -276,12 +279,23 @@ class Memory:
         return fact_item(facts[0])
 
     def list(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Page:
-        rows = self.store.list_items(scope, cursor, limit + 1)
+        # Turns waiting for consolidation are listed too, as the episodes they stand for
+        # until then (engine/pending.py).
+        waiting = {ep.id: ep for ep in pending.in_scope(self.store, scope)}
+        rows = pending.merge_listing(
+            self.store.list_items(scope, cursor, limit + 1),
+            list(waiting.values()),
+            cursor,
+            limit + 1,
+        )
         page, more = rows[:limit], len(rows) > limit
         episodes = {
             e.id: e
-            for e in self.store.get_episodes(scope, [r.id for r in page if r.kind == "episode"])
+            for e in self.store.get_episodes(
+                scope, [r.id for r in page if r.kind == "episode" and r.id not in waiting]
+            )
         }
+        episodes.update((r.id, waiting[r.id]) for r in page if r.id in waiting)
         facts = {
             f.id: f for f in self.store.get_facts(scope, [r.id for r in page if r.kind == "fact"])
         }
@@ -361,6 +375,13 @@ class Memory:
     # -- forgetting --------------------------------------------------------------------
 
     def forget(self, scope: Scope, item_id: str) -> ForgetCounts:
+        if item_kind(item_id) == "episode" and not self.store.get_episodes(scope, [item_id]):
+            waiting = pending.find(self.store, scope, item_id)
+            if waiting is not None:
+                # A turn shown as its own episode: forgetting the one forgets the other.
+                turn = waiting[1]
+                own = Scope(turn.tenant_id, turn.user_id, turn.session_id)
+                return forgetting.forget_turn(self.runtime, own, turn.turn_id)
         return forgetting.forget_item(self.runtime, scope, item_id)
 
     def forget_turn(self, scope: Scope, turn_id: str) -> ForgetCounts:
@@ -403,6 +424,9 @@ def _provenance(record: EpisodeRecord | FactRecord) -> dict[str, Any]:
             importance=record.importance,
             pinned=record.pinned,
         )
+        if record.attrs.get("pending"):
+            # Not consolidated yet: the turn itself, until an episode is built from it.
+            base["pending"] = True
     else:
         base.update(
             subject=record.subject,

@@ -19,6 +19,7 @@ from ..store.records import EpisodeRecord, FactRecord, Scope, TimeTravel
 from .clock import utcnow
 from .errors import InvalidInput
 from .filters import parse_filters
+from .pending import of_turns
 from .runtime import Runtime
 
 RRF_K = 60
@@ -209,10 +210,12 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     depth = max(50, params.top_k * 4)
 
     rankings: list[list[str]] = []
+    waiting: dict[str, EpisodeRecord] = {}
     if "episode" in params.types and filters.episodes == []:
         # Turn-level arms: an episode ranks by the best of its turns, so one matching line
         # inside a longer episode is enough to find it. Skipped under episode filters,
-        # which apply to episode columns.
+        # which apply to episode columns. A turn no episode holds yet ranks as itself while
+        # it waits for consolidation (engine/pending.py), so a write is found at once.
         for turn_ranking in (
             store.lexical_turns(scope, match, depth * 2) if match else [],
             store.dense_turns(scope, qvec, depth * 2),
@@ -220,7 +223,14 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
             owners = store.episodes_of_turns(
                 scope, [pk for pk, _ in turn_ranking], SEARCHABLE_KINDS
             )
-            ranked = [ep for pk, _ in turn_ranking for ep in owners.get(pk, [])]
+            unowned = of_turns(store, [pk for pk, _ in turn_ranking if pk not in owners])
+            for record in unowned.values():
+                waiting[record.id] = record
+            ranked = [
+                item
+                for pk, _ in turn_ranking
+                for item in (owners.get(pk) or ([unowned[pk].id] if pk in unowned else []))
+            ]
             if ranked:
                 rankings.append(list(dict.fromkeys(ranked)))
     if "episode" in params.types and filters.episodes is not None:
@@ -252,7 +262,7 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     fused = fuse(rankings)
     ordered = sorted(fused, key=lambda i: (-fused[i], i))
     head = ordered[: max(params.top_k * 3, 30)] if params.rerank else ordered[: params.top_k]
-    hits = _load(runtime, scope, head, fused)
+    hits = _load(runtime, scope, head, fused, waiting)
     if params.rerank and hits:
         turn_pks = [pk for h in hits for pk in h.record.source_turn_pks]
         parts = store.turn_vectors(turn_pks) if turn_pks else {}
@@ -345,9 +355,17 @@ def demote_redundant(hits: list[Hit]) -> list[Hit]:
     return fresh + redundant
 
 
-def _load(runtime: Runtime, scope: Scope, ids: list[str], fused: dict[str, float]) -> list[Hit]:
+def _load(
+    runtime: Runtime,
+    scope: Scope,
+    ids: list[str],
+    fused: dict[str, float],
+    waiting: dict[str, EpisodeRecord],
+) -> list[Hit]:
     store = runtime.store
-    episodes = {e.id: e for e in store.get_episodes(scope, [i for i in ids if i.startswith("ep_")])}
+    stored = [i for i in ids if i.startswith("ep_") and i not in waiting]
+    episodes = {e.id: e for e in store.get_episodes(scope, stored)}
+    episodes.update((i, waiting[i]) for i in ids if i in waiting)
     facts = {f.id: f for f in store.get_facts(scope, [i for i in ids if i.startswith("ft_")])}
     hits: list[Hit] = []
     for item_id in ids:
