@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from . import __version__
 from .api import problems
-from .api.deps import single_query_values
+from .api.deps import Principal, single_query_values
 from .api.middleware import RequestContext
 from .api.ratelimit import RateLimiter
 from .api.routes import maintenance, memories, reads, skills
@@ -115,13 +115,30 @@ def text_replace(node: Any, mapping: dict[str, str]) -> None:
             text_replace(value, mapping)
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    local_tenant: str | None = None,
+) -> FastAPI:
+    """The service as an ASGI app.
+
+    `local_tenant` is for the SDK's in-process mode (`Tessera.local`): the app is called
+    only from inside the process that made it, never bound to a port, so every request acts
+    as that tenant without a key. The same tenant is reached later through `tessera serve`
+    with a key made by `tessera keys create --tenant <name>`.
+    """
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or build_runtime(settings)
         app.state.memory = Memory(rt)
+        if local_tenant is not None:
+            tenant_id, _ = rt.store.ensure_tenant(local_tenant, utcnow())
+            app.state.local_principal = Principal(
+                tenant_id, "local", False, settings.max_label_chars
+            )
         worker = None
         if settings.worker_enabled:
             recovered = rt.store.recover_interrupted_jobs(utcnow())

@@ -44,6 +44,9 @@ def single_query_values(request: Request) -> None:
 def principal(
     request: Request, authorization: Annotated[str | None, Security(bearer)]
 ) -> Principal:
+    local: Principal | None = getattr(request.app.state, "local_principal", None)
+    if local is not None:
+        return local  # in-process (create_app's local_tenant): no port, so no key
     if not authorization:
         raise ProblemError(
             401, "send your API key as `Authorization: Bearer tsk_live_…`", headers=AUTH_HINT
