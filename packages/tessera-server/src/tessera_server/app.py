@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
 from . import __version__
@@ -158,7 +162,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs and /redoc are served below from assets shipped in a package (no CDN).
+        docs_url=None,
         redoc_url=None,
         # No 307 from `/v1/memories/` to `/v1/memories`: an empty id must never be
         # redirected onto the scope-wide list or wipe; it is a plain 404 problem.
@@ -178,4 +183,47 @@ def create_app(
         docs_url=app.state.docs_url,
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    install_docs(app, settings.docs_url.rstrip("/"))
     return app
+
+
+def install_docs(app: FastAPI, site: str) -> None:
+    """`/docs` (Swagger UI) and `/redoc` that work offline, and `GET /` pointing at them.
+
+    FastAPI's own pages load their scripts from a CDN, so they are blank without internet;
+    these use the copies of the same assets that the `fastapi-offline` package ships.
+    """
+    assets = resources.files("fastapi_offline") / "static"
+    app.mount("/docs/assets", StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Tessera API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Tessera API",
+            redoc_js_url="/docs/assets/redoc.standalone.js",
+            redoc_favicon_url="/docs/assets/favicon.png",
+            with_google_fonts=False,
+        )
+
+    @app.get("/", include_in_schema=False)
+    def root() -> dict[str, str]:
+        return {
+            "service": "Tessera",
+            "version": __version__,
+            "api_reference": "/docs",
+            "redoc": "/redoc",
+            "openapi": "/openapi.json",
+            "health": "/health",
+            "documentation": site,
+        }

@@ -60,7 +60,13 @@ def principal(
     engine = memory(request)
     record = engine.store.find_key(hash_key(token))
     if record is None or record.revoked_at is not None:
-        raise ProblemError(401, "this API key is unknown or revoked", headers=AUTH_HINT)
+        raise ProblemError(
+            401,
+            "this API key is unknown or revoked in the database this service serves; a key "
+            "works only in the database `tessera keys create` made it in (the one "
+            "TESSERA_DATABASE_URL named there; `tessera serve` prints the one it serves)",
+            headers=AUTH_HINT,
+        )
     limiter: RateLimiter = request.app.state.rate_limiter
     decision = limiter.check(record.prefix)
     headers = {

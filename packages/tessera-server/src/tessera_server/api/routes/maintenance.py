@@ -110,9 +110,10 @@ def get_job(job_id: str, who: Caller, engine: Engine) -> JobStatusResponse:
     response_model=HealthStatus,
     tags=["health"],
 )
-def health() -> HealthStatus:
-    """The process is up. Needs no key."""
-    return HealthStatus(status="ok")
+def health(request: Request) -> HealthStatus:
+    """The process is up, and which extractor reads turns. Needs no key."""
+    engine = getattr(request.app.state, "memory", None)
+    return HealthStatus(status="ok", extractor=engine.runtime.extractor_label if engine else None)
 
 
 @router.get(
