@@ -68,9 +68,7 @@ class LocalApp:
         self.thread.start()
         self.lock = threading.Lock()
         self.closed = False
-        self.lifespan: AbstractAsyncContextManager[Any] = self.app.router.lifespan_context(
-            self.app
-        )
+        self.lifespan: AbstractAsyncContextManager[Any] = self.app.router.lifespan_context(self.app)
         try:
             self.run(self.lifespan.__aenter__())
         except BaseException:
