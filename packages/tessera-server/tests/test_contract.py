@@ -100,10 +100,6 @@ ALLOWED_DIFFERENCES: dict[str, str] = {
         "The reference declares an untyped 200 body ({}) yet returns and its client parses "
         "HealthStatus; we declare that schema. Same bytes on the wire."
     ),
-    "GET /ready :: response 503 'application/json' :: field 'extractor' only in ours": (
-        "HealthStatus gains an optional `extractor` (which one reads turns, on /health); "
-        "additive, and /ready never sets it."
-    ),
     "POST /v1/memories :: request body 'application/json'.metadata :: 'nullable' only in ours*": (
         "Request side only: an explicit null metadata is also accepted; more lenient input."
     ),

@@ -116,10 +116,10 @@ def test_docs_work_offline_and_the_root_points_to_them(service: ServiceHandle) -
 
 
 def test_health_names_the_extractor(service: ServiceHandle) -> None:
-    assert httpx.get(f"{service.base_url}/health").json() == {
-        "status": "ok",
-        "extractor": "offline",
-    }
+    health = httpx.get(f"{service.base_url}/health")
+    assert health.json() == {"status": "ok"}  # the contract's body, exactly
+    assert health.headers["Tessera-Extractor"] == "offline"
+    assert httpx.get(f"{service.base_url}/").json()["extractor"] == "offline"
 
 
 def test_an_unreachable_llm_is_reported_at_start_and_not_counted_as_calls(
@@ -130,8 +130,8 @@ def test_an_unreachable_llm_is_reported_at_start_and_not_counted_as_calls(
     with run_service(fresh_dir, env=env) as service:
         log = service.logs()
         assert f"LLM endpoint http://127.0.0.1:{port}/v1 does not answer" in log
-        health = httpx.get(f"{service.base_url}/health").json()
-        assert health["extractor"] == f"llm m1 at 127.0.0.1:{port}"
+        health = httpx.get(f"{service.base_url}/health")
+        assert health.headers["Tessera-Extractor"] == f"llm m1 at 127.0.0.1:{port}"
         api = Api(service.base_url, service.api_key)
         try:
             added = api.sync_add(unique("llm"), "I moved to Porto last spring")

@@ -205,13 +205,6 @@ class HealthStatus(BaseModel):
         extra="allow",
     )
     status: Annotated[HealthStatusStatus, Field(title="Status")]
-    extractor: Annotated[
-        str | None,
-        Field(
-            description="What reads facts out of turns: `offline` (built in) or `llm <model> at <endpoint host>`; absent until the service has started.",
-            title="Extractor",
-        ),
-    ] = None
 
 
 class JobHandle(BaseModel):

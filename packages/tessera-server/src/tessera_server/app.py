@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
@@ -217,10 +217,12 @@ def install_docs(app: FastAPI, site: str) -> None:
         )
 
     @app.get("/", include_in_schema=False)
-    def root() -> dict[str, str]:
+    def root(request: Request) -> dict[str, str]:
+        engine = getattr(request.app.state, "memory", None)
         return {
             "service": "Tessera",
             "version": __version__,
+            "extractor": engine.runtime.extractor_label if engine is not None else "starting",
             "api_reference": "/docs",
             "redoc": "/redoc",
             "openapi": "/openapi.json",

@@ -338,11 +338,6 @@ class JobStatusResponse(Response):
 
 class HealthStatus(BaseModel):
     status: Literal["ok", "unavailable"]
-    extractor: str | None = Field(
-        default=None,
-        description="What reads facts out of turns: `offline` (built in) or `llm <model> at "
-        "<endpoint host>`; absent until the service has started.",
-    )
 
 
 class ProblemDetail(Response):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...engine.ids import job_id as job_id_of
@@ -110,10 +110,16 @@ def get_job(job_id: str, who: Caller, engine: Engine) -> JobStatusResponse:
     response_model=HealthStatus,
     tags=["health"],
 )
-def health(request: Request) -> HealthStatus:
-    """The process is up, and which extractor reads turns. Needs no key."""
+def health(request: Request, response: Response) -> HealthStatus:
+    """The process is up. Needs no key.
+
+    The `Tessera-Extractor` header names what reads facts out of turns (`offline`, or
+    `llm <model> at <host>`); a header, since the body is the contract's exact HealthStatus.
+    """
     engine = getattr(request.app.state, "memory", None)
-    return HealthStatus(status="ok", extractor=engine.runtime.extractor_label if engine else None)
+    if engine is not None:
+        response.headers["Tessera-Extractor"] = engine.runtime.extractor_label
+    return HealthStatus(status="ok")
 
 
 @router.get(
