@@ -111,11 +111,9 @@ def get_job(job_id: str, who: Caller, engine: Engine) -> JobStatusResponse:
     tags=["health"],
 )
 def health(request: Request, response: Response) -> HealthStatus:
-    """The process is up. Needs no key.
-
-    The `Tessera-Extractor` header names what reads facts out of turns (`offline`, or
-    `llm <model> at <host>`); a header, since the body is the contract's exact HealthStatus.
-    """
+    """The process is up. Needs no key."""
+    # The `Tessera-Extractor` header names what reads facts out of turns (`offline`, or
+    # `llm <model> at <host>`): a header, since the body is the contract's exact HealthStatus.
     engine = getattr(request.app.state, "memory", None)
     if engine is not None:
         response.headers["Tessera-Extractor"] = engine.runtime.extractor_label
