@@ -2,7 +2,14 @@
 # Install everything the tests need, then run the whole suite. This is the README's test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install -q -r requirements-dev.txt -r docs/requirements-browser.txt
+if ! python3 -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
+  echo "scripts/test.sh: run it inside a virtual environment:" \
+    "python3 -m venv .venv && . .venv/bin/activate && bash scripts/test.sh" >&2
+  exit 1
+fi
+# `python3`, not `python`: stock Debian has no `python`. Inside an activated virtual
+# environment both name the environment's interpreter.
+python3 -m pip install -q -r requirements-dev.txt -r docs/requirements-browser.txt
 
 # The browser test (docs/test_docs_site.py) drives a Chromium through playwright. Playwright's
 # own browser download host is often unreachable, so it drives the system's: on Debian, as root
@@ -29,4 +36,4 @@ if ! have_chromium; then
   fi
 fi
 
-python -m pytest "$@"
+python3 -m pytest "$@"
