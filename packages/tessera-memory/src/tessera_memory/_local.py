@@ -41,8 +41,8 @@ T = TypeVar("T")
 
 INSTALL_HINT = (
     "Tessera.local() runs the memory service inside this process and needs its package: "
-    "from a clone of the repository, `pip install ./packages/tessera-server "
-    "'./packages/tessera-memory[local]'` (see Getting Started)"
+    "from a clone of the repository, `pip install './packages/tessera-memory[local]'` "
+    "(see Getting Started)"
 )
 
 
