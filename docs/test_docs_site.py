@@ -279,6 +279,7 @@ def _without_browser(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+@pytest.mark.browser
 def test_site_renders_in_a_browser(tmp_path: Path) -> None:
     """Home page, guides, concepts, both references and search, in headless Chromium.
 

@@ -435,10 +435,10 @@ class _Endpoint:
 
 
 def _endpoints(cls: type) -> Iterator[_Endpoint]:
-    from tessera_memory._resource import Endpoint, PageEndpoint
+    from tessera_memory._resource import PageEndpoint, _Descriptor
 
     for name, value in vars(cls).items():
-        if isinstance(value, (Endpoint, PageEndpoint)):
+        if isinstance(value, _Descriptor):
             yield _Endpoint(name, value._build, isinstance(value, PageEndpoint))
 
 

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run the whole suite. This is the README's test command.
+# `bash scripts/test.sh --quick` is the fast lane (see CONTRIBUTING.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! python3 -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
   echo "scripts/test.sh: run it inside a virtual environment:" \
     "python3 -m venv .venv && . .venv/bin/activate && bash scripts/test.sh" >&2
   exit 1
+fi
+# `--quick`: the fast lane for the edit-test loop, in the venv you already set up: no install,
+# no browser, no PostgreSQL, no published-client venv, no install-instruction venvs, no test
+# marked slow (markers in pyproject.toml). CI runs the full suite.
+if [ "${1:-}" = "--quick" ]; then
+  shift
+  exec python3 -m pytest -q -m "not (browser or postgres or published or install or slow)" "$@"
 fi
 # `python3`, not `python`: stock Debian has no `python`. Inside an activated virtual
 # environment both name the environment's interpreter.

@@ -104,6 +104,7 @@ class SplitResult:
     foresight_kind_only: Counts = field(default_factory=Counts)
     per_relation: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     per_kind: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    foresight_labelled: bool = False  # blind_2 labels facts only
     negatives: int = 0  # statements expecting no fact at all
     negatives_with_facts: int = 0
     errors: list[str] = field(default_factory=list)
@@ -111,6 +112,7 @@ class SplitResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "statements": self.statements,
+            "foresight_labelled": self.foresight_labelled,
             "facts": self.facts.scores(),
             "foresight": self.foresight.scores(),
             "foresight_kind_only": self.foresight_kind_only.scores(),
@@ -212,18 +214,22 @@ def evaluate(rows: list[dict[str, Any]]) -> dict[str, SplitResult]:
         view = TurnView(0, row["speaker"], row.get("role", "user"), row["text"], said_at)
         extraction = extractor.extract([view])
         label = f"[{row['id']}] {row['text']!r}:"
-        for split in (row["split"], "all") if row["split"] != "blind" else ("blind",):
+        for split in (
+            (row["split"], "all") if row["split"] in ("tuned", "held_out") else (row["split"],)
+        ):
             res = results[split]
             res.statements += 1
             if not row["facts"]:
                 res.negatives += 1
                 res.negatives_with_facts += bool(extraction.facts)
             score_facts(row["facts"], extraction, res, label)
-            score_foresight(row["foresight"], extraction, said_at, res, label)
+            if row["foresight"] is not None:  # None: this file labels facts only
+                res.foresight_labelled = True
+                score_foresight(row["foresight"], extraction, said_at, res, label)
     return results
 
 
-SPLITS = ("tuned", "held_out", "all", "blind")
+SPLITS = ("tuned", "held_out", "all", "dev", "blind", "blind_2")
 
 
 def _fmt(scores: dict[str, Any]) -> str:
@@ -245,7 +251,8 @@ def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     for split in SPLITS:
         if not current[split]["statements"]:
             continue
-        for what in ("facts", "foresight", "foresight_kind_only"):
+        labelled = current[split].get("foresight_labelled", True)
+        for what in ("facts", "foresight", "foresight_kind_only") if labelled else ("facts",):
             row = f"| {split} | {what} | "
             if baseline:
                 row += (
@@ -263,7 +270,7 @@ def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         if baseline and split in baseline:
             line += f" (before: {baseline[split]['fact_free_statements_with_a_fact']})"
         out.append(line)
-    for split in ("tuned", "held_out", "blind"):
+    for split in ("tuned", "held_out", "dev", "blind", "blind_2"):
         if not current[split]["statements"]:
             continue
         out += ["", f"## Facts per relation ({split})", ""]
@@ -278,6 +285,8 @@ def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
                 f"| {rel} | {s['support']} | {_fmt(s)} | {s['tp']} | {s['fp']} | {s['fn']} "
                 f"| {old} |"
             )
+        if not current[split].get("foresight_labelled", True):
+            continue
         out += ["", f"## Foresight per kind, kind + due date ({split})", ""]
         out += ["| kind | support | P | R | F1 |", "|---|---|---|---|---|"]
         for kind, s in current[split]["per_foresight_kind"].items():
@@ -289,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE / "statements.jsonl")
     parser.add_argument("--blind", type=Path, default=HERE / "statements_blind.jsonl")
+    parser.add_argument("--dev", type=Path, default=HERE / "statements_dev.jsonl")
+    parser.add_argument("--blind-2", type=Path, default=HERE / "statements_blind_2.jsonl")
     parser.add_argument("--out", type=Path, default=HERE, help="where results.* are written")
     parser.add_argument(
         "--errors",
@@ -302,8 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     rows = load(args.data)
+    if args.dev.exists():
+        rows += load(args.dev, "dev")
     if args.blind.exists():
         rows += load(args.blind, "blind")
+    if args.blind_2.exists():
+        rows += load(args.blind_2, "blind_2")
     results = evaluate(rows)
     current = {name: res.as_dict() for name, res in results.items()}
     baseline_path = HERE / "baseline.json"
@@ -320,11 +335,13 @@ def main(argv: list[str] | None = None) -> int:
         cur = current[split]
         if not cur["statements"]:
             continue
-        print(
-            f"{split:9s} facts P/R/F1 {_fmt(cur['facts'])}   "
-            f"foresight P/R/F1 {_fmt(cur['foresight'])}   "
-            f"(kind only {_fmt(cur['foresight_kind_only'])})"
-        )
+        line = f"{split:9s} facts P/R/F1 {_fmt(cur['facts'])}"
+        if cur["foresight_labelled"]:
+            line += (
+                f"   foresight P/R/F1 {_fmt(cur['foresight'])}   "
+                f"(kind only {_fmt(cur['foresight_kind_only'])})"
+            )
+        print(line)
     if args.errors != "none":
         for line in results[args.errors].errors:
             print(line)

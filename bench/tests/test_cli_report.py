@@ -150,3 +150,22 @@ def test_markdown_shows_ratios_against_the_best_baseline() -> None:
     }
     md = quality_markdown(doc)
     assert "| tessera | 1.200 (rrf) |" in md
+
+
+def test_quality_run_reports_each_half_beside_the_whole(
+    data_dir: Path, tmp_path: Path, fake_embedder: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli.paths, "default_work_dir", lambda: tmp_path / "work")
+    out = tmp_path / "results"
+    args = ["longmemeval", "--data", str(data_dir), "--out", str(out), "--systems", "bm25,rrf"]
+    assert cli.main([*args, "--cache-dir", str(tmp_path / "cache"), "--no-plot"]) == 0
+    doc = json.loads((out / "longmemeval.json").read_text())
+    counts = doc["parts"]["questions"]
+    assert sum(counts.values()) == doc["data"]["questions_evaluated"]
+    for entry in doc["systems"].values():
+        halves = entry["by_part"]
+        assert sum(h["questions"] for h in halves.values()) == entry["questions"]
+        for part, figures in halves.items():
+            assert figures["questions"] == counts[part]
+            assert 0.0 <= figures["turn_recall@10"] <= 1.0
+    assert "**By part**" in (out / "longmemeval.md").read_text()

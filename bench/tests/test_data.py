@@ -121,3 +121,38 @@ def test_subset(data_dir: Path) -> None:
     assert len(small.scopes) == 1
     assert len(small.questions) == 2
     assert len(ds.questions) == 5
+
+
+def test_locomo_halves_follow_conversation_order() -> None:
+    """The first LOCOMO_TUNE_CONVERSATIONS conversations tune; every later one reports."""
+    from conftest import locomo_samples
+    from tessera_bench.data import LOCOMO_TUNE_CONVERSATIONS, parse_locomo
+
+    base = locomo_samples()[0]
+    samples = [{**base, "sample_id": f"conv-{n}"} for n in range(LOCOMO_TUNE_CONVERSATIONS + 2)]
+    ds = parse_locomo(samples, path=Path("locomo10.json"))
+    parts = {s.scope_id: {q.part for q in s.questions} for s in ds.scopes}
+    assert all(parts[f"conv-{n}"] == {"tune"} for n in range(LOCOMO_TUNE_CONVERSATIONS))
+    assert parts[f"conv-{LOCOMO_TUNE_CONVERSATIONS}"] == {"report"}
+    assert parts[f"conv-{LOCOMO_TUNE_CONVERSATIONS + 1}"] == {"report"}
+
+
+def test_longmemeval_halves_are_a_fixed_hash_of_the_question_id(data_dir: Path) -> None:
+    from tessera_bench.data import hashed_part, only_part
+
+    ds = load_longmemeval(data_dir)
+    for q in ds.questions:
+        assert q.part == hashed_part(q.qid)
+    # The rule is a property of the id alone: not of file order, nor of the run.
+    ids = [f"q{n}" for n in range(400)]
+    halves = [hashed_part(i) for i in ids]
+    assert halves == [hashed_part(i) for i in reversed(ids)][::-1]
+    assert 150 < halves.count("tune") < 250
+    for part in ("tune", "report"):
+        kept = only_part(ds, part)
+        assert all(q.part == part for q in kept.questions)
+    assert len(only_part(ds, "tune").questions) + len(only_part(ds, "report").questions) == len(
+        ds.questions
+    )
+    with pytest.raises(ValueError):
+        only_part(ds, "held-out")

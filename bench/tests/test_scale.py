@@ -92,6 +92,7 @@ def _common_checks(doc: dict[str, Any], vector_diff: float) -> None:
         assert run["turns_consolidated"] == run["turns"] == 16
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(
     not (_has("pgserver") and _has("psycopg")), reason="needs tessera-server[postgres,test]"
 )

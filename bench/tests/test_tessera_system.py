@@ -10,7 +10,13 @@ import httpx
 import pytest
 from tessera_bench.data import load_locomo
 from tessera_bench.evaluate import LOCOMO_SPEC, evaluate
-from tessera_bench.tessera import ServiceError, TesseraClient, TesseraSession, TesseraSystem
+from tessera_bench.tessera import (
+    ServiceError,
+    TesseraClient,
+    TesseraSession,
+    TesseraSystem,
+    opaque,
+)
 
 
 class FakeService:
@@ -144,10 +150,13 @@ def test_tessera_system_ingests_consolidates_and_maps_sources(
     ]
     results = evaluate(ds, systems, LOCOMO_SPEC)
     # Turns went in once per scope, in order, with their ids, times and metadata.
-    assert [t["turn_id"] for t in fake.turns["conv-a"]] == [t.turn_id for t in ds.scopes[0].turns]
+    # Ids travel hashed: the data set's own names (dia ids, session names) never reach it.
+    sent = [t["turn_id"] for t in fake.turns["conv-a"]]
+    assert sent == [opaque(t.turn_id) for t in ds.scopes[0].turns]
+    assert not any(t.turn_id in s or t.ref in s for t in ds.scopes[0].turns for s in sent)
     first = fake.turns["conv-a"][0]
     assert first["event_time"] == "2023-05-08T13:56:00Z"
-    assert first["metadata"] == {"dia_id": "D1:1", "speaker": "Caroline"}
+    assert first["metadata"] == {"dia_id": opaque("D1:1"), "speaker": "Caroline"}
     assert first["content"] == "Caroline: Hey Mel, I went hiking on Sunday."
     assert fake.turns["conv-a"][2]["metadata"]["image_caption"].startswith("a photo")
     # top_k past the service's bound was halved until accepted.
@@ -192,7 +201,7 @@ def test_ingest_all_in_parallel_keeps_each_scope_in_order(data_dir: Path) -> Non
     session.ingest_all(ds.scopes, workers=2)
     for scope in ds.scopes:
         stored = [t["turn_id"] for t in fake.turns[f"run1-{scope.scope_id}"]]
-        assert stored == [t.turn_id for t in scope.turns]
+        assert stored == [opaque(t.turn_id) for t in scope.turns]
     # Ingesting again is a no-op: the session remembers what it has done.
     session.ingest_all(ds.scopes, workers=2)
     assert session.describe_ingest()["turns"] == len(ds.turns)

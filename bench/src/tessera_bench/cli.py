@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .data import Dataset, load_locomo, load_longmemeval, subset
+from .data import PARTS, Dataset, load_locomo, load_longmemeval, only_part, subset
 from .embedder import CachedEmbedder, Embedder, load_embedder
 from .evaluate import LOCOMO_SPEC, LONGMEMEVAL_SPEC, Spec, evaluate
 from .metrics import BUDGET_POLICIES
@@ -98,6 +98,13 @@ def _add_quality(p: argparse.ArgumentParser) -> None:
         default=_systems(DEFAULT_SYSTEMS),
         help=f"comma list from {', '.join(ALL_SYSTEMS)} (default {DEFAULT_SYSTEMS})",
     )
+    p.add_argument(
+        "--part",
+        choices=("all", *PARTS),
+        default="all",
+        help="only the questions of one half: tune (where features are chosen) or report "
+        "(the headline); default all, with both halves reported side by side",
+    )
     p.add_argument("--limit-scopes", type=int, default=None, help="only the first N scopes")
     p.add_argument("--limit-questions", type=int, default=None, help="only N questions per scope")
     p.add_argument(
@@ -159,6 +166,7 @@ def run_quality(args: argparse.Namespace) -> int:
     out_dir: Path = args.out or paths.default_results_dir()
     name: str = args.name or args.command
     dataset, spec = _load(args.command, data_dir)
+    dataset = only_part(dataset, args.part)
     dataset = subset(dataset, scopes=args.limit_scopes, questions=args.limit_questions)
     spec = Spec(
         prefix=spec.prefix,
@@ -176,7 +184,7 @@ def run_quality(args: argparse.Namespace) -> int:
         len(dataset.questions),
         ",".join(wanted),
     )
-    settings: dict[str, Any] = {}
+    settings: dict[str, Any] = {"part": args.part}
     extra: dict[str, Any] = {}
     embedder: Embedder | None = None
     cached: CachedEmbedder | None = None

@@ -32,6 +32,12 @@ LOCOMO_CATEGORIES: dict[int, str] = {
 #: Categories that carry evidence to recall (5 is unanswerable by design).
 LOCOMO_RECALL_CATEGORIES = (1, 2, 3, 4)
 
+#: The two halves of every data set. Ranking and extraction features are chosen by measuring
+#: on the tuning part only; the report part is the headline figure.
+PARTS = ("tune", "report")
+#: LoCoMo conversations (in file order) that form the tuning part; the rest are reported.
+LOCOMO_TUNE_CONVERSATIONS = 5
+
 _LOCOMO_DATE = "%I:%M %p on %d %B, %Y"
 _LONGMEMEVAL_DATE = "%Y/%m/%d (%a) %H:%M"
 _SESSION_KEY = re.compile(r"^session_(\d+)(?:_date_time)?$")
@@ -71,6 +77,8 @@ class Question:
     evidence: frozenset[str]
     evidence_sessions: frozenset[str] = frozenset()
     asked_at: datetime | None = None
+    #: ``"tune"`` or ``"report"``: which half of the data set the question belongs to.
+    part: str = "report"
 
 
 @dataclass
@@ -153,8 +161,9 @@ def parse_locomo(
     stats: Counter[str] = Counter()
     unresolved: list[str] = []
     scopes: list[Scope] = []
-    for sample in samples:
+    for position, sample in enumerate(samples):
         sample_id = str(sample["sample_id"])
+        half = "tune" if position < LOCOMO_TUNE_CONVERSATIONS else "report"
         conv = sample["conversation"]
         numbers = sorted(
             {int(m.group(1)) for key in conv if (m := _SESSION_KEY.match(key)) is not None}
@@ -214,6 +223,7 @@ def parse_locomo(
                     category=str(category),
                     answer=_as_text(answer),
                     evidence=frozenset(evidence),
+                    part=half,
                 )
             )
         stats["questions"] += len(questions)
@@ -239,6 +249,33 @@ def load_locomo(data_dir: Path, **kwargs: Any) -> Dataset:
 
 # ---------------------------------------------------------------------------------------------
 # LongMemEval (oracle split)
+
+
+def hashed_part(key: str) -> str:
+    """A fixed half of the keys, independent of file order: the parity of a SHA-256 byte."""
+    return "tune" if hashlib.sha256(key.encode("utf-8")).digest()[0] % 2 == 0 else "report"
+
+
+def only_part(dataset: Dataset, part: str | None) -> Dataset:
+    """The data set restricted to the questions of one part (``None`` or ``"all"``: all)."""
+    if part in (None, "all"):
+        return dataset
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}; known: {', '.join(PARTS)}, all")
+    kept = [
+        Scope(s.scope_id, s.turns, [q for q in s.questions if q.part == part])
+        for s in dataset.scopes
+    ]
+    stats = dict(dataset.stats)
+    stats["part_of_questions"] = len(dataset.questions)
+    return Dataset(
+        name=dataset.name,
+        path=dataset.path,
+        scopes=[s for s in kept if s.questions],
+        stats=stats,
+        unresolved_ids=list(dataset.unresolved_ids),
+        category_names=dict(dataset.category_names),
+    )
 
 
 def parse_longmemeval_date(raw: str) -> datetime:
@@ -312,6 +349,7 @@ def parse_longmemeval(entries: list[Mapping[str, Any]], *, path: Path) -> Datase
             asked_at=parse_longmemeval_date(entry["question_date"])
             if entry.get("question_date")
             else None,
+            part=hashed_part(qid),
         )
         stats["questions"] += 1
         scopes.append(Scope(scope_id=qid, turns=turns, questions=[question]))

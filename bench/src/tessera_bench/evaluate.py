@@ -42,6 +42,10 @@ class SystemResult:
     description: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
     per_question: list[dict[str, Any]] = field(default_factory=list)
+    #: The same figures for each half of the data set (``"tune"``, ``"report"``).
+    by_part: dict[str, tuple[dict[str, float], dict[str, dict[str, float]]]] = field(
+        default_factory=dict
+    )
 
 
 def evaluate(
@@ -53,6 +57,9 @@ def evaluate(
 ) -> list[SystemResult]:
     """Rank every question of every scope with every system and average the metrics."""
     rows: dict[str, list[tuple[str, dict[str, float]]]] = {s.name: [] for s in systems}
+    part_rows: dict[str, dict[str, list[tuple[str, dict[str, float]]]]] = {
+        s.name: {} for s in systems
+    }
     seconds: dict[str, float] = {s.name: 0.0 for s in systems}
     details: dict[str, list[dict[str, Any]]] = {s.name: [] for s in systems}
     hit_stats: dict[str, dict[str, float]] = {
@@ -81,6 +88,7 @@ def evaluate(
                     session_ks=spec.session_ks,
                 )
                 rows[system.name].append((q.category, metrics))
+                part_rows[system.name].setdefault(q.part, []).append((q.category, metrics))
                 stats = hit_stats[system.name]
                 stats["hits"] += len(hits)
                 stats["hits_without_sources"] += sum(1 for h in hits if not h.sources)
@@ -90,6 +98,7 @@ def evaluate(
                         {
                             "qid": q.qid,
                             "category": q.category,
+                            "part": q.part,
                             **metrics,
                             "top": [h.item_id for h in hits[:10]],
                         }
@@ -115,6 +124,10 @@ def evaluate(
                     "hits_without_sources": int(stats["hits_without_sources"]),
                 },
                 per_question=details[system.name],
+                by_part={
+                    part: aggregate(part_rows[system.name][part])
+                    for part in sorted(part_rows[system.name])
+                },
             )
         )
     return results

@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .data import Dataset, file_sha256
+from .data import LOCOMO_TUNE_CONVERSATIONS, PARTS, Dataset, file_sha256
 from .evaluate import Spec, SystemResult
 
 #: The systems that count as raw-turn baselines when computing ratios.
@@ -108,17 +108,12 @@ def quality_result(
     group_key = "by_category" if dataset.name == "locomo" else "by_question_type"
     systems: dict[str, Any] = {}
     for r in results:
-        entry: dict[str, Any] = {}
-        for key, value in r.overall.items():
-            if key == "questions":
-                entry[key] = int(value)
-            else:
-                entry[key] = _round(value)
+        entry = _figures(r.overall, r.by_group, group_key)
         if dataset.name == "locomo":
             entry["unresolved_evidence"] = dataset.stats.get("unresolved_evidence", 0)
-        entry[group_key] = {
-            group: {k: (int(v) if k == "questions" else _round(v)) for k, v in metrics.items()}
-            for group, metrics in r.by_group.items()
+        entry["by_part"] = {
+            part: _figures(overall, by_group, group_key)
+            for part, (overall, by_group) in r.by_part.items()
         }
         entry["seconds"] = round(r.seconds, 2)
         entry["hits"] = {
@@ -154,12 +149,44 @@ def quality_result(
             "groups": dataset.category_names,
             **settings,
         },
+        "parts": {
+            "rule": PART_RULES.get(dataset.name, ""),
+            "questions": {
+                part: sum(1 for q in dataset.questions if q.part == part) for part in PARTS
+            },
+        },
         "systems": systems,
         "ratios_vs_best_baseline": ratios(systems, spec),
+        "ratios_by_part": {
+            part: ratios(
+                {n: e["by_part"][part] for n, e in systems.items() if part in e["by_part"]}, spec
+            )
+            for part in PARTS
+        },
     }
     if extra:
         doc.update(extra)
     return doc
+
+
+#: How each data set is halved (data.py applies it; the results record it).
+PART_RULES = {
+    "locomo": f"conversations 1-{LOCOMO_TUNE_CONVERSATIONS} in file order tune, the rest report",
+    "longmemeval": "question id's SHA-256, first byte even: tune; odd: report",
+}
+
+
+def _figures(
+    overall: Mapping[str, float], by_group: Mapping[str, Mapping[str, float]], group_key: str
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        key: int(value) if key == "questions" else _round(value) for key, value in overall.items()
+    }
+    entry[group_key] = {
+        group: {k: (int(v) if k == "questions" else _round(v)) for k, v in metrics.items()}
+        for group, metrics in by_group.items()
+    }
+    return entry
 
 
 def ratios(systems: Mapping[str, Mapping[str, Any]], spec: Spec) -> dict[str, Any]:
@@ -222,6 +249,7 @@ def quality_markdown(doc: Mapping[str, Any]) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {entry.get('questions')} |")
     group_key = "by_category" if doc["benchmark"] == "locomo" else "by_question_type"
     groups: Mapping[str, str] = settings.get("groups", {})
+    lines += _parts_markdown(doc, columns, group_key, groups)
     focus = [f"{prefix}@budget500", f"{prefix}@10"]
     for key in focus:
         lines += [
@@ -256,6 +284,65 @@ def quality_markdown(doc: Mapping[str, Any]) -> str:
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _parts_markdown(
+    doc: Mapping[str, Any], columns: Sequence[str], group_key: str, groups: Mapping[str, str]
+) -> list[str]:
+    """The report part (the headline) and the tuning part side by side, with their ratios."""
+    parts = doc.get("parts")
+    systems: Mapping[str, Mapping[str, Any]] = doc["systems"]
+    if not parts or not any(e.get("by_part") for e in systems.values()):
+        return []
+    prefix = doc["settings"]["metric_prefix"]
+    lines = [
+        "",
+        f"**By part** ({parts['rule']}). Features are chosen on the tuning part only; the "
+        "report part is the headline figure.",
+        "",
+        "| system | part | " + " | ".join(columns) + " | questions |",
+        "|---|---|" + "---:|" * (len(columns) + 1),
+    ]
+    for part in ("report", "tune"):
+        for name, entry in systems.items():
+            figures = entry.get("by_part", {}).get(part)
+            if figures:
+                cells = [_fmt(figures.get(c)) for c in columns]
+                lines.append(
+                    f"| {name} | {part} | " + " | ".join(cells) + f" | {figures.get('questions')} |"
+                )
+    key = f"{prefix}@budget500"
+    lines += [
+        "",
+        f"**{key} by {'category' if group_key == 'by_category' else 'question type'}, "
+        "report part**",
+        "",
+        "| system | "
+        + " | ".join(f"{g} {label}" if label != g else g for g, label in sorted(groups.items()))
+        + " |",
+        "|---|" + "---:|" * len(groups),
+    ]
+    for name, entry in systems.items():
+        per = entry.get("by_part", {}).get("report", {}).get(group_key, {})
+        lines.append(
+            f"| {name} | "
+            + " | ".join(_fmt(per.get(g, {}).get(key)) for g in sorted(groups))
+            + " |"
+        )
+    by_part = doc.get("ratios_by_part") or {}
+    ratio_keys = [c for c in columns if c.startswith(prefix)]
+    if any(by_part.values()):
+        lines += ["", "**Ratio to the best raw-turn baseline, by part**", ""]
+        lines.append("| system | part | " + " | ".join(ratio_keys) + " |")
+        lines.append("|---|---|" + "---:|" * len(ratio_keys))
+        for part in ("report", "tune"):
+            for name, row in (by_part.get(part) or {}).items():
+                cells = [
+                    f"{_fmt(row[k]['ratio'])} ({row[k]['best_baseline']})" if k in row else "-"
+                    for k in ratio_keys
+                ]
+                lines.append(f"| {name} | {part} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _pyplot() -> Any:

@@ -4,11 +4,13 @@ The benchmark talks to the wire contract directly with ``httpx`` rather than thr
 because it reads additive fields (an item's source turn ids) that a published client may not
 model. Each scope becomes one ``user_id``; every turn is added in order with its deterministic
 ``turn_id``, its session date as ``event_time`` and ``{"dia_id", "speaker"}`` metadata; then the
-scope is consolidated inline and every question searched.
+scope is consolidated inline and every question searched. Turn ids and ``dia_id`` travel hashed
+(:func:`opaque`) and are mapped back here, so the data set's own names never reach the service.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -177,15 +179,22 @@ class TesseraClient:
         return result
 
 
+def opaque(value: str) -> str:
+    """A benchmark id as the service sees it: a hash, so that nothing in the data's own naming
+    (LongMemEval session names such as ``answer_…``) can reach the service or its ranking."""
+    digest = hashlib.sha256(f"tessera-bench\0{value}".encode()).hexdigest()
+    return f"t{digest[:24]}"
+
+
 def turn_payload(turn: Turn) -> dict[str, Any]:
-    """The add-memory body fields for one benchmark turn."""
-    metadata: dict[str, Any] = {"dia_id": turn.ref, "speaker": turn.speaker}
+    """The add-memory body fields for one benchmark turn (ids hashed with :func:`opaque`)."""
+    metadata: dict[str, Any] = {"dia_id": opaque(turn.ref), "speaker": turn.speaker}
     if turn.caption:
         metadata["image_caption"] = turn.caption
     return {
         "content": turn.content,
         "role": turn.role,
-        "turn_id": turn.turn_id,
+        "turn_id": opaque(turn.turn_id),
         "event_time": turn.event_time.isoformat().replace("+00:00", "Z"),
         "metadata": metadata,
     }
@@ -260,6 +269,8 @@ class TesseraSession:
         self._ingested: set[str] = set()
         self._sources: dict[str, tuple[str, ...]] = {}
         self._by_ref: dict[str, dict[str, str]] = {}
+        #: Hashed turn id (as the service knows it) -> the data set's own turn id.
+        self._real: dict[str, str] = {}
         self.unmapped_items = 0
         self.search_seconds: list[float] = []
 
@@ -279,7 +290,9 @@ class TesseraSession:
         if scope.scope_id in self._ingested:
             return
         user_id = self.user_id(scope)
-        self._by_ref[scope.scope_id] = {t.ref: t.turn_id for t in scope.turns}
+        self._by_ref[scope.scope_id] = {opaque(t.ref): t.turn_id for t in scope.turns}
+        with self._lock:
+            self._real.update((opaque(t.turn_id), t.turn_id) for t in scope.turns)
         started = time.perf_counter()
         created = 0
         for turn in scope.turns:
@@ -363,7 +376,7 @@ class TesseraSession:
         if not found:
             self.unmapped_items += 1
             found = []
-        sources = tuple(found)
+        sources = tuple(self._real.get(f, f) for f in found)
         self._sources[item_id] = sources
         return sources
 

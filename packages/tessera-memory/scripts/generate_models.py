@@ -53,13 +53,103 @@ OPTIONS = [
     # strings (``BatchMessage(role="user")``, ``item.type == "fact"``). Status fields stay
     # ``str`` enums (``health.status.value == "ok"``, ``job.status == "succeeded"``).
     "--enum-field-as-literal=all",
-    '--enum-field-as-literal-map={"status": "enum"}',
+    '--enum-field-as-literal-map={"status": "enum", "type": "enum"}',
     "--collapse-root-models",
     "--use-subclass-enum",
     "--set-default-enum-member",
     # Inline enums are named after their model (``HealthStatusStatus``), not numbered.
     "--naming-strategy=parent-prefixed",
 ]
+
+
+# Appended to the generated module, so that code written for the client published on the package
+# index as ``tessera-memory`` 0.1.4 finds the names it imports from ``tessera_memory.models``.
+# Those names came from a generator run without this script's naming options: numbered enums
+# (``Type2``, ``Status1``) and ``TesseraApiV1...`` models. Each is bound to the model above that
+# has the same fields, or, for value sets the models above type as a ``Literal``, to a ``str``
+# enum whose members compare equal to the plain strings.
+PUBLISHED_NAMES = '''
+
+# --- Names from the published tessera-memory 0.1.4 ------------------------------------------
+# Appended by generate_models.py (PUBLISHED_NAMES). Prefer the names above in new code.
+
+
+class AddMode(StrEnum):
+    """``memories.add(mode=...)``: queue consolidation, or consolidate before answering."""
+
+    async_ = "async"
+    sync = "sync"
+
+
+class QueryMode(StrEnum):
+    """``query(mode=...)``: the full chat context, or the lean reasoning one."""
+
+    chat = "chat"
+    reasoning = "reasoning"
+
+
+class MessageRole(StrEnum):
+    """Who wrote a turn."""
+
+    system = "system"
+    user = "user"
+    assistant = "assistant"
+
+
+class FilterOperator(StrEnum):
+    """The comparison of a :class:`FilterClause`."""
+
+    eq = "eq"
+    ne = "ne"
+    in_ = "in"
+    gte = "gte"
+    lte = "lte"
+    gt = "gt"
+    lt = "lt"
+
+
+Mode = AddMode
+Mode1 = QueryMode
+Role = MessageRole
+Role1 = MessageRole
+FilterOp = FilterOperator
+Status = HealthStatusStatus
+Status1 = JobStatusResponseStatus
+Type = MemoryItemType
+Type1 = MemoryItemType
+Type2 = SearchResultType
+PageMemoryItem = MemoryPage
+FieldScopedBody = ScopedRequest
+BodyResourcesRememberResourceFile = ResourceUpload
+TesseraApiV1MaintenanceConsolidationSummary = ConsolidationSummary
+TesseraApiV1MemoriesConsolidationSummary = ConsolidationSummary
+TesseraApiV1MaintenanceJobHandle = JobHandle
+TesseraApiV1MemoriesJobHandle = JobHandle
+'''
+
+
+STR_ENUM_BASE = '''
+
+class StrEnum(str, Enum):
+    """A ``str`` enum that prints as its value (``f"{hit.type}"`` is ``episode``), as
+    ``enum.StrEnum`` does on Python 3.11+; it compares equal to the plain string too."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+'''
+
+
+def with_str_enums(text: str) -> str:
+    """Base every generated ``(str, Enum)`` on :data:`STR_ENUM_BASE`, declared after the imports.
+
+    The generator writes ``class X(str, Enum)``, whose ``str()`` and f-string form are
+    ``X.member`` on Python 3.11+; a member printed in an f-string should read as its value.
+    """
+    anchor = "from pydantic import BaseModel, ConfigDict, Field\n"
+    if anchor not in text:
+        raise SystemExit("generated models lack the pydantic import line this script expects")
+    text = text.replace("(str, Enum):", "(StrEnum):")
+    return text.replace(anchor, anchor + STR_ENUM_BASE, 1)
 
 
 def check_generator_version() -> None:
@@ -98,7 +188,7 @@ def render(contract: Path = DEFAULT_CONTRACT) -> str:
         )
         if proc.returncode != 0:
             raise SystemExit(f"{GENERATOR} failed:\n{proc.stderr}")
-        return out.read_text(encoding="utf-8")
+        return with_str_enums(out.read_text(encoding="utf-8")) + PUBLISHED_NAMES
 
 
 def main(argv: list[str] | None = None) -> int:

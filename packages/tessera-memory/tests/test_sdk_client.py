@@ -103,7 +103,7 @@ def test_standard_headers(harness: Harness) -> None:
     headers = service.last.headers
     assert headers["Authorization"] == f"Bearer {API_KEY}"
     assert headers["Accept"] == "application/json"
-    assert headers["User-Agent"].startswith("tessera-memory/0.2.0 ")
+    assert headers["User-Agent"].startswith("tessera-memory-python/0.2.0 Python/")
 
 
 def test_with_options_merges_headers_and_keeps_key_and_url(harness: Harness) -> None:

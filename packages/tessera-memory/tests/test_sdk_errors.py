@@ -84,7 +84,12 @@ def test_each_status_maps_to_its_exception(
     assert err.response.status_code == status
     assert err.problem == ProblemDetail(**problem)
     assert err.detail == "what went wrong"
-    assert str(err) == f"{status} Some Title: what went wrong (request id req_abc)"
+    # As in the published 0.1.4 client, str() is the problem's detail alone; the status and
+    # request id are attributes, and part of repr().
+    assert str(err) == "what went wrong"
+    assert repr(err) == (
+        f"{cls.__name__}('what went wrong', status_code={status}, request_id='req_abc')"
+    )
 
 
 def test_problem_extensions_are_kept(harness: Harness) -> None:
@@ -117,7 +122,7 @@ def test_a_body_that_is_not_a_problem_gives_problem_none(harness: Harness, text:
     assert err.problem is None and err.detail is None
     assert err.status_code == 502
     assert err.request_id == "req_gw"
-    assert str(err) == "502 Bad Gateway (request id req_gw)"
+    assert str(err) == "Tessera API returned status 502."
 
 
 def test_a_partial_problem_is_completed_from_the_response(harness: Harness) -> None:

@@ -205,7 +205,7 @@ def test_backoff_grows_exponentially_with_bounded_jitter(harness: Harness) -> No
 
 def test_backoff_bounds_at_the_jitter_extremes() -> None:
     assert backoff(0, rand=lambda: 0.0) == 0.5
-    assert backoff(0, rand=lambda: 1.0) == pytest.approx(0.375)
+    assert backoff(0, rand=lambda: 1.0) == pytest.approx(0.25)
     assert backoff(1, rand=lambda: 0.0) == 1.0
     assert backoff(3, rand=lambda: 0.0) == 4.0
     assert backoff(4, rand=lambda: 0.0) == MAX_BACKOFF

@@ -17,6 +17,11 @@ SNIPPET = textwrap.dedent(
 
     def sync_usage(c: Tessera) -> None:
         reveal_type(c.memories.add(content="x", role="user", user_id="u"))
+        reveal_type(c.memories.add(content="x", role="user", user_id="u", mode="sync"))
+        reveal_type(c.memories.add(content="x", role="user", user_id="u", mode="async"))
+        reveal_type(c.memories.with_raw_response.add(content="x", role="user", mode="sync"))
+        reveal_type(c.search.search("q", user_id="u"))
+        reveal_type(c.query.query("q", user_id="u"))
         page = c.memories.list(user_id="u")
         reveal_type(page)
         for item in page:
@@ -32,6 +37,8 @@ SNIPPET = textwrap.dedent(
 
     async def async_usage(c: AsyncTessera) -> None:
         reveal_type(await c.memories.add(content="x", role="user", user_id="u"))
+        reveal_type(await c.memories.add(content="x", role="user", user_id="u", mode="sync"))
+        reveal_type(await c.search.search("q", user_id="u"))
         page = await c.memories.list(user_id="u")
         reveal_type(page)
         async for item in page:
@@ -43,7 +50,13 @@ SNIPPET = textwrap.dedent(
 )
 
 EXPECTED = [
-    "SyncAddResponse | AsyncAddResponse",
+    # memories.add: the result type follows ``mode`` (the default is "async")
+    '"AsyncAddResponse"',
+    '"SyncAddResponse"',
+    '"AsyncAddResponse"',
+    '"APIResponse[SyncAddResponse]"',
+    "SearchResponse",
+    "QueryResponse",
     "SyncCursorPage[MemoryItem]",
     "MemoryItem",
     "SearchResponse",
@@ -52,9 +65,11 @@ EXPECTED = [
     "APIResponse[HealthStatus]",
     "ConsolidationSummary | EnqueuedResponse",
     "JobStatusResponse",
-    'error: Argument "role" has incompatible type "Literal[\'robot\']"',
+    'error: No overload variant of "__call__" of "AddMethod" matches argument types',
     'error: Argument 1 has incompatible type "int"; expected "str"',
-    "SyncAddResponse | AsyncAddResponse",
+    '"AsyncAddResponse"',
+    '"SyncAddResponse"',
+    "SearchResponse",
     "AsyncCursorPage[MemoryItem]",
     "MemoryItem",
     "QueryResponse",

@@ -28,6 +28,8 @@ from tessera_server.testing import (
 pytest.importorskip("psycopg")
 testserver = pytest.importorskip("tessera_server.store.postgres.testserver")
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -43,9 +43,10 @@ def _postgres_ok() -> bool:
     return True
 
 
-needs_postgres = pytest.mark.skipif(
-    not _postgres_ok(), reason="needs tessera-server[postgres,test]"
-)
+def needs_postgres(test: Callable[..., None]) -> Callable[..., None]:
+    """Skipped without PostgreSQL; left out of the fast lane (marker `postgres`)."""
+    skip = pytest.mark.skipif(not _postgres_ok(), reason="needs tessera-server[postgres,test]")
+    return pytest.mark.postgres(skip(test))
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def _pg_store(url: str) -> Any:
     return store
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def job_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     store: Store
     if request.param == "sqlite":

@@ -33,6 +33,8 @@ from tessera_server.testing import run_service
 psycopg = pytest.importorskip("psycopg")
 testserver = pytest.importorskip("tessera_server.store.postgres.testserver")
 
+pytestmark = pytest.mark.postgres
+
 USERS = 6
 TURNS_PER_USER = 10
 LEASE_SECONDS = "3"

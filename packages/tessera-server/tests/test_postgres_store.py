@@ -18,6 +18,8 @@ psycopg = pytest.importorskip("psycopg")
 testserver = pytest.importorskip("tessera_server.store.postgres.testserver")
 from tessera_server.store.postgres.store import PostgresStore  # noqa: E402
 
+pytestmark = pytest.mark.postgres
+
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 DIM = 16
 

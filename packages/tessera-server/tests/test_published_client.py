@@ -130,6 +130,7 @@ def test_published_client_is_the_one_from_the_index(published_python: Path, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.published
 @pytest.mark.timeout(900)
 def test_published_client_drives_every_method(
     published_python: Path, service: ServiceHandle, tmp_path: Path

@@ -290,3 +290,22 @@ def test_a_new_row_taking_a_deleted_rows_key_is_found(filled: Filled) -> None:
     found = store.lexical_facts(BOB, ["lighthouse"], TimeTravel(), [], at(100), 10)
     assert [fid for fid, _ in found] == ["ft_bob_new"]
     assert same(answers(store, BOB, filled.query), answers(filled.fresh(), BOB, filled.query))
+
+
+def test_any_write_logs_its_changes_without_being_told(filled: Filled) -> None:
+    """The change log follows from the write itself (triggers, settled at commit): a write
+    the store has no method for, in plain SQL, is seen by an index built before it."""
+    store, facts, query = filled.store, filled.facts, filled.query
+    before = answers(store, ALICE, query)
+    with store.pool.write() as conn:
+        conn.execute(
+            "UPDATE facts SET t_invalid = ? WHERE id = ?",
+            ("2025-01-05T00:00:00.000000+00:00", facts["alice"][3].id),
+        )
+        conn.execute("UPDATE episodes SET pinned = 1 WHERE id = 'ep_alice_004'")
+        conn.execute("DELETE FROM facts WHERE id = ?", (facts["alice"][5].id,))
+    pending = store.pool.conn.execute("SELECT count(*) FROM index_pending").fetchone()[0]
+    assert pending == 0, "the commit settled every tenant it logged"
+    after = answers(store, ALICE, query)
+    assert not same(after, before)
+    assert same(after, answers(filled.fresh(), ALICE, query))

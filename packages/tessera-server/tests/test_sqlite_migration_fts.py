@@ -116,7 +116,9 @@ def _fts_objects(path: Path) -> list[str]:
     try:
         rows = conn.execute(
             "SELECT name FROM sqlite_master WHERE name LIKE '%fts%' "
-            "OR (type = 'trigger' AND tbl_name IN ('turns', 'episodes', 'facts'))"
+            "OR (type = 'trigger' AND tbl_name IN ('turns', 'episodes', 'facts') "
+            # Migration 8's triggers write the index change log; they are not FTS5's.
+            "AND name NOT LIKE '%\\_index\\_%' ESCAPE '\\')"
         )
         return sorted(str(r[0]) for r in rows)
     finally:

@@ -26,6 +26,7 @@ from ._exceptions import (
     RateLimitError,
     TesseraError,
     UnprocessableEntityError,
+    make_status_error,
 )
 from ._response import APIResponse
 from ._ulid import new_ulid
@@ -62,7 +63,7 @@ from .models import (
     TypedResult,
     WipeResponse,
 )
-from .pagination import AsyncCursorPage, SyncCursorPage
+from .pagination import AsyncCursorPage, NoNextPageError, SyncCursorPage
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -93,6 +94,7 @@ __all__ = [
     "JobHandle",
     "JobStatusResponse",
     "MemoryItem",
+    "NoNextPageError",
     "NotFoundError",
     "PermissionDeniedError",
     "PinResponse",
@@ -117,6 +119,7 @@ __all__ = [
     "UnprocessableEntityError",
     "WipeResponse",
     "__version__",
+    "make_status_error",
     "models",
     "new_ulid",
     "pagination",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TypeVar
@@ -15,7 +15,14 @@ from ._core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, Timeout
 from ._logging import configure_from_env
 from ._operation import Operation, model
 from ._resource import Async, Executor, M, Raw, Resource, Sync, endpoint
-from ._transport import AsyncSleep, AsyncTransport, SyncSleep, SyncTransport, default_async_sleep
+from ._transport import (
+    AsyncSleep,
+    AsyncTransport,
+    SyncSleep,
+    SyncTransport,
+    default_async_sleep,
+    default_sync_sleep,
+)
 from .models import HealthStatus
 from .resources import Jobs, Maintenance, Memories, Procedures, Query, Resources, Search
 
@@ -61,25 +68,60 @@ _Client = TypeVar("_Client", bound="_ClientConfig")
 
 
 class _ClientConfig:
-    """Settings views and `with_options`, shared by both clients."""
+    """Settings views and `with_options`, shared by both clients.
 
-    _settings: Settings
+    ``timeout`` and ``max_retries`` (and the key and base URL) can also be assigned, as on the
+    published 0.1.4 client: the new value applies to this client's next call, not to copies
+    made earlier by ``with_options``.
+    """
+
+    _transport: SyncTransport | AsyncTransport
+
+    @property
+    def _settings(self) -> Settings:
+        return self._transport.settings
+
+    @_settings.setter
+    def _settings(self, settings: Settings) -> None:
+        self._transport.settings = settings
 
     @property
     def api_key(self) -> str:
         return self._settings.api_key
 
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        if not value:
+            raise ValueError("api_key must be a non-empty string")
+        self._settings = dataclasses.replace(self._settings, api_key=value)
+
     @property
     def base_url(self) -> str:
         return self._settings.base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self._settings = dataclasses.replace(self._settings, base_url=value.rstrip("/"))
 
     @property
     def timeout(self) -> Timeout:
         return self._settings.timeout
 
+    @timeout.setter
+    def timeout(self, value: Timeout) -> None:
+        self._settings = self._settings.derive(
+            timeout=value, max_retries=None, default_headers=None
+        )
+
     @property
     def max_retries(self) -> int:
         return self._settings.max_retries
+
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        self._settings = self._settings.derive(
+            timeout=None, max_retries=value, default_headers=None
+        )
 
     @property
     def default_headers(self) -> dict[str, str]:
@@ -141,12 +183,11 @@ class Tessera(_ClientConfig, Surface[Sync]):
         )
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise TypeError(f"http_client must be an httpx.Client, not {type(http_client)!r}")
-        self._init(settings, http_client, _sleep or time.sleep)
+        self._init(settings, http_client, _sleep or default_sync_sleep)
 
     def _init(self, settings: Settings, http: httpx.Client | None, sleep: SyncSleep) -> None:
-        self._settings = settings
         self._owns_http = http is None
-        self._transport = SyncTransport(
+        self._transport: SyncTransport = SyncTransport(
             http or httpx.Client(timeout=settings.timeout), settings, sleep
         )
         super().__init__(self._transport)
@@ -174,6 +215,11 @@ class Tessera(_ClientConfig, Surface[Sync]):
         )
         client._owns_http = True  # closing the client stops the in-process service
         return client
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The connection pool (the attribute the published 0.1.4 client exposed)."""
+        return self._transport.http
 
     def _with_settings(self, settings: Settings) -> Tessera:
         copy = object.__new__(Tessera)
@@ -231,9 +277,8 @@ class AsyncTessera(_ClientConfig, Surface[Async]):
         self._init(settings, http_client, _sleep or default_async_sleep)
 
     def _init(self, settings: Settings, http: httpx.AsyncClient | None, sleep: AsyncSleep) -> None:
-        self._settings = settings
         self._owns_http = http is None
-        self._transport = AsyncTransport(
+        self._transport: AsyncTransport = AsyncTransport(
             http or httpx.AsyncClient(timeout=settings.timeout), settings, sleep
         )
         super().__init__(self._transport)
@@ -259,6 +304,11 @@ class AsyncTessera(_ClientConfig, Surface[Async]):
         )
         client._owns_http = True
         return client
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The connection pool (the attribute the published 0.1.4 client exposed)."""
+        return self._transport.http
 
     def _with_settings(self, settings: Settings) -> AsyncTessera:
         copy = object.__new__(AsyncTessera)

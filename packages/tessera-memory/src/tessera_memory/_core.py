@@ -39,6 +39,12 @@ DEFAULT_MAX_RETRIES = 2
 
 Timeout = float | httpx.Timeout
 
+# The form the published 0.1.4 client sent, so that service logs group both clients' calls.
+USER_AGENT = (
+    f"tessera-memory-python/{__version__} Python/{platform.python_version()}"
+    f" {platform.system() or 'Unknown'}/{platform.release() or 'unknown'}"
+)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -63,7 +69,10 @@ class Settings:
         """Apply the environment fallbacks and validate a constructor's arguments."""
         key = api_key if api_key is not None else os.environ.get("TESSERA_API_KEY")
         if not key:
-            raise TesseraError("No API key: pass api_key=... to the client or set TESSERA_API_KEY.")
+            raise TesseraError(
+                "No API key provided. Pass api_key=... to the client or set the TESSERA_API_KEY"
+                " environment variable."
+            )
         url = base_url or os.environ.get("TESSERA_BASE_URL") or DEFAULT_BASE_URL
         return cls(
             api_key=key,
@@ -98,7 +107,7 @@ class Settings:
         headers = httpx.Headers(
             {
                 "Accept": "application/json",
-                "User-Agent": f"tessera-memory/{__version__} python/{platform.python_version()}",
+                "User-Agent": USER_AGENT,
             }
         )
         headers.update(self.default_headers)

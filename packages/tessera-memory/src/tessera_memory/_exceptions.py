@@ -37,7 +37,9 @@ class TesseraError(Exception):
 class APIConnectionError(TesseraError):
     """No HTTP response: the connection failed, broke, or timed out."""
 
-    def __init__(self, message: str = "Connection error.", *, request: httpx.Request) -> None:
+    def __init__(
+        self, message: str = "Connection error.", *, request: httpx.Request | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.request = request
@@ -46,42 +48,91 @@ class APIConnectionError(TesseraError):
 class APITimeoutError(APIConnectionError):
     """The request timed out before a response arrived."""
 
-    def __init__(self, *, request: httpx.Request) -> None:
+    def __init__(self, *, request: httpx.Request | None = None) -> None:
         super().__init__("Request timed out.", request=request)
 
 
-class APIError(TesseraError):
-    """The service answered, but not with what the call expects."""
+def _request_of(response: httpx.Response | None) -> httpx.Request | None:
+    if response is None:
+        return None
+    try:
+        return response.request
+    except RuntimeError:  # a Response built by hand has no request
+        return None
 
-    def __init__(self, message: str, *, request: httpx.Request) -> None:
+
+class APIError(TesseraError):
+    """The service answered, but not with what the call expects.
+
+    ``str(error)`` is the human-readable message alone; the status, the parsed problem and the
+    request id are attributes (and part of ``repr(error)``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.request = request
+        self.response = response
+        self.request = request if request is not None else _request_of(response)
+        self.status_code: int | None = (
+            status_code if status_code is not None or response is None else response.status_code
+        )
+        if request_id is None and response is not None:
+            request_id = response.headers.get(REQUEST_ID_HEADER)
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r},"
+            f" request_id={self.request_id!r})"
+        )
 
 
 class APIResponseValidationError(APIError):
     """A successful response whose body does not parse as the documented model."""
 
+    status_code: int
+    response: httpx.Response
+
     def __init__(self, message: str, *, response: httpx.Response) -> None:
-        super().__init__(message, request=response.request)
-        self.response = response
-        self.status_code = response.status_code
-        self.request_id: str | None = response.headers.get(REQUEST_ID_HEADER)
+        super().__init__(message, response=response, status_code=response.status_code)
 
 
 class APIStatusError(APIError):
-    """A non-2xx response. ``problem`` is the parsed RFC 9457 body, when there is one."""
+    """A non-2xx response. ``problem`` is the parsed RFC 9457 body, when there is one.
+
+    Built by the client from the response; it can also be built by hand (in a test, or by
+    code written for the published 0.1.4 client) from ``status_code=`` alone.
+    """
+
+    status_code: int
 
     def __init__(
-        self, message: str, *, response: httpx.Response, problem: ProblemDetail | None
+        self,
+        message: str,
+        *,
+        response: httpx.Response | None = None,
+        problem: ProblemDetail | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
     ) -> None:
-        super().__init__(message, request=response.request)
-        self.response = response
-        self.status_code = response.status_code
+        if status_code is None:
+            if response is None:
+                raise TypeError("APIStatusError needs status_code= or response=")
+            status_code = response.status_code
+        if request_id is None and response is not None:
+            request_id = response.headers.get(REQUEST_ID_HEADER)
+        if request_id is None and problem is not None:
+            request_id = problem.instance
+        super().__init__(message, response=response, status_code=status_code, request_id=request_id)
         self.problem = problem
-        self.request_id: str | None = response.headers.get(REQUEST_ID_HEADER) or (
-            problem.instance if problem is not None else None
-        )
 
     @property
     def detail(self) -> str | None:
@@ -158,19 +209,43 @@ def parse_problem(response: httpx.Response) -> ProblemDetail | None:
         return None
 
 
+def error_message(status: int, problem: ProblemDetail | None) -> str:
+    """What ``str(error)`` says: the problem's detail, else its title, else the status."""
+    if problem is not None and problem.detail:
+        return problem.detail
+    if problem is not None and problem.title:
+        return problem.title
+    return f"Tessera API returned status {status}."
+
+
+def make_status_error(
+    status: int,
+    *,
+    problem: ProblemDetail | None,
+    request_id: str | None,
+    response: httpx.Response | None,
+) -> APIStatusError:
+    """The most specific :class:`APIStatusError` for ``status`` (5xx: InternalServerError)."""
+    cls = InternalServerError if status >= 500 else _STATUS_ERRORS.get(status, APIStatusError)
+    return cls(
+        error_message(status, problem),
+        response=response,
+        problem=problem,
+        status_code=status,
+        request_id=request_id,
+    )
+
+
 def status_error(response: httpx.Response) -> APIStatusError:
     """Build the exception for a non-2xx ``response``."""
-    status = response.status_code
     problem = parse_problem(response)
-    title = problem.title if problem is not None else response.reason_phrase
-    message = f"{status} {title}".rstrip()
-    if problem is not None and problem.detail:
-        message = f"{message}: {problem.detail}"
-    request_id = response.headers.get(REQUEST_ID_HEADER)
-    if request_id:
-        message = f"{message} (request id {request_id})"
-    cls = InternalServerError if status >= 500 else _STATUS_ERRORS.get(status, APIStatusError)
-    return cls(message, response=response, problem=problem)
+    return make_status_error(
+        response.status_code,
+        problem=problem,
+        request_id=response.headers.get(REQUEST_ID_HEADER)
+        or (problem.instance if problem is not None else None),
+        response=response,
+    )
 
 
 def connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:

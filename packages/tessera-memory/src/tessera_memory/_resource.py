@@ -59,15 +59,39 @@ class Resource(Generic[M]):
 
 
 class _Descriptor:
-    """What the two endpoint descriptors share: binding a builder to a resource's transport."""
+    """What the endpoint descriptors share: binding a builder to a resource's transport.
+
+    The descriptor also looks like a function to introspection: ``help(Memories)``,
+    ``inspect.signature(Memories.add)`` and ``inspect.signature(client.search)`` (which reads
+    ``Search.__call__``) show the builder's parameters after a ``self``; the bound method a
+    resource hands out carries the same parameters without it.
+    """
 
     def __init__(self, build: Callable[..., Operation[Any]]) -> None:
         self._build = build
+        self.__name__ = build.__name__
+        self.__qualname__ = build.__qualname__
+        self.__module__ = build.__module__
         self.__doc__ = build.__doc__
         # What ``help()`` shows for the bound method: the builder's parameters, no return type.
         self._signature = inspect.signature(build).replace(
             return_annotation=inspect.Signature.empty
         )
+        self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+        self.__signature__ = self._signature.replace(
+            parameters=[self_param, *self._signature.parameters.values()]
+        )
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.__name__ = name
+        self.__qualname__ = f"{owner.__qualname__}.{name}"
+
+    def __call__(self, resource: Resource[Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Called on the class (``Memories.add(client.memories, ...)``): as a bound call."""
+        return self._bind_to(resource)(*args, **kwargs)
+
+    def _bind_to(self, resource: Resource[Any]) -> Any:
+        raise NotImplementedError
 
     def _bind(self, perform: Callable[[Any, bool], Any], raw: bool) -> Any:
         build = self._build
@@ -75,7 +99,8 @@ class _Descriptor:
         def method(*args: Any, **kwargs: Any) -> Any:
             return perform(build(*args, **kwargs), raw)
 
-        method.__name__ = method.__qualname__ = build.__name__
+        method.__name__ = self.__name__
+        method.__qualname__ = self.__qualname__
         method.__module__ = build.__module__
         method.__doc__ = build.__doc__
         method.__signature__ = self._signature  # type: ignore[attr-defined]
@@ -103,7 +128,14 @@ class Endpoint(_Descriptor, Generic[P, T]):
         self, obj: Resource[Raw[Async]], owner: type[Any]
     ) -> Callable[P, Awaitable[APIResponse[T]]]: ...
     def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        return self if obj is None else self._bind(obj._executor.call, obj._raw)
+        return self if obj is None else self._bind_to(obj)
+
+    def _bind_to(self, resource: Resource[Any]) -> Any:
+        return self._bind(resource._executor.call, resource._raw)
+
+    def alias(self) -> Endpoint[P, T]:
+        """The same endpoint under a second name (``Search.search`` beside ``__call__``)."""
+        return Endpoint(self._build)
 
 
 class PageEndpoint(_Descriptor, Generic[P, T]):
@@ -129,7 +161,10 @@ class PageEndpoint(_Descriptor, Generic[P, T]):
         self, obj: Resource[Raw[Async]], owner: type[Any]
     ) -> Callable[P, Awaitable[APIResponse[AsyncCursorPage[T]]]]: ...
     def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
-        return self if obj is None else self._bind(obj._executor.call_page, obj._raw)
+        return self if obj is None else self._bind_to(obj)
+
+    def _bind_to(self, resource: Resource[Any]) -> Any:
+        return self._bind(resource._executor.call_page, resource._raw)
 
 
 def endpoint(build: Callable[P, Operation[T]]) -> Endpoint[P, T]:

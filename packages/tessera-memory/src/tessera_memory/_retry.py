@@ -7,7 +7,7 @@
 * Any other status is final.
 
 The wait is the server's ``Retry-After`` (delta-seconds or an HTTP-date) when it sends one,
-otherwise jittered exponential backoff: retry *n* (0-based) waits between 75% and 100% of
+otherwise jittered exponential backoff: retry *n* (0-based) waits between 50% and 100% of
 ``0.5 * 2**n`` seconds, capped at :data:`MAX_BACKOFF`. A ``Retry-After`` longer than
 :data:`MAX_RETRY_AFTER` is not waited out: the error is raised so the caller can decide.
 """
@@ -27,7 +27,7 @@ RETRY_IF_IDEMPOTENT: frozenset[int] = frozenset({500, 504})
 
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
-JITTER = 0.25
+JITTER = 0.5
 MAX_RETRY_AFTER = 60.0
 
 

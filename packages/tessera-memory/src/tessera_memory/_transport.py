@@ -7,6 +7,7 @@ that sends what the plan asks to send, sleeps when it asks to sleep, and hands b
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -23,14 +24,22 @@ SyncSleep = Callable[[float], None]
 AsyncSleep = Callable[[float], Awaitable[None]]
 
 
+def default_sync_sleep(seconds: float) -> None:
+    """``time.sleep``, looked up at each call (so a test that patches it sees the waits)."""
+    time.sleep(seconds)
+
+
 async def default_async_sleep(seconds: float) -> None:
-    """Sleep on whichever event loop is running (asyncio or trio, through anyio)."""
+    """Sleep on whichever event loop is running: ``asyncio.sleep`` (looked up at each call),
+    or anyio's sleep under another loop such as trio."""
     try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         import anyio  # a dependency of httpx
-    except ImportError:  # pragma: no cover
-        await asyncio.sleep(seconds)
-    else:
+
         await anyio.sleep(seconds)
+    else:
+        await asyncio.sleep(seconds)
 
 
 def _advance(steps: Plan[T], sent: Sent | None) -> Send | Sleep | APIResponse[T]:
@@ -80,8 +89,12 @@ class SyncTransport:
 
     def call_page(self, op: Operation[PageData[Any]], raw: bool) -> Any:
         response = self.request(op)
+        data = response.parsed
         page = SyncCursorPage(
-            response.parsed, lambda cursor: self.call_page(op.with_params(cursor=cursor), False)
+            items=data.items,
+            next_cursor=data.next_cursor,
+            has_more=data.has_more,
+            fetch_next=lambda cursor: self.call_page(op.with_params(cursor=cursor), False),
         )
         return _with_parsed(response, page) if raw else page
 
@@ -123,8 +136,12 @@ class AsyncTransport:
 
     async def call_page(self, op: Operation[PageData[Any]], raw: bool) -> Any:
         response = await self.request(op)
+        data = response.parsed
         page = AsyncCursorPage(
-            response.parsed, lambda cursor: self.call_page(op.with_params(cursor=cursor), False)
+            items=data.items,
+            next_cursor=data.next_cursor,
+            has_more=data.has_more,
+            fetch_next=lambda cursor: self.call_page(op.with_params(cursor=cursor), False),
         )
         return _with_parsed(response, page) if raw else page
 

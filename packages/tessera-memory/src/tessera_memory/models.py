@@ -10,6 +10,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class StrEnum(str, Enum):
+    """A ``str`` enum that prints as its value (``f"{hit.type}"`` is ``episode``), as
+    ``enum.StrEnum`` does on Python 3.11+; it compares equal to the plain string too."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 class AddMemoryRequest(BaseModel):
     model_config = ConfigDict(
         extra="allow",
@@ -195,7 +203,7 @@ class ForgetResponse(BaseModel):
     foresight_deleted: Annotated[int, Field(title="Foresight Deleted")]
 
 
-class HealthStatusStatus(str, Enum):
+class HealthStatusStatus(StrEnum):
     ok = "ok"
     unavailable = "unavailable"
 
@@ -217,7 +225,7 @@ class JobHandle(BaseModel):
     status: Annotated[str, Field(title="Status")]
 
 
-class JobStatusResponseStatus(str, Enum):
+class JobStatusResponseStatus(StrEnum):
     queued = "queued"
     running = "running"
     succeeded = "succeeded"
@@ -236,12 +244,17 @@ class JobStatusResponse(BaseModel):
     error: Annotated[str | None, Field(title="Error")] = None
 
 
+class MemoryItemType(StrEnum):
+    episode = "episode"
+    fact = "fact"
+
+
 class MemoryItem(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
     id: Annotated[str, Field(title="Id")]
-    type: Annotated[Literal["episode", "fact"], Field(title="Type")]
+    type: Annotated[MemoryItemType, Field(title="Type")]
     text: Annotated[str, Field(title="Text")]
     created_at: Annotated[datetime, Field(title="Created At")]
     metadata: Annotated[
@@ -484,12 +497,17 @@ class ScopedRequest(BaseModel):
     ] = None
 
 
+class SearchResultType(StrEnum):
+    episode = "episode"
+    fact = "fact"
+
+
 class SearchResult(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
     id: Annotated[str, Field(title="Id")]
-    type: Annotated[Literal["episode", "fact"], Field(title="Type")]
+    type: Annotated[SearchResultType, Field(title="Type")]
     text: Annotated[str, Field(title="Text")]
     score: Annotated[float, Field(title="Score")]
 
@@ -502,12 +520,17 @@ class SyncAddResponse(BaseModel):
     consolidation: ConsolidationSummary
 
 
+class TypedResultType(StrEnum):
+    episode = "episode"
+    fact = "fact"
+
+
 class TypedResult(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
     id: Annotated[str, Field(title="Id")]
-    type: Annotated[Literal["episode", "fact"], Field(title="Type")]
+    type: Annotated[TypedResultType, Field(title="Type")]
     text: Annotated[str, Field(title="Text")]
     score: Annotated[float, Field(title="Score")]
 
@@ -740,3 +763,60 @@ class RecallResourcesResponse(BaseModel):
         extra="allow",
     )
     results: Annotated[list[RecalledResource], Field(title="Results")]
+
+
+# --- Names from the published tessera-memory 0.1.4 ------------------------------------------
+# Appended by generate_models.py (PUBLISHED_NAMES). Prefer the names above in new code.
+
+
+class AddMode(StrEnum):
+    """``memories.add(mode=...)``: queue consolidation, or consolidate before answering."""
+
+    async_ = "async"
+    sync = "sync"
+
+
+class QueryMode(StrEnum):
+    """``query(mode=...)``: the full chat context, or the lean reasoning one."""
+
+    chat = "chat"
+    reasoning = "reasoning"
+
+
+class MessageRole(StrEnum):
+    """Who wrote a turn."""
+
+    system = "system"
+    user = "user"
+    assistant = "assistant"
+
+
+class FilterOperator(StrEnum):
+    """The comparison of a :class:`FilterClause`."""
+
+    eq = "eq"
+    ne = "ne"
+    in_ = "in"
+    gte = "gte"
+    lte = "lte"
+    gt = "gt"
+    lt = "lt"
+
+
+Mode = AddMode
+Mode1 = QueryMode
+Role = MessageRole
+Role1 = MessageRole
+FilterOp = FilterOperator
+Status = HealthStatusStatus
+Status1 = JobStatusResponseStatus
+Type = MemoryItemType
+Type1 = MemoryItemType
+Type2 = SearchResultType
+PageMemoryItem = MemoryPage
+FieldScopedBody = ScopedRequest
+BodyResourcesRememberResourceFile = ResourceUpload
+TesseraApiV1MaintenanceConsolidationSummary = ConsolidationSummary
+TesseraApiV1MemoriesConsolidationSummary = ConsolidationSummary
+TesseraApiV1MaintenanceJobHandle = JobHandle
+TesseraApiV1MemoriesJobHandle = JobHandle

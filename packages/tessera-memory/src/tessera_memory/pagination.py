@@ -18,18 +18,27 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Generic, TypeVar
 
 from ._exceptions import TesseraError
-from ._operation import PageData
 
 T = TypeVar("T")
 
-__all__ = ["AsyncCursorPage", "SyncCursorPage"]
+__all__ = ["AsyncCursorPage", "NoNextPageError", "SyncCursorPage"]
+
+
+class NoNextPageError(TesseraError, RuntimeError):
+    """``get_next_page()`` on the last page (a ``RuntimeError`` too, as in 0.1.4)."""
 
 
 class _CursorPage(Generic[T]):
-    def __init__(self, data: PageData[T]) -> None:
-        self.items: list[T] = data.items
-        self.has_more: bool = data.has_more
-        self.next_cursor: str | None = data.next_cursor
+    """One page: ``items``, ``has_more``, ``next_cursor``, and how to fetch the next one.
+
+    The keyword constructor is the one the published 0.1.4 client had, so code that builds
+    pages by hand (in tests, say) keeps working.
+    """
+
+    def __init__(self, *, items: list[T], next_cursor: str | None, has_more: bool) -> None:
+        self.items: list[T] = items
+        self.has_more: bool = has_more
+        self.next_cursor: str | None = next_cursor
 
     def has_next_page(self) -> bool:
         """True when the service reported more items and gave a cursor to fetch them."""
@@ -37,7 +46,7 @@ class _CursorPage(Generic[T]):
 
     def _require_next_cursor(self) -> str:
         if self.next_cursor is None or not self.has_more:
-            raise TesseraError("this is the last page; check has_next_page() first")
+            raise NoNextPageError("this is the last page; check has_next_page() first")
         return self.next_cursor
 
     def __repr__(self) -> str:
@@ -50,9 +59,16 @@ class _CursorPage(Generic[T]):
 class SyncCursorPage(_CursorPage[T]):
     """One page of a list; ``for item in page`` continues through the following pages."""
 
-    def __init__(self, data: PageData[T], fetch: Callable[[str], SyncCursorPage[T]]) -> None:
-        super().__init__(data)
-        self._fetch = fetch
+    def __init__(
+        self,
+        *,
+        items: list[T],
+        next_cursor: str | None,
+        has_more: bool,
+        fetch_next: Callable[[str], SyncCursorPage[T]],
+    ) -> None:
+        super().__init__(items=items, next_cursor=next_cursor, has_more=has_more)
+        self._fetch = fetch_next
 
     def get_next_page(self) -> SyncCursorPage[T]:
         return self._fetch(self._require_next_cursor())
@@ -74,10 +90,15 @@ class AsyncCursorPage(_CursorPage[T]):
     """One page of a list; ``async for item in page`` continues through the following pages."""
 
     def __init__(
-        self, data: PageData[T], fetch: Callable[[str], Awaitable[AsyncCursorPage[T]]]
+        self,
+        *,
+        items: list[T],
+        next_cursor: str | None,
+        has_more: bool,
+        fetch_next: Callable[[str], Awaitable[AsyncCursorPage[T]]],
     ) -> None:
-        super().__init__(data)
-        self._fetch = fetch
+        super().__init__(items=items, next_cursor=next_cursor, has_more=has_more)
+        self._fetch = fetch_next
 
     async def get_next_page(self) -> AsyncCursorPage[T]:
         return await self._fetch(self._require_next_cursor())

@@ -182,6 +182,10 @@ def create_app(
         upload_paths=("/v1/resources/file",),
         docs_url=app.state.docs_url,
     )
+    if settings.console_enabled:
+        from . import console
+
+        console.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     install_docs(app, settings.docs_url.rstrip("/"))
     return app

@@ -61,6 +61,17 @@ class Settings(BaseSettings):
         "https://tessera-memory.readthedocs.io/en/latest",
         description="Base of the documentation site; problem `type` URIs point into it.",
     )
+    console_enabled: bool = Field(
+        True,
+        description="Serve the memory console at `/console` (sign in with an API key to "
+        "browse, search and fix memory in a browser); `false` leaves only the HTTP API.",
+    )
+    console_session_hours: float = Field(
+        8.0,
+        gt=0,
+        le=720,
+        description="How long a console sign-in lasts before the key is asked for again.",
+    )
 
     # Limits: requests past these are refused with 413 or 422 before anything is stored.
     max_body_bytes: int = Field(2_000_000, description="Largest JSON request body, in bytes.")

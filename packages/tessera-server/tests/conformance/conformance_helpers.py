@@ -37,10 +37,14 @@ def postgres_available() -> bool:
     )
 
 
-needs_postgres = pytest.mark.skipif(
-    not postgres_available(),
-    reason="PostgreSQL tests need `pip install 'tessera-server[postgres,test]'`",
-)
+def needs_postgres(test: Callable[..., None]) -> Callable[..., None]:
+    """A test that needs PostgreSQL: skipped where it is not installed, and left out of the
+    fast lane (marker `postgres`)."""
+    skip = pytest.mark.skipif(
+        not postgres_available(),
+        reason="PostgreSQL tests need `pip install 'tessera-server[postgres,test]'`",
+    )
+    return pytest.mark.postgres(skip(test))
 
 
 def at(minutes: float) -> datetime:

@@ -18,7 +18,8 @@ from conformance_helpers import DIM, StoreFactory, postgres_available
 from tessera_server.store import Store
 from tessera_server.store.sqlite.store import SQLiteStore
 
-BACKENDS = ["sqlite", "postgres"]
+POSTGRES = pytest.mark.postgres  # left out of the fast lane (scripts/test.sh --quick)
+BACKENDS = ["sqlite", pytest.param("postgres", marks=POSTGRES)]
 
 
 @pytest.fixture
@@ -73,7 +74,13 @@ def store(backend: str, make_store: StoreFactory) -> Store:
     return make_store(backend)
 
 
-@pytest.fixture(params=["sqlite", "postgres", "postgres-hnsw"])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=POSTGRES),
+        pytest.param("postgres-hnsw", marks=POSTGRES),
+    ]
+)
 def search_store(request: pytest.FixtureRequest, make_store: StoreFactory) -> Store:
     if request.param == "postgres-hnsw":
         return make_store("postgres", exact_max=0)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from .._operation import Operation, PageData, body, by_status, model, page_of, path, query
-from .._resource import M, Raw, Resource, endpoint, paginated
+from .._resource import Async, M, Raw, Resource, Sync, _Descriptor, endpoint, paginated
+from .._response import APIResponse
 from .._ulid import new_ulid
 from ..models import (
     AsyncAddResponse,
@@ -20,6 +21,93 @@ from ..models import (
 )
 from ._types import Message, Metadata, Role, Timestamp
 
+S_co = TypeVar("S_co", covariant=True)
+A_co = TypeVar("A_co", covariant=True)
+
+
+class AddMethod(Protocol[S_co, A_co]):
+    """``memories.add``, typed by ``mode``: ``"sync"`` gives ``S_co``, ``"async"`` ``A_co``.
+
+    On ``Tessera`` these are ``SyncAddResponse`` and ``AsyncAddResponse``; on ``AsyncTessera``
+    awaitables of them; under ``with_raw_response``, :class:`APIResponse` wrappers of them.
+    """
+
+    @overload
+    def __call__(
+        self,
+        *,
+        content: str,
+        role: Role,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        turn_id: str | None = None,
+        mode: Literal["sync"],
+        infer: bool = True,
+        event_time: Timestamp | None = None,
+        metadata: Metadata | None = None,
+    ) -> S_co: ...
+    @overload
+    def __call__(
+        self,
+        *,
+        content: str,
+        role: Role,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        turn_id: str | None = None,
+        mode: Literal["async"] = "async",
+        infer: bool = True,
+        event_time: Timestamp | None = None,
+        metadata: Metadata | None = None,
+    ) -> A_co: ...
+    @overload
+    def __call__(
+        self,
+        *,
+        content: str,
+        role: Role,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        turn_id: str | None = None,
+        mode: Literal["async", "sync"] = "async",
+        infer: bool = True,
+        event_time: Timestamp | None = None,
+        metadata: Metadata | None = None,
+    ) -> S_co | A_co: ...
+
+
+_Sync = SyncAddResponse
+_Async = AsyncAddResponse
+
+
+class AddEndpoint(_Descriptor):
+    """The descriptor behind ``memories.add``: an endpoint whose result type follows ``mode``."""
+
+    def __init__(self, build: Callable[..., Operation[_Sync | _Async]]) -> None:
+        super().__init__(build)
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> AddEndpoint: ...
+    @overload
+    def __get__(self, obj: Resource[Sync], owner: type[Any]) -> AddMethod[_Sync, _Async]: ...
+    @overload
+    def __get__(
+        self, obj: Resource[Async], owner: type[Any]
+    ) -> AddMethod[Awaitable[_Sync], Awaitable[_Async]]: ...
+    @overload
+    def __get__(
+        self, obj: Resource[Raw[Sync]], owner: type[Any]
+    ) -> AddMethod[APIResponse[_Sync], APIResponse[_Async]]: ...
+    @overload
+    def __get__(
+        self, obj: Resource[Raw[Async]], owner: type[Any]
+    ) -> AddMethod[Awaitable[APIResponse[_Sync]], Awaitable[APIResponse[_Async]]]: ...
+    def __get__(self, obj: Resource[Any] | None, owner: type[Any]) -> Any:
+        return self if obj is None else self._bind_to(obj)
+
+    def _bind_to(self, resource: Resource[Any]) -> Any:
+        return self._bind(resource._executor.call, resource._raw)
+
 
 class Memories(Resource[M]):
     """Conversational turns and the episodes (``ep_``) and facts (``ft_``) derived from them.
@@ -32,7 +120,7 @@ class Memories(Resource[M]):
         """The same methods, returning :class:`~tessera_memory.APIResponse` wrappers."""
         return Memories(self._executor, raw=True)
 
-    @endpoint
+    @AddEndpoint
     def add(
         *,
         content: str,
@@ -47,10 +135,11 @@ class Memories(Resource[M]):
     ) -> Operation[SyncAddResponse | AsyncAddResponse]:
         """Remember one conversational turn.
 
-        ``mode="async"`` stores the turn and may queue consolidation (``AsyncAddResponse``,
-        HTTP 201); ``mode="sync"`` consolidates inline and reports what it derived
-        (``SyncAddResponse``, HTTP 200). ``infer=False`` stores the text verbatim as an episode,
-        without consolidation (the service answers 201 then, whatever the mode).
+        ``mode="async"`` (the default) stores the turn and may queue consolidation, and returns
+        an ``AsyncAddResponse`` (HTTP 201); ``mode="sync"`` consolidates inline and returns a
+        ``SyncAddResponse`` reporting what it derived (HTTP 200). The return type follows
+        ``mode`` for type checkers too. ``infer=False`` stores the text verbatim as one episode,
+        without extraction, in either mode.
 
         A ULID ``turn_id`` is minted when none is given. Re-sending a turn id in the same scope
         is a no-op (``created=False``), which is why this call is retried after timeouts.

@@ -12,7 +12,8 @@ from ._types import Filter, MemoryType, Timestamp
 
 
 class Search(Resource[M]):
-    """Hybrid retrieval over episodes and facts; call the resource itself."""
+    """Hybrid retrieval over episodes and facts: ``client.search(...)``, or
+    ``client.search.search(...)`` as code written for the 0.1.4 client calls it."""
 
     @property
     def with_raw_response(self) -> Search[Raw[M]]:
@@ -55,9 +56,12 @@ class Search(Resource[M]):
             ),
         )
 
+    search = __call__.alias()
+
 
 class Query(Resource[M]):
-    """A prompt-ready memory context for a question; call the resource itself."""
+    """A prompt-ready memory context for a question: ``client.query(...)``, or
+    ``client.query.query(...)`` as code written for the 0.1.4 client calls it."""
 
     @property
     def with_raw_response(self) -> Query[Raw[M]]:
@@ -96,3 +100,5 @@ class Query(Resource[M]):
                 filters=filters,
             ),
         )
+
+    query = __call__.alias()

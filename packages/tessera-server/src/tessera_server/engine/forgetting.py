@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..store.records import ForgetCounts, Scope
+from dataclasses import dataclass, field
+
+from ..store.records import EpisodeRecord, ForgetCounts, Scope, TurnRecord
 from .consolidation import narrate
 from .ids import item_kind
 from .maintenance import refresh_panels, refresh_portrait
@@ -33,31 +35,72 @@ def forget_item(runtime: Runtime, scope: Scope, item_id: str) -> ForgetCounts:
     return counts
 
 
+@dataclass
+class TurnCascade:
+    """What forgetting a turn removes: the counts, the episodes that go with it and the
+    episodes that keep their other turns and are narrated again without it."""
+
+    counts: ForgetCounts = field(default_factory=ForgetCounts)
+    removed: list[EpisodeRecord] = field(default_factory=list)
+    rewritten: list[EpisodeRecord] = field(default_factory=list)
+
+
+class _DryRun(Exception):
+    """Raised inside the preview's transaction so that everything it did is rolled back."""
+
+
+def _remove_turn(runtime: Runtime, turn: TurnRecord) -> TurnCascade:
+    """The cascade, inside the caller's transaction; the rewritten episodes are not yet
+    narrated again."""
+    store = runtime.store
+    assert turn.pk is not None
+    cascade = TurnCascade()
+    for episode in store.episodes_for_turns([turn.pk]):
+        remaining = [pk for pk in episode.source_turn_pks if pk != turn.pk]
+        if not remaining:
+            cascade.counts.add(store.delete_episode(episode))
+            cascade.removed.append(episode)
+        else:
+            episode.source_turn_pks = remaining
+            cascade.rewritten.append(episode)
+    cascade.counts.add(store.delete_orphans_of_turns(turn.tenant_id, [turn.pk]))
+    cascade.counts.turns += store.delete_turn_rows(turn.tenant_id, [turn.pk])
+    return cascade
+
+
 def forget_turn(runtime: Runtime, scope: Scope, turn_id: str) -> ForgetCounts:
     """Remove a turn and whatever was derived from it alone; re-narrate shared episodes."""
     store = runtime.store
     turn = store.get_turn(scope, turn_id)
     if turn is None or turn.pk is None:
         return ForgetCounts()  # idempotent, so a retried delete is a zero-count report
-    counts = ForgetCounts()
-    rewritten = []
     with store.transaction():
-        for episode in store.episodes_for_turns([turn.pk]):
-            remaining = [pk for pk in episode.source_turn_pks if pk != turn.pk]
-            if not remaining:
-                counts.add(store.delete_episode(episode))
-            else:
-                episode.source_turn_pks = remaining
-                rewritten.append(episode)
-        counts.add(store.delete_orphans_of_turns(turn.tenant_id, [turn.pk]))
-        counts.turns += store.delete_turn_rows(turn.tenant_id, [turn.pk])
-        for episode in rewritten:
+        cascade = _remove_turn(runtime, turn)
+        for episode in cascade.rewritten:
             turns = store.turns_by_pk(episode.source_turn_pks)
             episode.text = narrate(turns)
             episode.embedding = runtime.embedder.embed([episode.text])[0]
             store.update_episode(episode)
     _refresh(runtime, scope.tenant_id, turn.user_id)
-    return counts
+    return cascade.counts
+
+
+def preview_forget_turn(runtime: Runtime, scope: Scope, turn_id: str) -> TurnCascade | None:
+    """What `forget_turn` would remove, found by running its cascade and rolling it back
+    (the same store calls, so the preview cannot drift from the deed); None when the scope
+    has no such turn."""
+    store = runtime.store
+    turn = store.get_turn(scope, turn_id)
+    if turn is None or turn.pk is None:
+        return None
+    outcome = TurnCascade()
+    try:
+        with store.transaction():
+            outcome = _remove_turn(runtime, turn)
+            raise _DryRun
+    except _DryRun:
+        pass
+    return outcome
 
 
 def wipe(runtime: Runtime, scope: Scope) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ from ..store.records import (
     JobRecord,
     ListCursor,
     Scope,
+    ScopeSummary,
     TurnRecord,
 )
-from . import consolidation, forgetting, maintenance, pending
+from . import consolidation, forgetting, maintenance, overview, pending
 from .clock import as_utc, utcnow
 from .compose import Composed, compose
 from .consolidation import Summary, turn_line
@@ -54,6 +56,15 @@ class Item:
 class Page:
     items: list[Item]
     next_cursor: ListCursor | None
+
+
+@dataclass
+class Timeline:
+    """A page of the scope's memories with the records and turns behind its episodes."""
+
+    page: Page
+    episodes: dict[str, EpisodeRecord]
+    turns: dict[str, list[TurnRecord]]
 
 
 def require_aware(value: datetime | None, name: str) -> datetime | None:
@@ -412,6 +423,67 @@ class Memory:
         found = self.store.get_job(tenant_id, job_pk(job_id))
         if found is None:
             raise NotFound(f"no job {job_id[:40]}")
+        return found
+
+    # -- whole views, for people (the console) -------------------------------------------
+
+    def authenticate(self, key: str) -> overview.KeyHolder | None:
+        return overview.authenticate(self.runtime, key)
+
+    def key_secret(self, prefix: str) -> tuple[overview.KeyHolder, str] | None:
+        return overview.key_secret(self.runtime, prefix)
+
+    def scopes(
+        self, tenant_id: int, user_id: str | None, limit: int
+    ) -> builtins.list[ScopeSummary]:
+        return overview.scopes(self.runtime, tenant_id, user_id, limit)
+
+    def timeline(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Timeline:
+        """A page of `list` (same order and cursor) with each episode's record and turns."""
+        page = self.list(scope, cursor, limit)
+        ids = [i.id for i in page.items if i.type == "episode"]
+        episodes = self.store.get_episodes(scope, ids)
+        return Timeline(
+            page, {e.id: e for e in episodes}, overview.turns_of(self.runtime, episodes)
+        )
+
+    def episode_turns(
+        self, scope: Scope, episode_ids: builtins.list[str]
+    ) -> dict[str, builtins.list[TurnRecord]]:
+        return overview.turns_of(self.runtime, self.store.get_episodes(scope, episode_ids))
+
+    def users_in(self, scope: Scope) -> builtins.list[str]:
+        """The users who own memory in the scope (a session may span several)."""
+        return self.store.users_in_scope(scope)
+
+    def sides(self, scope: Scope) -> overview.Sides:
+        return overview.sides(self.runtime, scope)
+
+    def fact_history(
+        self,
+        scope: Scope,
+        as_of: datetime | None,
+        known_as_of: datetime | None,
+        limit: int,
+    ) -> tuple[builtins.list[FactRecord], dict[str, FactRecord]]:
+        return overview.fact_history(
+            self.runtime,
+            scope,
+            require_aware(as_of, "as_of"),
+            require_aware(known_as_of, "known_as_of"),
+            limit,
+        )
+
+    def recent_jobs(self, tenant_id: int, limit: int) -> builtins.list[JobRecord]:
+        return overview.recent_jobs(self.runtime, tenant_id, limit)
+
+    def preview_forget_turn(self, scope: Scope, turn_id: str) -> forgetting.TurnCascade | None:
+        return forgetting.preview_forget_turn(self.runtime, scope, self._check_turn_id(turn_id))
+
+    def turn(self, scope: Scope, turn_id: str) -> TurnRecord:
+        found = self.store.get_turn(scope, self._check_turn_id(turn_id))
+        if found is None:
+            raise NotFound(f"no turn {turn_id[:40]} in this scope")
         return found
 
 

@@ -8,7 +8,7 @@ re-scores the fused head with finer features.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -156,12 +156,27 @@ STOPWORDS = frozenset(
 
 
 @dataclass
+class Signals:
+    """Why a hit ranks where it does (`SearchParams.explain`): for each arm that found it, its
+    rank there (1 = best), the arm's own score and the share of fusion it earned; the fused
+    score; each rerank feature's weighted part; the lift from neighbouring hits; and how far it
+    was moved back as redundant (so parts + lift - demotion = the final score)."""
+
+    arms: dict[str, tuple[int, float, float]] = field(default_factory=dict)
+    fused: float = 0.0
+    rerank: dict[str, float] = field(default_factory=dict)
+    lift: float = 0.0
+    demotion: float = 0.0
+
+
+@dataclass
 class Hit:
     id: str
     type: Literal["episode", "fact"]
     text: str
     score: float
     record: EpisodeRecord | FactRecord
+    signals: Signals | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +188,7 @@ class SearchParams:
     known_as_of: datetime | None
     types: tuple[str, ...]
     filters: list[dict[str, object]]
+    explain: bool = False
 
 
 def check_query(text: str, max_chars: int) -> str:
@@ -189,6 +205,19 @@ def query_terms(text: str) -> list[str]:
     words = [w.lower() for w in _WORD.findall(text)]
     kept = [w for w in words if w not in STOPWORDS] or words
     return list(dict.fromkeys(kept))
+
+
+@dataclass
+class Arm:
+    """One first-stage ranking: its name, ids best first, and each id's own score."""
+
+    name: str
+    ranking: list[str]
+    scores: dict[str, float]
+
+    @classmethod
+    def of(cls, name: str, ranked: list[tuple[str, float]]) -> Arm:
+        return cls(name, [i for i, _ in ranked], dict(ranked))
 
 
 def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
@@ -209,16 +238,16 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     match = query_terms(query)
     depth = max(50, params.top_k * 4)
 
-    rankings: list[list[str]] = []
+    arms: list[Arm] = []
     waiting: dict[str, EpisodeRecord] = {}
     if "episode" in params.types and filters.episodes == []:
         # Turn-level arms: an episode ranks by the best of its turns, so one matching line
         # inside a longer episode is enough to find it. Skipped under episode filters,
         # which apply to episode columns. A turn no episode holds yet ranks as itself while
         # it waits for consolidation (engine/pending.py), so a write is found at once.
-        for turn_ranking in (
-            store.lexical_turns(scope, match, depth * 2) if match else [],
-            store.dense_turns(scope, qvec, depth * 2),
+        for name, turn_ranking in (
+            ("lexical turns", store.lexical_turns(scope, match, depth * 2) if match else []),
+            ("dense turns", store.dense_turns(scope, qvec, depth * 2)),
         ):
             owners = store.episodes_of_turns(
                 scope, [pk for pk, _ in turn_ranking], SEARCHABLE_KINDS
@@ -226,43 +255,49 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
             unowned = of_turns(store, [pk for pk, _ in turn_ranking if pk not in owners])
             for record in unowned.values():
                 waiting[record.id] = record
-            ranked = [
-                item
-                for pk, _ in turn_ranking
-                for item in (owners.get(pk) or ([unowned[pk].id] if pk in unowned else []))
-            ]
-            if ranked:
-                rankings.append(list(dict.fromkeys(ranked)))
+            best: dict[str, float] = {}
+            for pk, score in turn_ranking:
+                for ep in owners.get(pk) or ([unowned[pk].id] if pk in unowned else []):
+                    best.setdefault(ep, score)
+            if best:
+                arms.append(Arm(name, list(best), best))
     if "episode" in params.types and filters.episodes is not None:
         if match:
-            rankings.append(
-                [
-                    i
-                    for i, _ in store.lexical_episodes(
-                        scope, match, SEARCHABLE_KINDS, filters.episodes, depth
-                    )
-                ]
-            )
-        rankings.append(
-            [
-                i
-                for i, _ in store.dense_episodes(
-                    scope, qvec, SEARCHABLE_KINDS, filters.episodes, depth
+            arms.append(
+                Arm.of(
+                    "lexical episodes",
+                    store.lexical_episodes(scope, match, SEARCHABLE_KINDS, filters.episodes, depth),
                 )
-            ]
+            )
+        arms.append(
+            Arm.of(
+                "dense episodes",
+                store.dense_episodes(scope, qvec, SEARCHABLE_KINDS, filters.episodes, depth),
+            )
         )
     if "fact" in params.types and filters.facts is not None:
         if match:
-            rankings.append(
-                [i for i, _ in store.lexical_facts(scope, match, travel, filters.facts, now, depth)]
+            arms.append(
+                Arm.of(
+                    "lexical facts",
+                    store.lexical_facts(scope, match, travel, filters.facts, now, depth),
+                )
             )
-        rankings.append(
-            [i for i, _ in store.dense_facts(scope, qvec, travel, filters.facts, now, depth)]
+        arms.append(
+            Arm.of("dense facts", store.dense_facts(scope, qvec, travel, filters.facts, now, depth))
         )
-    fused = fuse(rankings)
+    fused = fuse([arm.ranking for arm in arms])
     ordered = sorted(fused, key=lambda i: (-fused[i], i))
     head = ordered[: max(params.top_k * 3, 30)] if params.rerank else ordered[: params.top_k]
     hits = _load(runtime, scope, head, fused, waiting)
+    if params.explain:
+        for hit in hits:
+            hit.signals = Signals(fused=hit.score)
+            for arm in arms:
+                if hit.id in arm.scores:
+                    rank = arm.ranking.index(hit.id)
+                    share = 1.0 / (RRF_K + rank + 1)
+                    hit.signals.arms[arm.name] = (rank + 1, arm.scores[hit.id], share)
     if params.rerank and hits:
         turn_pks = [pk for h in hits for pk in h.record.source_turn_pks]
         parts = store.turn_vectors(turn_pks) if turn_pks else {}
@@ -283,12 +318,28 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
             )
             for rank, h in enumerate(hits)
         ]
-        for hit, score in zip(hits, runtime.reranker.score(query, qvec, candidates), strict=True):
-            hit.score = float(score)
+        explain = getattr(runtime.reranker, "contributions", None) if params.explain else None
+        if explain is not None:
+            features: list[dict[str, float]] = explain(query, qvec, candidates)
+            for hit, parts_of in zip(hits, features, strict=True):
+                assert hit.signals is not None
+                hit.signals.rerank = parts_of
+                hit.score = float(sum(parts_of.values()))
+        else:
+            for hit, score in zip(
+                hits, runtime.reranker.score(query, qvec, candidates), strict=True
+            ):
+                hit.score = float(score)
         hits.sort(key=lambda h: (-h.score, h.id))
+        before = {h.id: h.score for h in hits}
         lift_neighbours(hits, store, timedelta(minutes=settings.episode_gap_minutes))
         hits.sort(key=lambda h: (-h.score, h.id))
+        lifted = {h.id: h.score for h in hits}
         hits = demote_redundant(hits)
+        for hit in hits:
+            if hit.signals is not None:
+                hit.signals.lift = lifted[hit.id] - before[hit.id]
+                hit.signals.demotion = lifted[hit.id] - hit.score
     return hits[: params.top_k]
 
 

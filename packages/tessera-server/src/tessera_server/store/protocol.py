@@ -23,6 +23,7 @@ from .records import (
     ListedItem,
     PanelRecord,
     Scope,
+    ScopeSummary,
     TimeTravel,
     TurnRecord,
     Vector,
@@ -280,4 +281,28 @@ class Store(Protocol):
 
     def import_rows(self, rows: Iterable[dict[str, Any]]) -> dict[str, int]:
         """Store exported rows in one transaction, skipping what exists; counts per type."""
+        ...
+
+    # The console's reads.
+
+    def find_key_by_prefix(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
+        """A key by its public prefix, with its stored hash (what signs console sessions)."""
+        ...
+
+    def scope_summaries(
+        self, tenant_id: int, user_id: str | None, limit: int
+    ) -> list[ScopeSummary]:
+        """Each (user, session) of the tenant (one user's when given) with its counts of
+        turns, episodes, believed facts and foresight, most recently active first."""
+        ...
+
+    def recent_jobs(self, tenant_id: int, limit: int) -> list[JobRecord]:
+        """The tenant's jobs, newest first."""
+        ...
+
+    def fact_history(
+        self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
+    ) -> list[FactRecord]:
+        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
+        those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
         ...

@@ -192,3 +192,16 @@ class ForgetCounts:
         self.episodes += other.episodes
         self.facts += other.facts
         self.foresight += other.foresight
+
+
+@dataclass(frozen=True)
+class ScopeSummary:
+    """One (user, session) of a tenant with how much memory it holds (the console's list)."""
+
+    user_id: str | None
+    session_id: str | None
+    turns: int
+    episodes: int
+    facts: int
+    foresight: int
+    last_activity: datetime | None

@@ -85,3 +85,22 @@ class CrossEncoderReranker:
         model = self.relevance(query, [c.text for c in candidates])
         w = self._weight
         return [w * m + (1.0 - w) * loc for m, loc in zip(model, local, strict=True)]
+
+    def contributions(
+        self, query: str, query_vector: Vectors, candidates: list[Candidate]
+    ) -> list[dict[str, float]]:
+        """The blend in parts: the model's, and each local feature's share of the rest."""
+        if not candidates:
+            return []
+        explain = getattr(self._local, "contributions", None)
+        local: list[dict[str, float]] = (
+            explain(query, query_vector, candidates)
+            if explain is not None
+            else [{"local": s} for s in self._local.score(query, query_vector, candidates)]
+        )
+        model = self.relevance(query, [c.text for c in candidates])
+        w = self._weight
+        return [
+            {"cross-encoder": w * m, **{k: (1.0 - w) * v for k, v in parts.items()}}
+            for m, parts in zip(model, local, strict=True)
+        ]

@@ -124,6 +124,15 @@ class LocalReranker:
         self.long_words = long_words
 
     def score(self, query: str, query_vector: Vectors, candidates: list[Candidate]) -> list[float]:
+        # The sum in the features' order: the same float as writing the terms out in one sum.
+        return [
+            sum(parts.values()) for parts in self.contributions(query, query_vector, candidates)
+        ]
+
+    def contributions(
+        self, query: str, query_vector: Vectors, candidates: list[Candidate]
+    ) -> list[dict[str, float]]:
+        """Each candidate's score as its features' weighted parts (they add up to it)."""
         w_cos, w_part, w_cov, w_fused, w_date, w_day, w_pin, w_long, w_when, w_spk = self.weights
         q_stems = content_stems(query)
         q_words = {w.lower() for w in _WORD.findall(query)}
@@ -132,7 +141,7 @@ class LocalReranker:
         # length is no reason to doubt it.
         w_long = 0.0 if _ASKS_WHAT_YOU_SAID.search(query) else w_long
         q_dates = [d for d in find_dates(query, _anchor(candidates)) if not d.relative]
-        scores = []
+        scores: list[dict[str, float]] = []
         # Query words weigh by how rare they are among the candidates: a name that every
         # candidate mentions tells them apart less than a word only two of them share.
         stems = [content_stems(c.text) for c in candidates]
@@ -167,16 +176,18 @@ class LocalReranker:
                     1.0 if d.granularity == "day" and d.when.date() == on else 0.0 for d in q_dates
                 )
             scores.append(
-                w_cos * cos
-                + w_part * part
-                + w_cov * coverage
-                + w_fused * fused
-                + w_date * date
-                + w_day * day
-                + w_pin * cand.pinned
-                - w_long * _excess_length(cand.text, self.long_words)
-                + w_when * dated
-                + w_spk * named
+                {
+                    "cosine": w_cos * cos,
+                    "best part": w_part * part,
+                    "word coverage": w_cov * coverage,
+                    "fused rank": w_fused * fused,
+                    "same month": w_date * date,
+                    "same day": w_day * day,
+                    "pinned": w_pin * cand.pinned,
+                    "length": -(w_long * _excess_length(cand.text, self.long_words)),
+                    "says when": w_when * dated,
+                    "speaker named": w_spk * named,
+                }
             )
         return scores
 

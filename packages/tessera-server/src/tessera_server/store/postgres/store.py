@@ -56,14 +56,38 @@ from ..records import (
     ListedItem,
     PanelRecord,
     Scope,
+    ScopeSummary,
     TimeTravel,
     TurnRecord,
     Vector,
 )
-from .adapt import dec_json, dec_label, enc_filter_doc, enc_json, enc_label
+from ..rows import (
+    Codec,
+    dec_json,
+    dec_label,
+    enc_json,
+    enc_label,
+    episode_record,
+    episode_rewrite,
+    episode_row,
+    fact_record,
+    fact_row,
+    foresight_record,
+    foresight_row,
+    job_record,
+    key_record,
+    panel_record,
+    panel_row,
+    portrait_upsert,
+    turn_record,
+    turn_row,
+)
+from .adapt import enc_filter_doc
 from .connection import Conn, Database
 
 Row = dict[str, Any]
+# psycopg adapts times, vectors and flags natively: only the placeholder differs.
+CODEC = Codec(mark="%s")
 log = logging.getLogger("tessera.store.postgres")
 
 # Deadlock and serialization failure: the transaction was rolled back and may simply be
@@ -100,17 +124,7 @@ _EXPORT_CHUNK = 1000
 
 
 def _scope_sql(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
-    """Scope filters constrain only the labels that are given (absent labels are '')."""
-    prefix = f"{alias}." if alias else ""
-    clauses = [f"{prefix}tenant_id = %s"]
-    params: list[Any] = [scope.tenant_id]
-    if scope.user_id is not None:
-        clauses.append(f"{prefix}user_id = %s")
-        params.append(scope.user_id)
-    if scope.session_id is not None:
-        clauses.append(f"{prefix}session_id = %s")
-        params.append(scope.session_id)
-    return " AND ".join(clauses), params
+    return CODEC.scope_sql(scope, alias)
 
 
 def _user_sql(user_id: str | None, alias: str = "") -> tuple[str, list[Any]]:
@@ -316,17 +330,6 @@ class PostgresStore:
                 (tenant_id, prefix, key_hash, read_only, now),
             )
 
-    def _key(self, row: Row) -> ApiKeyRecord:
-        return ApiKeyRecord(
-            id=int(row["id"]),
-            tenant_id=int(row["tenant_id"]),
-            tenant_name=str(row["name"]),
-            prefix=str(row["prefix"]),
-            read_only=bool(row["read_only"]),
-            created_at=row["created_at"],
-            revoked_at=row["revoked_at"],
-        )
-
     def find_key(self, key_hash: str) -> ApiKeyRecord | None:
         with self.db.read() as conn:
             row = conn.execute(
@@ -335,7 +338,7 @@ class PostgresStore:
                 "WHERE k.key_hash = %s",
                 (key_hash,),
             ).fetchone()
-        return self._key(row) if row else None
+        return key_record(row, CODEC) if row else None
 
     def list_keys(self) -> list[ApiKeyRecord]:
         with self.db.read() as conn:
@@ -343,7 +346,7 @@ class PostgresStore:
                 "SELECT k.id, k.tenant_id, t.name, k.prefix, k.read_only, k.created_at, "
                 "k.revoked_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ORDER BY k.id"
             ).fetchall()
-        return [self._key(r) for r in rows]
+        return [key_record(r, CODEC) for r in rows]
 
     def revoke_key(self, prefix: str, now: datetime) -> bool:
         with self.db.write() as conn:
@@ -360,25 +363,15 @@ class PostgresStore:
         scope = Scope(turn.tenant_id, turn.user_id or None, turn.session_id or None)
         for _ in range(5):
             with self.db.write() as conn:
+                values = turn_row(turn, CODEC)
                 row = conn.execute(
-                    "INSERT INTO turns (tenant_id, user_id, session_id, turn_id, role, content, "
-                    "event_time, metadata, infer, embedding, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (tenant_id, user_id, session_id, turn_id) DO NOTHING "
-                    "RETURNING pk",
-                    (
-                        turn.tenant_id,
-                        enc_label(turn.user_id),
-                        enc_label(turn.session_id),
-                        turn.turn_id,
-                        turn.role,
-                        turn.content,
-                        turn.event_time,
-                        enc_json(turn.metadata),
-                        turn.infer,
-                        turn.embedding,
-                        turn.created_at,
+                    CODEC.insert(
+                        "turns",
+                        values,
+                        " ON CONFLICT (tenant_id, user_id, session_id, turn_id) DO NOTHING "
+                        "RETURNING pk",
                     ),
+                    list(values.values()),
                 ).fetchone()
                 if row is not None:
                     turn.pk = int(row["pk"])
@@ -389,27 +382,10 @@ class PostgresStore:
             # The conflicting row was deleted in between (a concurrent forget): try again.
         raise RuntimeError("could not store the turn: its scope key keeps changing")
 
-    def _turn(self, row: Row) -> TurnRecord:
-        return TurnRecord(
-            pk=int(row["pk"]),
-            tenant_id=int(row["tenant_id"]),
-            user_id=dec_label(row["user_id"]),
-            session_id=dec_label(row["session_id"]),
-            turn_id=str(row["turn_id"]),
-            role=str(row["role"]),
-            content=str(row["content"]),
-            event_time=row["event_time"],
-            metadata=dec_json(row["metadata"]),
-            infer=bool(row["infer"]),
-            consolidated=bool(row["consolidated"]),
-            embedding=row["embedding"],
-            created_at=row["created_at"],
-        )
-
     def _turns(self, sql: str, params: Sequence[Any]) -> list[TurnRecord]:
         with self.db.read() as conn:
             rows = conn.execute(sql, params, binary=True).fetchall()
-        return [self._turn(r) for r in rows]
+        return [turn_record(r, CODEC) for r in rows]
 
     def get_turn(self, scope: Scope, turn_id: str, *, exact: bool = False) -> TurnRecord | None:
         """A turn by client id. `exact` matches absent labels too (the uniqueness scope)."""
@@ -522,43 +498,27 @@ class PostgresStore:
 
     def insert_episode(self, ep: EpisodeRecord) -> EpisodeRecord:
         with self.db.write() as conn:
+            values = {**episode_row(ep, CODEC), "meta": enc_filter_doc(ep.metadata)}
             row = conn.execute(
-                "INSERT INTO episodes (id, tenant_id, user_id, session_id, kind, text, role, "
-                "event_time, importance, metadata, meta, pinned, attrs, embedding, created_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s) "
-                "RETURNING pk",
-                (
-                    ep.id,
-                    ep.tenant_id,
-                    enc_label(ep.user_id),
-                    enc_label(ep.session_id),
-                    ep.kind,
-                    ep.text,
-                    ep.role,
-                    ep.event_time,
-                    ep.importance,
-                    enc_json(ep.metadata),
-                    enc_filter_doc(ep.metadata),
-                    ep.pinned,
-                    enc_json(ep.attrs),
-                    ep.embedding,
-                    ep.created_at,
-                ),
+                CODEC.insert("episodes", values, " RETURNING pk"), list(values.values())
             ).fetchone()
             assert row is not None
             ep.pk = int(row["pk"])
             self._add_sources(conn, "episode_sources", "episode_pk", ep.pk, ep.source_turn_pks)
         return ep
 
-    def _sources(self, conn: Conn, table: str, key: str, pks: list[int]) -> dict[int, list[Row]]:
-        out: dict[int, list[Row]] = {pk: [] for pk in pks}
+    def _sources(
+        self, conn: Conn, table: str, key: str, pks: list[int]
+    ) -> dict[int, list[tuple[int, str]]]:
+        """Each owner's source turns as (turn pk, turn id), in conversation order."""
+        out: dict[int, list[tuple[int, str]]] = {pk: [] for pk in pks}
         for src in conn.execute(
             f"SELECT s.{key} AS owner, s.turn_pk, t.turn_id FROM {table} s "
             f"JOIN turns t ON t.pk = s.turn_pk WHERE s.{key} = ANY(%s) "
             "ORDER BY t.event_time, t.pk",
             [pks],
         ):
-            out[int(src["owner"])].append(src)
+            out[int(src["owner"])].append((int(src["turn_pk"]), str(src["turn_id"])))
         return out
 
     def _locking(self, sql: str) -> str:
@@ -580,28 +540,7 @@ class PostgresStore:
             sources = self._sources(
                 conn, "episode_sources", "episode_pk", [int(r["pk"]) for r in rows]
             )
-        return [
-            EpisodeRecord(
-                pk=int(row["pk"]),
-                id=str(row["id"]),
-                tenant_id=int(row["tenant_id"]),
-                user_id=dec_label(row["user_id"]),
-                session_id=dec_label(row["session_id"]),
-                kind=row["kind"],
-                text=str(row["text"]),
-                role=str(row["role"]),
-                event_time=row["event_time"],
-                importance=float(row["importance"]),
-                metadata=dec_json(row["metadata"]),
-                pinned=bool(row["pinned"]),
-                attrs=dec_json(row["attrs"]),
-                embedding=row["embedding"],
-                created_at=row["created_at"],
-                source_turn_pks=[int(s["turn_pk"]) for s in sources[int(row["pk"])]],
-                source_turn_ids=[str(s["turn_id"]) for s in sources[int(row["pk"])]],
-            )
-            for row in rows
-        ]
+        return [episode_record(row, CODEC, sources[int(row["pk"])]) for row in rows]
 
     def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[EpisodeRecord]:
         """Episodes by id, in the order asked, silently skipping ids outside the scope."""
@@ -647,20 +586,8 @@ class PostgresStore:
         """Rewrite an episode's text, attributes, pin, vector and sources."""
         assert ep.pk is not None
         with self.db.write() as conn:
-            conn.execute(
-                "UPDATE episodes SET text = %s, attrs = %s, pinned = %s, embedding = %s, "
-                "importance = %s, metadata = %s, meta = %s::jsonb WHERE pk = %s",
-                (
-                    ep.text,
-                    enc_json(ep.attrs),
-                    ep.pinned,
-                    ep.embedding,
-                    ep.importance,
-                    enc_json(ep.metadata),
-                    enc_filter_doc(ep.metadata),
-                    ep.pk,
-                ),
-            )
+            values = {**episode_rewrite(ep, CODEC), "meta": enc_filter_doc(ep.metadata)}
+            conn.execute(CODEC.update("episodes", values, "pk = %s"), [*values.values(), ep.pk])
             conn.execute("DELETE FROM episode_sources WHERE episode_pk = %s", (ep.pk,))
             self._add_sources(conn, "episode_sources", "episode_pk", ep.pk, ep.source_turn_pks)
 
@@ -692,36 +619,9 @@ class PostgresStore:
 
     def insert_fact(self, fact: FactRecord) -> FactRecord:
         with self.db.write() as conn:
+            values = {**fact_row(fact, CODEC), "meta": enc_filter_doc(fact.metadata)}
             row = conn.execute(
-                "INSERT INTO facts (id, tenant_id, user_id, session_id, subject, relation, "
-                "object, text, role, confidence, importance, functional, t_valid, t_invalid, "
-                "t_created, t_expired, superseded_by, episode_id, metadata, meta, embedding, "
-                "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
-                "%s, %s, %s, %s, %s, %s::jsonb, %s, %s) RETURNING pk",
-                (
-                    fact.id,
-                    fact.tenant_id,
-                    enc_label(fact.user_id),
-                    enc_label(fact.session_id),
-                    fact.subject,
-                    fact.relation,
-                    fact.object,
-                    fact.text,
-                    fact.role,
-                    fact.confidence,
-                    fact.importance,
-                    fact.functional,
-                    fact.t_valid,
-                    fact.t_invalid,
-                    fact.t_created,
-                    fact.t_expired,
-                    fact.superseded_by,
-                    fact.episode_id,
-                    enc_json(fact.metadata),
-                    enc_filter_doc(fact.metadata),
-                    fact.embedding,
-                    fact.created_at,
-                ),
+                CODEC.insert("facts", values, " RETURNING pk"), list(values.values())
             ).fetchone()
             assert row is not None
             fact.pk = int(row["pk"])
@@ -735,35 +635,7 @@ class PostgresStore:
             if not rows:
                 return []
             sources = self._sources(conn, "fact_sources", "fact_pk", [int(r["pk"]) for r in rows])
-        return [
-            FactRecord(
-                pk=int(row["pk"]),
-                id=str(row["id"]),
-                tenant_id=int(row["tenant_id"]),
-                user_id=dec_label(row["user_id"]),
-                session_id=dec_label(row["session_id"]),
-                subject=str(row["subject"]),
-                relation=str(row["relation"]),
-                object=str(row["object"]),
-                text=str(row["text"]),
-                role=str(row["role"]),
-                confidence=float(row["confidence"]),
-                importance=float(row["importance"]),
-                functional=bool(row["functional"]),
-                t_valid=row["t_valid"],
-                t_invalid=row["t_invalid"],
-                t_created=row["t_created"],
-                t_expired=row["t_expired"],
-                superseded_by=row["superseded_by"],
-                episode_id=row["episode_id"],
-                metadata=dec_json(row["metadata"]),
-                embedding=row["embedding"],
-                created_at=row["created_at"],
-                source_turn_pks=[int(s["turn_pk"]) for s in sources[int(row["pk"])]],
-                source_turn_ids=[str(s["turn_id"]) for s in sources[int(row["pk"])]],
-            )
-            for row in rows
-        ]
+        return [fact_record(row, CODEC, sources[int(row["pk"])]) for row in rows]
 
     def get_facts(self, scope: Scope, ids: Sequence[str]) -> list[FactRecord]:
         if not ids:
@@ -856,23 +728,9 @@ class PostgresStore:
 
     def insert_foresight(self, item: ForesightRecord) -> ForesightRecord:
         with self.db.write() as conn:
+            values = foresight_row(item, CODEC)
             row = conn.execute(
-                "INSERT INTO foresight (id, tenant_id, user_id, session_id, kind, content, "
-                "due_at, expires_at, episode_pk, embedding, created_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING pk",
-                (
-                    item.id,
-                    item.tenant_id,
-                    enc_label(item.user_id),
-                    enc_label(item.session_id),
-                    item.kind,
-                    item.content,
-                    item.due_at,
-                    item.expires_at,
-                    item.episode_pk,
-                    item.embedding,
-                    item.created_at,
-                ),
+                CODEC.insert("foresight", values, " RETURNING pk"), list(values.values())
             ).fetchone()
             assert row is not None
             item.pk = int(row["pk"])
@@ -880,22 +738,6 @@ class PostgresStore:
                 conn, "foresight_sources", "foresight_pk", item.pk, item.source_turn_pks
             )
         return item
-
-    def _foresight(self, row: Row) -> ForesightRecord:
-        return ForesightRecord(
-            pk=int(row["pk"]),
-            id=str(row["id"]),
-            tenant_id=int(row["tenant_id"]),
-            user_id=dec_label(row["user_id"]),
-            session_id=dec_label(row["session_id"]),
-            kind=str(row["kind"]),
-            content=str(row["content"]),
-            due_at=row["due_at"],
-            expires_at=row["expires_at"],
-            episode_pk=row["episode_pk"],
-            embedding=row["embedding"],
-            created_at=row["created_at"],
-        )
 
     def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]:
         where, params = _scope_sql(scope)
@@ -907,7 +749,7 @@ class PostgresStore:
                 [*params, now],
                 binary=True,
             ).fetchall()
-        return [self._foresight(r) for r in rows]
+        return [foresight_record(r, CODEC) for r in rows]
 
     # -- portrait and panels -----------------------------------------------------------
 
@@ -916,12 +758,7 @@ class PostgresStore:
     ) -> None:
         with self.db.write() as conn:
             if data:
-                conn.execute(
-                    "INSERT INTO portraits (tenant_id, user_id, data, updated_at) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
-                    "data = excluded.data, updated_at = excluded.updated_at",
-                    (tenant_id, user_id, enc_json(data), now),
-                )
+                conn.execute(portrait_upsert(CODEC), (tenant_id, user_id, enc_json(data), now))
             else:
                 conn.execute(
                     "DELETE FROM portraits WHERE tenant_id = %s AND user_id = %s",
@@ -942,37 +779,13 @@ class PostgresStore:
             conn.execute(
                 "DELETE FROM panels WHERE tenant_id = %s AND user_id = %s", (tenant_id, user_id)
             )
-            if panels:
+            rows = [panel_row(tenant_id, user_id, p, CODEC) for p in panels]
+            if rows:
                 with conn.cursor() as cur:
                     cur.executemany(
-                        "INSERT INTO panels (tenant_id, user_id, level, summary, members, "
-                        "centroid, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [
-                            (
-                                tenant_id,
-                                user_id,
-                                p.level,
-                                p.summary,
-                                enc_json(p.members),
-                                p.centroid,
-                                p.updated_at,
-                            )
-                            for p in panels
-                        ],
+                        CODEC.insert("panels", rows[0]), [list(r.values()) for r in rows]
                     )
         return len(panels)
-
-    def _panel(self, row: Row) -> PanelRecord:
-        return PanelRecord(
-            pk=int(row["pk"]),
-            tenant_id=int(row["tenant_id"]),
-            user_id=dec_label(row["user_id"]),
-            level=int(row["level"]),
-            summary=str(row["summary"]),
-            members=dec_json(row["members"]),
-            centroid=row["centroid"],
-            updated_at=row["updated_at"],
-        )
 
     def get_panels(self, tenant_id: int, user_id: str) -> list[PanelRecord]:
         with self.db.read() as conn:
@@ -982,7 +795,7 @@ class PostgresStore:
                 (tenant_id, user_id),
                 binary=True,
             ).fetchall()
-        return [self._panel(r) for r in rows]
+        return [panel_record(r, CODEC) for r in rows]
 
     # -- retrieval: words --------------------------------------------------------------
 
@@ -1330,20 +1143,6 @@ class PostgresStore:
 
     # -- jobs --------------------------------------------------------------------------
 
-    def _job(self, row: Row) -> JobRecord:
-        return JobRecord(
-            pk=int(row["pk"]),
-            tenant_id=int(row["tenant_id"]),
-            kind=str(row["kind"]),
-            user_id=dec_label(row["user_id"]),
-            session_id=dec_label(row["session_id"]),
-            status=row["status"],
-            attempts=int(row["attempts"]),
-            error=row["error"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
-
     def enqueue_job(self, scope: Scope, kind: str, now: datetime) -> tuple[JobRecord, bool]:
         """Queue a job unless one is already queued for the same scope and kind."""
         args = (scope.tenant_id, kind, enc_label(scope.user_id), enc_label(scope.session_id))
@@ -1355,14 +1154,14 @@ class PostgresStore:
                 args,
             ).fetchone()
             if row:
-                return self._job(row), False
+                return job_record(row, CODEC), False
             row = conn.execute(
                 "INSERT INTO jobs (tenant_id, kind, user_id, session_id, status, created_at, "
                 f"updated_at) VALUES (%s, %s, %s, %s, 'queued', %s, %s) RETURNING {JOB_COLUMNS}",
                 (*args, now, now),
             ).fetchone()
             assert row is not None
-            return self._job(row), True
+            return job_record(row, CODEC), True
 
     def get_job(self, tenant_id: int, pk: int) -> JobRecord | None:
         with self.db.read() as conn:
@@ -1370,7 +1169,7 @@ class PostgresStore:
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE pk = %s AND tenant_id = %s",
                 (pk, tenant_id),
             ).fetchone()
-        return self._job(row) if row else None
+        return job_record(row, CODEC) if row else None
 
     def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
         """Take the oldest queued job, or one whose lease ran out, and lease it."""
@@ -1384,7 +1183,7 @@ class PostgresStore:
                 f"RETURNING {', '.join('j.' + c for c in JOB_COLUMNS.split(', '))}",
                 (now, now + lease, now),
             ).fetchone()
-        return self._job(row) if row else None
+        return job_record(row, CODEC) if row else None
 
     def renew_job_lease(self, pk: int, attempts: int, now: datetime, lease: timedelta) -> bool:
         """Extend the lease of a job still running in the same attempt (the heartbeat)."""
@@ -1423,6 +1222,82 @@ class PostgresStore:
             for r in rows
         ]
 
+    # -- the console's reads ------------------------------------------------------------
+
+    def find_key_by_prefix(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
+        with self.db.read() as conn:
+            row = conn.execute(
+                "SELECT k.id, k.tenant_id, t.name, k.prefix, k.read_only, k.created_at, "
+                "k.revoked_at, k.key_hash FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+                "WHERE k.prefix = %s",
+                (prefix,),
+            ).fetchone()
+        return (key_record(row, CODEC), str(row["key_hash"])) if row else None
+
+    def scope_summaries(
+        self, tenant_id: int, user_id: str | None, limit: int
+    ) -> list[ScopeSummary]:
+        """Each (user, session) of the tenant with its counts, most recently active first."""
+        where = "tenant_id = %s" + (" AND user_id = %s" if user_id is not None else "")
+        args: list[Any] = [tenant_id] + ([user_id] if user_id is not None else [])
+        tables = ("turns", "episodes", "facts", "foresight")
+        # Each arm counts its rows per scope (its own column; the others 0), then the arms'
+        # counts are added up per scope.
+        union = " UNION ALL ".join(
+            "SELECT user_id, session_id, "
+            + ", ".join(
+                f"count(*) AS {c}" if t == table else f"0 AS {c}"
+                for t, c in zip(tables, "tefo", strict=True)
+            )
+            + f", max(created_at) AS at FROM {table} WHERE {where}"
+            + (" AND t_expired IS NULL" if table == "facts" else "")
+            + " GROUP BY user_id, session_id"
+            for table in tables
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(
+                "SELECT user_id, session_id, sum(t) AS turns, sum(e) AS episodes, "
+                f"sum(f) AS facts, sum(o) AS foresight, max(at) AS last FROM ({union}) x "
+                "GROUP BY user_id, session_id ORDER BY last DESC, user_id, session_id LIMIT %s",
+                [*args * len(tables), limit],
+            ).fetchall()
+        return [
+            ScopeSummary(
+                dec_label(r["user_id"]),
+                dec_label(r["session_id"]),
+                int(r["turns"]),
+                int(r["episodes"]),
+                int(r["facts"]),
+                int(r["foresight"]),
+                r["last"],
+            )
+            for r in rows
+        ]
+
+    def recent_jobs(self, tenant_id: int, limit: int) -> list[JobRecord]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = %s ORDER BY pk DESC LIMIT %s",
+                (tenant_id, limit),
+            ).fetchall()
+        return [job_record(r, CODEC) for r in rows]
+
+    def fact_history(
+        self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
+    ) -> list[FactRecord]:
+        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
+        those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
+        where, params = _scope_sql(scope, "x")
+        if travel is not None:
+            tsql, tparams = _fact_time_sql(travel, now, "x")
+            where += f" AND {tsql}"
+            params += tparams
+        return self._facts(
+            f"SELECT {FACT_COLUMNS} FROM facts x WHERE {where} "
+            "ORDER BY x.t_created DESC, x.pk DESC LIMIT %s",
+            [*params, limit],
+        )
+
     # -- export and import -------------------------------------------------------------
 
     def export_rows(self, tenant: str | None, user_id: str | None) -> Iterator[dict[str, Any]]:
@@ -1457,7 +1332,7 @@ class PostgresStore:
 
     def export_turns(self, tenant_id: int, user_id: str | None) -> Iterator[TurnRecord]:
         for rows in self._chunks("turns", TURN_COLUMNS, tenant_id, user_id):
-            yield from (self._turn(r) for r in rows)
+            yield from (turn_record(r, CODEC) for r in rows)
 
     def export_episodes(self, tenant_id: int, user_id: str | None) -> Iterator[EpisodeRecord]:
         for rows in self._chunks("episodes", "pk", tenant_id, user_id):
@@ -1480,9 +1355,8 @@ class PostgresStore:
                     conn, "foresight_sources", "foresight_pk", [int(r["pk"]) for r in rows]
                 )
             for row in rows:
-                item = self._foresight(row)
-                item.source_turn_pks = [int(s["turn_pk"]) for s in sources[int(row["pk"])]]
-                yield item
+                pks = [pk for pk, _ in sources[int(row["pk"])]]
+                yield foresight_record(row, CODEC, pks)
 
     def export_portraits(
         self, tenant_id: int, user_id: str | None
@@ -1504,7 +1378,7 @@ class PostgresStore:
             tenant_id,
             user_id,
         ):
-            yield from (self._panel(r) for r in rows)
+            yield from (panel_record(r, CODEC) for r in rows)
 
     def item_owners(self, table: str, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         """(tenant_id, pk) of the episodes, facts or foresight items that exist, by id."""

@@ -1,14 +1,14 @@
-"""How engine values are written to SQLite columns and read back."""
+"""How engine values are written to SQLite columns and read back (labels and JSON are
+spelled alike in every backend: `store/rows.py`)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
-from typing import Any
 
 import numpy as np
 
 from ..records import Vector
+from ..rows import Codec
 
 
 def enc_time(value: datetime) -> str:
@@ -29,25 +29,19 @@ def dec_time_opt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def enc_label(value: str | None) -> str:
-    return value or ""
-
-
-def dec_label(value: str) -> str | None:
-    return value or None
-
-
-def enc_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def dec_json(value: str) -> Any:
-    return json.loads(value)
-
-
 def enc_vec(value: Vector | None) -> bytes | None:
     return None if value is None else np.asarray(value, dtype=np.float32).tobytes()
 
 
 def dec_vec(value: bytes | None) -> Vector | None:
     return None if value is None else np.frombuffer(value, dtype=np.float32).copy()
+
+
+CODEC = Codec(
+    mark="?",
+    enc_time=enc_time,
+    dec_time=dec_time,
+    enc_vec=enc_vec,
+    dec_vec=dec_vec,
+    enc_flag=int,
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -29,8 +29,12 @@ class ConnectionPool:
     a full garbage collection, which may not come for hours, would close it.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, before_commit: Callable[[sqlite3.Connection], None] | None = None
+    ) -> None:
         self.path = path
+        # Runs in every write transaction just before it commits (the index log's settle).
+        self.before_commit = before_commit
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: dict[threading.Thread, sqlite3.Connection] = {}
@@ -80,6 +84,12 @@ class ConnectionPool:
             raise
         self._local.depth = depth
         if depth == 0:
+            try:
+                if self.before_commit is not None:
+                    self.before_commit(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             conn.execute("COMMIT")
 
     def close(self) -> None:

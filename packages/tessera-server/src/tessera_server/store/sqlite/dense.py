@@ -4,7 +4,8 @@ Rows live in SQLite; for each (table, scope) that is searched, one cache entry h
 rows' ids, their vectors as a matrix, a few columns for masks (episode kind, fact times),
 and BM25 postings of their text (`lexical.Postings`). An entry grows by appending rows
 with a larger primary key. Any other change moves the tenant's generation in `index_state`
-and logs the rows it touched in `index_changes`. An entry holding none of them only moves to
+and logs the rows it touched in `index_changes` (triggers write the log, `changes.py` moves the
+generation at commit). An entry holding none of them only moves to
 the new generation; one holding rows whose mask columns alone changed (a fact closed, an
 episode pinned) re-reads them; rows deleted are dropped from its masks and word statistics;
 an entry holding rows whose vectors or texts were replaced is rebuilt.
@@ -25,7 +26,7 @@ import sqlite3
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,7 +258,6 @@ class DenseTable:
 # holding it is rebuilt).
 MASKS = "masks"
 ROWS = "rows"
-Change = tuple[str, str, Sequence[int]]  # (kind, table, primary keys)
 # `index_changes.tbl` of a generation after which every entry of the tenant is rebuilt.
 REBUILD = "*"
 # Generations kept in `index_changes`; an entry further behind is rebuilt.

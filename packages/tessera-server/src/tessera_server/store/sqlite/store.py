@@ -30,32 +30,37 @@ from ..records import (
     ListedItem,
     PanelRecord,
     Scope,
+    ScopeSummary,
     TimeTravel,
     TurnRecord,
     Vector,
 )
-from .ann import ANN_MIN_ROWS
-from .codec import (
+from ..rows import (
     dec_json,
     dec_label,
-    dec_time,
-    dec_time_opt,
-    dec_vec,
     enc_json,
     enc_label,
-    enc_time,
-    enc_time_opt,
-    enc_vec,
+    episode_record,
+    episode_rewrite,
+    episode_row,
+    fact_record,
+    fact_row,
+    foresight_record,
+    foresight_row,
+    job_record,
+    key_record,
+    panel_record,
+    panel_row,
+    portrait_upsert,
+    turn_record,
+    turn_row,
 )
+from . import changes
+from .ann import ANN_MIN_ROWS
+from .codec import CODEC, dec_time, dec_vec, enc_time, enc_time_opt, enc_vec
 from .connection import ConnectionPool, migrate
 from .dense import (
-    KEPT_GENERATIONS,
-    MASKS,
     MAX_CACHED_BYTES,
-    MAX_LOGGED_ROWS,
-    REBUILD,
-    ROWS,
-    Change,
     DenseIndex,
     DenseTable,
     Snapshot,
@@ -63,6 +68,7 @@ from .dense import (
 )
 
 NEVER = float("inf")
+SUMMARY_TABLES = ("turns", "episodes", "facts", "foresight")
 _EPISODE_KIND_CODES = {"episode": 0.0, "note": 1.0, "procedure": 2.0, "resource": 3.0}
 
 
@@ -95,16 +101,7 @@ def _scope_sql(scope: Scope, alias: str = "", *, by_scope: bool = True) -> tuple
     which keeps the planner off the scope index: for lookups by unique id, where walking the
     scope's rows instead (the plan it chose without statistics) cost 50 ms at 100k memories.
     """
-    prefix = ("+" if not by_scope else "") + (f"{alias}." if alias else "")
-    clauses = [f"{prefix}tenant_id = ?"]
-    params: list[Any] = [scope.tenant_id]
-    if scope.user_id is not None:
-        clauses.append(f"{prefix}user_id = ?")
-        params.append(scope.user_id)
-    if scope.session_id is not None:
-        clauses.append(f"{prefix}session_id = ?")
-        params.append(scope.session_id)
-    return " AND ".join(clauses), params
+    return CODEC.scope_sql(scope, alias, "" if by_scope else "+")
 
 
 _SQL_OPS = {"eq": "=", "ne": "!=", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
@@ -154,7 +151,8 @@ class SQLiteStore:
         cache_bytes: int = MAX_CACHED_BYTES,
         graph_min_rows: int | None = ANN_MIN_ROWS,
     ) -> None:
-        self.pool = ConnectionPool(path)
+        # Every write transaction settles the index change log its triggers wrote.
+        self.pool = ConnectionPool(path, before_commit=changes.settle)
         self.dense = DenseIndex(dim, max_bytes=cache_bytes, ann_min_rows=graph_min_rows)
         self.dim = dim
 
@@ -182,38 +180,6 @@ class SQLiteStore:
         row = self.pool.conn.execute("PRAGMA integrity_check").fetchone()
         return bool(row and row[0] == "ok")
 
-    def _bump_generation(
-        self,
-        conn: sqlite3.Connection,
-        tenant_id: int,
-        changes: Sequence[Change] | None = None,
-    ) -> None:
-        """Tell the in-memory indexes that the tenant's rows changed, and which: each change
-        is (kind, table, primary keys), see `index_changes`. Without `changes` every index of
-        the tenant rebuilds; with changes that name no row nothing moves."""
-        logged = [(kind, table, int(pk)) for kind, table, pks in changes or () for pk in pks]
-        if changes is not None and not logged:
-            return
-        generation = int(
-            conn.execute(
-                "INSERT INTO index_state (tenant_id, generation) VALUES (?, 1) "
-                "ON CONFLICT(tenant_id) DO UPDATE SET generation = generation + 1 "
-                "RETURNING generation",
-                (tenant_id,),
-            ).fetchall()[0][0]
-        )
-        if changes is None or len(logged) > MAX_LOGGED_ROWS:
-            logged = [(ROWS, REBUILD, 0)]
-        conn.executemany(
-            "INSERT INTO index_changes (tenant_id, generation, kind, tbl, pk) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(tenant_id, generation, kind, table, pk) for kind, table, pk in logged],
-        )
-        conn.execute(
-            "DELETE FROM index_changes WHERE tenant_id = ? AND generation <= ?",
-            (tenant_id, generation - KEPT_GENERATIONS),
-        )
-
     # -- tenants and keys ------------------------------------------------------------------
 
     def ensure_tenant(self, name: str, now: datetime) -> tuple[int, bool]:
@@ -236,30 +202,19 @@ class SQLiteStore:
                 (tenant_id, prefix, key_hash, int(read_only), enc_time(now)),
             )
 
-    def _key_from_row(self, row: sqlite3.Row) -> ApiKeyRecord:
-        return ApiKeyRecord(
-            id=int(row["id"]),
-            tenant_id=int(row["tenant_id"]),
-            tenant_name=str(row["name"]),
-            prefix=str(row["prefix"]),
-            read_only=bool(row["read_only"]),
-            created_at=dec_time(row["created_at"]),
-            revoked_at=dec_time_opt(row["revoked_at"]),
-        )
-
     def find_key(self, key_hash: str) -> ApiKeyRecord | None:
         row = self.pool.conn.execute(
             "SELECT k.*, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
             "WHERE k.key_hash = ?",
             (key_hash,),
         ).fetchone()
-        return self._key_from_row(row) if row else None
+        return key_record(row, CODEC) if row else None
 
     def list_keys(self) -> list[ApiKeyRecord]:
         rows = self.pool.conn.execute(
             "SELECT k.*, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ORDER BY k.id"
         ).fetchall()
-        return [self._key_from_row(r) for r in rows]
+        return [key_record(r, CODEC) for r in rows]
 
     def revoke_key(self, prefix: str, now: datetime) -> bool:
         with self.pool.write() as conn:
@@ -274,24 +229,14 @@ class SQLiteStore:
     def insert_turn(self, turn: TurnRecord) -> tuple[TurnRecord, bool]:
         """Store a turn unless its turn_id exists in the scope; returns (stored, created)."""
         with self.pool.write() as conn:
+            row = turn_row(turn, CODEC)
             cur = conn.execute(
-                "INSERT INTO turns (tenant_id, user_id, session_id, turn_id, role, content, "
-                "event_time, metadata, infer, embedding, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (tenant_id, user_id, session_id, turn_id) DO NOTHING",
-                (
-                    turn.tenant_id,
-                    enc_label(turn.user_id),
-                    enc_label(turn.session_id),
-                    turn.turn_id,
-                    turn.role,
-                    turn.content,
-                    enc_time(turn.event_time),
-                    enc_json(turn.metadata),
-                    int(turn.infer),
-                    enc_vec(turn.embedding),
-                    enc_time(turn.created_at),
+                CODEC.insert(
+                    "turns",
+                    row,
+                    " ON CONFLICT (tenant_id, user_id, session_id, turn_id) DO NOTHING",
                 ),
+                list(row.values()),
             )
             if cur.rowcount == 1:
                 turn.pk = int(cur.lastrowid or 0)
@@ -303,23 +248,6 @@ class SQLiteStore:
             )
             assert existing is not None
             return existing, False
-
-    def _turn_from_row(self, row: sqlite3.Row) -> TurnRecord:
-        return TurnRecord(
-            pk=int(row["pk"]),
-            tenant_id=int(row["tenant_id"]),
-            user_id=dec_label(row["user_id"]),
-            session_id=dec_label(row["session_id"]),
-            turn_id=str(row["turn_id"]),
-            role=str(row["role"]),
-            content=str(row["content"]),
-            event_time=dec_time(row["event_time"]),
-            metadata=dec_json(row["metadata"]),
-            infer=bool(row["infer"]),
-            consolidated=bool(row["consolidated"]),
-            embedding=dec_vec(row["embedding"]),
-            created_at=dec_time(row["created_at"]),
-        )
 
     def get_turn(self, scope: Scope, turn_id: str, *, exact: bool = False) -> TurnRecord | None:
         """A turn by client id. `exact` matches absent labels too (the uniqueness scope)."""
@@ -335,7 +263,7 @@ class SQLiteStore:
                 f"SELECT * FROM turns WHERE {where} AND turn_id = ? ORDER BY pk LIMIT 1",
                 [*params, turn_id],
             ).fetchone()
-        return self._turn_from_row(row) if row else None
+        return turn_record(row, CODEC) if row else None
 
     def turns_by_pk(self, pks: Sequence[int]) -> list[TurnRecord]:
         if not pks:
@@ -344,7 +272,7 @@ class SQLiteStore:
         rows = self.pool.conn.execute(
             f"SELECT * FROM turns WHERE pk IN ({marks}) ORDER BY event_time, pk", list(pks)
         ).fetchall()
-        return [self._turn_from_row(r) for r in rows]
+        return [turn_record(r, CODEC) for r in rows]
 
     def pending_turns(self, scope: Scope, limit: int = 10_000) -> list[TurnRecord]:
         where, params = _scope_sql(scope)
@@ -353,7 +281,7 @@ class SQLiteStore:
             "ORDER BY user_id, session_id, event_time, pk LIMIT ?",
             [*params, limit],
         ).fetchall()
-        return [self._turn_from_row(r) for r in rows]
+        return [turn_record(r, CODEC) for r in rows]
 
     def count_pending(self, scope: Scope) -> int:
         where, params = _scope_sql(scope)
@@ -380,7 +308,7 @@ class SQLiteStore:
         rows = self.pool.conn.execute(
             f"SELECT * FROM turns WHERE {where} AND embedding IS NULL ORDER BY pk", params
         ).fetchall()
-        return [self._turn_from_row(r) for r in rows]
+        return [turn_record(r, CODEC) for r in rows]
 
     def set_turn_embeddings(self, items: Sequence[tuple[int, Vector]]) -> None:
         with self.pool.write() as conn:
@@ -388,19 +316,6 @@ class SQLiteStore:
                 "UPDATE turns SET embedding = ? WHERE pk = ?",
                 [(enc_vec(vec), pk) for pk, vec in items],
             )
-            tenants = (
-                {
-                    int(r[0])
-                    for r in conn.execute(
-                        f"SELECT DISTINCT tenant_id FROM turns WHERE pk IN ({', '.join('?' for _ in items)})",
-                        [pk for pk, _ in items],
-                    )
-                }
-                if items
-                else set()
-            )
-            for tenant_id in tenants:
-                self._bump_generation(conn, tenant_id)
 
     def episodes_missing_embeddings(self, scope: Scope) -> list[tuple[str, str]]:
         where, params = _scope_sql(scope)
@@ -419,45 +334,20 @@ class SQLiteStore:
 
     def set_item_embeddings(self, tenant_id: int, items: Sequence[tuple[str, Vector]]) -> None:
         """Replace the vectors of episodes (`ep_`) and facts (`ft_`) by id."""
-        changed: dict[str, list[int]] = {"episodes": [], "facts": []}
         with self.pool.write() as conn:
             for item_id, vec in items:
                 table = "episodes" if item_id.startswith("ep_") else "facts"
-                changed[table] += [
-                    int(r[0])
-                    for r in conn.execute(
-                        f"UPDATE {table} SET embedding = ? WHERE id = ? AND tenant_id = ? "
-                        "RETURNING pk",
-                        (enc_vec(vec), item_id, tenant_id),
-                    ).fetchall()
-                ]
-            self._bump_generation(conn, tenant_id, [(ROWS, t, pks) for t, pks in changed.items()])
+                conn.execute(
+                    f"UPDATE {table} SET embedding = ? WHERE id = ? AND tenant_id = ?",
+                    (enc_vec(vec), item_id, tenant_id),
+                )
 
     # -- episodes ----------------------------------------------------------------------
 
     def insert_episode(self, ep: EpisodeRecord) -> EpisodeRecord:
         with self.pool.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO episodes (id, tenant_id, user_id, session_id, kind, text, role, "
-                "event_time, importance, metadata, pinned, attrs, embedding, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    ep.id,
-                    ep.tenant_id,
-                    enc_label(ep.user_id),
-                    enc_label(ep.session_id),
-                    ep.kind,
-                    ep.text,
-                    ep.role,
-                    enc_time(ep.event_time),
-                    ep.importance,
-                    enc_json(ep.metadata),
-                    int(ep.pinned),
-                    enc_json(ep.attrs),
-                    enc_vec(ep.embedding),
-                    enc_time(ep.created_at),
-                ),
-            )
+            row = episode_row(ep, CODEC)
+            cur = conn.execute(CODEC.insert("episodes", row), list(row.values()))
             ep.pk = int(cur.lastrowid or 0)
             conn.executemany(
                 "INSERT OR IGNORE INTO episode_sources (episode_pk, turn_pk) VALUES (?, ?)",
@@ -478,28 +368,7 @@ class SQLiteStore:
             pks,
         ):
             sources[int(src[0])].append((int(src[1]), str(src[2])))
-        return [
-            EpisodeRecord(
-                pk=int(row["pk"]),
-                id=str(row["id"]),
-                tenant_id=int(row["tenant_id"]),
-                user_id=dec_label(row["user_id"]),
-                session_id=dec_label(row["session_id"]),
-                kind=row["kind"],
-                text=str(row["text"]),
-                role=str(row["role"]),
-                event_time=dec_time(row["event_time"]),
-                importance=float(row["importance"]),
-                metadata=dec_json(row["metadata"]),
-                pinned=bool(row["pinned"]),
-                attrs=dec_json(row["attrs"]),
-                embedding=dec_vec(row["embedding"]),
-                created_at=dec_time(row["created_at"]),
-                source_turn_pks=[s[0] for s in sources[int(row["pk"])]],
-                source_turn_ids=[s[1] for s in sources[int(row["pk"])]],
-            )
-            for row in rows
-        ]
+        return [episode_record(row, CODEC, sources[int(row["pk"])]) for row in rows]
 
     def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[EpisodeRecord]:
         """Episodes by id, in the order asked, silently skipping ids outside the scope."""
@@ -540,25 +409,13 @@ class SQLiteStore:
         """Rewrite an episode's text, attributes, pin, vector and sources."""
         assert ep.pk is not None
         with self.pool.write() as conn:
-            conn.execute(
-                "UPDATE episodes SET text = ?, attrs = ?, pinned = ?, embedding = ?, "
-                "importance = ?, metadata = ? WHERE pk = ?",
-                (
-                    ep.text,
-                    enc_json(ep.attrs),
-                    int(ep.pinned),
-                    enc_vec(ep.embedding),
-                    ep.importance,
-                    enc_json(ep.metadata),
-                    ep.pk,
-                ),
-            )
+            values = episode_rewrite(ep, CODEC)
+            conn.execute(CODEC.update("episodes", values, "pk = ?"), [*values.values(), ep.pk])
             conn.execute("DELETE FROM episode_sources WHERE episode_pk = ?", (ep.pk,))
             conn.executemany(
                 "INSERT OR IGNORE INTO episode_sources (episode_pk, turn_pk) VALUES (?, ?)",
                 [(ep.pk, t) for t in ep.source_turn_pks],
             )
-            self._bump_generation(conn, ep.tenant_id, [(ROWS, "episodes", [ep.pk])])
 
     def set_pinned(self, scope: Scope, episode_id: str, pinned: bool) -> bool | None:
         """Set the pin; returns whether it changed, or None when the episode is not found."""
@@ -572,7 +429,6 @@ class SQLiteStore:
             if bool(row["pinned"]) == pinned:
                 return False
             conn.execute("UPDATE episodes SET pinned = ? WHERE pk = ?", (int(pinned), row["pk"]))
-            self._bump_generation(conn, scope.tenant_id, [(MASKS, "episodes", [row["pk"]])])
             return True
 
     def update_attrs(self, scope: Scope, episode_id: str, attrs: dict[str, Any]) -> bool:
@@ -588,36 +444,8 @@ class SQLiteStore:
 
     def insert_fact(self, fact: FactRecord) -> FactRecord:
         with self.pool.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO facts (id, tenant_id, user_id, session_id, subject, relation, "
-                "object, text, role, confidence, importance, functional, t_valid, t_invalid, "
-                "t_created, t_expired, superseded_by, episode_id, metadata, embedding, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?)",
-                (
-                    fact.id,
-                    fact.tenant_id,
-                    enc_label(fact.user_id),
-                    enc_label(fact.session_id),
-                    fact.subject,
-                    fact.relation,
-                    fact.object,
-                    fact.text,
-                    fact.role,
-                    fact.confidence,
-                    fact.importance,
-                    int(fact.functional),
-                    enc_time(fact.t_valid),
-                    enc_time_opt(fact.t_invalid),
-                    enc_time(fact.t_created),
-                    enc_time_opt(fact.t_expired),
-                    fact.superseded_by,
-                    fact.episode_id,
-                    enc_json(fact.metadata),
-                    enc_vec(fact.embedding),
-                    enc_time(fact.created_at),
-                ),
-            )
+            row = fact_row(fact, CODEC)
+            cur = conn.execute(CODEC.insert("facts", row), list(row.values()))
             fact.pk = int(cur.lastrowid or 0)
             conn.executemany(
                 "INSERT OR IGNORE INTO fact_sources (fact_pk, turn_pk) VALUES (?, ?)",
@@ -638,35 +466,7 @@ class SQLiteStore:
             pks,
         ):
             sources[int(src[0])].append((int(src[1]), str(src[2])))
-        return [
-            FactRecord(
-                pk=int(row["pk"]),
-                id=str(row["id"]),
-                tenant_id=int(row["tenant_id"]),
-                user_id=dec_label(row["user_id"]),
-                session_id=dec_label(row["session_id"]),
-                subject=str(row["subject"]),
-                relation=str(row["relation"]),
-                object=str(row["object"]),
-                text=str(row["text"]),
-                role=str(row["role"]),
-                confidence=float(row["confidence"]),
-                importance=float(row["importance"]),
-                functional=bool(row["functional"]),
-                t_valid=dec_time(row["t_valid"]),
-                t_invalid=dec_time_opt(row["t_invalid"]),
-                t_created=dec_time(row["t_created"]),
-                t_expired=dec_time_opt(row["t_expired"]),
-                superseded_by=row["superseded_by"],
-                episode_id=row["episode_id"],
-                metadata=dec_json(row["metadata"]),
-                embedding=dec_vec(row["embedding"]),
-                created_at=dec_time(row["created_at"]),
-                source_turn_pks=[s[0] for s in sources[int(row["pk"])]],
-                source_turn_ids=[s[1] for s in sources[int(row["pk"])]],
-            )
-            for row in rows
-        ]
+        return [fact_record(row, CODEC, sources[int(row["pk"])]) for row in rows]
 
     def get_facts(self, scope: Scope, ids: Sequence[str]) -> list[FactRecord]:
         if not ids:
@@ -705,11 +505,10 @@ class SQLiteStore:
     ) -> None:
         """End a fact's validity and/or its belief interval; never deletes it."""
         with self.pool.write() as conn:
-            closed = conn.execute(
+            conn.execute(
                 "UPDATE facts SET t_invalid = COALESCE(?, t_invalid), "
                 "t_expired = COALESCE(?, t_expired), "
-                "superseded_by = COALESCE(?, superseded_by) WHERE id = ? AND tenant_id = ? "
-                "RETURNING pk",
+                "superseded_by = COALESCE(?, superseded_by) WHERE id = ? AND tenant_id = ?",
                 (
                     enc_time_opt(t_invalid),
                     enc_time_opt(t_expired),
@@ -717,8 +516,7 @@ class SQLiteStore:
                     fact_id,
                     tenant_id,
                 ),
-            ).fetchall()
-            self._bump_generation(conn, tenant_id, [(MASKS, "facts", [int(r[0]) for r in closed])])
+            )
 
     def restore_superseded(self, tenant_id: int) -> int:
         """Facts whose superseding fact was deleted: close them by the next live fact of
@@ -754,34 +552,14 @@ class SQLiteStore:
                         row["pk"],
                     ),
                 )
-            if orphans:
-                self._bump_generation(
-                    conn, tenant_id, [(MASKS, "facts", [int(r["pk"]) for r in orphans])]
-                )
             return len(orphans)
 
     # -- foresight ---------------------------------------------------------------------
 
     def insert_foresight(self, item: ForesightRecord) -> ForesightRecord:
         with self.pool.write() as conn:
-            cur = conn.execute(
-                "INSERT INTO foresight (id, tenant_id, user_id, session_id, kind, content, "
-                "due_at, expires_at, episode_pk, embedding, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    item.id,
-                    item.tenant_id,
-                    enc_label(item.user_id),
-                    enc_label(item.session_id),
-                    item.kind,
-                    item.content,
-                    enc_time_opt(item.due_at),
-                    enc_time_opt(item.expires_at),
-                    item.episode_pk,
-                    enc_vec(item.embedding),
-                    enc_time(item.created_at),
-                ),
-            )
+            row = foresight_row(item, CODEC)
+            cur = conn.execute(CODEC.insert("foresight", row), list(row.values()))
             item.pk = int(cur.lastrowid or 0)
             conn.executemany(
                 "INSERT OR IGNORE INTO foresight_sources (foresight_pk, turn_pk) VALUES (?, ?)",
@@ -796,23 +574,7 @@ class SQLiteStore:
             "ORDER BY COALESCE(due_at, created_at), pk",
             [*params, enc_time(now)],
         ).fetchall()
-        return [
-            ForesightRecord(
-                pk=int(r["pk"]),
-                id=str(r["id"]),
-                tenant_id=int(r["tenant_id"]),
-                user_id=dec_label(r["user_id"]),
-                session_id=dec_label(r["session_id"]),
-                kind=str(r["kind"]),
-                content=str(r["content"]),
-                due_at=dec_time_opt(r["due_at"]),
-                expires_at=dec_time_opt(r["expires_at"]),
-                episode_pk=r["episode_pk"],
-                embedding=dec_vec(r["embedding"]),
-                created_at=dec_time(r["created_at"]),
-            )
-            for r in rows
-        ]
+        return [foresight_record(r, CODEC) for r in rows]
 
     # -- portrait and panels -----------------------------------------------------------
 
@@ -822,10 +584,7 @@ class SQLiteStore:
         with self.pool.write() as conn:
             if data:
                 conn.execute(
-                    "INSERT INTO portraits (tenant_id, user_id, data, updated_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
-                    "data = excluded.data, updated_at = excluded.updated_at",
-                    (tenant_id, user_id, enc_json(data), enc_time(now)),
+                    portrait_upsert(CODEC), (tenant_id, user_id, enc_json(data), enc_time(now))
                 )
             else:
                 conn.execute(
@@ -844,22 +603,9 @@ class SQLiteStore:
             conn.execute(
                 "DELETE FROM panels WHERE tenant_id = ? AND user_id = ?", (tenant_id, user_id)
             )
-            conn.executemany(
-                "INSERT INTO panels (tenant_id, user_id, level, summary, members, centroid, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        tenant_id,
-                        user_id,
-                        p.level,
-                        p.summary,
-                        enc_json(p.members),
-                        enc_vec(p.centroid),
-                        enc_time(p.updated_at),
-                    )
-                    for p in panels
-                ],
-            )
+            rows = [panel_row(tenant_id, user_id, p, CODEC) for p in panels]
+            if rows:
+                conn.executemany(CODEC.insert("panels", rows[0]), [list(r.values()) for r in rows])
         return len(panels)
 
     def get_panels(self, tenant_id: int, user_id: str) -> list[PanelRecord]:
@@ -867,23 +613,7 @@ class SQLiteStore:
             "SELECT * FROM panels WHERE tenant_id = ? AND user_id = ? ORDER BY updated_at DESC, pk",
             (tenant_id, user_id),
         ).fetchall()
-        out = []
-        for r in rows:
-            centroid = dec_vec(r["centroid"])
-            assert centroid is not None
-            out.append(
-                PanelRecord(
-                    pk=int(r["pk"]),
-                    tenant_id=int(r["tenant_id"]),
-                    user_id=dec_label(r["user_id"]),
-                    level=int(r["level"]),
-                    summary=str(r["summary"]),
-                    members=dec_json(r["members"]),
-                    centroid=centroid,
-                    updated_at=dec_time(r["updated_at"]),
-                )
-            )
-        return out
+        return [panel_record(r, CODEC) for r in rows]
 
     # -- retrieval ---------------------------------------------------------------------
 
@@ -1128,24 +858,15 @@ class SQLiteStore:
             counts.foresight = conn.execute(
                 "DELETE FROM foresight WHERE episode_pk = ?", (ep.pk,)
             ).rowcount
-            facts = conn.execute(
-                "DELETE FROM facts WHERE tenant_id = ? AND episode_id = ? RETURNING pk",
-                (ep.tenant_id, ep.id),
-            ).fetchall()
-            counts.facts = len(facts)
+            counts.facts = conn.execute(
+                "DELETE FROM facts WHERE tenant_id = ? AND episode_id = ?", (ep.tenant_id, ep.id)
+            ).rowcount
             conn.execute("DELETE FROM episodes WHERE pk = ?", (ep.pk,))
-            self._bump_generation(
-                conn,
-                ep.tenant_id,
-                [(ROWS, "facts", [int(r[0]) for r in facts]), (ROWS, "episodes", [ep.pk])],
-            )
         return counts
 
     def delete_fact(self, fact: FactRecord) -> ForgetCounts:
         with self.pool.write() as conn:
             conn.execute("DELETE FROM facts WHERE pk = ?", (fact.pk,))
-            if fact.pk is not None:
-                self._bump_generation(conn, fact.tenant_id, [(ROWS, "facts", [fact.pk])])
         return ForgetCounts(facts=1)
 
     def delete_turn_rows(self, tenant_id: int, turn_pks: Sequence[int]) -> int:
@@ -1154,12 +875,9 @@ class SQLiteStore:
             return 0
         marks = ", ".join("?" for _ in turn_pks)
         with self.pool.write() as conn:
-            gone = conn.execute(
-                f"DELETE FROM turns WHERE pk IN ({marks}) RETURNING pk", list(turn_pks)
-            ).fetchall()
+            gone = conn.execute(f"DELETE FROM turns WHERE pk IN ({marks})", list(turn_pks)).rowcount
             conn.execute(f"DELETE FROM episode_sources WHERE turn_pk IN ({marks})", list(turn_pks))
-            self._bump_generation(conn, tenant_id, [(ROWS, "turns", [int(r[0]) for r in gone])])
-            return len(gone)
+            return gone
 
     def delete_orphans_of_turns(self, tenant_id: int, turn_pks: Sequence[int]) -> ForgetCounts:
         """Remove facts and foresight whose every source turn is among `turn_pks`."""
@@ -1167,7 +885,6 @@ class SQLiteStore:
         if not turn_pks:
             return counts
         marks = ", ".join("?" for _ in turn_pks)
-        removed: list[int] = []
         with self.pool.write() as conn:
             for table, key, src, field_name in (
                 ("facts", "fact_pk", "fact_sources", "facts"),
@@ -1188,10 +905,7 @@ class SQLiteStore:
                         f"DELETE FROM {table} WHERE pk IN ({dmarks})", doomed
                     ).rowcount
                     setattr(counts, field_name, deleted)
-                    if table == "facts":
-                        removed += doomed
                 conn.execute(f"DELETE FROM {src} WHERE turn_pk IN ({marks})", list(turn_pks))
-            self._bump_generation(conn, tenant_id, [(ROWS, "facts", removed)])
         return counts
 
     def users_in_scope(self, scope: Scope) -> list[str]:
@@ -1207,39 +921,18 @@ class SQLiteStore:
         """Delete every row of the scope from every table; returns the number of rows."""
         where, params = _scope_sql(scope)
         total = 0
-        changes: list[Change] = []
         with self.pool.write() as conn:
             for table in ("foresight", "facts", "episodes", "turns", "jobs"):
-                gone = conn.execute(
-                    f"DELETE FROM {table} WHERE {where} RETURNING pk", params
-                ).fetchall()
-                total += len(gone)
-                if table in ("facts", "episodes", "turns"):
-                    changes.append((ROWS, table, [int(r[0]) for r in gone]))
+                total += conn.execute(f"DELETE FROM {table} WHERE {where}", params).rowcount
             if scope.session_id is None and scope.user_id is not None:
                 for table in ("portraits", "panels"):
                     total += conn.execute(
                         f"DELETE FROM {table} WHERE tenant_id = ? AND user_id = ?",
                         (scope.tenant_id, scope.user_id),
                     ).rowcount
-            self._bump_generation(conn, scope.tenant_id, changes)
         return total
 
     # -- jobs --------------------------------------------------------------------------
-
-    def _job_from_row(self, row: sqlite3.Row) -> JobRecord:
-        return JobRecord(
-            pk=int(row["pk"]),
-            tenant_id=int(row["tenant_id"]),
-            kind=str(row["kind"]),
-            user_id=dec_label(row["user_id"]),
-            session_id=dec_label(row["session_id"]),
-            status=row["status"],
-            attempts=int(row["attempts"]),
-            error=row["error"],
-            created_at=dec_time(row["created_at"]),
-            updated_at=dec_time(row["updated_at"]),
-        )
 
     def enqueue_job(self, scope: Scope, kind: str, now: datetime) -> tuple[JobRecord, bool]:
         """Queue a job unless one is already queued for the same scope and kind."""
@@ -1251,7 +944,7 @@ class SQLiteStore:
                 args,
             ).fetchone()
             if row:
-                return self._job_from_row(row), False
+                return job_record(row, CODEC), False
             stamp = enc_time(now)
             cur = conn.execute(
                 "INSERT INTO jobs (tenant_id, kind, user_id, session_id, status, created_at, "
@@ -1259,13 +952,13 @@ class SQLiteStore:
                 (*args, stamp, stamp),
             )
             row = conn.execute("SELECT * FROM jobs WHERE pk = ?", (cur.lastrowid,)).fetchone()
-            return self._job_from_row(row), True
+            return job_record(row, CODEC), True
 
     def get_job(self, tenant_id: int, pk: int) -> JobRecord | None:
         row = self.pool.conn.execute(
             "SELECT * FROM jobs WHERE pk = ? AND tenant_id = ?", (pk, tenant_id)
         ).fetchone()
-        return self._job_from_row(row) if row else None
+        return job_record(row, CODEC) if row else None
 
     def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
         """Take the oldest queued job, or one whose lease ran out, and lease it."""
@@ -1284,7 +977,7 @@ class SQLiteStore:
                 (enc_time(now + lease), stamp, row[0]),
             )
             claimed = conn.execute("SELECT * FROM jobs WHERE pk = ?", (row[0],)).fetchone()
-            return self._job_from_row(claimed)
+            return job_record(claimed, CODEC)
 
     def renew_job_lease(self, pk: int, attempts: int, now: datetime, lease: timedelta) -> bool:
         """Extend the lease of a job still running in the same attempt (the heartbeat)."""
@@ -1326,6 +1019,72 @@ class SQLiteStore:
         ).fetchall()
         return [Scope(int(r[0]), dec_label(r[1]), dec_label(r[2])) for r in rows]
 
+    # -- the console's reads ------------------------------------------------------------
+
+    def find_key_by_prefix(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
+        row = self.pool.conn.execute(
+            "SELECT k.*, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
+            "WHERE k.prefix = ?",
+            (prefix,),
+        ).fetchone()
+        return (key_record(row, CODEC), str(row["key_hash"])) if row else None
+
+    def scope_summaries(
+        self, tenant_id: int, user_id: str | None, limit: int
+    ) -> list[ScopeSummary]:
+        """Each (user, session) of the tenant with its counts, most recently active first."""
+        where = "tenant_id = ?" + (" AND user_id = ?" if user_id is not None else "")
+        args: list[Any] = [tenant_id] + ([user_id] if user_id is not None else [])
+        union = " UNION ALL ".join(
+            f"SELECT user_id, session_id, {table == 'turns':d} AS t, {table == 'episodes':d} AS e, "
+            f"{table == 'facts':d} AS f, {table == 'foresight':d} AS o, created_at FROM {table} "
+            f"WHERE {where}" + (" AND t_expired IS NULL" if table == "facts" else "")
+            for table in SUMMARY_TABLES
+        )
+        rows = self.pool.conn.execute(
+            "SELECT user_id, session_id, sum(t) AS turns, sum(e) AS episodes, sum(f) AS facts, "
+            f"sum(o) AS foresight, max(created_at) AS last FROM ({union}) "
+            "GROUP BY user_id, session_id ORDER BY last DESC, user_id, session_id LIMIT ?",
+            [*args * len(SUMMARY_TABLES), limit],
+        ).fetchall()
+        return [
+            ScopeSummary(
+                dec_label(r["user_id"]),
+                dec_label(r["session_id"]),
+                int(r["turns"]),
+                int(r["episodes"]),
+                int(r["facts"]),
+                int(r["foresight"]),
+                CODEC.dec_time_opt(r["last"]),
+            )
+            for r in rows
+        ]
+
+    def recent_jobs(self, tenant_id: int, limit: int) -> list[JobRecord]:
+        rows = self.pool.conn.execute(
+            "SELECT * FROM jobs WHERE tenant_id = ? ORDER BY pk DESC LIMIT ?", (tenant_id, limit)
+        ).fetchall()
+        return [job_record(r, CODEC) for r in rows]
+
+    def fact_history(
+        self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
+    ) -> list[FactRecord]:
+        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
+        those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
+        where, params = _scope_sql(scope)
+        if travel is not None:
+            as_of, known = enc_time(travel.as_of or now), enc_time(travel.known_as_of or now)
+            where += (
+                " AND t_valid <= ? AND (t_invalid IS NULL OR t_invalid > ?)"
+                " AND t_created <= ? AND (t_expired IS NULL OR t_expired > ?)"
+            )
+            params += [as_of, as_of, known, known]
+        rows = self.pool.conn.execute(
+            f"SELECT * FROM facts WHERE {where} ORDER BY t_created DESC, pk DESC LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        return self._facts_from_rows(rows)
+
     # -- export and import (the format lives in store/portable.py) -----------------------
 
     def export_rows(self, tenant: str | None, user_id: str | None) -> Iterator[dict[str, Any]]:
@@ -1358,7 +1117,7 @@ class SQLiteStore:
 
     def export_turns(self, tenant_id: int, user_id: str | None) -> Iterator[TurnRecord]:
         for rows in self._export_chunks("turns", tenant_id, user_id):
-            yield from (self._turn_from_row(r) for r in rows)
+            yield from (turn_record(r, CODEC) for r in rows)
 
     def export_episodes(self, tenant_id: int, user_id: str | None) -> Iterator[EpisodeRecord]:
         for rows in self._export_chunks("episodes", tenant_id, user_id):
@@ -1378,22 +1137,7 @@ class SQLiteStore:
                 [int(r["pk"]) for r in rows],
             ):
                 sources[int(src[0])].append(int(src[1]))
-            for r in rows:
-                yield ForesightRecord(
-                    pk=int(r["pk"]),
-                    id=str(r["id"]),
-                    tenant_id=int(r["tenant_id"]),
-                    user_id=dec_label(r["user_id"]),
-                    session_id=dec_label(r["session_id"]),
-                    kind=str(r["kind"]),
-                    content=str(r["content"]),
-                    due_at=dec_time_opt(r["due_at"]),
-                    expires_at=dec_time_opt(r["expires_at"]),
-                    episode_pk=r["episode_pk"],
-                    embedding=dec_vec(r["embedding"]),
-                    created_at=dec_time(r["created_at"]),
-                    source_turn_pks=sources[int(r["pk"])],
-                )
+            yield from (foresight_record(r, CODEC, sources[int(r["pk"])]) for r in rows)
 
     def export_portraits(
         self, tenant_id: int, user_id: str | None
@@ -1409,19 +1153,7 @@ class SQLiteStore:
 
     def export_panels(self, tenant_id: int, user_id: str | None) -> Iterator[PanelRecord]:
         for rows in self._export_chunks("panels", tenant_id, user_id):
-            for r in rows:
-                centroid = dec_vec(r["centroid"])
-                assert centroid is not None
-                yield PanelRecord(
-                    pk=int(r["pk"]),
-                    tenant_id=int(r["tenant_id"]),
-                    user_id=dec_label(r["user_id"]),
-                    level=int(r["level"]),
-                    summary=str(r["summary"]),
-                    members=dec_json(r["members"]),
-                    centroid=centroid,
-                    updated_at=dec_time(r["updated_at"]),
-                )
+            yield from (panel_record(r, CODEC) for r in rows)
 
     def item_owners(self, table: str, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         """(tenant_id, pk) of the episodes, facts or foresight items that exist, by id."""

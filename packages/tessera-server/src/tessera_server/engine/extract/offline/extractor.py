@@ -1,0 +1,601 @@
+"""The deterministic offline extractor: patterns over first- and third-person statements.
+
+It needs no network and gives the same output for the same turns. It works sentence by
+sentence:
+
+1. The text is tidied (curly quotes, contractions: "I'm" → "I am", "don't" → "do not") and
+   split into sentences; quoted speech, jokes ("lol"), sarcasm ("Oh great, I just love…")
+   and the question part of a question are set aside.
+2. Subjects are found: "I"/"we" (the speaker: their name, or "User"), a capitalised name,
+   "my sister Ana" (which also says who Ana is), and "he"/"she" (the last person named in
+   the same turn). A subject under "if", "wish", "imagine" or a question's auxiliary
+   ("should I …") states nothing.
+3. After a subject, a negation is noted and removed ("does not live in" → negated
+   "lives in") and a catalogue of verb phrases is tried ("live(s) in", "work(s) at",
+   "am a nurse", "visited", "am allergic to", …). Objects are clipped at clause
+   boundaries and time phrases ("Boston four years ago" → "Boston"); list relations split
+   "peanuts and shellfish" into two facts.
+4. Foresight: plans (future tense, or a present tense with a future date), deadlines and
+   temporary states, with the due date resolved against the turn's time (`dates.py`).
+
+What it cannot do is listed in `bench/extraction/README.md`, with its measured precision
+and recall; anything phrased outside the catalogue is left to the episode text and to the
+LLM extractor when one is configured.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .. import ExtractedFact, Extraction, TurnView
+from .foresight import foresight
+from .objects import (
+    DEFINITE_REFERENCE,
+    GENERIC_PLACE,
+    UNPARSED_SKILL,
+    acceptable,
+    clip,
+    list_items,
+    names_organisation,
+    proper_or_clip,
+    strip_leading,
+)
+from .patterns import (
+    ATTRIBUTE,
+    ATTRIBUTE_PHRASE,
+    ATTRIBUTE_RELATION,
+    BARE_VERB,
+    BIRTHDAY,
+    CLAUSE_START,
+    CONTINUATION,
+    COPULA_SLOT,
+    DATE_OBJECT,
+    EMBEDDED,
+    FAMILY_APPOSITION,
+    FAMILY_NAMED,
+    FAVORITE,
+    FAVORITE_REVERSED,
+    HAVE_NAMED,
+    HOBBIES,
+    HOME_IS,
+    IMPLICIT,
+    JOINT,
+    KIN_IS,
+    MODAL,
+    MY_NAME,
+    NEVER,
+    NOT_MY_THING,
+    OBJECT_SLOT,
+    OUR_PETS,
+    PET_IS,
+    PET_LIST,
+    PLACE_CALLED,
+    ROLE_INTRO,
+    SUBJECT,
+    THEIR_NAME,
+    UNNAMED_KIN,
+    VOCATIVE_BEFORE,
+    YUCK,
+)
+from .rules import FREE_TIME, FREE_TIME_RULE, LEAD_ADVERBS, NEGATION, RULES, Rule, singular
+from .text import (
+    INVERTED,
+    IRREALIS,
+    JOKE,
+    QUOTED,
+    REPORTED_ABOUT_ME,
+    SARCASM,
+    SENTENCE,
+    SPEAKER_PREFIX,
+    declarative_parts,
+    tidy,
+    window,
+)
+from .vocabulary import DEMONYMS, FUNCTIONAL_KIN, KIN_CANONICAL, NAME, NOT_NAMES, PETS
+
+_CLAUSE_CHARS = 400
+_MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
+_MAX_CONTINUATIONS = 8  # "I'm divorced and have one daughter and …"
+
+
+@dataclass
+class _Context:
+    """What one turn's extraction needs to remember between sentences."""
+
+    turn: TurnView
+    speaker: str
+    first_person: bool  # may "I" and "we" state facts (not the assistant talking)
+    last_person: str | None = None
+    # The pet or child last mentioned without a name, for "… his name is Bruno".
+    last_unnamed: tuple[str, str] | None = None
+
+
+class OfflineExtractor:
+    """Pattern-based extraction; the default when no LLM is configured."""
+
+    name = "offline"
+
+    def extract(self, turns: list[TurnView]) -> Extraction:
+        out = Extraction()
+        for turn in turns:
+            text = SPEAKER_PREFIX.sub("", turn.text, count=1)
+            ctx = _Context(turn, turn.speaker, turn.role != "assistant")
+            seen: set[tuple[str, str, str, bool]] = set()
+            for raw in SENTENCE.split(text):
+                raw = raw.strip()
+                if not raw:
+                    continue
+                sentence = tidy(raw)
+                for fact in self._facts(ctx, sentence):
+                    key = (fact.subject.lower(), fact.relation, fact.object.lower(), fact.negated)
+                    if key not in seen:
+                        seen.add(key)
+                        out.facts.append(fact)
+                if ctx.first_person:  # the assistant's own plans ("I'm going to…") are not memory
+                    out.foresight.extend(foresight(turn, ctx.speaker, raw, sentence))
+        return out
+
+    # -- facts ----------------------------------------------------------------------------
+
+    def _facts(self, ctx: _Context, sentence: str) -> list[ExtractedFact]:
+        if JOKE.search(sentence) or SARCASM.search(sentence):
+            return []
+        found: list[ExtractedFact] = []
+        parts = declarative_parts(sentence)
+        for part in parts:
+            part = QUOTED.sub(" … ", part)
+            found.extend(self._possessive_facts(ctx, part))
+            found.extend(self._role_intro_facts(ctx, part))
+            found.extend(self._subject_facts(ctx, part))
+            found.extend(self._their_name_facts(ctx, part))
+        if parts != [sentence]:
+            found.extend(self._presupposed_kin(ctx, QUOTED.sub(" … ", sentence)))
+        return found
+
+    def _presupposed_kin(self, ctx: _Context, sentence: str) -> list[ExtractedFact]:
+        """A question still says who someone is: "Where should I take my wife Lena?"."""
+        facts: list[ExtractedFact] = []
+        if IRREALIS.search(sentence):
+            return facts
+        for pattern in (FAMILY_NAMED, FAMILY_APPOSITION):
+            for m in pattern.finditer(sentence):
+                owner = self._owner(ctx, m)
+                name = m.group("o") if pattern is FAMILY_NAMED else m.group("o1") or m.group("o2")
+                if owner and name and name.split()[0] not in NOT_NAMES | DEMONYMS:
+                    facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
+        return facts
+
+    def _role_intro_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        """ "As a nurse, I …": the role is the speaker's, said in passing."""
+        m = ROLE_INTRO.match(part)
+        if not m or not ctx.first_person:
+            return []
+        if m.group("a"):
+            clause = "am " + m.group("a")
+        else:
+            who = m.group("who").strip()
+            clause = who[4:] if who.lower().startswith("who ") else "am " + who
+        return self._predicates(ctx, ctx.speaker, " " + clause, False, False, False)
+
+    def _their_name_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        """ "We got a puppy, his name is Bruno": the name of the pet or child just mentioned."""
+        if ctx.last_unnamed is None:
+            return []
+        facts = []
+        for m in THEIR_NAME.finditer(part):
+            if m.group("o").split()[0] not in NOT_NAMES:
+                owner, kin = ctx.last_unnamed
+                facts.append(self._kin_fact(ctx, owner, kin, m.group("o")))
+                ctx.last_unnamed = None
+                break
+        return facts
+
+    def _owner(self, ctx: _Context, match: re.Match[str]) -> str | None:
+        """Whose: "my"/"our" → the speaker, "Ana's" → Ana, "his"/"her" → the last person."""
+        if match.group("pname"):
+            name = match.group("pname")
+            return None if name.split()[0] in NOT_NAMES else name
+        poss = match.group("poss").lower()
+        if poss in ("my", "our"):
+            return ctx.speaker if ctx.first_person else None
+        return ctx.last_person if poss in ("his", "her") else None
+
+    def _possessive_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        facts: list[ExtractedFact] = []
+        if IRREALIS.search(part):
+            return facts
+        for m in FAMILY_NAMED.finditer(part):
+            owner = self._owner(ctx, m)
+            if owner and m.group("o").split()[0] not in NOT_NAMES:
+                facts.append(self._kin_fact(ctx, owner, m.group("kin"), m.group("o")))
+                ctx.last_person = m.group("o")
+        for pattern in (HAVE_NAMED, PET_LIST):
+            for m in pattern.finditer(part):
+                owner = self._have_subject(ctx, m.group("subj"))
+                if owner is None or IRREALIS.search(window(part, m.start())):
+                    continue
+                names = m.group("o") if pattern is HAVE_NAMED else m.group("names")
+                for name in re.split(r",\s*(?:and\s+)?|\s+and\s+", names):
+                    if name and name.split()[0] not in NOT_NAMES:
+                        facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
+                        ctx.last_person = name
+        facts.extend(self._attribute_facts(ctx, part))
+        for m in FAVORITE.finditer(part):
+            owner = self._owner(ctx, m)
+            obj = clip(m.group("o"))
+            if owner and acceptable(obj):
+                rel = singular("_".join(m.group("r").lower().split()))
+                facts.append(
+                    self._fact(
+                        ctx,
+                        owner,
+                        f"favorite_{rel}",
+                        obj,
+                        f"{{s}}'s favorite {rel} is {{o}}",
+                        True,
+                        0.8,
+                    )
+                )
+        for m in FAVORITE_REVERSED.finditer(part):
+            obj = clip(m.group("o"))
+            if ctx.first_person and acceptable(obj):
+                rel = singular("_".join(m.group("r").lower().split()))
+                facts.append(
+                    self._fact(
+                        ctx,
+                        ctx.speaker,
+                        f"favorite_{rel}",
+                        obj,
+                        f"{{s}}'s favorite {rel} is {{o}}",
+                        True,
+                        0.75,
+                    )
+                )
+        for m in BIRTHDAY.finditer(part):
+            owner = self._owner(ctx, m)
+            date = DATE_OBJECT.search(m.group("o"))
+            obj = date.group(0) if date else clip(m.group("o"))
+            if owner and acceptable(obj):
+                facts.append(
+                    self._fact(ctx, owner, "birthday", obj, "{s}'s birthday is {o}", True, 0.9)
+                )
+        for m in HOBBIES.finditer(part):
+            owner = self._owner(ctx, m)
+            if owner:
+                for obj in list_items(m.group("o")):
+                    facts.append(
+                        self._fact(
+                            ctx, owner, "hobby", obj, "{s}'s hobbies include {o}", False, 0.8
+                        )
+                    )
+        if ctx.first_person:
+            for m in MY_NAME.finditer(part):
+                name = m.group("o") or m.group("o2") or m.group("o3") or m.group("o4")
+                if name and name.split()[0] not in NOT_NAMES | DEMONYMS:
+                    facts.append(
+                        self._fact(ctx, ctx.speaker, "name", name, "{s}'s name is {o}", True, 0.9)
+                    )
+            home = HOME_IS.search(part)
+            if home:
+                obj = proper_or_clip(home.group("o"))
+                if acceptable(obj) and obj[:1].isupper():
+                    facts.append(
+                        self._fact(ctx, ctx.speaker, "lives_in", obj, "{s} lives in {o}", True, 0.7)
+                    )
+            sideways = NOT_MY_THING.search(part)
+            if sideways and sideways.group("o").split()[0] not in NOT_NAMES:
+                obj = sideways.group("o")
+                obj = obj[0].lower() + obj[1:] if obj[1:2].islower() else obj
+                if acceptable(obj):
+                    facts.append(
+                        self._fact(
+                            ctx, ctx.speaker, "dislikes", obj, "{s} dislikes {o}", False, 0.6
+                        )
+                    )
+            yuck = YUCK.search(part)
+            if yuck and yuck.group("o").split()[0] not in NOT_NAMES:
+                facts.append(
+                    self._fact(
+                        ctx,
+                        ctx.speaker,
+                        "dislikes",
+                        yuck.group("o").lower(),
+                        "{s} dislikes {o}",
+                        False,
+                        0.6,
+                    )
+                )
+            for m in OUR_PETS.finditer(part):
+                facts.append(
+                    self._fact(ctx, ctx.speaker, "has_pet", m.group("o"), "{s} has {o}", False, 0.7)
+                )
+        return facts
+
+    def _attribute_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        """ "My manager is Priya", "My home is in Lisbon", "My dog is a beagle named Ollie"."""
+        facts = []
+        for m in KIN_IS.finditer(part):
+            owner = self._owner(ctx, m)
+            name = m.group("o")
+            if owner and name.split()[0] not in NOT_NAMES | DEMONYMS:
+                facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
+                ctx.last_person = name
+        for m in PET_IS.finditer(part):
+            owner = self._owner(ctx, m)
+            if owner:
+                breed = " ".join(m.group("breed").lower().split())
+                facts.append(self._fact(ctx, owner, "has_pet", breed, "{s} has a {o}", False, 0.75))
+                if m.group("o") and m.group("o").split()[0] not in NOT_NAMES:
+                    facts.append(self._kin_fact(ctx, owner, m.group("kin"), m.group("o")))
+        for m in ATTRIBUTE.finditer(part):
+            owner = self._owner(ctx, m)
+            relation = ATTRIBUTE_RELATION[" ".join(m.group("noun").lower().split())]
+            raw = PLACE_CALLED.sub("", strip_leading(m.group("o")))
+            if relation == "works_as":
+                obj = clip(raw, 4)
+            else:
+                raw = re.sub(r"^(?:in|based\s+in)\s+", "", raw)
+                obj = proper_or_clip(raw)
+                # A name, or for an employer a named kind of organisation ("the city council").
+                if not obj[:1].isupper() and not (
+                    relation == "works_at" and names_organisation(obj)
+                ):
+                    continue
+            if owner and acceptable(obj):
+                phrase = ATTRIBUTE_PHRASE[relation]
+                facts.append(self._fact(ctx, owner, relation, obj, phrase, True, 0.75))
+        return facts
+
+    def _have_subject(self, ctx: _Context, word: str) -> str | None:
+        if word.lower() in ("i", "we"):
+            return ctx.speaker if ctx.first_person else None
+        if word.lower() in ("he", "she"):
+            return ctx.last_person
+        return None if word.split()[0] in NOT_NAMES else word
+
+    def _kin_fact(self, ctx: _Context, owner: str, kin_word: str, name: str) -> ExtractedFact:
+        kin = " ".join(kin_word.lower().split())
+        if re.fullmatch(PETS, kin, re.IGNORECASE):
+            return self._fact(ctx, owner, "pet", name, f"{{s}}'s {kin} is {{o}}", False, 0.85)
+        relation = KIN_CANONICAL.get(kin, kin).replace("-", "_").replace(" ", "_")
+        words = relation.replace("_", " ")
+        return self._fact(
+            ctx,
+            owner,
+            relation,
+            name,
+            f"{{s}}'s {words} is {{o}}",
+            relation in FUNCTIONAL_KIN,
+            0.85,
+        )
+
+    def _subjects(self, ctx: _Context, part: str) -> Iterator[tuple[int, int, str | None, bool]]:
+        """(start, end, subject, third person) of each subject; subject None states nothing."""
+        implicit = IMPLICIT.match(part)
+        if implicit and ctx.first_person:
+            yield 0, implicit.end(), ctx.speaker, False
+        for m in SUBJECT.finditer(part):
+            if m.group("we"):
+                if ctx.first_person:
+                    yield m.start(), m.end(), ctx.speaker, False
+            elif m.group("intro"):
+                owner = self._owner(ctx, m)
+                name = m.group("o1") or m.group("o2")
+                if name.split()[0] in NOT_NAMES:
+                    continue
+                if owner and not IRREALIS.search(window(part, m.start())):
+                    self._pending.append(self._kin_fact(ctx, owner, m.group("kin"), name))
+                ctx.last_person = name
+                yield m.start(), m.end(), name, True
+            elif m.group("pron"):
+                word = m.group("pron").lower()
+                if word in ("i", "we"):
+                    yield m.start(), m.end(), ctx.speaker if ctx.first_person else None, False
+                else:
+                    yield m.start(), m.end(), ctx.last_person, True
+            else:
+                name = m.group("name")
+                start = m.start()
+                words = name.split()
+                if words[0].endswith("ing") and len(words[0]) > 5 and not part[:start].strip():
+                    continue  # "Having a buddy …": a gerund opening the sentence
+                if words[0] in NOT_NAMES:
+                    if len(words) == 1 or words[1] in NOT_NAMES:
+                        continue
+                    start = m.start() + len(words[0]) + 1  # "Bet Max loves …"
+                    name = words[1]
+                elif len(words) > 1 and words[1] in NOT_NAMES:
+                    name = words[0]
+                after = part[start + len(name) :]
+                if OBJECT_SLOT.search(window(part, start, 40)):
+                    if COPULA_SLOT.search(window(part, start, 40)):
+                        ctx.last_person = name  # "Mia's boyfriend is Leo and he's a dentist"
+                    continue  # "… live in Berlin": an object, not a subject
+                if re.match(r"\s*[,!?.]", after) and VOCATIVE_BEFORE.search(
+                    window(part, start, 40)
+                ):
+                    continue  # "Thanks, Maria!": spoken to
+                if re.match(r"\s*(?:,\s*)?(?:I|you|we)\b", after) and VOCATIVE_BEFORE.search(
+                    window(part, start, 40)
+                ):
+                    continue  # "Yeah, Sam, I …"
+                if not re.match(r"\s+(?:I|we|you|he|she|they|it)\b", after):
+                    ctx.last_person = name
+                yield start, start + len(name), name, True
+
+    def _subject_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        self._pending: list[ExtractedFact] = []
+        facts: list[ExtractedFact] = []
+        subjects = list(itertools.islice(self._subjects(ctx, part), _MAX_SUBJECTS))
+        for start, end, subject, third in subjects:
+            if subject is None or start == end:
+                continue
+            before = window(part, start)
+            if IRREALIS.search(before) or INVERTED.search(before) or EMBEDDED.search(before):
+                continue
+            if subject == ctx.speaker and REPORTED_ABOUT_ME.search(before):
+                continue
+            clause = part[end : end + _CLAUSE_CHARS]
+            free_time = bool(FREE_TIME.search(before))
+            implicit = start == 0 and end > 0 and IMPLICIT.match(part) is not None
+            if MODAL.match(clause.lstrip()):
+                continue
+            # "Ana and I …" opens a clause; "I speak Dutch and I …" has no subject "Dutch".
+            if (
+                third
+                and JOINT.match(clause)
+                and (subject in DEMONYMS or not CLAUSE_START.search(before))
+            ):
+                continue
+            facts.extend(self._predicates(ctx, subject, clause, free_time, implicit, third))
+        return self._pending + facts
+
+    def _predicates(
+        self,
+        ctx: _Context,
+        subject: str,
+        clause: str,
+        free_time: bool,
+        implicit: bool,
+        third: bool,
+    ) -> list[ExtractedFact]:
+        """Facts from a subject's clause, and from its coordinated verb phrases."""
+        facts: list[ExtractedFact] = []
+        continuations = [m.end() for m in CONTINUATION.finditer(clause)]
+        starts = [0, *continuations[:_MAX_CONTINUATIONS]]
+        for n, pos in enumerate(starts):
+            rest = clause[pos:].lstrip() if n else clause.lstrip(" ,")  # "My boss, Linda, loves"
+            if n and re.match(rf"(?:I|we|he|she|they|it|you)\b|{NAME}\s+[a-z]", rest):
+                break  # a new subject: its own clause
+            plural = False
+            if third and n == 0:
+                rest = re.sub(r"^who\s+", "", rest)  # "my brother Sam, who loves fishing"
+                joint = JOINT.match(clause)  # "Ana and I both speak Portuguese"
+                if joint:
+                    rest, plural = clause[joint.end() :], True
+            if third and not plural and BARE_VERB.match(rest):
+                continue  # no agreement: not this subject's verb
+            # "never" states no fact to close ("I've never been married"), except a taste.
+            never = bool(NEVER.match(rest))
+            negated = False
+            for pattern, replacement in NEGATION:
+                new = pattern.sub(replacement, rest, count=1)
+                if new != rest:
+                    rest, negated = new, True
+                    break
+            rest = rest[LEAD_ADVERBS.match(rest).end() :]  # type: ignore[union-attr]
+            if implicit and re.match(r"\w+ing\b", rest):
+                rest = "am " + rest
+            if n and not facts:
+                break  # "and" only carries on a subject whose first verb phrase stated a fact
+            rules = RULES + ((FREE_TIME_RULE,) if free_time and n == 0 else ())
+            found = self._match_rules(ctx, rules, subject, rest, negated, never)
+            if n and not found:
+                # The verb left out: "I'm 45, married, …", "I'm vegan and allergic to soy".
+                copula = "is " if third else "am "
+                found = self._match_rules(ctx, RULES, subject, copula + rest, negated, never)
+            facts.extend(found)
+        return facts
+
+    def _match_rules(
+        self,
+        ctx: _Context,
+        rules: tuple[Rule, ...],
+        subject: str,
+        rest: str,
+        negated: bool,
+        never: bool,
+    ) -> list[ExtractedFact]:
+        facts: list[ExtractedFact] = []
+        for rule in rules:
+            m = rule.pattern.match(rest)
+            if m:
+                facts.extend(self._apply(ctx, rule, subject, m.group("o"), negated, never))
+        return facts
+
+    def _apply(
+        self, ctx: _Context, rule: Rule, subject: str, raw: str, negated: bool, never: bool
+    ) -> list[ExtractedFact]:
+        relation = rule.relation
+        if rule.on_negation == "keep":
+            if not negated:
+                return []  # "I care for my mother" states no taste
+            negated = False
+        if negated and (rule.on_negation == "drop" or (never and rule.on_negation != "flip")):
+            return []
+        if negated and rule.on_negation == "flip":
+            relation, negated = "dislikes", False
+        negated = negated or rule.negated
+        if relation in ("likes", "dislikes") and (
+            DEFINITE_REFERENCE.match(raw)
+            or re.match(r"\s*(?:my|our|his|her|their|your|its)\s", raw, re.I)
+        ):
+            return []  # "I love the lesson it teaches": about one thing, not a taste
+        if relation == "studies" and UNPARSED_SKILL.match(raw):
+            return []
+        if relation in ("works_at", "studies_at") and GENERIC_PLACE.match(raw):
+            return []  # "a shooting guard for the team": no organisation named
+        if rule.cut is not None:
+            end = rule.cut.search(raw)
+            raw = raw[: end.start()] if end else raw
+        if rule.mode == "raw":
+            objects = [strip_leading(raw)]
+        elif rule.mode == "place":
+            objects = [proper_or_clip(raw)]
+        elif rule.mode in ("list", "proper_list"):
+            objects = list_items(raw, proper=rule.mode == "proper_list")
+        else:
+            objects = [clip(raw)]
+        facts = []
+        for obj in objects:
+            if rule.transform is not None:
+                obj = rule.transform(obj) or ""
+            obj = obj.strip()
+            if not acceptable(obj):
+                continue
+            phrase = "{s} dislikes {o}" if relation != rule.relation else rule.phrase
+            confidence = rule.confidence * (0.9 if subject == ctx.last_person else 1.0)
+            facts.append(
+                self._fact(
+                    ctx, subject, relation, obj, phrase, rule.functional, confidence, negated
+                )
+            )
+            if relation in ("has", "has_pet") and not negated:
+                self._remember_unnamed(ctx, subject, raw, obj)
+        return facts
+
+    @staticmethod
+    def _remember_unnamed(ctx: _Context, owner: str, raw: str, obj: str) -> None:
+        """One pet or child just mentioned ("a puppy"), so that "his name is …" can name it."""
+        if not re.match(r"\s*(?:a|an|one)\s", raw, re.IGNORECASE):
+            return
+        head = obj.lower().split()[-1]
+        kin = UNNAMED_KIN.get(head, head)
+        if kin in UNNAMED_KIN.values() or re.fullmatch(PETS, kin, re.IGNORECASE):
+            ctx.last_unnamed = (owner, kin)
+
+    def _fact(
+        self,
+        ctx: _Context,
+        subject: str,
+        relation: str,
+        obj: str,
+        phrase: str,
+        functional: bool,
+        confidence: float,
+        negated: bool = False,
+    ) -> ExtractedFact:
+        return ExtractedFact(
+            subject=subject,
+            relation=relation,
+            object=obj,
+            text=phrase.format(s=subject, o=obj),
+            confidence=round(confidence, 3),
+            functional=functional,
+            turn_index=ctx.turn.index,
+            t_valid=ctx.turn.event_time,
+            negated=negated,
+        )

@@ -1,0 +1,190 @@
+"""Patterns that find subjects and possessive statements ("my sister Ana", "my favorite band is …",
+"my name is …")."""
+
+from __future__ import annotations
+
+import re
+
+from .vocabulary import KIN, KIN_ADJ, NAME, NUM, PETS
+
+_POSS = rf"(?P<poss>\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)|(?P<pname>{NAME})'s)"
+FAMILY_NAMED = re.compile(
+    _POSS + rf"\s+(?:{KIN_ADJ}\s+)?(?P<kin>{KIN}|{PETS})(?:'s\s+name\s+is|\s+is\s+(?:called|"
+    rf"named)|\s+(?:called|named)|\s+goes\s+by)\s+(?P<o>{NAME})",
+    re.IGNORECASE,
+)
+FAMILY_APPOSITION = re.compile(
+    _POSS + rf"\s+(?:{KIN_ADJ}\s+)?(?P<kin>{KIN}|{PETS})"
+    rf"(?:,\s*(?P<o1>{NAME})(?=\s*,|\s+(?!and\b|or\b)[a-z])|\s+(?P<o2>{NAME})\b)",
+    re.IGNORECASE,
+)
+_HAVE_SUBJECT = rf"(?P<subj>\b(?:I|[Ww]e|[Hh]e|[Ss]he)\b|{NAME})\s+(?:(?:also|just|now|still)\s+)?"
+HAVE_NAMED = re.compile(
+    _HAVE_SUBJECT
+    + r"(?:have|has|have\s+got|has\s+got|got|adopted)\s+(?:a|an|one)\s+(?:[\w-]+\s+){0,2}?"
+    rf"(?P<kin>{KIN}|{PETS})(?:\s+(?:named|called)\s+|,\s*)(?P<o>{NAME})"
+    r"(?=\s*(?:[,.!?;:]|$|(?:and|who|but)\b)|\s+(?!and\b|who\b|but\b)[a-z])",
+    re.IGNORECASE,
+)
+PET_LIST = re.compile(
+    _HAVE_SUBJECT + rf"(?:have|has|got|adopted)\s+{NUM}\s+(?:[\w-]+\s+)?(?P<kin>{PETS})(?:s|es)?"
+    rf"(?:,\s*|\s+(?:named|called)\s+)(?P<names>{NAME}(?:(?:,\s*|,?\s+and\s+){NAME})+)",
+    re.IGNORECASE,
+)
+OUR_PETS = re.compile(
+    rf"\b(?:[Mm]y|[Oo]ur)\s+(?P<o>(?:two|three|four|five|\d+)\s+(?:{PETS})(?:s|es)?)\b",
+    re.IGNORECASE,
+)
+MY_NAME = re.compile(
+    rf"\b(?:[Mm]y\s+name\s+is|[Cc]all\s+me|I\s+go\s+by|^\s*[Nn]ame's)\s+(?P<o>{NAME})|"
+    rf"(?:^|\b(?:[Hh]i|[Hh]ello|[Hh]ey|[Bb]y\s+the\s+way|[Bb]tw|[Oo]h|[Aa]nyway)[,!]?\s+)"
+    rf"I\s+am\s+(?P<o2>{NAME})(?=\s*(?:[,.!]|$|and\b))|"
+    rf"\bI\s+am\s+(?P<o3>{NAME}),?\s+(?:by\s+the\s+way|btw|nice\s+to\s+meet|"
+    rf"pleased\s+to\s+meet)|^\s*(?:(?:[Hh]i|[Hh]ello|[Hh]ey)[,!]?\s+)?(?P<o4>{NAME})\s+here"
+    r"(?=\s*(?:[,.!]|$))",
+)
+# "My manager is Priya": a role, then the person's name.
+KIN_IS = re.compile(
+    _POSS + rf"\s+(?:{KIN_ADJ}\s+)?(?P<kin>{KIN})(?:\s+is|'s)\s+(?:now\s+|still\s+|actually\s+)?"
+    rf"(?P<o>{NAME})(?=\s*(?:[,.!?;:]|$|\s-\s|(?:and|but|who|from)\b))",
+    re.IGNORECASE,
+)
+# "My dog is a beagle named Ollie": the kind of pet, and maybe its name.
+PET_IS = re.compile(
+    _POSS + rf"\s+(?P<kin>{PETS})(?:\s+is|'s)\s+an?\s+(?P<breed>(?:[\w-]+\s+){{0,2}}?(?:{PETS}))\b"
+    rf"(?:,?\s+(?:named|called)\s+(?P<o>{NAME}))?",
+    re.IGNORECASE,
+)
+# "My home is in Lisbon now", "My employer is Siemens": an attribute named by its noun.
+_ATTRIBUTES = {
+    "lives_in": "current home|current city|home|place|apartment|flat|house|base",
+    "from": "hometown|home town|birthplace|home country",
+    "speaks": "native language|first language|mother tongue|native tongue",
+    "works_at": "employer|company|workplace",
+    "works_as": "job title|profession|occupation",
+}
+ATTRIBUTE_PHRASE = {
+    "lives_in": "{s} lives in {o}",
+    "from": "{s} is from {o}",
+    "speaks": "{s} speaks {o}",
+    "works_at": "{s} works at {o}",
+    "works_as": "{s} works as {o}",
+}
+ATTRIBUTE_RELATION = {
+    noun: relation for relation, nouns in _ATTRIBUTES.items() for noun in nouns.split("|")
+}
+ATTRIBUTE = re.compile(
+    _POSS
+    + r"\s+(?P<noun>"
+    + "|".join(n.replace(" ", r"\s+") for n in ATTRIBUTE_RELATION)
+    + r")(?:\s+is|'s)\s+(?:now\s+|still\s+|currently\s+)?(?P<o>.+)",
+    re.IGNORECASE,
+)
+# A place given a name after a description: "a little place called Hoi An" → "Hoi An".
+PLACE_CALLED = re.compile(
+    r"^(?:in\s+)?(?:(?:an?|the)\s+)?(?:[\w-]+\s+){0,3}?(?:called|named)\s+", re.IGNORECASE
+)
+# "… a puppy, his name is Bruno": the name of the pet or child just mentioned.
+THEIR_NAME = re.compile(rf"\b(?:[Hh]is|[Hh]er|[Ii]ts|[Tt]heir)\s+name\s+is\s+(?P<o>{NAME})")
+# "never" before the verb: "I've never been married" closes nothing.
+NEVER = re.compile(r"(?:(?:am|is|are|'s|was|were|have|has)\s+)?never\b", re.IGNORECASE)
+# A child or pet counted, then named: "We have a baby, her name is Ava".
+UNNAMED_KIN = {
+    "son": "son", "daughter": "daughter", "boy": "son", "girl": "daughter", "baby": "child",
+    "child": "child", "kid": "child",
+}  # fmt: skip
+# "As a nurse, I …", "As someone who lives in Chicago, …": the speaker's role, stated in passing.
+ROLE_INTRO = re.compile(
+    r"^\s*as\s+(?:(?P<a>an?\s+[^,]{1,60})|(?:someone|somebody|a\s+person)\s+(?P<who>[^,]{1,60}))"
+    r"(?=,|$)",
+    re.IGNORECASE,
+)
+FAVORITE = re.compile(
+    _POSS + r"\s+(?:all[- ]time\s+|absolute\s+)?fav(?:ou?rite|e)\s+"
+    r"(?:(?:kind|type|sort|genre|style)\s+of\s+)?"
+    r"(?P<r>(?!is\b|are\b)[a-z]+(?:\s+(?!is\b|are\b|has\b|would\b|of\b|ever\b|was\b|will\b)[a-z]+)?)"
+    r"\s+(?:of\s+all\s+time\s+|ever\s+)?(?:is|are|has\s+to\s+be|would\s+be|was\s+always|'s|"
+    r"will\s+always\s+be)\s+(?P<o>.+)",
+    re.IGNORECASE,
+)
+FAVORITE_REVERSED = re.compile(
+    r"(?:^|,\s*)(?P<o>[^,.;!?]{1,40}?)\s+(?:is|are)\s+(?:definitely\s+|probably\s+|still\s+)?"
+    r"(?:[Mm]y)\s+(?:all[- ]time\s+)?fav(?:ou?rite|e)\s+(?:(?:kind|type|sort|genre|style)\s+of\s+)?"
+    r"(?P<r>[a-z]+(?:\s+(?!of\b)[a-z]+)?)\b",
+)
+# "Musicals aren't my thing": a dislike said sideways.
+NOT_MY_THING = re.compile(
+    r"^(?:(?:honestly|tbh|yeah|well|ok|okay|so|but|and)[,\s]+)*(?P<o>[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,3}?)"
+    r"\s+(?:is|are)\s+not\s+(?:really\s+|exactly\s+|quite\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea|"
+    r"jam|scene)\b",
+    re.IGNORECASE,
+)
+BIRTHDAY = re.compile(_POSS + r"\s+birthday\s+is\s+(?:on\s+)?(?P<o>.+)", re.IGNORECASE)
+HOBBIES = re.compile(
+    _POSS + r"\s+(?:main\s+|favou?rite\s+|biggest\s+)?hobb(?:y|ies)\s+(?:is|are|includes?)\s+"
+    r"(?P<o>.+)",
+    re.IGNORECASE,
+)
+HOME_IS = re.compile(
+    r"(?:^|\b[Mm]y\s+)[Hh]ome\s+(?:for\s+(?:me|us)\s+)?is\s+(?:now\s+)?(?P<o>.+)",
+)
+YUCK = re.compile(
+    r"^(?P<o>(?-i:[A-Z])[a-z]+(?:\s+[a-z]+)?)\s+(?:is|are)\s+(?:so\s+|absolutely\s+|just\s+|"
+    r"really\s+)?(?:disgusting|gross|revolting|nasty|vile|the\s+worst)\b",
+)
+DATE_OBJECT = re.compile(
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?\s+\d{1,2}(?:st|nd|rd|th)?|"
+    r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|"
+    r"August|September|October|November|December)",
+)
+SUBJECT = re.compile(
+    rf"(?P<we>^\s*[Mm]e\s+and\s+(?:my\s+[\w-]+(?:\s+{NAME})?|{NAME}))|"
+    rf"(?P<intro>{FAMILY_APPOSITION.pattern})|(?P<pron>\b(?:I|i|[Ww]e|[Hh]e|[Ss]he)\b)|"
+    rf"(?P<name>\b{NAME})",
+    re.IGNORECASE,
+)
+IMPLICIT = re.compile(
+    r"^(?:currently|still|just|recently|now)\s+(?=\w+ing\b|moved|started|visited|got|went)",
+    re.IGNORECASE,
+)
+OBJECT_SLOT = re.compile(
+    r"\b(?:in|at|to|from|for|near|of|about|by|on|into|with|visited|visit|like|love|likes|"
+    r"loves|than|the|a|an|my|our|his|her|their|called|named|is|are|was|were)\s+$",
+    re.IGNORECASE,
+)
+# "Ana and I …": a subject shared with the speaker.
+JOINT = re.compile(r"\s*and\s+(?-i:I)\s+")
+# What may stand before a subject that opens a clause.
+CLAUSE_START = re.compile(
+    r"(?:^|[,;:.!?]|\b(?:and|but|so|because|when|while|then|also))\s*$", re.IGNORECASE
+)
+# A name after "is", "called" or "named" is someone the next "he"/"she" may mean.
+COPULA_SLOT = re.compile(r"\b(?:is|are|was|were|called|named)\s+$", re.IGNORECASE)
+# Where a subject's next verb phrase starts: "I'm 45, married, and live in Perth".
+CONTINUATION = re.compile(r"(?:,\s*(?:and\s+|but\s+)?|\s(?:and|but)\s+)(?:also\s+|then\s+)?")
+# A third-person subject takes "lives", not "live": "Sounds like a plan" has no subject.
+BARE_VERB = re.compile(
+    r"(?:live|work|love|like|enjoy|adore|hate|dislike|detest|loathe|despise|speak|play|study|"
+    r"go|collect|teach|prefer|own|run|drive|have|reside|am|are|were)\b",
+    re.IGNORECASE,
+)
+# Words that open a clause a subject does not assert: "what I like", "where I got married".
+EMBEDDED = re.compile(
+    r"\b(?:what|which|whatever|where|when|how|why|whom|whose|as)\s+$", re.IGNORECASE
+)
+# A clause led by a modal or an intention states no fact yet ("we'll teach others").
+MODAL = re.compile(
+    r"(?:will|would(?!\s+(?:much\s+)?rather)|could|should|might|may|must|shall|"
+    r"can(?!\s+(?:speak|not\s+(?:stand|bear|get\s+enough)))|"
+    r"(?:am|is|are)\s+going\s+to|wants?\s+to|needs?\s+to|ha(?:ve|s)\s+to|hopes?\s+to|"
+    r"plans?\s+to|(?:am|is|are)\s+(?:planning|hoping|about)\s+to)\b",
+    re.IGNORECASE,
+)
+# A name spoken to, not about: "Thanks, Maria!", "Yeah, Sam, …".
+VOCATIVE_BEFORE = re.compile(
+    r"(?:^\s*|(?:^|[,.!?]\s*)(?:thanks|thank\s+you|hey|hi|hello|yeah|yes|no|wow|oh|sorry|"
+    r"congrats|congratulations|great|nice|awesome|dear|ok|okay|sure|cool|well|aww|haha|lol)"
+    r"[,!]?\s*)$",
+    re.IGNORECASE,
+)

@@ -1,0 +1,1042 @@
+"""The verb-phrase catalogue, as data: each rule is a pattern tried right after a subject, the
+relation it states and how its object is read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .objects import names_organisation
+from .vocabulary import (
+    ACTIVITY_NOUNS,
+    BUSINESS,
+    JOB,
+    NUM,
+    NUMBER_WORDS,
+    PETS,
+    PLAYS,
+    THINGS,
+    number_value,
+)
+
+ADVERBS = (
+    r"(?:(?:just|now|currently|also|still|really|actually|recently|originally|basically|"
+    r"honestly|totally|absolutely|finally|officially|mostly|only|always|already|both|all|"
+    r"happily|pretty|so|very|even|definitely|seriously|together|kind\s+of|sort\s+of)\s+)*"
+)
+# A stretch of time, never a place of work: "a barber for twenty years".
+_DURATION = (
+    r"(?:(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"fifteen|twenty|thirty|forty|several|many|a\s+few|a\s+couple\s+of|the\s+(?:last|past)"
+    r"(?:\s+\w+)?|over|almost|nearly|about|around|more\s+than)\s+(?:\w+\s+)?(?:years?|months?|"
+    r"weeks?|days?|decades?|hours?)|ages|a\s+while|a\s+long\s+time|life|now|good|heart)\b"
+)
+_BE = rf"(?:am|is|are|'s|have\s+been|has\s+been)\s+{ADVERBS}"
+_WORK = (
+    r"(?:work|works|have\s+worked|has\s+worked|(?:have|has)\s+been\s+working|"
+    r"(?:am|is|are)\s+" + ADVERBS + r"working|started\s+working|began\s+working)"
+)
+_MOD = r"(?!(?:of|a|an|the|and|or|to|in|at|for|with|my|his|her|from|who|that|fan)\b)[\w-]+"
+_JOBP = rf"(?:{_MOD}\s+){{0,3}}?(?:{JOB})s?"
+# "work as", "work from home as", "am freelancing as": the job follows "as".
+_WORK_AS = (
+    r"(?:" + _WORK + r"|(?:am|is|are)\s+(?:freelancing|moonlighting)|freelance|freelances)"
+    r"\s+(?:(?!as\b)[\w'-]+\s+){0,6}?as"
+)
+# A job begun, then the job: "got a new job as", "landed a position as", "was promoted to".
+_NEW_JOB = (
+    r"(?:(?:started|began|got|landed|took|found|accepted)\s+(?:a\s+|my\s+|the\s+|his\s+|"
+    r"her\s+)?(?:new\s+)?(?:full-time\s+|part-time\s+)?(?:job|position|role|internship|gig)"
+    r"\s+as|(?:got|was|were|have\s+been|has\s+been|just\s+got)\s+(?:hired|taken\s+on)\s+as|"
+    r"(?:got\s+|was\s+|have\s+been\s+|has\s+been\s+)?promoted\s+to)"
+)
+_DEGREE = (
+    r"(?:phd|ph\.d\.?|doctorate|masters?|master's|mba|msc|ma|ba|bsc|bachelor's|bachelors|"
+    r"degree|diploma|certificate|course|apprenticeship)"
+)
+_LEVELS = {
+    "first-year", "second-year", "third-year", "fourth-year", "final-year", "grad", "graduate",
+    "undergrad", "undergraduate", "phd", "college", "university", "high", "school",
+    "exchange", "international", "mature", "part-time", "full-time", "year", "first",
+    "second", "third", "fourth", "final", "postgrad", "postgraduate", "masters", "doctoral",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A verb phrase tried right after a subject; `(?P<o>…)` is the object."""
+
+    pattern: re.Pattern[str]
+    relation: str
+    phrase: str  # how the fact reads: "{s} lives in {o}"
+    functional: bool
+    confidence: float = 0.8
+    mode: str = "phrase"  # phrase | place | list | proper_list | raw
+    # negate | drop | flip (likes → dislikes) | keep (only negated: "don't care for" dislikes)
+    on_negation: str = "negate"
+    negated: bool = False  # the phrase itself closes a fact ("I quit my job at X")
+    transform: Callable[[str], str | None] | None = None
+    cut: re.Pattern[str] | None = None  # extra clause words for this object
+
+
+def _r(
+    regex: str,
+    relation: str,
+    phrase: str,
+    functional: bool,
+    confidence: float = 0.8,
+    *,
+    mode: str = "phrase",
+    on_negation: str = "negate",
+    negated: bool = False,
+    transform: Callable[[str], str | None] | None = None,
+    cut: str | None = None,
+) -> Rule:
+    return Rule(
+        re.compile(regex, re.IGNORECASE),
+        relation,
+        phrase,
+        functional,
+        confidence,
+        mode,
+        on_negation,
+        negated,
+        transform,
+        re.compile(rf"\s(?:{cut})(?=\W|$)", re.IGNORECASE) if cut else None,
+    )
+
+
+_NOT_A_SUBJECT_TAUGHT = re.compile(
+    r"\b(?:to|how|my|me|him|her|them|us|others|people|kids|children|students|class|classes|"
+    r"myself|everyone|lessons?)\b",
+    re.IGNORECASE,
+)
+
+
+def singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if re.search(r"(?:sh|ch|x|ss)es$", word):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _teacher(obj: str) -> str | None:
+    words = obj.split()
+    if not words or len(words) > 4 or _NOT_A_SUBJECT_TAUGHT.search(obj):
+        return None
+    return f"{obj} teacher"
+
+
+def _learning(obj: str) -> str | None:
+    obj = re.sub(
+        r"^(?:how\s+)?to\s+(?:play|speak|make|do|ride|cook|use)\s+(?:the\s+|a\s+)?", "", obj
+    )
+    skill = re.fullmatch(r"(?:how\s+)?to\s+(\w+)", obj)
+    if skill and skill.group(1).lower() in ACTIVITY_NOUNS:
+        return ACTIVITY_NOUNS[skill.group(1).lower()]  # "how to surf" → "surfing"
+    return None if re.match(r"^(?:to|how)\b", obj) else obj
+
+
+def _subject_taught(obj: str) -> str | None:
+    """ "a pottery class" → "pottery"; "a new class", "an extra class" name no subject."""
+    if re.match(
+        r"(?:new|extra|free|great|good|fun|quick|short|long|first|second|last|few|online|evening|"
+        r"night|weekly|daily|weekend|summer|intro|introductory|beginners?|local|private)\b",
+        obj,
+    ):
+        return None
+    return obj
+
+
+def _field_of_study(mods: str) -> str | None:
+    words = [w for w in mods.split() if w.lower() not in _LEVELS]
+    if not words or "former" in mods.lower():
+        return None
+    return " ".join(words)
+
+
+_ACTIVITIES = (
+    "travel|cook|read|dance|swim|hike|paint|write|draw|sing|run|bake|garden|fish|surf|ski|"
+    "skate|knit|sew|camp|climb|sail|ride|shop|golf|bike|cycle|jog|party|explore|learn"
+)
+
+
+def _to_noun(obj: str) -> str | None:
+    """ "to travel" → "travel"; "to play with her toys" is no taste, so nothing."""
+    if not obj.lower().startswith("to "):
+        return obj
+    rest = obj[3:]
+    return rest if re.fullmatch(_ACTIVITIES, rest, re.IGNORECASE) else None
+
+
+def _activity(obj: str) -> str | None:
+    """ "swim" → "swimming": the pastime a habitual verb names."""
+    return ACTIVITY_NOUNS.get(obj.lower())
+
+
+def _not_new(obj: str) -> str | None:
+    """ "new puppy" → "puppy": being new is no property of the pet."""
+    return re.sub(r"^new\s+", "", obj, flags=re.IGNORECASE) or None
+
+
+def _job(obj: str) -> str | None:
+    """ "33-year-old lawyer" → "lawyer": an age is no part of a job."""
+    return re.sub(r"^\d{1,3}-years?-old\s+", "", obj) or None
+
+
+def _org(obj: str) -> str | None:
+    """A lower-case place of work counts only when it names an organisation."""
+    return obj if names_organisation(obj) else None
+
+
+# How often or why: what makes "I swim" a pastime rather than a single event.
+_HABIT = (
+    r"(?:a\s+lot|regularly|often|daily|weekly|religiously|every\s+\w+|most\s+\w+|"
+    r"on\s+(?:the\s+)?weekends|at\s+weekends|twice\s+a\s+\w+|once\s+a\s+\w+|"
+    r"(?:\w+\s+)?times\s+a\s+\w+|to\s+relax|to\s+unwind|to\s+de-?stress|for\s+fun|"
+    r"in\s+(?:my|his|her|our|their)\s+(?:free|spare)\s+time|whenever\s+\w+|since\s+\w+|"
+    r"for\s+(?:years|ages|a\s+decade|(?:\w+\s+)?(?:years|decades)))\b"
+)
+_DETERMINER = r"(?:a|an|the|my|our|his|her|their|your|this|that|these|those|some|it|them)"
+_NOT_A_PASTIME = (
+    r"(?:a|an|the|my|our|his|her|their|it|that|this|some|any|what|well|great|fine|ok|okay|"
+    r"good|better|homework|laundry|dishes|chores|taxes|work|research|nothing|everything|"
+    r"something|anything|stuff|things|errands|overtime|shifts?|business|math|the|"
+    # an emphatic "do": "I do miss nature"
+    r"miss|love|like|hope|think|want|need|know|feel|believe|enjoy|appreciate|remember|wish|"
+    r"agree|understand|see|get|try|have|care|worry|wonder|mean)\b"
+)
+_NUM_OR_DET = r"(?:" + NUM + r"|my|our)"
+_DIETS = (
+    r"vegan|vegetarian|pescatarian|pescetarian|keto|paleo|plant-based|gluten-free|"
+    r"dairy-free|low-carb|halal|kosher|raw"
+)
+
+
+# A time, not a place: "born in March", "born in 1990".
+_WHEN = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|the\s+\d|\d|the\s+(?:spring|summer|fall|autumn|winter|sixties|seventies|"
+    r"eighties|nineties)|(?:spring|summer|fall|autumn|winter)\b)"
+)
+_VISIT = (
+    r"(?:visited|have\s+visited|has\s+visited|have\s+been\s+to|has\s+been\s+to|"
+    r"went\s+(?:back\s+)?to|(?:traveled|travelled|backpacked|toured|roamed|wandered)\s+"
+    r"(?:to|through|around|across|in)|flew\s+to|drove\s+to|toured|"
+    r"(?:honeymooned|vacationed|holidayed|vacationing|holidaying)\s+(?:in|at|on)|"
+    r"took\s+(?:[\w']+\s+){1,3}?to(?=\s+(?-i:[A-ZÀ-ÖØ-Þ]))|"
+    r"(?:got|came|just\s+got)\s+back\s+from\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:trip|vacation|holiday|visit|week|weekend|tour|stay)\s+(?:to|in|at)|"
+    r"(?:was|were)\s+in(?=\s+(?-i:[A-ZÀ-ÖØ-Þ])(?!" + _WHEN + r"))|"
+    r"got\s+back\s+from|came\s+back\s+from|"
+    r"returned\s+from|(?:am|is|are)\s+" + ADVERBS + r"(?:traveling|travelling|backpacking)\s+"
+    r"(?:through|around|across|in)|(?:spent|stayed)\s+(?:[\w'-]+\s+){0,5}?"
+    r"(?:in|at|near|outside|by)|(?:go|goes|went)\s+\w+ing\s+in)"
+)
+
+RULES: tuple[Rule, ...] = (
+    # -- where someone lives, comes from, has been
+    _r(
+        r"(?:live|lives|reside|resides|have\s+lived|has\s+lived|(?:have|has)\s+been\s+living|"
+        r"(?:am|is|are)\s+living)\s+" + ADVERBS + r"(?:with\s+(?:my|our|his|her|their)\s+"
+        r"[\w-]+(?:\s+and\s+(?:my\s+)?[\w-]+)?\s+)?(?:in|(?:right\s+|just\s+)?outside(?:\s+of)?"
+        r"(?=\s+(?-i:[A-ZÀ-ÖØ-Þ])))\s+(?P<o>.+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"(?:have\s+|has\s+)?" + ADVERBS + r"(?:(?:moved|relocated)\s+(?:back\s+|over\s+)?"
+        r"(?:here\s+)?to|settled(?:\s+down)?\s+in)\s+(?P<o>.+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:have|has)\s+been\s+" + ADVERBS + r"in\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w' .-]+?)\s+"
+        r"(?=(?:for|since)\s+(?:\d|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+        r"twenty|several|many|the\s+(?:last|past)|years|ages|\w+\s+years))",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.7,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:call|calls)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w' .-]+?)\s+home\b",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.75,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:rent|rents|share|shares)\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+)?(?:flat|apartment|"
+        r"house|place|room|condo|studio|loft)\s+in\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.75,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:based|settled)\s+(?:out\s+)?in\s+(?P<o>.+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        0.75,
+        mode="place",
+    ),
+    _r(
+        r"(?:have\s+|has\s+)?" + ADVERBS + r"moved\s+(?:away\s+from|out\s+of)\s+(?P<o>.+)",
+        "lives_in",
+        "{s} lives in {o}",
+        True,
+        mode="place",
+        on_negation="drop",
+        negated=True,
+    ),
+    _r(
+        _BE + r"(?:originally\s+)?from\s+(?P<o>.+)",
+        "from",
+        "{s} is from {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"was\s+born\s+(?:and\s+raised\s+)?in\s+(?!" + _WHEN + r")(?P<o>.+)",
+        "from",
+        "{s} is from {o}",
+        True,
+        0.75,
+        mode="place",
+    ),
+    _r(
+        r"was\s+born\s+and\s+(?:raised|bred)\s+in\s+(?P<o>.+)",
+        "grew_up_in",
+        "{s} grew up in {o}",
+        True,
+        0.75,
+        mode="place",
+    ),
+    _r(
+        r"(?:grew\s+up|was\s+raised|were\s+raised|spent\s+(?:my|his|her|our|their)\s+"
+        r"(?:childhood|early\s+years))\s+in\s+(?P<o>.+)",
+        "grew_up_in",
+        "{s} grew up in {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"was\s+born\s+on\s+(?:the\s+)?(?P<o>(?:January|February|March|April|May|June|July|"
+        r"August|September|October|November|December)\s+\d{1,2}(?:st|nd|rd|th)?|"
+        r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|"
+        r"August|September|October|November|December))\b",
+        "birthday",
+        "{s}'s birthday is {o}",
+        True,
+        0.85,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        _VISIT + r"\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "visited",
+        "{s} has been to {o}",
+        False,
+        0.75,
+        mode="proper_list",
+        on_negation="drop",
+    ),
+    # -- work
+    _r(
+        _WORK + r"\s+" + ADVERBS + r"(?:(?:full[- ]time|part[- ]time|remotely|nights|days|weekends|"
+        r"freelance|there)\s+)?(?:(?:in|with)\s+(?!(?-i:[A-ZÀ-ÖØ-Þ]))(?:the\s+)?[\w-]+"
+        r"(?:\s+[\w-]+)?\s+|the\s+[\w-]+(?:\s+(?:desk|shift|counter|register|floor|line|bar))?\s+)?"
+        r"(?:at|for)\s+(?!" + _DURATION + r")(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        _WORK_AS + r"\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?(?:at|for|with)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.75,
+        mode="place",
+        transform=_org,
+    ),
+    _r(
+        _NEW_JOB + r"\s+(?:an?\s+)?(?P<o>.+)",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        0.75,
+        on_negation="drop",
+        transform=_job,
+        cut="at|for|in|with|since|and",
+    ),
+    _r(
+        _NEW_JOB + r"\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?(?:at|for|with)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.75,
+        mode="place",
+        on_negation="drop",
+        transform=_org,
+    ),
+    _r(
+        r"(?:started|began|got|landed|took)\s+(?:a\s+|my\s+|the\s+|his\s+|her\s+)?(?:new\s+)?"
+        r"(?:job|position|role|internship|gig)\s+(?:at|with)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.75,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:have|has)\s+been\s+"
+        + ADVERBS
+        + r"(?:at|with)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'&. -]+?)\s+"
+        r"(?=(?:for|since)\s+(?:\d|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+        r"twenty|several|many|the\s+(?:last|past)|years|ages|\w+\s+years))",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.7,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:employed|hired)\s+(?:at|by)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?" + _JOBP + r"\s+(?:at|for|with)\s+(?!" + _DURATION + r")(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.75,
+        mode="place",
+    ),
+    _r(
+        r"(?:quit|left|lost)\s+(?:my|his|her|their|the)\s+(?:job|position|role)\s+"
+        r"(?:at|with)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        mode="place",
+        on_negation="drop",
+        negated=True,
+    ),
+    _r(
+        r"(?:got|was|were|have\s+been|has\s+been)\s+(?:laid\s+off|fired|let\s+go|"
+        r"made\s+redundant)\s+(?:from|by|at)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        mode="place",
+        on_negation="drop",
+        negated=True,
+    ),
+    _r(
+        r"(?:quit|resigned\s+from)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.7,
+        mode="place",
+        on_negation="drop",
+        negated=True,
+    ),
+    _r(
+        _WORK_AS + r"\s+(?:an?\s+)?(?P<o>.+)",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        cut="at|for|in|with|since|and",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)(?P<o>" + _JOBP + r")\b(?!\s+(?:of|fan|at\s+heart)\b)",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        0.75,
+        mode="raw",
+        transform=_job,
+    ),
+    _r(
+        r"(?:teach|teaches)\s+(?P<o>.+)",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        0.7,
+        transform=_teacher,
+        cut="at|in|to|for",
+    ),
+    # -- study
+    _r(
+        r"(?:study|studies|(?:am|is|are)\s+studying)\s+(?:(?!at\b)[\w'-]+\s+){0,4}?at\s+(?P<o>.+)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?(?:" + _MOD + r"\s+){0,3}?(?:student|undergrad|undergraduate|"
+        r"postgrad|freshman|sophomore|senior|junior|phd\s+candidate)\s+(?:at|in)\s+"
+        r"(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"(?:am|is|are)\s+" + ADVERBS + r"(?:doing|pursuing|working\s+on|finishing|completing)\s+"
+        r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+(?:in\s+[\w' -]+?\s+)?at\s+(?P<o>.+)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"(?:go|goes)\s+to\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ])[^,.;!?]*?(?:University|College|"
+        r"School|Academy|Institute|Polytechnic|Tech)\b(?:\s+of\s+(?-i:[A-ZÀ-ÖØ-Þ])\w+)*)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        _BE + r"enrolled\s+(?:at|in)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"(?:have|has|hold|holds|got|earned)\s+(?:an?|my|his|her)\s+"
+        + _DEGREE
+        + r"\s+(?:in\s+[\w' -]+?\s+)?from\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "graduated_from",
+        "{s} graduated from {o}",
+        False,
+        0.75,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?(?:" + _MOD + r"\s+){0,2}?(?:student|major|candidate)\s+(?:in|of)\s+"
+        r"(?P<o>(?-i:[a-z])[\w-]+(?:\s+(?-i:[a-z])[\w-]+)?)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.75,
+        mode="raw",
+        cut="at|in|and|but",
+    ),
+    _r(
+        r"(?:have\s+|has\s+|just\s+)?graduated\s+from\s+(?P<o>.+)",
+        "graduated_from",
+        "{s} graduated from {o}",
+        False,
+        mode="place",
+    ),
+    _r(
+        r"(?:am|is|are|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:studying|learning|"
+        r"taking\s+(?:classes|lessons)\s+(?:in|on)|taking\s+an?\s+(?:[\w-]+\s+)?course\s+"
+        r"(?:in|on)(?=\s+(?-i:[a-z])))\s+(?P<o>.+)",  # "a course on Coursera" names no subject
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.75,
+        mode="list",
+        on_negation="drop",
+        transform=_learning,
+        cut="at",
+    ),
+    _r(
+        r"(?:study|studies)\s+(?!at\b)(?P<o>.+)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.75,
+        mode="list",
+        on_negation="drop",
+        cut="at",
+    ),
+    _r(
+        r"(?:am|is|are)\s+" + ADVERBS + r"(?:doing|pursuing|working\s+on|finishing|completing)\s+"
+        r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+in\s+(?P<o>.+)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.8,
+        cut="at",
+    ),
+    _r(
+        r"(?:am|is|are)\s+"
+        + ADVERBS
+        + r"(?:taking|doing)\s+an?\s+(?:online\s+|evening\s+|night\s+)?"
+        r"(?P<o>(?-i:[a-zA-Z])[\w-]+(?:\s+[\w-]+)?)\s+(?:class|classes|course|workshop|lessons)\b",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+        transform=_subject_taught,
+    ),
+    _r(
+        r"(?:am|is|are)\s+" + ADVERBS + r"(?:taking|doing)\s+an?\s+(?:[\w-]+\s+)?(?:class|course|"
+        r"workshop|degree|diploma)\s+(?:in|on)\s+(?P<o>(?-i:[a-zA-Z])[\w-]+(?:\s+[\w-]+)?)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+        cut="at|and|but|with|online|this|next|at",
+    ),
+    _r(
+        r"(?:am|is|are)\s+in\s+(?:my|his|her|their)\s+(?:first|second|third|fourth|fifth|final|"
+        r"last|senior|junior|freshman|sophomore)\s+year\s+(?:at|of)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
+        r"(?:major|majors)\s+in\s+(?P<o>.+)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.75,
+        cut="at",
+    ),
+    _r(
+        r"(?:am|is|are)\s+" + ADVERBS + r"majoring\s+in\s+(?P<o>.+)",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.8,
+        cut="at",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?(?P<o>(?:" + _MOD + r"\s+){1,3}?)(?:student|major)\b",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.7,
+        mode="raw",
+        transform=_field_of_study,
+    ),
+    # -- who they are
+    _r(
+        r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+" + ADVERBS + r"(?P<o>\d{1,3})"
+        r"(?:\s+years?\s+old|\s*(?:yo|y/o|yrs?\s+old))?"
+        r"(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|last\b|so\b|years\b))",
+        "age",
+        "{s} is {o} years old",
+        True,
+        0.85,
+        mode="raw",
+    ),
+    _r(
+        r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+"
+        + ADVERBS
+        + r"(?P<o>"
+        + NUMBER_WORDS
+        + r")(?:\s+years?\s+old)?(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|"
+        r"last\b|so\b))",
+        "age",
+        "{s} is {o} years old",
+        True,
+        0.8,
+        mode="raw",
+        transform=number_value,
+    ),
+    _r(
+        _BE + r"an?\s+(?P<o>\d{1,3})[- ]years?[- ]old\b",
+        "age",
+        "{s} is {o} years old",
+        True,
+        0.85,
+        mode="raw",
+    ),
+    _r(
+        _BE + r"(?P<o>married|single|engaged|divorced|widowed|separated)\b"
+        r"(?!\s+to\s+(?:my|the|his|her|their)\s+(?:job|work|career|phone|desk|office|laptop))",
+        "relationship_status",
+        "{s} is {o}",
+        True,
+        0.85,
+        mode="raw",
+    ),
+    _r(
+        _BE + r"(?P<o>in\s+a\s+relationship)\b",
+        "relationship_status",
+        "{s} is {o}",
+        True,
+        0.8,
+        mode="raw",
+    ),
+    _r(
+        r"(?:got|have\s+got|has\s+got)\s+(?P<o>married|engaged|divorced)\b",
+        "relationship_status",
+        "{s} is {o}",
+        True,
+        0.85,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?(?:strict\s+)?(?P<o>vegan|vegetarian|pescatarian|pescetarian|keto|"
+        r"paleo|plant-based|gluten-free|dairy-free)\b",
+        "diet",
+        "{s} is {o}",
+        True,
+        0.85,
+        mode="raw",
+    ),
+    _r(
+        r"(?:went|have\s+gone|has\s+gone|became|have\s+become|has\s+become|turned)\s+"
+        r"(?P<o>vegan|vegetarian|pescatarian|plant-based)\b",
+        "diet",
+        "{s} is {o}",
+        True,
+        0.85,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:follow|follows|eat|eats|keep|keeps|(?:am|is|are)\s+on|stick\s+to|sticks\s+to)\s+"
+        r"(?:an?\s+|the\s+)?(?:strict\s+|mostly\s+)?(?P<o>" + _DIETS + r")\s+diet\b",
+        "diet",
+        "{s} is {o}",
+        True,
+        0.8,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:severely\s+|very\s+|mildly\s+)?(?P<o>lactose|gluten|fructose|histamine|"
+        r"dairy|wheat|soy)[- ]intolerant\b",
+        "allergic_to",
+        "{s} is allergic to {o}",
+        False,
+        0.8,
+        mode="raw",
+    ),
+    _r(
+        _BE + r"(?:severely\s+|very\s+|deathly\s+|super\s+|highly\s+)?allergic\s+to\s+(?P<o>.+)",
+        "allergic_to",
+        "{s} is allergic to {o}",
+        False,
+        0.9,
+        mode="list",
+    ),
+    _r(
+        r"(?:speak|speaks|can\s+speak)\s+(?:\w+\s+languages?\s*[:,-]?\s*)?(?P<o>.+)",
+        "speaks",
+        "{s} speaks {o}",
+        False,
+        mode="proper_list",
+    ),
+    _r(
+        _BE + r"(?:fluent|conversational|bilingual|native)\s+in\s+(?P<o>.+)",
+        "speaks",
+        "{s} speaks {o}",
+        False,
+        mode="proper_list",
+    ),
+    _r(
+        r"(?:play|plays|have\s+been\s+playing|has\s+been\s+playing)\s+(?:the\s+|a\s+lot\s+of\s+|"
+        r"some\s+)?(?P<o>(?:" + PLAYS + r"))\b",
+        "plays",
+        "{s} plays {o}",
+        False,
+        0.75,
+        mode="raw",
+        on_negation="drop",
+    ),
+    # -- family, pets, possessions
+    _r(
+        r"(?:have|has|have\s+got|has\s+got|adopted|rescued|got(?=\s+(?:a|an|one|two|three)\s+"
+        r"(?:new\s+)?(?:dog|cat|puppy|kitten|pup|rabbit|bunny|hamster|parrot)))\s+(?P<o>"
+        + NUM
+        + r"\s+"
+        r"(?:[\w-]+\s+){0,2}?(?:" + PETS + r")(?:s|es)?)\b"
+        r"(?!\s+(?:walker|sitter|bed|food|park|show|groomer|allergy))",
+        "has_pet",
+        "{s} has {o}",
+        False,
+        0.75,
+        mode="raw",
+        on_negation="drop",
+        transform=_not_new,
+    ),
+    _r(
+        r"(?:have|has|have\s+got|has\s+got|got)\s+(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
+        r"(?:" + THINGS + r"))\b"
+        r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ])|\s+(?:girl|boy|named|called)\b)",  # "a son, Felix": the son is named, not counted
+        "has",
+        "{s} has {o}",
+        False,
+        0.75,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:own|owns|run|runs)\s+(?P<o>(?:a|an|my|his|her|our|their)\s+(?:own\s+)?"
+        r"(?:[\w-]+\s+){0,2}?(?:" + BUSINESS + r"))\b",
+        "has",
+        "{s} has {o}",
+        False,
+        0.75,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:drive|drives)\s+(?P<o>(?:a|an)\s+.+)",
+        "has",
+        "{s} has {o}",
+        False,
+        0.7,
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:own|owns)\s+(?P<o>" + _NUM_OR_DET + r"\s+(?:[\w'-]+\s+){0,2}?(?:" + PETS + r")"
+        r"(?:s|es)?)\b",
+        "has_pet",
+        "{s} has {o}",
+        False,
+        0.75,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:own|owns)\s+(?P<o>(?:a|an)\s+(?!(?:lot|bit|few|couple|pair|copy)\b).+)",
+        "has",
+        "{s} has {o}",
+        False,
+        0.7,
+        on_negation="drop",
+        cut="in|near|on|by|outside|with",
+    ),
+    # -- tastes and pastimes
+    _r(
+        r"(?:prefer|prefers|would\s+rather\s+have)\s+(?P<o>.+)",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        on_negation="drop",
+        cut="to|over|than|rather|instead",
+    ),
+    _r(
+        r"would\s+(?:much\s+)?rather\s+(?P<o>[a-z]+)\s+(?=than\b)",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        mode="raw",
+        on_negation="drop",
+        transform=_activity,
+    ),
+    _r(
+        _BE + r"(?:much\s+)?more\s+of\s+an?\s+(?P<o>[\w-]+)\s+person\b",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?P<o>.+)",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="flip",
+        transform=_to_noun,
+    ),
+    _r(
+        _BE + r"(?:into|obsessed\s+with|passionate\s+about|crazy\s+about|addicted\s+to|"
+        r"hooked\s+on|keen\s+on|fond\s+of|(?:a\s+|such\s+a\s+)?sucker\s+for|big\s+on)\s+"
+        r"(?P<o>.+)",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="flip",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?(?:big|huge|massive|great|die-hard|diehard|lifelong|longtime|"
+        r"long-time|avid)?\s*fan\s+of\s+(?P<o>.+)",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="flip",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?(?:big|huge|massive|die-hard|diehard|lifelong|longtime|long-time|"
+        r"avid)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'-]*(?:\s+(?-i:[A-ZÀ-ÖØ-Þ0-9])[\w'-]*){0,2})\s+fan\b",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="flip",
+    ),
+    _r(
+        r"can\s+not\s+get\s+enough\s+of\s+(?P<o>.+)",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="drop",
+    ),
+    _r(
+        r"care\s+(?:much\s+)?for\s+(?P<o>.+)",
+        "dislikes",
+        "{s} dislikes {o}",
+        False,
+        0.65,
+        mode="list",
+        on_negation="keep",  # only "I don't care for seafood" is a taste
+    ),
+    _r(
+        r"(?:hate|hates|dislike|dislikes|detest|detests|loathe|loathes|despise|despises|"
+        r"can\s+not\s+stand|can\s+not\s+bear)\s+(?P<o>.+)",
+        "dislikes",
+        "{s} dislikes {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:took\s+up|have\s+taken\s+up|has\s+taken\s+up|got\s+into|have\s+gotten\s+into|"
+        r"has\s+gotten\s+into|picked\s+up(?=\s+\w+ing\b))\s+"
+        r"(?!(?:a|an|the|my|his|her|their|our|trouble|it|too|so|all|space|room|time)\b)"
+        r"(?P<o>.+)",
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:go|goes)\s+(?P<o>(?!to\b)\w+ing)\b(?=(?:\s+[\w'-]+){0,6}?\s+(?:every|most|on\s+"
+        r"weekends|on\s+the\s+weekends|regularly|a\s+lot|often|whenever|each|twice|once|"
+        r"(?:\w+\s+)?times\s+a)\b)",
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?!.*\b(?:for|at)\s+work\b)"  # "I write emails every day for work" is no pastime
+        r"(?P<o>"
+        + "|".join(ACTIVITY_NOUNS)
+        + r")s?(?:\s+(?!"
+        + _DETERMINER
+        + r"\b|late\b|out\b|into\b|away\b|errands\b|the\b)[\w'-]+){0,3}?"
+        r"\s+" + _HABIT,
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.65,
+        mode="raw",
+        on_negation="drop",
+        transform=_activity,
+    ),
+    _r(
+        r"(?:do|does|(?:have|has)\s+been\s+doing|practi[cs]e|practi[cs]es)\s+(?P<o>(?!"
+        + _NOT_A_PASTIME
+        + r")[\w-]+(?:\s+(?!"
+        + _NOT_A_PASTIME
+        + r")[\w-]+)?)\s+"
+        + _HABIT,
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.65,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:run|runs|do|does|compete\s+in|competes\s+in|race|races)\s+(?P<o>(?:half[- ])?"
+        r"marathons|ultramarathons|ultras|triathlons|ironmans|5ks|10ks|obstacle\s+races|"
+        r"road\s+races)\b",
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:collect|collects)\s+(?P<o>.+)",
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.7,
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:a\s+)?member\s+of\s+(?:a|an|the|my)\s+(?:local\s+)?(?P<o>[\w-]+(?:\s[\w-]+)?)"
+        r"\s+(?:club|team|league|group|choir|society|band)\b",
+        "hobby",
+        "{s}'s hobbies include {o}",
+        False,
+        0.65,
+        mode="raw",
+    ),
+)
+
+# Tried after "in my free time" or "for fun": "In my free time I do a lot of pottery".
+FREE_TIME = re.compile(
+    r"\b(?:(?:in|during)\s+(?:my|our|his|her|their)\s+(?:free|spare|down)\s+time|for\s+fun)\b",
+    re.IGNORECASE,
+)
+FREE_TIME_RULE = _r(
+    r"(?:(?:usually|mostly|often|really|like\s+to|love\s+to|enjoy|do|play)\s+)+"
+    r"(?:a\s+lot\s+of\s+|some\s+)?(?P<o>.+)",
+    "hobby", "{s}'s hobbies include {o}", False, 0.7, mode="list",
+)  # fmt: skip
+
+# Negation between a subject and its verb: removed, and the fact is marked negated.
+NEGATION = (
+    (re.compile(r"^(?:do|does|did)\s+not\s+(?:really\s+|even\s+)?", re.I), ""),
+    (re.compile(r"^(?:no\s+longer|never)\s+", re.I), ""),
+    (re.compile(r"^(?:stopped|quit|gave\s+up)\s+being\s+", re.I), "am "),
+    (re.compile(r"^(am|is|are|'s|was|were)\s+(?:not|no\s+longer|never)\s+", re.I), r"\1 "),
+    (re.compile(r"^(have|has)\s+(?:not|never)\s+", re.I), r"\1 "),
+)
+LEAD_ADVERBS = re.compile(ADVERBS)

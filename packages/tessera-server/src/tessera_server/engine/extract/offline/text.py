@@ -1,0 +1,100 @@
+"""Text tidying before matching: quotes, contractions, sentences, and the parts that state nothing
+(questions, jokes, sarcasm, quotations, hypotheticals)."""
+
+from __future__ import annotations
+
+import re
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+_CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), r)
+    for p, r in (
+        (r"\b(I)'m\b", r"\1 am"),
+        (r"\bcan't\b", "can not"),
+        (r"\bcannot\b", "can not"),
+        (r"\bwon't\b", "will not"),
+        (r"\bain't\b", "is not"),
+        (r"n't\b", " not"),
+        (r"'re\b", " are"),
+        (r"'ve\b", " have"),
+        (r"'ll\b", " will"),
+        (r"'d\b", " would"),
+        (r"\bgonna\b", "going to"),
+        (r"\bwanna\b", "want to"),
+        (r"\bgotta\b", "have to"),
+        (r"\bim\b(?=\s+(?:a|an|from|in|at|not|so|really|going|allergic|married)\b)", "I am"),
+    )
+)
+SPEAKER_PREFIX = re.compile(r"^\s*[A-Z][\w .'-]{0,40}:\s+")
+SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+QUOTED = re.compile(r'"[^"]*"')
+JOKE = re.compile(
+    r"\b(?:lol|lmao|rofl|haha\w*|hehe\w*|jk|just\s+kidding|kidding)\b|\bha\b|[\U0001F602\U0001F923\U0001F61C]|/s\b",
+    re.IGNORECASE,
+)
+SARCASM = re.compile(
+    r"^\s*(?:oh\s+(?:great|joy|wonderful|fantastic|perfect|good|yay|sure|yeah)|"
+    r"yeah\s*,?\s*right|just\s+(?:great|perfect|wonderful|fantastic)|great|wonderful|"
+    r"fantastic|perfect|lovely)\s*[,!.]",
+    re.IGNORECASE,
+)
+# Where the question part of a "?" sentence starts.
+_QUESTION_START = re.compile(
+    r"(?:^|[,;]\s*(?:so\s+|but\s+|and\s+)?|\s-\s)(?=(?:do|does|did|are|is|am|can|could|would|will|should|shall|have|"
+    r"has|any|anyone|what|where|who|whom|how|why|which|when|right|yes|no|ok|okay|isn't|"
+    r"aren't|don't|didn't)\b)",
+    re.IGNORECASE,
+)
+# "Is it weird that I love X?" presupposes "I love X".
+_PRESUPPOSED = re.compile(
+    r"\b(?:weird|strange|odd|bad|wrong|normal|okay|ok|crazy|silly|dumb|fine|rude)\s+that\s+"
+    r"(?P<rest>.+?)\??$",
+    re.IGNORECASE,
+)
+IRREALIS = re.compile(
+    r"\b(?:if|wish|wished|imagine|imagining|suppose|supposing|pretend|pretending|whether|"
+    r"unless|in\s+another\s+life|hypothetically|dream(?:ed|t)?\s+(?:of|about|that))\b",
+    re.IGNORECASE,
+)
+REPORTED_ABOUT_ME = re.compile(
+    r"\b(?:says|said|thinks|thought|believes|claims|claimed|asks|asked|told\s+me|tells\s+me|"
+    r"telling\s+me|keeps\s+saying|assumes|assumed)\s+(?:that\s+)?$",
+    re.IGNORECASE,
+)
+INVERTED = re.compile(
+    r"\b(?:do|does|did|should|can|could|would|will|shall|may|might|must|am|is|are|was|were|"
+    r"have|has)\s+$",
+    re.IGNORECASE,
+)
+
+
+# How far back a subject looks for "if", "wish" or a question's auxiliary, and how far
+# forward its verb phrase may run: bounded, so a 30,000-character turn stays linear.
+_LOOK_BACK_CHARS = 200
+
+
+def window(text: str, end: int, size: int = _LOOK_BACK_CHARS) -> str:
+    """The `size` characters before `end`."""
+    return text[max(0, end - size) : end]
+
+
+def tidy(text: str) -> str:
+    text = text.translate(_QUOTES)
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def declarative_parts(sentence: str) -> list[str]:
+    """The parts of a sentence that state something (a question states nothing)."""
+    s = sentence.strip()
+    if not s.endswith("?"):
+        return [s]
+    parts = []
+    start = _QUESTION_START.search(s)
+    if start and start.start() > 0:
+        parts.append(s[: start.start()])
+    presupposed = _PRESUPPOSED.search(s)
+    if presupposed:
+        parts.append(presupposed.group("rest"))
+    return parts
