@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tessera_server.config import Settings
+from docs_generators.settings import settings_table
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- config-table:begin -->"
@@ -17,14 +17,8 @@ END = "<!-- config-table:end -->"
 
 
 def render() -> str:
-    rows = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for name, field in Settings.model_fields.items():
-        if field.default_factory is not None:
-            default = "a file in the user data directory"
-        else:
-            default = f"`{field.default}`" if field.default not in ("", None) else "(empty)"
-        rows.append(f"| `TESSERA_{name.upper()}` | {default} | {field.description or ''} |")
-    return "\n".join(rows)
+    """The README's short table, from the same generator as the docs site's."""
+    return settings_table(detailed=False)
 
 
 def update(text: str) -> str:

@@ -8,6 +8,7 @@ SQLite lines in those methods and of all SQLite backend lines.
 
     python scripts/store_overlap.py            # the table
     python scripts/store_overlap.py --json     # the figures as JSON
+    python scripts/store_overlap.py --bodies   # without signature lines (the protocol's)
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def _docstring_lines(tree: ast.AST) -> set[int]:
     return lines
 
 
-def _functions(folder: Path) -> tuple[dict[str, list[str]], int]:
+def _functions(folder: Path, bodies: bool = False) -> tuple[dict[str, list[str]], int]:
     """Each function's normalised code lines by name (methods and module functions alike),
     and the backend's code-line count."""
     found: dict[str, list[str]] = {}
@@ -72,15 +73,15 @@ def _functions(folder: Path) -> tuple[dict[str, list[str]], int]:
         total += len(code(1, len(text)))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found.setdefault(node.name, []).extend(
-                    code(node.lineno, node.end_lineno or node.lineno)
-                )
+                # A signature is the protocol's, the same in every backend by design.
+                start = node.body[0].lineno if bodies else node.lineno
+                found.setdefault(node.name, []).extend(code(start, node.end_lineno or start))
     return found, total
 
 
-def measure() -> dict[str, object]:
-    sqlite, sqlite_total = _functions(STORE / "sqlite")
-    postgres, postgres_total = _functions(STORE / "postgres")
+def measure(bodies: bool = False) -> dict[str, object]:
+    sqlite, sqlite_total = _functions(STORE / "sqlite", bodies)
+    postgres, postgres_total = _functions(STORE / "postgres", bodies)
     names = sorted(set(sqlite) & set(postgres) - {"__init__"})
     shared = 0
     in_methods = 0
@@ -105,8 +106,10 @@ def measure() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    figures = measure()
-    if parser.parse_args().json:
+    parser.add_argument("--bodies", action="store_true", help="leave out signature lines")
+    args = parser.parse_args()
+    figures = measure(args.bodies)
+    if args.json:
         print(json.dumps(figures, indent=2))
         return
     for key, value in figures.items():

@@ -13,8 +13,11 @@ prediction is a false positive.
 Every 4th line of `statements.jsonl` (ids 4, 8, 12, ...) is held out: its misses were never
 looked at while tuning (`--errors` lists them only when asked for `--errors held_out`).
 `statements_blind.jsonl` (split "blind") was written after the extractor was frozen and
-scored once; see README.md. `baseline.json`, when present, holds the numbers of the
-extractor before this work (commit a7f34d3) and is shown beside the current ones.
+scored once; `statements_blind_2.jsonl` ("blind_2", facts only) was written and frozen
+before issue 19's changes; `statements_dev.jsonl` ("dev", facts only) holds the examples
+the issue-19 changes were tuned on. See README.md. `baseline.json`, when present, holds the
+numbers of the extractor before issue 19 (commit e9d8854) and is shown beside the current
+ones.
 """
 
 from __future__ import annotations
@@ -239,11 +242,15 @@ def _fmt(scores: dict[str, Any]) -> str:
 def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     out = ["# Offline extractor on the labelled statements", ""]
     out.append(
-        f"{current['all']['statements']} statements in `statements.jsonl` "
-        f"({current['tuned']['statements']} tuned on, {current['held_out']['statements']} held "
-        f"out: every 4th line), and {current['blind']['statements']} in "
-        "`statements_blind.jsonl`, written after the extractor was frozen. "
-        "Produced by `python bench/extraction/evaluate.py`."
+        "Produced by `python bench/extraction/evaluate.py`; *before* is `baseline.json` (the "
+        "extractor at e9d8854, before issue 19). Tuning splits: **tuned** "
+        f"({current['tuned']['statements']} statements, every line of `statements.jsonl` but "
+        f"every 4th) and **dev** ({current['dev']['statements']}, `statements_dev.jsonl`). "
+        f"Reporting splits, never tuned on: **held_out** ({current['held_out']['statements']}, "
+        f"every 4th line), **blind** ({current['blind']['statements']}, "
+        f"`statements_blind.jsonl`) and **blind_2** ({current['blind_2']['statements']}, "
+        "`statements_blind_2.jsonl`, frozen before the extractor was touched; facts only). "
+        "See README.md."
     )
     out += ["", "## Summary (precision | recall | F1)", ""]
     head = "| split | what | " + ("before: P | R | F1 | " if baseline else "") + "P | R | F1 |"
@@ -276,14 +283,14 @@ def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         out += ["", f"## Facts per relation ({split})", ""]
         before = (baseline or {}).get(split, {}).get("per_relation", {})
         out += [
-            "| relation | support | P | R | F1 | tp | fp | fn | F1 before |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| relation | support | before: P | R | F1 | P | R | F1 | tp | fp | fn |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for rel, s in current[split]["per_relation"].items():
-            old = f"{before[rel]['f1']:.3f}" if rel in before else "n/a"
+            old = _fmt(before[rel]) if rel in before else "n/a | n/a | n/a"
             out.append(
-                f"| {rel} | {s['support']} | {_fmt(s)} | {s['tp']} | {s['fp']} | {s['fn']} "
-                f"| {old} |"
+                f"| {rel} | {s['support']} | {old} | {_fmt(s)} | {s['tp']} | {s['fp']} "
+                f"| {s['fn']} |"
             )
         if not current[split].get("foresight_labelled", True):
             continue

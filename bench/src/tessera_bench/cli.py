@@ -152,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     from .scale import add_arguments as add_scale_arguments
 
     add_scale_arguments(scale)
+    console = sub.add_parser(
+        "console", help="server time of the memory console's pages on 10k and 100k scopes"
+    )
+    _add_common(console)
+    from .console import add_arguments as add_console_arguments
+
+    add_console_arguments(console)
+    from .ocr import add_arguments as add_ocr_arguments
+
+    ocr = sub.add_parser("ocr", help="OCR of uploaded images: ms per image, words read")
+    _add_common(ocr)
+    add_ocr_arguments(ocr)
     return parser
 
 
@@ -282,6 +294,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .scale import run_scale
 
         return run_scale(args)
+    if args.command == "console":
+        from .console import run_console
+
+        return run_console(args)
+    if args.command == "ocr":
+        from .ocr import run as run_ocr
+
+        return run_ocr(args)
     from .latency import run_latency
 
     return run_latency(args)

@@ -101,10 +101,6 @@ def session_recall_any(
     return 1.0 if found & gold_sessions else 0.0
 
 
-def words_kept(hits: Sequence[Hit], budget: int, policy: BudgetPolicy = "fit") -> int:
-    return sum(word_count(h.text) for h in within_budget(hits, budget, policy))
-
-
 def question_metrics(
     evidence: frozenset[str],
     hits: Sequence[Hit],

@@ -934,28 +934,18 @@ def tenant_id_of(target: Target) -> int:
     return int(row[0])
 
 
-def run_scale(args: argparse.Namespace) -> int:
-    from tessera_server.testing import run_cli, run_service, service_env
+def _scale_doc(
+    args: argparse.Namespace,
+    name: str,
+    pool_texts: int,
+    concurrency: tuple[int, ...],
+    counts: tuple[int, ...],
+    embed_seconds: float,
+) -> dict[str, Any]:
+    """The result document's head: what was run, where, with which settings and method."""
+    from .report import command_line, git_commit, machine_info
 
-    from .report import command_line, git_commit, machine_info, write_json
-
-    data_dir: Path = args.data or paths.default_data_dir()
-    out_dir: Path = args.out or paths.default_results_dir()
-    name: str = args.name or f"scale-{args.backend}"
-    work: Path = args.work or paths.default_work_dir() / name
-    work.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(args.seed)
-    pool, questions = load_pools(data_dir)
-    texts = list(dict.fromkeys(pool.take(args.pool)))
-    log.info("embedding a pool of %d distinct texts", len(texts))
-    t0 = time.perf_counter()
-    vectors = pool_vectors(texts, None if args.no_cache else paths.default_cache_dir())
-    embed_seconds = time.perf_counter() - t0
-    population = Population(args.memories, args.users, len(texts), args.seed)
-    noise = noise_vectors(args.jitter, args.seed) if args.jitter > 0 else None
-    concurrency = tuple(int(x) for x in args.concurrency.split(",") if x.strip())
-    counts = tuple(int(x) for x in args.workers.split(",") if x.strip())
-    doc: dict[str, Any] = {
+    return {
         "benchmark": "scale",
         "name": name,
         "backend": args.backend,
@@ -968,7 +958,7 @@ def run_scale(args: argparse.Namespace) -> int:
             "memories": args.memories,
             "users": args.users,
             "memories_per_user": args.memories // max(1, args.users),
-            "pool_texts": len(texts),
+            "pool_texts": pool_texts,
             "searches_per_cell": args.searches,
             "queries": args.queries,
             "concurrency": list(concurrency),
@@ -1005,6 +995,113 @@ def run_scale(args: argparse.Namespace) -> int:
         ),
         "pool_embed_seconds": round(embed_seconds, 1),
     }
+
+
+def _open_target(args: argparse.Namespace, work: Path) -> tuple[Target, Any]:
+    """The database to fill: a new PostgreSQL database on a throwaway server (returned, to
+    stop), or a fresh SQLite file in the work folder."""
+    if args.backend == "postgres":
+        from tessera_server.store.postgres import testserver
+
+        server = testserver.start()
+        url = server.create_database(prefix="scale")
+        target = Target("postgres", url, url)
+        pid_file = server.data / "postmaster.pid" if server.data else None
+        if pid_file is not None and pid_file.exists():
+            target.pg_pid = int(pid_file.read_text().split()[0])
+        return target, server
+    db_path = work / "tessera.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    return Target("sqlite", f"sqlite:///{db_path}", str(db_path)), None
+
+
+def _sizes(args: argparse.Namespace, target: Target) -> dict[str, Any]:
+    return pg_sizes(target.db) if args.backend == "postgres" else sqlite_sizes(Path(target.db))
+
+
+def _store_checks(
+    args: argparse.Namespace,
+    target: Target,
+    tenant_id: int,
+    population: Population,
+    questions: list[str],
+    rng: random.Random,
+) -> dict[str, Any]:
+    """In-process checks on the store: k-NN recall within a user (and over the tenant on
+    PostgreSQL), and the store's reads alone."""
+    store: Any
+    if args.backend == "postgres":
+        from tessera_server.store.postgres.store import PostgresStore
+
+        store = PostgresStore(target.db, DIM)
+    else:
+        from tessera_server.store.sqlite.store import SQLiteStore
+
+        store = SQLiteStore(Path(target.db), DIM)
+    out: dict[str, Any] = {}
+    try:
+        out["knn_within_user"] = knn_check(
+            store, tenant_id, population, questions, args.recall_queries, 10, rng
+        )
+        log.info("k-NN within a user: %s", out["knn_within_user"])
+        if args.backend == "postgres":
+            out["knn_whole_tenant"] = tenant_knn_check(
+                store, tenant_id, questions, max(5, args.recall_queries // 5), 10, rng
+            )
+            log.info("k-NN over the whole tenant: %s", out["knn_whole_tenant"])
+        out["store_reads"] = store_reads(
+            store, tenant_id, population, questions, args.searches, rng
+        )
+    finally:
+        store.close()
+    return out
+
+
+def _search_cells(
+    args: argparse.Namespace,
+    client: Client,
+    population: Population,
+    questions: list[str],
+    concurrency: tuple[int, ...],
+    rng: random.Random,
+) -> dict[str, Any]:
+    """Search latency with the reranker off and on, at each concurrency."""
+    search: dict[str, Any] = {}
+    for rerank in (False, True):
+        cells: dict[str, Any] = {}
+        for c in concurrency:
+            bodies = search_bodies(
+                rng, population, questions, args.searches, top_k=args.top_k, rerank=rerank
+            )
+            cells[f"c{c}"] = timed_calls(client, "/v1/search", bodies, c)
+            log.info("search rerank=%s c%d: %s", rerank, c, cells[f"c{c}"])
+        search["rerank_on" if rerank else "rerank_off"] = cells
+    return search
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    from tessera_server.testing import run_cli, run_service, service_env
+
+    from .report import write_json
+
+    data_dir: Path = args.data or paths.default_data_dir()
+    out_dir: Path = args.out or paths.default_results_dir()
+    name: str = args.name or f"scale-{args.backend}"
+    work: Path = args.work or paths.default_work_dir() / name
+    work.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(args.seed)
+    pool, questions = load_pools(data_dir)
+    texts = list(dict.fromkeys(pool.take(args.pool)))
+    log.info("embedding a pool of %d distinct texts", len(texts))
+    t0 = time.perf_counter()
+    vectors = pool_vectors(texts, None if args.no_cache else paths.default_cache_dir())
+    embed_seconds = time.perf_counter() - t0
+    population = Population(args.memories, args.users, len(texts), args.seed)
+    noise = noise_vectors(args.jitter, args.seed) if args.jitter > 0 else None
+    concurrency = tuple(int(x) for x in args.concurrency.split(",") if x.strip())
+    counts = tuple(int(x) for x in args.workers.split(",") if x.strip())
+    doc = _scale_doc(args, name, len(texts), concurrency, counts, embed_seconds)
     server = None
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -1012,20 +1109,7 @@ def run_scale(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        if args.backend == "postgres":
-            from tessera_server.store.postgres import testserver
-
-            server = testserver.start()
-            url = server.create_database(prefix="scale")
-            target = Target("postgres", url, url)
-            pid_file = server.data / "postmaster.pid" if server.data else None
-            if pid_file is not None and pid_file.exists():
-                target.pg_pid = int(pid_file.read_text().split()[0])
-        else:
-            db_path = work / "tessera.db"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-            target = Target("sqlite", f"sqlite:///{db_path}", str(db_path))
+        target, server = _open_target(args, work)
         extra_env = {
             "TESSERA_DATABASE_URL": target.url,
             "TESSERA_WORKER_ENABLED": "false",
@@ -1045,37 +1129,10 @@ def run_scale(args: argparse.Namespace) -> int:
             doc["load"] = sqlite_bulk_load(
                 Path(target.db), tenant_id, population, texts, vectors, args.chunk, noise
             )
-        doc["sizes"] = (
-            pg_sizes(target.db) if args.backend == "postgres" else sqlite_sizes(Path(target.db))
-        )
+        doc["sizes"] = _sizes(args, target)
         write_json(out_dir / f"{name}.json", doc)
         log.info("sizes: %s", json.dumps(doc["sizes"])[:2000])
-
-        # In-process checks on the store (correctness of scoped k-NN, reads alone).
-        store: Any
-        if args.backend == "postgres":
-            from tessera_server.store.postgres.store import PostgresStore
-
-            store = PostgresStore(target.db, DIM)
-        else:
-            from tessera_server.store.sqlite.store import SQLiteStore
-
-            store = SQLiteStore(Path(target.db), DIM)
-        try:
-            doc["knn_within_user"] = knn_check(
-                store, tenant_id, population, questions, args.recall_queries, 10, rng
-            )
-            log.info("k-NN within a user: %s", doc["knn_within_user"])
-            if args.backend == "postgres":
-                doc["knn_whole_tenant"] = tenant_knn_check(
-                    store, tenant_id, questions, max(5, args.recall_queries // 5), 10, rng
-                )
-                log.info("k-NN over the whole tenant: %s", doc["knn_whole_tenant"])
-            doc["store_reads"] = store_reads(
-                store, tenant_id, population, questions, args.searches, rng
-            )
-        finally:
-            store.close()
+        doc.update(_store_checks(args, target, tenant_id, population, questions, rng))
         write_json(out_dir / f"{name}.json", doc)
 
         with run_service(work, env=extra_env, tenant=TENANT) as handle:
@@ -1088,22 +1145,7 @@ def run_scale(args: argparse.Namespace) -> int:
                     warm = search_bodies(rng, population, questions, 10)
                     settle(lambda: [client.post("/v1/search", b) for b in warm], args.settle)
                 doc["settle_seconds"] = args.settle
-                search: dict[str, Any] = {}
-                for rerank in (False, True):
-                    cells: dict[str, Any] = {}
-                    for c in concurrency:
-                        bodies = search_bodies(
-                            rng,
-                            population,
-                            questions,
-                            args.searches,
-                            top_k=args.top_k,
-                            rerank=rerank,
-                        )
-                        cells[f"c{c}"] = timed_calls(client, "/v1/search", bodies, c)
-                        log.info("search rerank=%s c%d: %s", rerank, c, cells[f"c{c}"])
-                    search["rerank_on" if rerank else "rerank_off"] = cells
-                doc["search"] = search
+                doc["search"] = _search_cells(args, client, population, questions, concurrency, rng)
                 qbodies = search_bodies(rng, population, questions, args.queries, mode="chat")
                 doc["query"] = {"chat_c1": timed_calls(client, "/v1/query", qbodies, 1)}
                 log.info("query: %s", doc["query"])
@@ -1129,9 +1171,7 @@ def run_scale(args: argparse.Namespace) -> int:
                 )
             finally:
                 client.close()
-        doc["sizes_after"] = (
-            pg_sizes(target.db) if args.backend == "postgres" else sqlite_sizes(Path(target.db))
-        )
+        doc["sizes_after"] = _sizes(args, target)
     finally:
         if server is not None:
             server.stop()

@@ -153,7 +153,8 @@ def test_status_prefers_the_environment(isolated_env: Path) -> None:
         TESSERA_REPO="acme/pinned",
     )
     rows = status_rows(run_cli("status", "--offline", env=env).stdout)
-    assert rows["namespace"] == "repo:acme/pinned  (from TESSERA_REPO)"
+    assert rows["namespace"] == "acme/pinned  (from TESSERA_REPO)"
+    assert rows["also reads"] == "repo:acme/pinned  (this project's name in earlier releases)"
     assert rows["api key"] == "set, tsk_live_…abcd  (from TESSERA_API_KEY)"
     assert rows["base url"] == "http://env:2  (from TESSERA_BASE_URL)"
     assert rows["service"] == "not checked (--offline)"

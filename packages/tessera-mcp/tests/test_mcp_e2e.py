@@ -79,6 +79,9 @@ async def agent(cwd: Path, env: dict[str, str], mode: str = "auto") -> Any:
 async def call(client: Any, tool: str, **args: Any) -> tuple[str, bool]:
     result = await client.call_tool(tool, args)
     text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
+    if not result.is_error:
+        # As from the published 0.1.4 server: the text again as structured output.
+        assert result.structured_content == {"result": text}
     return text, bool(result.is_error)
 
 
@@ -91,6 +94,10 @@ async def test_agent_session_uses_every_tool(
     async with agent(repo, env) as client:
         listed = await client.list_tools()
         assert {t.name for t in listed.tools} == TOOLS
+        for tool in listed.tools:
+            assert tool.output_schema is not None
+            assert tool.output_schema["properties"]["result"]["type"] == "string"
+            assert tool.output_schema["required"] == ["result"]
 
         text, err = await call(
             client, "memory_note", text="The staging database is reset every Sunday at 02:00 UTC."
@@ -156,7 +163,7 @@ async def test_handshake_era_clients(
     env = stdio_env(isolated_env, TESSERA_API_KEY=key, TESSERA_BASE_URL=service.base_url)
     async with agent(repo, env, mode="legacy") as client:
         assert client.server_info is not None
-        assert client.server_info.name == "tessera"
+        assert client.server_info.name == "tessera_memory"
         assert client.instructions and "memory_recall" in client.instructions
         listed = await client.list_tools()
         assert {t.name for t in listed.tools} == TOOLS
@@ -351,3 +358,93 @@ def test_hooks_fail_open_after_the_service_stops(
     assert (
         hook("user-prompt-submit", {**payload, "hook_event_name": "UserPromptSubmit"}, **env) == {}
     )
+
+
+async def test_namespaces_match_the_published_server_and_still_read_the_old_ones(
+    service: Any, make_repo: Callable[..., Path], isolated_env: Path, tmp_path: Path
+) -> None:
+    """Memories stored by the published tessera-mcp 0.1.4 (or by this server before it used the
+    same names) are found; new ones go where 0.1.4 would put them."""
+    key = new_key(service, "e2e-namespaces")
+    sdk = tessera_memory.AsyncTessera(api_key=key, base_url=service.base_url)
+    # What each server stored before: 0.1.4 under TESSERA_REPO verbatim, this one with a prefix.
+    await sdk.memories.add(
+        content="Releases are cut from the stable branch.",
+        role="user",
+        user_id="acme/widget",
+        infer=False,
+    )
+    await sdk.memories.add(
+        content="Release notes live in docs/changes.",
+        role="user",
+        user_id="repo:acme/widget",
+        infer=False,
+    )
+    repo = make_repo("widget-checkout", "git@github.com:acme/widget.git")
+    env = stdio_env(
+        isolated_env,
+        TESSERA_API_KEY=key,
+        TESSERA_BASE_URL=service.base_url,
+        TESSERA_REPO="acme/widget",
+    )
+    async with agent(repo, env) as client:
+        text, err = await call(client, "memory_search", query="release branch notes")
+        assert not err and text.startswith("2 match(es) in acme/widget")
+        assert "stable branch" in text and "docs/changes" in text
+        text, err = await call(client, "memory_recall", query="How are releases made?")
+        assert not err and "Memory from acme/widget:" in text
+        assert "Memory from repo:acme/widget:" in text
+        text, err = await call(client, "memory_note", text="Tag releases as vX.Y.Z.")
+        assert (text, err) == ("Noted in acme/widget (stored verbatim, searchable now).", False)
+    stored = [m.text async for m in await sdk.memories.list(user_id="acme/widget")]
+    assert "Tag releases as vX.Y.Z." in stored
+
+    # A GitLab subgroup and a local-path remote get 0.1.4's names: the last two URL parts.
+    subgroup = make_repo("sub-checkout", "https://gitlab.com/group/sub/widget.git")
+    local = make_repo("local-checkout", str(tmp_path / "srv" / "git" / "widget.git"))
+    for folder, name in ((subgroup, "repo:sub/widget"), (local, "repo:git/widget")):
+        env = stdio_env(isolated_env, TESSERA_API_KEY=key, TESSERA_BASE_URL=service.base_url)
+        async with agent(folder, env) as client:
+            text, err = await call(client, "memory_note", text=f"Checked out as {folder.name}.")
+            assert (text, err) == (f"Noted in {name} (stored verbatim, searchable now).", False)
+        assert [m.text async for m in await sdk.memories.list(user_id=name)] == [
+            f"Checked out as {folder.name}."
+        ]
+    await sdk.aclose()
+
+
+async def test_hooks_read_the_older_namespace_too(
+    service: Any, make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A GitLab subgroup project: stored under its older name, briefed and recalled under the
+    new one."""
+    key = new_key(service, "e2e-hooks-legacy")
+    repo = make_repo("sub-hooks", "https://gitlab.com/group/sub/hooks-repo.git")
+    old, new = "repo:group/sub/hooks-repo", "repo:sub/hooks-repo"
+    async with tessera_memory.AsyncTessera(api_key=key, base_url=service.base_url) as client:
+        await client.memories.add(
+            content="The hooks repo deploys from the release branch.",
+            role="user",
+            user_id=old,
+            infer=False,
+        )
+        await client.procedures.remember(
+            trigger="cut a release of the hooks repo",
+            steps=["git checkout release", "make tag"],
+            success="the tag is pushed",
+            user_id=old,
+        )
+    env = {"TESSERA_API_KEY": key, "TESSERA_BASE_URL": service.base_url}
+    base = {"session_id": "legacy-1", "cwd": str(repo)}
+    start = hook("session-start", {**base, "hook_event_name": "SessionStart"}, **env)
+    context = start["hookSpecificOutput"]["additionalContext"]
+    assert f"({new})" in context and "deploys from the release branch" in context
+    out = hook(
+        "user-prompt-submit",
+        {**base, "hook_event_name": "UserPromptSubmit", "prompt": "cut a release of hooks repo"},
+        **env,
+    )
+    assert "2) make tag" in out["hookSpecificOutput"]["additionalContext"]
+    status = run_cli("status", "--offline", cwd=repo, env=cli_env(**env)).stdout
+    assert f"{new}  (from git origin remote)" in status
+    assert f"also reads   {old}  (this project's name in earlier releases)" in status

@@ -31,7 +31,9 @@ def load(path: Path) -> Any:
 
 def plugin_dir() -> Path:
     market = load(MARKETPLACE / ".claude-plugin" / "marketplace.json")
-    (entry,) = [p for p in market["plugins"] if p["name"] == "tessera"]
+    # The published plugin's name and server key, so tool names keep their prefix
+    # (mcp__plugin_tessera-memory_tessera_memory__memory_recall in Claude Code).
+    (entry,) = [p for p in market["plugins"] if p["name"] == "tessera-memory"]
     return (MARKETPLACE / entry["source"]).resolve()
 
 
@@ -49,14 +51,14 @@ def test_marketplace_lists_the_plugin() -> None:
     (entry,) = market["plugins"]
     assert entry["source"].startswith("./")
     manifest = load(plugin_dir() / ".claude-plugin" / "plugin.json")
-    assert manifest["name"] == entry["name"] == "tessera"
+    assert manifest["name"] == entry["name"] == "tessera-memory"
     assert manifest["version"] == entry["version"] == __version__
 
 
 def test_plugin_mcp_server_runs_tessera_mcp() -> None:
     servers = load(plugin_dir() / ".mcp.json")["mcpServers"]
-    assert servers["tessera"]["command"] == "tessera-mcp"
-    assert servers["tessera"].get("args", []) == []
+    assert servers["tessera_memory"]["command"] == "tessera-mcp"
+    assert servers["tessera_memory"].get("args", []) == []
 
 
 def test_plugin_hooks_call_each_hook_command_with_time_to_finish() -> None:
@@ -110,7 +112,7 @@ def test_skill_tells_the_agent_when_to_use_each_tool() -> None:
 def test_codex_config_and_agents_guidance() -> None:
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     config = tomllib.loads((INTEGRATIONS / "codex" / "config.toml").read_text(encoding="utf-8"))
-    server = config["mcp_servers"]["tessera"]
+    server = config["mcp_servers"]["tessera_memory"]
     assert server["command"] == "tessera-mcp"
     assert "TESSERA_API_KEY" in server["env_vars"]
     guidance = (INTEGRATIONS / "codex" / "AGENTS.md").read_text(encoding="utf-8")
@@ -120,7 +122,7 @@ def test_codex_config_and_agents_guidance() -> None:
 
 @pytest.mark.parametrize("path", ["cursor/mcp.json", "claude-desktop/claude_desktop_config.json"])
 def test_editor_snippets(path: str) -> None:
-    server = load(INTEGRATIONS / path)["mcpServers"]["tessera"]
+    server = load(INTEGRATIONS / path)["mcpServers"]["tessera_memory"]
     assert server["command"] == "tessera-mcp"
     assert all(name.startswith("TESSERA_") for name in server.get("env", {}))
 

@@ -55,7 +55,7 @@ def make_memory(tmp_path: Path, recorder: Recorder, **env: str) -> Memory:
         "TESSERA_CONFIG_DIR": str(tmp_path / "cfg"),
         "TESSERA_API_KEY": KEY,
         "TESSERA_BASE_URL": "http://tessera.test",
-        "TESSERA_REPO": "acme/widget",
+        "TESSERA_REPO": "repo:acme/widget",
     }
     base.update(env)
     http = httpx.AsyncClient(transport=httpx.MockTransport(recorder))

@@ -199,12 +199,8 @@ def test_str_of_an_error_is_the_detail_then_the_title_then_the_status(harness: H
 def test_exceptions_are_built_as_0_1_4_built_them() -> None:
     problem = ProblemDetail(title="Not Found", status=404, detail="nope")
     err = NotFoundError("nope", status_code=404, problem=problem, request_id="req_9")
-    assert (err.status_code, err.request_id, err.problem, err.response) == (
-        404,
-        "req_9",
-        problem,
-        None,
-    )
+    assert (err.status_code, err.request_id, err.problem) == (404, "req_9", problem)
+    assert err.response.status_code == 404 and err.request is None  # an empty stand-in
     assert str(err) == "nope"
     made = make_status_error(503, problem=None, request_id="r", response=None)
     assert type(made) is InternalServerError and str(made) == "Tessera API returned status 503."
@@ -288,3 +284,14 @@ def test_user_agent_and_missing_key_message_match_0_1_4() -> None:
     assert ua.startswith(f"tessera-memory-python/{tessera_memory.__version__} Python/")
     with pytest.raises(TesseraError, match="No API key provided"):
         Tessera()
+
+
+def test_published_resource_class_names() -> None:
+    from tessera_memory import resources
+
+    client = Tessera(api_key=API_KEY, base_url=BASE_URL)
+    for name in ("Memories", "Search", "Query", "Jobs", "Maintenance", "Procedures", "Resources"):
+        cls = getattr(resources, name)
+        assert getattr(resources, f"{name}Resource") is cls
+        assert getattr(resources, f"Async{name}Resource") is cls
+        assert isinstance(getattr(client, name.lower()), cls)

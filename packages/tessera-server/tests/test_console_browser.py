@@ -38,6 +38,9 @@ if not os.environ.get("CI"):
     )
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+# Drives a headless Chromium: left out of the fast lane (scripts/test.sh --quick).
+pytestmark = pytest.mark.browser
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -164,7 +167,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "turn": turn,
             }
         yield state
-        assert_clean_log(service.logs())
+        log = service.logs()
+        assert_clean_log(log)
+        for content in ("Obsidian", "red fox", "locker code", "where does ada live"):
+            assert content not in log, "memory content or a search reached the service log"
 
 
 @dataclass
@@ -561,3 +567,14 @@ def test_every_console_response_carries_the_strict_policy(world: World) -> None:
         assert refused.status_code == 401 and "unknown or revoked" in refused.text
         assert "set-cookie" not in refused.headers
         assert client.get("/console/static/console.css").status_code == 200
+
+
+def test_the_console_can_be_turned_off(tmp_path: Path) -> None:
+    env = {"TESSERA_CONSOLE_ENABLED": "false"}
+    with (
+        run_service(tmp_path / "off", env=env) as service,
+        httpx.Client(base_url=service.base_url) as client,
+    ):
+        assert client.get("/console/login").status_code == 404
+        assert client.post("/console/login", data={"key": service.api_key}).status_code == 404
+        assert client.get("/health").status_code == 200

@@ -1,7 +1,8 @@
-"""Procedures (learned how-tos) and resources (captioned blobs), end to end."""
+"""Procedures (learned how-tos) and resources (described blobs), end to end."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -10,11 +11,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from PIL import Image
 from server_helpers import Api, assert_clean_log, problem
 from tessera_server.testing import run_service
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+
+def _image(fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (0, 128, 128)).save(out, format=fmt)
+    return out.getvalue()
+
+
+PNG, JPEG = _image("PNG"), _image("JPEG")
 
 
 def remember(api: Api, uid: str, trigger: str, steps: list[str], success: str) -> dict[str, Any]:
@@ -253,10 +261,6 @@ def upload(api: Api, uid: str, data: bytes, name: str, mime: str, blob_ref: str 
     )
 
 
-def test_upload_without_vision_model_is_422_saying_what_to_configure(api: Api, uid: str) -> None:
-    problem(upload(api, uid, PNG, "a.png", "image/png"), 422, "TESSERA_VISION_BASE_URL")
-
-
 def test_upload_limits_and_types(api: Api, uid: str) -> None:
     big = b"\x89PNG\r\n\x1a\n" + b"\x00" * 5_000_001
     problem(upload(api, uid, big, "big.png", "image/png"), 413)
@@ -347,6 +351,9 @@ def test_vision_model_captions_urls_and_uploads(vision_api: Api, uid: str) -> No
     assert uploaded.status_code == 201, uploaded.text
     assert uploaded.json()["caption"] == "A blue kayak on a lake"
     assert uploaded.json()["mime"] == "image/png" and uploaded.json()["blob_ref"] == "r2"
+    # The model's caption is the text: no offline OCR is queued behind it.
+    stored = vision_api.get(f"/v1/memories/{uploaded.json()['id']}", user_id=uid).json()
+    assert stored["text"] == "A blue kayak on a lake" and "ocr" not in stored["metadata"]["tessera"]
     # The image went to the model as a data URL; the service keeps only the caption.
     assert FakeVision.seen[-1]["messages"][0]["content"][1]["image_url"]["url"].startswith(
         "data:image/png;base64,"

@@ -25,7 +25,7 @@ from tessera_server.store.records import (
 from tessera_server.store.sqlite import dense, lexical
 from tessera_server.store.sqlite.dense import DenseIndex, DenseTable
 from tessera_server.store.sqlite.lexical import Postings, tokenize, words
-from tessera_server.store.sqlite.store import SQLiteStore, fts_match
+from tessera_server.store.sqlite.store import SQLiteStore
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KINDS = ["episode", "note"]
@@ -44,6 +44,12 @@ def test_tokenize_lowercases_strips_diacritics_splits_and_stems() -> None:
     ]
     assert words("Straße ÉCOLE") == ["straße".encode(), b"ecole"]
     assert tokenize("") == [] and tokenize("... !!") == []
+
+
+def fts_match(terms: list[str]) -> str:
+    """An FTS5 OR-query of the terms, each quoted so no input is read as query syntax (the
+    reference the in-memory BM25 is compared with; search itself never queries FTS5)."""
+    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms[:64])
 
 
 def _fts(texts: list[str], query: list[str]) -> dict[int, float]:

@@ -194,6 +194,11 @@ def cmd_status(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) ->
     ns = detect_namespace(None, env)
     rows: list[tuple[str, str]] = [
         ("namespace", f"{ns.user_id}  (from {ns.source})"),
+        *(
+            [("also reads", f"{ns.legacy_user_id}  (this project's name in earlier releases)")]
+            if ns.legacy_user_id
+            else []
+        ),
         ("project", str(ns.project_dir) if ns.project_dir else "-"),
         ("session", f"{ns.session_id}  (from TESSERA_SESSION)" if ns.session_id else "-"),
     ]

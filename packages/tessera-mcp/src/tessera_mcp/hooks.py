@@ -22,7 +22,7 @@ import tessera_memory
 
 from .config import Settings, resolve_settings
 from .errors import describe_error
-from .memory import format_lessons, one_line
+from .memory import format_lessons, one_line, recall_procedures
 from .repo import detect_namespace
 from .transcript import read_transcript
 
@@ -95,17 +95,21 @@ async def session_start(payload: Mapping[str, Any], env: Mapping[str, str]) -> O
         "and memory_note for durable facts and conventions."
     )
     timeout = _float(env, "TESSERA_HOOK_TIMEOUT", DEFAULT_TIMEOUT)
+    contexts: list[str] = []
     try:
         async with _client(settings, timeout, 0) as client:
-            response = await client.query(
-                BRIEFING_QUERY, user_id=ns.user_id, session_id=ns.session_id, mode="reasoning"
-            )
+            for user_id in ns.read_ids:
+                response = await client.query(
+                    BRIEFING_QUERY, user_id=user_id, session_id=ns.session_id, mode="reasoning"
+                )
+                if (response.context or "").strip():
+                    contexts.append(response.context.strip())
     except tessera_memory.TesseraError as exc:
         return context_output(
             "SessionStart",
             f"{intro}\n(Memory is unavailable right now: {describe_error(exc, settings)})",
         )
-    context = (response.context or "").strip()
+    context = "\n\n".join(contexts)
     if not context:
         return context_output("SessionStart", f"{intro}\nNothing is stored for it yet.")
     if len(context) > MAX_BRIEFING_CHARS:
@@ -127,12 +131,8 @@ async def user_prompt_submit(payload: Mapping[str, Any], env: Mapping[str, str])
     timeout = _float(env, "TESSERA_HOOK_TIMEOUT", DEFAULT_TIMEOUT)
     min_similarity = _float(env, "TESSERA_RECALL_MIN_SIMILARITY", DEFAULT_MIN_SIMILARITY)
     async with _client(settings, timeout, 0) as client:
-        response = await client.procedures.recall(
-            task=prompt.strip()[:2000],
-            k=3,
-            min_similarity=min_similarity,
-            user_id=ns.user_id,
-            session_id=ns.session_id,
+        response = await recall_procedures(
+            client, ns, task=prompt.strip()[:2000], k=3, min_similarity=min_similarity
         )
     if not response.results:
         return {}

@@ -82,42 +82,40 @@ class Memory:
         if not query:
             raise ToolFailure("Give a question or topic to recall memory about.")
         settings, ns = self.settings(), self.namespace()
+        sections: list[str] = []
         async with self.client(settings) as client:
-            response = await client.query(
-                query, user_id=ns.user_id, session_id=ns.session_id, mode="chat"
-            )
-        context = (response.context or "").strip()
-        hits = (
-            len(response.results)
-            + len(response.facts)
-            + len(response.episodes)
-            + len(response.foresight)
-        )
-        if not context and not hits:
+            for user_id in ns.read_ids:
+                response = await client.query(
+                    query, user_id=user_id, session_id=ns.session_id, mode="chat"
+                )
+                context = context_text(response)
+                if context:
+                    sections.append(f"Memory from {user_id}:\n{context}")
+        if not sections:
             return f"No memories found for this in {ns.user_id}."
-        if not context:
-            lines = [f"[{kind_of(r.type)} {r.id}] {one_line(r.text)}" for r in response.results]
-            context = "\n".join(lines)
-        if len(context) > MAX_CONTEXT_CHARS:
-            context = context[:MAX_CONTEXT_CHARS].rstrip() + "\n…[truncated]"
-        return f"Memory from {ns.user_id}:\n{context}"
+        text = "\n\n".join(sections)
+        if len(text) > MAX_CONTEXT_CHARS:
+            text = text[:MAX_CONTEXT_CHARS].rstrip() + "\n…[truncated]"
+        return text
 
     async def search(self, query: str, limit: int = 8) -> str:
         query = query.strip()
         if not query:
             raise ToolFailure("Give words to search memory for.")
         settings, ns = self.settings(), self.namespace()
+        top_k = clamp(limit, 1, MAX_LIMIT)
+        results: list[tessera_memory.SearchResult] = []
         async with self.client(settings) as client:
-            response = await client.search(
-                query,
-                user_id=ns.user_id,
-                session_id=ns.session_id,
-                top_k=clamp(limit, 1, MAX_LIMIT),
-            )
-        if not response.results:
+            for user_id in ns.read_ids:
+                response = await client.search(
+                    query, user_id=user_id, session_id=ns.session_id, top_k=top_k
+                )
+                results.extend(response.results)
+        results = sorted(results, key=lambda hit: hit.score, reverse=True)[:top_k]
+        if not results:
             return f"No matches in {ns.user_id}."
-        lines = [f"{len(response.results)} match(es) in {ns.user_id}, best first:"]
-        for n, hit in enumerate(response.results, 1):
+        lines = [f"{len(results)} match(es) in {ns.user_id}, best first:"]
+        for n, hit in enumerate(results, 1):
             lines.append(
                 f"{n}. [{kind_of(hit.type)} {hit.id} score {hit.score:.2f}] {one_line(hit.text)}"
             )
@@ -154,11 +152,8 @@ class Memory:
             raise ToolFailure("Describe the situation or task to find lessons for.")
         settings, ns = self.settings(), self.namespace()
         async with self.client(settings) as client:
-            response = await client.procedures.recall(
-                task=situation,
-                k=clamp(limit, 1, MAX_LIMIT),
-                user_id=ns.user_id,
-                session_id=ns.session_id,
+            response = await recall_procedures(
+                client, ns, task=situation, k=clamp(limit, 1, MAX_LIMIT)
             )
         if not response.results:
             return f"No saved lessons in {ns.user_id} yet."
@@ -182,6 +177,37 @@ class Memory:
         if isinstance(added, tessera_memory.AsyncAddResponse) and not added.created:
             return f"Already noted in {ns.user_id}; nothing changed."
         return f"Noted in {ns.user_id} (stored verbatim, searchable now)."
+
+
+def context_text(response: tessera_memory.QueryResponse) -> str:
+    """A query's context, or its hits one per line when the context is empty."""
+    context = (response.context or "").strip()
+    if context:
+        return context
+    return "\n".join(f"[{kind_of(r.type)} {r.id}] {one_line(r.text)}" for r in response.results)
+
+
+async def recall_procedures(
+    client: tessera_memory.AsyncTessera,
+    ns: Namespace,
+    *,
+    task: str,
+    k: int,
+    min_similarity: float | None = None,
+) -> tessera_memory.RecallProceduresResponse:
+    """Lessons for ``task`` from every namespace the project reads, closest first."""
+    found: list[tessera_memory.RecalledProcedure] = []
+    for user_id in ns.read_ids:
+        response = await client.procedures.recall(
+            task=task,
+            k=k,
+            min_similarity=min_similarity,
+            user_id=user_id,
+            session_id=ns.session_id,
+        )
+        found.extend(response.results)
+    found.sort(key=lambda hit: hit.similarity, reverse=True)
+    return tessera_memory.RecallProceduresResponse(results=found[:k])
 
 
 def format_lessons(

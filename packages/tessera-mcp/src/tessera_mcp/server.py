@@ -1,4 +1,8 @@
-"""The MCP server: five memory tools over stdio."""
+"""The MCP server: five memory tools over stdio.
+
+Each tool answers with its text twice, as the published 0.1.4 server did: as text content, and
+as structured content ``{"result": <text>}`` (with an output schema saying so).
+"""
 
 from __future__ import annotations
 
@@ -93,8 +97,10 @@ async def _run(memory: Memory, call: Callable[[], Awaitable[str]]) -> str:
 def build_server(memory: Memory | None = None) -> MCPServer:
     """The MCP server with its five tools, bound to ``memory`` (a fresh Memory by default)."""
     memory = memory or Memory()
+    # The published 0.1.4 server's name; with the plugin name (tessera-memory) and the config
+    # key (tessera_memory) it keeps the tool names agents and permission lists already use.
     server = MCPServer(
-        name="tessera",
+        name="tessera_memory",
         title="Tessera memory",
         instructions=INSTRUCTIONS,
         version=__version__,
@@ -105,7 +111,7 @@ def build_server(memory: Memory | None = None) -> MCPServer:
         name="memory_recall",
         description=RECALL_DOC,
         annotations=_annotations("Recall from memory", read_only=True),
-        structured_output=False,
+        structured_output=True,
     )
     async def memory_recall(
         query: Annotated[str, Field(description="The question or topic to recall memory about.")],
@@ -116,7 +122,7 @@ def build_server(memory: Memory | None = None) -> MCPServer:
         name="memory_search",
         description=SEARCH_DOC,
         annotations=_annotations("Search memory", read_only=True),
-        structured_output=False,
+        structured_output=True,
     )
     async def memory_search(
         query: Annotated[str, Field(description="Words, names or an error message to look for.")],
@@ -128,7 +134,7 @@ def build_server(memory: Memory | None = None) -> MCPServer:
         name="memory_save_lesson",
         description=SAVE_LESSON_DOC,
         annotations=_annotations("Save a lesson", read_only=False),
-        structured_output=False,
+        structured_output=True,
     )
     async def memory_save_lesson(
         trigger: Annotated[str, Field(description="The situation or task this lesson applies to.")],
@@ -145,7 +151,7 @@ def build_server(memory: Memory | None = None) -> MCPServer:
         name="memory_recall_lessons",
         description=RECALL_LESSONS_DOC,
         annotations=_annotations("Recall lessons", read_only=True),
-        structured_output=False,
+        structured_output=True,
     )
     async def memory_recall_lessons(
         situation: Annotated[
@@ -159,7 +165,7 @@ def build_server(memory: Memory | None = None) -> MCPServer:
         name="memory_note",
         description=NOTE_DOC,
         annotations=_annotations("Write a note", read_only=False),
-        structured_output=False,
+        structured_output=True,
     )
     async def memory_note(
         text: Annotated[str, Field(description="One self-contained fact or convention to keep.")],

@@ -113,6 +113,7 @@ class APIStatusError(APIError):
     """
 
     status_code: int
+    response: httpx.Response
 
     def __init__(
         self,
@@ -131,6 +132,10 @@ class APIStatusError(APIError):
             request_id = response.headers.get(REQUEST_ID_HEADER)
         if request_id is None and problem is not None:
             request_id = problem.instance
+        # Built by hand without one, the error still has a response (empty, with the status),
+        # so ``err.response`` is always an ``httpx.Response``.
+        if response is None:
+            response = httpx.Response(status_code)
         super().__init__(message, response=response, status_code=status_code, request_id=request_id)
         self.problem = problem
 

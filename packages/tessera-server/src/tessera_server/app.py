@@ -32,6 +32,7 @@ from .providers.embedder import load_embedder
 from .providers.llm import OpenAICompatibleChat
 from .providers.reranker import load_reranker
 from .providers.vision import OpenAICompatibleCaptioner
+from .providers.vision.ocr import BundledTextReader
 from .store import open_store
 
 log = logging.getLogger("tessera")
@@ -79,6 +80,7 @@ def build_runtime(settings: Settings) -> Runtime:
         load_reranker("local", settings.reranker_model_dir),
         llm,
         captioner,
+        BundledTextReader() if settings.ocr_enabled and captioner is None else None,
     )
 
 

@@ -31,10 +31,11 @@ class CommandError(Exception):
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from .providers.embedder import embedder_dim
     from .store import open_store
 
     try:
-        store = open_store(settings, dim=384)
+        store = open_store(settings, dim=embedder_dim(settings.embedder))
         store.migrate()
     except ValueError as exc:  # e.g. PostgreSQL named but its driver not installed
         raise CommandError(str(exc)) from None

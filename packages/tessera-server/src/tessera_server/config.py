@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     max_page_size: int = Field(200, description="Upper bound for `limit` on list calls.")
     default_page_size: int = Field(50, description="`limit` when a list call gives none.")
     max_upload_bytes: int = Field(5_000_000, description="Largest image upload, in bytes.")
+    max_image_pixels: int = Field(
+        50_000_000,
+        ge=1,
+        description="Most pixels (width x height) an uploaded image may have; checked from its "
+        "header before decoding, so a decompression bomb is refused with 413.",
+    )
     rate_limit_per_minute: int = Field(
         600, ge=1, description="Requests per minute each API key may make (token bucket)."
     )
@@ -154,6 +160,11 @@ class Settings(BaseSettings):
     )
     vision_api_key: str = Field("", description="Key for `vision_base_url` (never logged).")
     vision_model: str = Field("", description="Vision model name sent to `vision_base_url`.")
+    ocr_enabled: bool = Field(
+        True,
+        description="With no vision model, read the text in uploaded images with the bundled "
+        "OCR (in the job worker); off keeps only what is known without a model.",
+    )
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -7,4 +7,36 @@ from .procedures import Procedures
 from .resources import Resources
 from .search import Query, Search
 
-__all__ = ["Jobs", "Maintenance", "Memories", "Procedures", "Query", "Resources", "Search"]
+# The class names of the published 0.1.4 client (one class per resource and client kind there;
+# here one generic class serves both clients, so each pair names the same class).
+MemoriesResource = AsyncMemoriesResource = Memories
+SearchResource = AsyncSearchResource = Search
+QueryResource = AsyncQueryResource = Query
+JobsResource = AsyncJobsResource = Jobs
+MaintenanceResource = AsyncMaintenanceResource = Maintenance
+ProceduresResource = AsyncProceduresResource = Procedures
+ResourcesResource = AsyncResourcesResource = Resources
+
+__all__ = [
+    "AsyncJobsResource",
+    "AsyncMaintenanceResource",
+    "AsyncMemoriesResource",
+    "AsyncProceduresResource",
+    "AsyncQueryResource",
+    "AsyncResourcesResource",
+    "AsyncSearchResource",
+    "Jobs",
+    "JobsResource",
+    "Maintenance",
+    "MaintenanceResource",
+    "Memories",
+    "MemoriesResource",
+    "Procedures",
+    "ProceduresResource",
+    "Query",
+    "QueryResource",
+    "Resources",
+    "ResourcesResource",
+    "Search",
+    "SearchResource",
+]

@@ -28,7 +28,7 @@ from ..store.records import Scope
 from . import session as sessions
 from .facts import timelines
 from .guard import Refused, SignInNeeded, engine, same_site, scope_of, signed_in, writer
-from .render import HEADERS, page
+from .render import HEADERS, page, query
 from .session import Session
 
 PAGE_SIZE = 25
@@ -91,6 +91,7 @@ def _scope_ctx(scope: Scope) -> dict[str, Any]:
     return {
         "scope": scope,
         "scope_q": {"user_id": scope.user_id or "", "session_id": scope.session_id or ""},
+        "scope_qs": query(user_id=scope.user_id, session_id=scope.session_id),
         "scope_name": scope_label(scope),
     }
 
@@ -404,11 +405,11 @@ def _actions(console: FastAPI) -> None:
         at, known = _instant(as_of, "as_of"), _instant(known_as_of, "known_as_of")
         params = SearchParams(q, top_k, bool(rerank), at, known, types, clauses, explain=True)
         hits = memory.search(scope, params)
-        composed = memory.query(
-            scope,
-            SearchParams(q, top_k, True, at, known, ("episode", "fact"), clauses),
-            context_mode,
-        )
+        # The agent's `query` always reranks over both types; when the form asked for the
+        # same, its hits are that search's, so it is not run twice.
+        agent = SearchParams(q, top_k, True, at, known, ("episode", "fact"), clauses)
+        same = params.rerank and set(types) == {"episode", "fact"}
+        composed = memory.query(scope, agent, context_mode, hits if same else None)
         budget = CONTEXT_TOKEN_BUDGET * CHARS_PER_TOKEN
         return page(
             "search.html",

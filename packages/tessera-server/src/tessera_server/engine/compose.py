@@ -78,8 +78,16 @@ def _pack(sections: list[tuple[str, list[str]]], budget_chars: int) -> str:
     return "\n\n".join(out)
 
 
-def compose(runtime: Runtime, scope: Scope, params: SearchParams, mode: str) -> Composed:
-    hits = search(runtime, scope, params)
+def compose(
+    runtime: Runtime,
+    scope: Scope,
+    params: SearchParams,
+    mode: str,
+    hits: list[Hit] | None = None,
+) -> Composed:
+    """The context for `params`; `hits` when the caller already ran this very search."""
+    if hits is None:
+        hits = search(runtime, scope, params)
     facts = [h for h in hits if h.type == "fact"]
     episodes = [h for h in hits if h.type == "episode"]
     portrait: dict[str, Any] | None = None

@@ -7,7 +7,6 @@ brute-force, and a stolen database yields no usable key.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 PREFIX = "tsk_live_"
@@ -21,7 +20,3 @@ def mint_key() -> tuple[str, str, str]:
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def same_hash(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)

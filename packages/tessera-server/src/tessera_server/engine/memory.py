@@ -272,8 +272,10 @@ class Memory:
     def search(self, scope: Scope, params: SearchParams) -> list[Hit]:
         return search(self.runtime, scope, params)
 
-    def query(self, scope: Scope, params: SearchParams, mode: str) -> Composed:
-        return compose(self.runtime, scope, params, mode)
+    def query(
+        self, scope: Scope, params: SearchParams, mode: str, hits: builtins.list[Hit] | None = None
+    ) -> Composed:
+        return compose(self.runtime, scope, params, mode, hits)
 
     def get(self, scope: Scope, item_id: str) -> Item:
         if item_kind(item_id) == "episode":
@@ -499,6 +501,8 @@ def _provenance(record: EpisodeRecord | FactRecord) -> dict[str, Any]:
         if record.attrs.get("pending"):
             # Not consolidated yet: the turn itself, until an episode is built from it.
             base["pending"] = True
+        if record.kind == "resource" and "ocr" in record.attrs:
+            base["ocr"] = record.attrs["ocr"]  # an upload's text reading: pending/done/failed/off
     else:
         base.update(
             subject=record.subject,

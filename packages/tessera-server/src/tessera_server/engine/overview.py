@@ -91,11 +91,13 @@ def sides(runtime: Runtime, scope: Scope) -> Sides:
     )
     foresight = store.live_foresight(scope, utcnow())
     foresight.sort(key=lambda f: (f.due_at is None, f.due_at or f.created_at, f.id))
+    # One read for both kinds: each is a walk of the scope's index entries.
+    skills = store.episodes_in_scope(scope, ("procedure", "resource"), 2 * SIDE_LIMIT)
     return Sides(
         portrait=portrait,
         foresight=foresight[:SIDE_LIMIT],
-        procedures=store.episodes_in_scope(scope, ("procedure",), SIDE_LIMIT),
-        resources=store.episodes_in_scope(scope, ("resource",), SIDE_LIMIT),
+        procedures=[e for e in skills if e.kind == "procedure"],
+        resources=[e for e in skills if e.kind == "resource"],
         pending=store.pending_turns(scope, SIDE_LIMIT),
     )
 

@@ -10,6 +10,7 @@ from ..providers.embedder import Embedder
 from ..providers.llm import ChatModel
 from ..providers.reranker import Reranker
 from ..providers.vision import Captioner
+from ..providers.vision.ocr import TextReader
 from ..store import Store
 from .extract import Extractor
 
@@ -23,6 +24,7 @@ class Runtime:
     reranker: Reranker
     llm: ChatModel | None
     captioner: Captioner | None
+    reader: TextReader | None = None  # offline OCR for images when no captioner is set
 
     @property
     def extractor_label(self) -> str:

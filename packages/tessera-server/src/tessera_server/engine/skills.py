@@ -1,4 +1,4 @@
-"""Procedures (learned how-tos) and resources (captioned blobs): episode subtypes."""
+"""Procedures (learned how-tos) and resources (described blobs): episode subtypes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from ..providers.vision import CaptionError
 from ..store.records import EpisodeRecord, Scope
+from . import image_text
 from .clock import utcnow
 from .errors import InvalidInput, NotConfigured, NotFound
 from .ids import expect, new_episode_id
@@ -113,27 +114,42 @@ def remember_resource(
     caption: str | None,
     image_url: str | None,
     data: bytes | None = None,
+    file_name: str | None = None,
 ) -> EpisodeRecord:
+    """Keep a blob handle with searchable text: the caller's caption, else the vision
+    model's, else (an upload with no vision model) what is known offline plus OCR."""
     blob_ref = _check_text(blob_ref, "blob_ref", 2048)
     mime = _check_text(mime, "mime", 255)
+    attrs: dict[str, Any] = {"blob_ref": blob_ref, "mime": mime}
+    if image_url:
+        attrs["image_url"] = image_url[:2048]
+    read_later = False
+    if data is not None:
+        facts = image_text.inspect(runtime, data)  # hostile bytes stop here, nothing stored
     if caption is not None and caption.strip():
         text = _check_text(caption, "caption", runtime.settings.max_content_chars)
-    elif image_url or data is not None:
-        if runtime.captioner is None:
-            raise NotConfigured(
-                "no caption was given and no vision model is configured to write one; pass "
-                "`caption`, or set TESSERA_VISION_BASE_URL and TESSERA_VISION_MODEL"
-            )
+    elif runtime.captioner is not None and (image_url or data is not None):
         try:
             text = runtime.captioner.caption(image_url=image_url, data=data, mime=mime)
         except CaptionError as exc:
             raise InvalidInput(f"the image could not be captioned: {exc}") from None
+    elif data is not None:
+        name = image_text.clean_file_name(file_name)
+        text = image_text.describe(facts, name, None)
+        if runtime.reader is not None:
+            attrs.update(image_text.pending_attrs(data, facts, name))
+            read_later = True
+        else:
+            attrs["ocr"] = image_text.OFF
+    elif image_url:
+        raise NotConfigured(
+            "no caption was given and no vision model is configured to describe an image "
+            "by URL (Tessera never fetches it); pass `caption`, upload the file to "
+            "/v1/resources/file, or set TESSERA_VISION_BASE_URL and TESSERA_VISION_MODEL"
+        )
     else:
         raise InvalidInput("give a `caption`, an `image_url` or an uploaded file")
     now = utcnow()
-    attrs: dict[str, Any] = {"blob_ref": blob_ref, "mime": mime}
-    if image_url:
-        attrs["image_url"] = image_url[:2048]
     episode = EpisodeRecord(
         id=new_episode_id(),
         tenant_id=scope.tenant_id,
@@ -149,7 +165,10 @@ def remember_resource(
         attrs=attrs,
         embedding=runtime.embedder.embed([text])[0],
     )
-    return runtime.store.insert_episode(episode)
+    stored = runtime.store.insert_episode(episode)
+    if read_later:
+        runtime.store.enqueue_job(scope, image_text.JOB_KIND, now)
+    return stored
 
 
 def recall_resources(runtime: Runtime, scope: Scope, query: str, k: int) -> list[Recalled]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from ..store.records import JobRecord, Scope
-from . import consolidation
+from . import consolidation, image_text
 from .clock import utcnow
 from .runtime import Runtime
 
@@ -26,6 +26,8 @@ def run_job(runtime: Runtime, job: JobRecord) -> None:
     scope = Scope(job.tenant_id, job.user_id, job.session_id)
     if job.kind == "consolidate":
         consolidation.consolidate(runtime, scope, hold_open_end=True)
+    elif job.kind == image_text.JOB_KIND:
+        image_text.read_pending(runtime, scope)
     else:
         raise ValueError(f"unknown job kind {job.kind!r}")
 

@@ -303,6 +303,7 @@ class Store(Protocol):
     def fact_history(
         self, scope: Scope, travel: TimeTravel | None, now: datetime, limit: int
     ) -> list[FactRecord]:
-        """The scope's facts, superseded ones too, newest belief first; with `travel`, only
+        """The scope's facts, superseded ones too, newest first (by `created_at`, then id);
+        with `travel`, only
         those valid at its `as_of` and believed at its `known_as_of` (each default: now)."""
         ...

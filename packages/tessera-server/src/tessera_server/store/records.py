@@ -26,6 +26,11 @@ class Scope:
     user_id: str | None
     session_id: str | None
 
+    def owner(self) -> Scope:
+        """Whose memory this is: the user, or for rows without a user, their session (the
+        scope facts are deduplicated and superseded in, and writers queue on)."""
+        return Scope(self.tenant_id, self.user_id, None if self.user_id else self.session_id)
+
 
 @dataclass(frozen=True)
 class ApiKeyRecord:
@@ -163,6 +168,24 @@ class TimeTravel:
 
     as_of: datetime | None = None
     known_as_of: datetime | None = None
+
+    def windows(self, now: datetime) -> tuple[Window, Window]:
+        """The rule of time travel, written once and compiled by every backend (SQL, or a
+        mask over an in-memory index): a fact is seen when it was valid at `as_of` and
+        believed at `known_as_of`, each defaulting to `now`."""
+        return (
+            Window("t_valid", "t_invalid", self.as_of or now),
+            Window("t_created", "t_expired", self.known_as_of or now),
+        )
+
+
+@dataclass(frozen=True)
+class Window:
+    """A row is inside when `start <= at` and its `end` is absent or `end > at`."""
+
+    start: str
+    end: str
+    at: datetime
 
 
 @dataclass(frozen=True)

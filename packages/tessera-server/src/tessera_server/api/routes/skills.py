@@ -155,7 +155,13 @@ def remember_resource_file(
     user_id: Annotated[str | None, Form()] = None,
     session_id: Annotated[str | None, Form()] = None,
 ) -> ResourceItem:
-    """Caption an uploaded image with the vision model, keep the caption, drop the bytes."""
+    """Describe an uploaded image and keep the text, not the image.
+
+    With a vision model configured, its caption is the text. Without one, the text is what
+    is known offline (file name, format, size, dominant colours, EXIF date and camera) at
+    once, and the words read in the image by the bundled OCR shortly after, in the job
+    worker; the bytes are dropped once read. An unreadable image is a 422, one with too
+    many pixels a 413."""
     scope = scope_of(who, user_id, session_id)
     limit = engine.settings.max_upload_bytes
     data = file.file.read(limit + 1)
@@ -170,7 +176,14 @@ def remember_resource_file(
     if not data.startswith(MAGIC[mime]):
         raise InvalidInput(f"the file's bytes are not a {mime} image")
     episode = skills.remember_resource(
-        engine.runtime, scope, blob_ref=blob_ref, mime=mime, caption=None, image_url=None, data=data
+        engine.runtime,
+        scope,
+        blob_ref=blob_ref,
+        mime=mime,
+        caption=None,
+        image_url=None,
+        data=data,
+        file_name=file.filename,
     )
     return resource_item(episode)
 

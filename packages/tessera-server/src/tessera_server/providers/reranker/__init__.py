@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import numpy as np
-
 from ..embedder import Vectors
 
 
@@ -48,8 +46,3 @@ def load_reranker(name: str, model_dir: str = "") -> Reranker:
     from .cross_encoder import CrossEncoderReranker
 
     return CrossEncoderReranker(model_dir, local)
-
-
-def cosine_rows(matrix: Vectors, query: Vectors) -> Vectors:
-    scores: Vectors = (matrix @ query).astype(np.float32)
-    return scores

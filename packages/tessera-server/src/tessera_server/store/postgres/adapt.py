@@ -24,23 +24,6 @@ from ..records import Vector
 _HEADER = struct.Struct(">HH")
 
 
-def enc_label(value: str | None) -> str:
-    return value or ""
-
-
-def dec_label(value: str) -> str | None:
-    return value or None
-
-
-def enc_json(value: Any) -> str:
-    """The same canonical JSON text the embedded store writes (sorted keys, no spaces)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def dec_json(value: str) -> Any:
-    return json.loads(value)
-
-
 def _without_nul(value: Any) -> Any:
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")

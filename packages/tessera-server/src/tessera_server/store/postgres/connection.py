@@ -12,13 +12,13 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
+from ..sql.migrations import bundled
 from . import adapt
 
 log = logging.getLogger("tessera.store.postgres")
@@ -30,13 +30,7 @@ Conn = psycopg.Connection[DictRow]
 
 def migrations(dim: int) -> list[tuple[int, str, str]]:
     """(version, name, sql) of every bundled migration, in order, for vectors of `dim`."""
-    found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
-        name = entry.name
-        if name.endswith(".sql"):
-            sql = entry.read_text(encoding="utf-8").replace("{dim}", str(int(dim)))
-            found.append((int(name.split("_", 1)[0]), name, sql))
-    return sorted(found)
+    return bundled(MIGRATIONS_PACKAGE, {"dim": str(int(dim))})
 
 
 class Database:

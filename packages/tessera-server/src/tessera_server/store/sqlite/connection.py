@@ -12,8 +12,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
+
+from ..sql.migrations import bundled
 
 MIGRATIONS_PACKAGE = "tessera_server.store.sqlite.migrations"
 
@@ -102,12 +103,7 @@ class ConnectionPool:
 
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every bundled migration, in order."""
-    found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
-        name = entry.name
-        if name.endswith(".sql"):
-            found.append((int(name.split("_", 1)[0]), name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return bundled(MIGRATIONS_PACKAGE)
 
 
 def migrate(pool: ConnectionPool) -> list[str]:

@@ -52,27 +52,36 @@ from .patterns import (
     CLAUSE_START,
     CONTINUATION,
     COPULA_SLOT,
+    CUT_GERUND,
     DATE_OBJECT,
+    DENIAL,
     EMBEDDED,
+    ENDED,
     FAMILY_APPOSITION,
     FAMILY_NAMED,
     FAVORITE,
     FAVORITE_REVERSED,
+    FRAGMENT,
     HAVE_NAMED,
     HOBBIES,
     HOME_IS,
     IMPLICIT,
     JOINT,
     KIN_IS,
+    MEET,
     MODAL,
     MY_NAME,
+    MY_THING,
+    NATIONALITY,
     NEVER,
     NOT_MY_THING,
     OBJECT_SLOT,
     OUR_PETS,
+    PARTICIPLE,
     PET_IS,
     PET_LIST,
     PLACE_CALLED,
+    PLACE_RELATIONS,
     ROLE_INTRO,
     SUBJECT,
     THEIR_NAME,
@@ -94,8 +103,17 @@ from .text import (
     tidy,
     window,
 )
-from .vocabulary import DEMONYMS, FUNCTIONAL_KIN, KIN_CANONICAL, NAME, NOT_NAMES, PETS
+from .vocabulary import (
+    ACTIVITY_NOUNS,
+    DEMONYMS,
+    FUNCTIONAL_KIN,
+    KIN_CANONICAL,
+    NAME,
+    NOT_NAMES,
+    PETS,
+)
 
+PASTIMES = frozenset(ACTIVITY_NOUNS.values())
 _CLAUSE_CHARS = 400
 _MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
 _MAX_CONTINUATIONS = 8  # "I'm divorced and have one daughter and …"
@@ -149,6 +167,7 @@ class OfflineExtractor:
             part = QUOTED.sub(" … ", part)
             found.extend(self._possessive_facts(ctx, part))
             found.extend(self._role_intro_facts(ctx, part))
+            found.extend(self._fragment_facts(ctx, part))
             found.extend(self._subject_facts(ctx, part))
             found.extend(self._their_name_facts(ctx, part))
         if parts != [sentence]:
@@ -179,6 +198,16 @@ class OfflineExtractor:
             who = m.group("who").strip()
             clause = who[4:] if who.lower().startswith("who ") else "am " + who
         return self._predicates(ctx, ctx.speaker, " " + clause, False, False, False)
+
+    def _fragment_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
+        """ "Born in Tehran, raised in LA": the speaker, left out."""
+        m = FRAGMENT.match(part)
+        if not m or not ctx.first_person:
+            return []
+        verb = "was " if m.group("was") else "am "
+        return self._predicates(
+            ctx, ctx.speaker, " " + verb + part[m.start() :].strip(), False, False, False
+        )
 
     def _their_name_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
         """ "We got a puppy, his name is Bruno": the name of the pet or child just mentioned."""
@@ -285,6 +314,17 @@ class OfflineExtractor:
                     facts.append(
                         self._fact(ctx, ctx.speaker, "lives_in", obj, "{s} lives in {o}", True, 0.7)
                     )
+            taste = MY_THING.search(part)
+            if taste and taste.group("o").split()[0] not in NOT_NAMES:
+                obj = taste.group("o")
+                obj = obj[0].lower() + obj[1:] if obj[1:2].islower() else obj
+                if acceptable(obj):
+                    facts.append(
+                        self._fact(ctx, ctx.speaker, "likes", obj, "{s} likes {o}", False, 0.6)
+                    )
+            for m in MEET.finditer(part):
+                if m.group("o").split()[0] not in NOT_NAMES:
+                    facts.append(self._kin_fact(ctx, ctx.speaker, m.group("kin"), m.group("o")))
             sideways = NOT_MY_THING.search(part)
             if sideways and sideways.group("o").split()[0] not in NOT_NAMES:
                 obj = sideways.group("o")
@@ -464,6 +504,7 @@ class OfflineExtractor:
     ) -> list[ExtractedFact]:
         """Facts from a subject's clause, and from its coordinated verb phrases."""
         facts: list[ExtractedFact] = []
+        nationality = None
         continuations = [m.end() for m in CONTINUATION.finditer(clause)]
         starts = [0, *continuations[:_MAX_CONTINUATIONS]]
         for n, pos in enumerate(starts):
@@ -478,8 +519,10 @@ class OfflineExtractor:
                     rest, plural = clause[joint.end() :], True
             if third and not plural and BARE_VERB.match(rest):
                 continue  # no agreement: not this subject's verb
-            # "never" states no fact to close ("I've never been married"), except a taste.
-            never = bool(NEVER.match(rest))
+            # "never" states no fact to close ("I've never been married"), except a taste;
+            # nor does a bare denial ("I'm not a doctor", "I'm not married yet"): only
+            # "not … anymore" or "no longer" ends what was true.
+            never = bool(NEVER.match(rest) or (DENIAL.match(rest) and not ENDED.search(rest)))
             negated = False
             for pattern, replacement in NEGATION:
                 new = pattern.sub(replacement, rest, count=1)
@@ -489,14 +532,21 @@ class OfflineExtractor:
             rest = rest[LEAD_ADVERBS.match(rest).end() :]  # type: ignore[union-attr]
             if implicit and re.match(r"\w+ing\b", rest):
                 rest = "am " + rest
-            if n and not facts:
+            if n == 0:
+                nationality = NATIONALITY.match(rest)  # "I'm Irish, from Cork"
+            if n and not facts and not nationality:
                 break  # "and" only carries on a subject whose first verb phrase stated a fact
             rules = RULES + ((FREE_TIME_RULE,) if free_time and n == 0 else ())
             found = self._match_rules(ctx, rules, subject, rest, negated, never)
             if n and not found:
-                # The verb left out: "I'm 45, married, …", "I'm vegan and allergic to soy".
-                copula = "is " if third else "am "
-                found = self._match_rules(ctx, RULES, subject, copula + rest, negated, never)
+                # The verb left out: "I'm 45, married, …", "I'm vegan and allergic to soy",
+                # "born in Tehran, raised in LA". A place must then be a name.
+                verb = "was " if PARTICIPLE.match(rest) else "is " if third else "am "
+                found = [
+                    f
+                    for f in self._match_rules(ctx, RULES, subject, verb + rest, negated, never)
+                    if f.relation not in PLACE_RELATIONS or f.object[:1].isupper()
+                ]
             facts.extend(found)
         return facts
 
@@ -556,6 +606,18 @@ class OfflineExtractor:
             obj = obj.strip()
             if not acceptable(obj):
                 continue
+            if negated and relation in ("lives_in", "from", "grew_up_in") and obj.islower():
+                continue  # "I don't live in the city" closes no named place
+            if (
+                CUT_GERUND.match(raw)
+                and obj.lower() == raw.split()[0].lower()
+                and obj.lower() not in PASTIMES
+            ):
+                continue  # "caring for my pups" → "caring" says nothing on its own
+            if relation in ("likes", "prefers") and re.search(
+                r"\bones?$|\b(?:my|our|his|her|their|your)\b", obj, re.IGNORECASE
+            ):
+                continue  # "the blue one", "sharing my journey": one thing, not a taste
             phrase = "{s} dislikes {o}" if relation != rule.relation else rule.phrase
             confidence = rule.confidence * (0.9 if subject == ctx.last_person else 1.0)
             facts.append(

@@ -86,6 +86,9 @@ PLACE_CALLED = re.compile(
 )
 # "… a puppy, his name is Bruno": the name of the pet or child just mentioned.
 THEIR_NAME = re.compile(rf"\b(?:[Hh]is|[Hh]er|[Ii]ts|[Tt]heir)\s+name\s+is\s+(?P<o>{NAME})")
+# A copula denied ("I'm not a doctor") and the words that make it an ending ("… anymore").
+DENIAL = re.compile(r"(?:am|is|are|'s)\s+not\b", re.IGNORECASE)
+ENDED = re.compile(r"\b(?:anymore|any\s+more|no\s+longer|now)\b", re.IGNORECASE)
 # "never" before the verb: "I've never been married" closes nothing.
 NEVER = re.compile(r"(?:(?:am|is|are|'s|was|were|have|has)\s+)?never\b", re.IGNORECASE)
 # A child or pet counted, then named: "We have a baby, her name is Ava".
@@ -119,7 +122,34 @@ NOT_MY_THING = re.compile(
     r"jam|scene)\b",
     re.IGNORECASE,
 )
-BIRTHDAY = re.compile(_POSS + r"\s+birthday\s+is\s+(?:on\s+)?(?P<o>.+)", re.IGNORECASE)
+BIRTHDAY = re.compile(
+    _POSS + r"\s+(?:birthday|b-?day)(?:\s+is|'s|\s+falls|\s+is\s+coming\s+up)\s+"
+    r"(?:on\s+|in\s+(?:early\s+|mid-?\s*|late\s+)?)?(?:the\s+)?(?P<o>.+)",
+    re.IGNORECASE,
+)
+# "Running is my thing", "Baking is my passion": a taste said the other way round.
+MY_THING = re.compile(
+    r"^(?P<o>[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,2}?)\s+(?:is|are)\s+(?:really\s+|totally\s+)?"
+    r"(?:my|our)\s+(?:thing|passion|life|jam|obsession|happy\s+place|therapy|"
+    r"(?:absolute\s+|all-time\s+)?fav(?:ou?rite|e)(?=\s*(?:[.!]|$)))\b",
+    re.IGNORECASE,
+)
+# "I'm Irish, …": a nationality, after which a place may follow with the verb left out.
+NATIONALITY = re.compile(r"(?:am|is|are)\s+(?-i:[A-Z])[a-z]+(?:\s*,|\s+and\b)", re.IGNORECASE)
+# Past participles that take "was" when the verb is left out: "…, raised in LA".
+PARTICIPLE = re.compile(r"(?:born|raised|brought\s+up)\b", re.IGNORECASE)
+PLACE_RELATIONS = frozenset({"lives_in", "from", "grew_up_in", "works_at", "studies_at", "visited"})
+# "Meet Toby, my golden retriever!"
+MEET = re.compile(
+    rf"^\s*(?:[Mm]eet|[Tt]his\s+is)\s+(?P<o>{NAME}),\s+(?P<poss>[Mm]y|[Oo]ur)\s+"
+    rf"(?:{KIN_ADJ}\s+)?(?:[\w-]+\s+)?(?P<kin>{KIN}|{PETS})\b",
+)
+# A fragment with the speaker left out: "Born in Tehran, raised in LA", "Not a big fan of …".
+FRAGMENT = re.compile(
+    r"^\s*(?:(?P<was>born|raised|brought\s+up)|(?P<am>originally\s+from|not\s+(?:a\s+|really\s+a\s+)?"
+    r"(?:big\s+|huge\s+)?fan\s+of))\b",
+    re.IGNORECASE,
+)
 HOBBIES = re.compile(
     _POSS + r"\s+(?:main\s+|favou?rite\s+|biggest\s+)?hobb(?:y|ies)\s+(?:is|are|includes?)\s+"
     r"(?P<o>.+)",
@@ -133,8 +163,8 @@ YUCK = re.compile(
     r"really\s+)?(?:disgusting|gross|revolting|nasty|vile|the\s+worst)\b",
 )
 DATE_OBJECT = re.compile(
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?\s+\d{1,2}(?:st|nd|rd|th)?|"
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?=\W|$)|"
     r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|"
     r"August|September|October|November|December)",
 )
@@ -153,6 +183,8 @@ OBJECT_SLOT = re.compile(
     r"loves|than|the|a|an|my|our|his|her|their|called|named|is|are|was|were)\s+$",
     re.IGNORECASE,
 )
+# A gerund whose object the clipping cut off: "caring for my pups", "working from home".
+CUT_GERUND = re.compile(r"\s*\w+ing\s+(?:for|from|with|about|to|on|at|in|of|into|over)\b", re.I)
 # "Ana and I …": a subject shared with the speaker.
 JOINT = re.compile(r"\s*and\s+(?-i:I)\s+")
 # What may stand before a subject that opens a clause.

@@ -141,6 +141,11 @@ def _learning(obj: str) -> str | None:
     return None if re.match(r"^(?:to|how)\b", obj) else obj
 
 
+def _school_subject(obj: str) -> str | None:
+    """ "in med school" → "medicine"."""
+    return {"med": "medicine", "medical": "medicine", "dental": "dentistry"}.get(obj.lower(), obj)
+
+
 def _subject_taught(obj: str) -> str | None:
     """ "a pottery class" → "pottery"; "a new class", "an extra class" name no subject."""
     if re.match(
@@ -184,8 +189,15 @@ def _not_new(obj: str) -> str | None:
 
 
 def _job(obj: str) -> str | None:
-    """ "33-year-old lawyer" → "lawyer": an age is no part of a job."""
+    """ "33-year-old lawyer" → "lawyer": an age is no part of a job; a former one is none."""
+    if re.match(r"(?:retired|former|ex-|aspiring|future|wannabe|would-be|trainee\s+)", obj, re.I):
+        return None
     return re.sub(r"^\d{1,3}-years?-old\s+", "", obj) or None
+
+
+def _a_teacher(_: str) -> str:
+    """ "I teach at a school": the job is teaching."""
+    return "teacher"
 
 
 def _org(obj: str) -> str | None:
@@ -307,7 +319,8 @@ RULES: tuple[Rule, ...] = (
         negated=True,
     ),
     _r(
-        _BE + r"(?:originally\s+)?from\s+(?P<o>.+)",
+        r"(?:(?:am|is|are|'s|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:originally\s+)?from|"
+        r"(?:hail|hails)\s+(?:originally\s+)?from)\s+(?P<o>.+)",
         "from",
         "{s} is from {o}",
         True,
@@ -435,6 +448,7 @@ RULES: tuple[Rule, ...] = (
         True,
         0.75,
         mode="place",
+        transform=_org,  # "a nanny for two kids" names no employer
     ),
     _r(
         r"(?:quit|left|lost)\s+(?:my|his|her|their|the)\s+(?:job|position|role)\s+"
@@ -491,6 +505,43 @@ RULES: tuple[Rule, ...] = (
         transform=_teacher,
         cut="at|in|to|for",
     ),
+    _r(
+        r"(?:teach|teaches)\s+(?:[\w-]+\s+){0,2}?at\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.7,
+        mode="place",
+        transform=_org,
+    ),
+    _r(
+        r"(?:teach|teaches)(?P<o>)\s+at\b",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        0.7,
+        mode="raw",
+        transform=_a_teacher,
+    ),
+    _r(
+        _BE + r"(?:part\s+of|on|in)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,2}?(?:team|staff|faculty|crew|"
+        r"board|department)\s+(?:at|of|for)\s+(?P<o>.+)",
+        "works_at",
+        "{s} works at {o}",
+        True,
+        0.7,
+        mode="place",
+        transform=_org,
+    ),
+    _r(
+        r"(?:do|does)\s+(?P<o>[\w-]+(?:\s+[\w-]+)?)\s+for\s+a\s+living\b",
+        "works_as",
+        "{s} works as {o}",
+        True,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+    ),
     # -- study
     _r(
         r"(?:study|studies|(?:am|is|are)\s+studying)\s+(?:(?!at\b)[\w'-]+\s+){0,4}?at\s+(?P<o>.+)",
@@ -509,7 +560,10 @@ RULES: tuple[Rule, ...] = (
         mode="place",
     ),
     _r(
-        r"(?:am|is|are)\s+" + ADVERBS + r"(?:doing|pursuing|working\s+on|finishing|completing)\s+"
+        r"(?:am|is|are)\s+"
+        + ADVERBS
+        + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
+        r"studying\s+for|working\s+towards?)\s+"
         r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+(?:in\s+[\w' -]+?\s+)?at\s+(?P<o>.+)",
         "studies_at",
         "{s} studies at {o}",
@@ -517,7 +571,7 @@ RULES: tuple[Rule, ...] = (
         mode="place",
     ),
     _r(
-        r"(?:go|goes)\s+to\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ])[^,.;!?]*?(?:University|College|"
+        r"(?:(?:go|goes)\s+to|attend|attends)\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ])[^,.;!?]*?(?:University|College|"
         r"School|Academy|Institute|Polytechnic|Tech)\b(?:\s+of\s+(?-i:[A-ZÀ-ÖØ-Þ])\w+)*)",
         "studies_at",
         "{s} studies at {o}",
@@ -525,7 +579,9 @@ RULES: tuple[Rule, ...] = (
         mode="place",
     ),
     _r(
-        _BE + r"enrolled\s+(?:at|in)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        r"(?:(?:am|is|are)\s+" + ADVERBS + r"enrolled\s+(?:at|in)|"
+        r"(?:am|is|are)\s+in\s+(?:grad|graduate|law|med|medical|business|nursing|dental|art|"
+        r"film|drama|music|divinity)\s+school\s+at)\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ]).+)",
         "studies_at",
         "{s} studies at {o}",
         True,
@@ -553,6 +609,26 @@ RULES: tuple[Rule, ...] = (
         cut="at|in|and|but",
     ),
     _r(
+        r"(?:finished|completed|got|earned|did)\s+(?:my|his|her|their|a|an)\s+"
+        + _DEGREE
+        + r"\s+(?:in\s+[\w' -]+?\s+)?(?:at|from)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "graduated_from",
+        "{s} graduated from {o}",
+        False,
+        0.75,
+        mode="place",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"an?\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w&.'-]*(?:\s+(?-i:[A-ZÀ-ÖØ-Þ])[\w&.'-]*){0,3})\s+"
+        r"(?:alum|alumna|alumnus|grad|graduate)\b",
+        "graduated_from",
+        "{s} graduated from {o}",
+        False,
+        0.75,
+        mode="raw",
+    ),
+    _r(
         r"(?:have\s+|has\s+|just\s+)?graduated\s+from\s+(?P<o>.+)",
         "graduated_from",
         "{s} graduated from {o}",
@@ -570,26 +646,30 @@ RULES: tuple[Rule, ...] = (
         mode="list",
         on_negation="drop",
         transform=_learning,
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
-        r"(?:study|studies)\s+(?!at\b)(?P<o>.+)",
+        r"(?:study|studies)\s+(?!(?:at|part-time|full-time|hard|abroad|online|remotely|for|"
+        r"with|late|together)\b)(?P<o>.+)",
         "studies",
         "{s} studies {o}",
         False,
         0.75,
         mode="list",
         on_negation="drop",
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
-        r"(?:am|is|are)\s+" + ADVERBS + r"(?:doing|pursuing|working\s+on|finishing|completing)\s+"
+        r"(?:am|is|are)\s+"
+        + ADVERBS
+        + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
+        r"studying\s+for|working\s+towards?)\s+"
         r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+in\s+(?P<o>.+)",
         "studies",
         "{s} studies {o}",
         False,
         0.8,
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
         r"(?:am|is|are)\s+"
@@ -624,12 +704,31 @@ RULES: tuple[Rule, ...] = (
         mode="place",
     ),
     _r(
+        r"(?:am|is|are)\s+" + ADVERBS + r"in\s+(?P<o>law|nursing|med|medical|dental|business|art|"
+        r"film|drama|music|divinity|culinary|architecture|engineering)\s+school\b",
+        "studies",
+        "{s} studies {o}",
+        False,
+        0.75,
+        mode="raw",
+        transform=_school_subject,
+    ),
+    _r(
+        _BE
+        + r"an?\s+(?:first|second|third|fourth|final|last)[- ]year\s+(?:student\s+)?(?:at|in)\s+"
+        r"(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
+        "studies_at",
+        "{s} studies at {o}",
+        True,
+        mode="place",
+    ),
+    _r(
         r"(?:major|majors)\s+in\s+(?P<o>.+)",
         "studies",
         "{s} studies {o}",
         False,
         0.75,
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
         r"(?:am|is|are)\s+" + ADVERBS + r"majoring\s+in\s+(?P<o>.+)",
@@ -637,7 +736,7 @@ RULES: tuple[Rule, ...] = (
         "{s} studies {o}",
         False,
         0.8,
-        cut="at",
+        cut="at|on|via|through|with|from",
     ),
     _r(
         _BE + r"(?:an?\s+)?(?P<o>(?:" + _MOD + r"\s+){1,3}?)(?:student|major)\b",
@@ -780,9 +879,9 @@ RULES: tuple[Rule, ...] = (
     # -- family, pets, possessions
     _r(
         r"(?:have|has|have\s+got|has\s+got|adopted|rescued|got(?=\s+(?:a|an|one|two|three)\s+"
-        r"(?:new\s+)?(?:dog|cat|puppy|kitten|pup|rabbit|bunny|hamster|parrot)))\s+(?P<o>"
-        + NUM
-        + r"\s+"
+        r"(?:new\s+)?(?:dog|cat|puppy|kitten|pup|rabbit|bunny|hamster|parrot)))\s+"
+        r"(?:" + NUM + r"\s+(?:[\w-]+\s+)?(?:kids|children|sons|daughters|son|daughter|"
+        r"husband|wife|partner|car|house)\s+and\s+)?(?P<o>" + NUM + r"\s+"
         r"(?:[\w-]+\s+){0,2}?(?:" + PETS + r")(?:s|es)?)\b"
         r"(?!\s+(?:walker|sitter|bed|food|park|show|groomer|allergy))",
         "has_pet",
@@ -794,7 +893,8 @@ RULES: tuple[Rule, ...] = (
         transform=_not_new,
     ),
     _r(
-        r"(?:have|has|have\s+got|has\s+got|got)\s+(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
+        r"(?:have|has|have\s+got|has\s+got|got)\s+(?:an?\s+(?:husband|wife|partner|boyfriend|"
+        r"girlfriend|dog|cat)\s+and\s+)?(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
         r"(?:" + THINGS + r"))\b"
         r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ])|\s+(?:girl|boy|named|called)\b)",  # "a son, Felix": the son is named, not counted
         "has",
@@ -812,6 +912,15 @@ RULES: tuple[Rule, ...] = (
         False,
         0.75,
         mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        _BE
+        + r"(?:an?\s+|the\s+)?(?:proud\s+|happy\s+|new\s+)?owner\s+of\s+(?P<o>(?:a|an|two|three)\s+.+)",
+        "has",
+        "{s} has {o}",
+        False,
+        0.7,
         on_negation="drop",
     ),
     _r(
@@ -833,7 +942,7 @@ RULES: tuple[Rule, ...] = (
         on_negation="drop",
     ),
     _r(
-        r"(?:own|owns)\s+(?P<o>(?:a|an)\s+(?!(?:lot|bit|few|couple|pair|copy)\b).+)",
+        r"(?:own|owns)\s+(?P<o>" + NUM + r"\s+(?!(?:lot|bit|few|couple|pair|copy)\b).+)",
         "has",
         "{s} has {o}",
         False,
@@ -869,7 +978,8 @@ RULES: tuple[Rule, ...] = (
         on_negation="drop",
     ),
     _r(
-        r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?P<o>.+)",
+        r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?!.*\b(?:better|more)\s+than\b)"
+        r"(?P<o>.+)",
         "likes",
         "{s} likes {o}",
         False,
@@ -908,6 +1018,74 @@ RULES: tuple[Rule, ...] = (
         0.7,
         mode="raw",
         on_negation="flip",
+    ),
+    _r(
+        _BE + r"(?:an?\s+)?(?:huge|big|total|real|massive|complete|serious|bit\s+of\s+a)?\s*"
+        r"(?P<o>(?!(?:" + PETS + r")\b)[\w-]+)\s+(?:snob|buff|nut|junkie|addict|lover|enthusiast|"
+        r"fanatic|geek|nerd|aficionado|connoisseur)\b",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.65,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:(?:have|has)\s+" + ADVERBS + r"(?:loved|liked|enjoyed|adored)|(?:have|has)\s+grown\s+"
+        r"to\s+(?:love|like|enjoy|appreciate))\s+(?P<o>.+)",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="flip",
+        transform=_to_noun,
+    ),
+    _r(
+        r"(?:have|has)\s+" + ADVERBS + r"(?:hated|disliked|detested|loathed)\s+(?P<o>.+)",
+        "dislikes",
+        "{s} dislikes {o}",
+        False,
+        0.7,
+        mode="list",
+        on_negation="drop",
+    ),
+    _r(
+        r"would\s+(?:always\s+)?(?:pick|choose|take|go\s+with|go\s+for)\s+(?P<o>.+?)\s+"
+        r"(?=over|instead\s+of|rather\s+than|any\s+day)",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        0.7,
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:have|has)\s+" + ADVERBS + r"fallen\s+in\s+love\s+with\s+(?P<o>.+)",
+        "likes",
+        "{s} likes {o}",
+        False,
+        0.65,
+        mode="list",
+        on_negation="drop",
+    ),
+    _r(
+        r"(?:like|likes|love|loves|enjoy|enjoys)\s+(?P<o>[\w' -]+?)\s+(?:a\s+lot\s+|much\s+|way\s+|"
+        r"far\s+)?(?:better|more)\s+than\b",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
+    ),
+    _r(
+        _BE + r"(?:much\s+|way\s+|far\s+)?more\s+into\s+(?P<o>[\w' -]+?)\s+than\b",
+        "prefers",
+        "{s} prefers {o}",
+        False,
+        0.7,
+        mode="raw",
+        on_negation="drop",
     ),
     _r(
         r"can\s+not\s+get\s+enough\s+of\s+(?P<o>.+)",

@@ -26,7 +26,11 @@ _CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 SPEAKER_PREFIX = re.compile(r"^\s*[A-Z][\w .'-]{0,40}:\s+")
-SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+# A sentence ends at . ! ? ; — but not after a title or "St." ("a nurse at St. Mary's").
+_NOT_AN_END = "".join(
+    rf"(?<!\b{a}\.)" for a in ("St", "Mr", "Ms", "Mrs", "Dr", "Jr", "Sr", "Mt", "Ft", "Prof", "vs")
+)
+SENTENCE = re.compile(rf"(?<=[.!?;]){_NOT_AN_END}\s+|\n+")
 QUOTED = re.compile(r'"[^"]*"')
 JOKE = re.compile(
     r"\b(?:lol|lmao|rofl|haha\w*|hehe\w*|jk|just\s+kidding|kidding)\b|\bha\b|[\U0001F602\U0001F923\U0001F61C]|/s\b",
@@ -53,7 +57,8 @@ _PRESUPPOSED = re.compile(
 )
 IRREALIS = re.compile(
     r"\b(?:if|wish|wished|imagine|imagining|suppose|supposing|pretend|pretending|whether|"
-    r"unless|in\s+another\s+life|hypothetically|dream(?:ed|t)?\s+(?:of|about|that))\b",
+    r"unless|in\s+another\s+life|hypothetically|dream(?:ed|t)?\s+(?:of|about|that)|"
+    r"let's\s+say|let\s+us\s+say|assume|assuming|what\s+if|in\s+(?:my|your)\s+dreams?)\b",
     re.IGNORECASE,
 )
 REPORTED_ABOUT_ME = re.compile(

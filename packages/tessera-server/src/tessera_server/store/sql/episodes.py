@@ -1,0 +1,160 @@
+"""Episodes (and notes, procedures, resources): rows plus the turns they were drawn from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..records import EpisodeRecord, Scope
+from ..rows import enc_json, episode_record, episode_rewrite, episode_row
+from .base import EPISODE_COLUMNS, SqlBase
+
+# Each table of things drawn from turns, and the table naming those turns.
+SOURCES = {
+    "episodes": "episode_sources",
+    "facts": "fact_sources",
+    "foresight": "foresight_sources",
+}
+
+
+class Sources(SqlBase):
+    """The `*_sources` tables: which turns an episode, fact or foresight item came from."""
+
+    def _add_sources(self, conn: Any, table: str, key: str, pk: int, turns: Sequence[int]) -> None:
+        if turns:
+            self._execute_many(
+                conn,
+                f"INSERT INTO {table} ({key}, turn_pk) VALUES ({self.codec.marks(2)}) "
+                "ON CONFLICT DO NOTHING",
+                [(pk, t) for t in turns],
+            )
+
+    def _insert_drawn(
+        self, table: str, values: dict[str, Any], key: str, turns: Sequence[int]
+    ) -> int:
+        """Insert a row of `table` and the turns it was drawn from; returns its pk."""
+        with self._write() as conn:
+            row = conn.execute(
+                self.codec.insert(table, values, " RETURNING pk"), list(values.values())
+            ).fetchone()
+            pk = int(row["pk"])
+            self._add_sources(conn, SOURCES[table], key, pk, turns)
+        return pk
+
+    def _sources(
+        self, conn: Any, table: str, key: str, pks: list[int]
+    ) -> dict[int, list[tuple[int, str]]]:
+        """Each owner's source turns as (turn pk, turn id), in conversation order."""
+        out: dict[int, list[tuple[int, str]]] = {pk: [] for pk in pks}
+        if not pks:
+            return out
+        for src in conn.execute(
+            f"SELECT s.{key} AS owner, s.turn_pk, t.turn_id FROM {table} s "
+            f"JOIN turns t ON t.pk = s.turn_pk WHERE s.{key} IN {self._in(pks)} "
+            "ORDER BY t.event_time, t.pk",
+            pks,
+        ).fetchall():
+            out[int(src["owner"])].append((int(src["turn_pk"]), str(src["turn_id"])))
+        return out
+
+
+class Episodes(Sources):
+    def insert_episode(self, ep: EpisodeRecord) -> EpisodeRecord:
+        values = {**episode_row(ep, self.codec), **self._filter_columns(ep.metadata)}
+        ep.pk = self._insert_drawn("episodes", values, "episode_pk", ep.source_turn_pks)
+        return ep
+
+    def _episodes(self, sql: str, params: Sequence[Any]) -> list[EpisodeRecord]:
+        with self._read() as conn:
+            rows = self._fetch(conn, self._held(sql), params)
+            sources = self._sources(
+                conn, "episode_sources", "episode_pk", [int(r["pk"]) for r in rows]
+            )
+        return [episode_record(row, self.codec, sources[int(row["pk"])]) for row in rows]
+
+    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[EpisodeRecord]:
+        """Episodes by id, in the order asked, silently skipping ids outside the scope."""
+        if not ids:
+            return []
+        where, params = self._scope(scope, by_id=True)
+        self._hold_owner(scope)
+        found = {
+            e.id: e
+            for e in self._episodes(
+                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE {where} "
+                f"AND id IN {self._in(ids)} ORDER BY pk",
+                [*params, *ids],
+            )
+        }
+        return [found[i] for i in ids if i in found]
+
+    def episodes_in_scope(
+        self, scope: Scope, kinds: Sequence[str], limit: int = 100_000
+    ) -> list[EpisodeRecord]:
+        where, params = self._scope(scope)
+        # Procedures and resources are few among a scope's episodes: found by kind in the
+        # scope index and then sorted, rather than by walking every episode in time order
+        # (SQLite's choice without statistics: 70 ms at 10k episodes for a handful of rows).
+        rare = set(kinds) <= {"procedure", "resource"}
+        hint = self._index("episodes_scope") if rare else ""
+        return self._episodes(
+            f"SELECT {EPISODE_COLUMNS} FROM episodes {hint}WHERE {where} "
+            f"AND kind IN {self._in(kinds)} "
+            f"ORDER BY event_time DESC, pk DESC LIMIT {self.codec.mark}",
+            [*params, *kinds, limit],
+        )
+
+    def episodes_for_turns(self, turn_pks: Sequence[int]) -> list[EpisodeRecord]:
+        if not turn_pks:
+            return []
+        with self._read() as conn:
+            # Forgetting: wait for a consolidation holding these turns, so the episodes it
+            # is building are seen (and forgotten) too.
+            self._hold_turns(conn, list(turn_pks))
+        return self._episodes(
+            f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE pk IN "
+            f"(SELECT episode_pk FROM episode_sources WHERE turn_pk IN {self._in(turn_pks)}) "
+            "ORDER BY pk",
+            list(turn_pks),
+        )
+
+    def update_episode(self, ep: EpisodeRecord) -> None:
+        """Rewrite an episode's text, attributes, pin, vector and sources."""
+        assert ep.pk is not None
+        m = self.codec.mark
+        values = {**episode_rewrite(ep, self.codec), **self._filter_columns(ep.metadata)}
+        with self._write() as conn:
+            conn.execute(
+                self.codec.update("episodes", values, f"pk = {m}"), [*values.values(), ep.pk]
+            )
+            conn.execute(f"DELETE FROM episode_sources WHERE episode_pk = {m}", (ep.pk,))
+            self._add_sources(conn, "episode_sources", "episode_pk", ep.pk, ep.source_turn_pks)
+
+    def set_pinned(self, scope: Scope, episode_id: str, pinned: bool) -> bool | None:
+        """Set the pin; returns whether it changed, or None when the episode is not found."""
+        where, params = self._scope(scope)
+        m = self.codec.mark
+        with self._write() as conn:
+            row = conn.execute(
+                self._held(f"SELECT pk, pinned FROM episodes WHERE {where} AND id = {m}"),
+                [*params, episode_id],
+            ).fetchone()
+            if row is None:
+                return None
+            if bool(row["pinned"]) == pinned:
+                return False
+            conn.execute(
+                f"UPDATE episodes SET pinned = {m} WHERE pk = {m}",
+                (self.codec.enc_flag(pinned), row["pk"]),
+            )
+            return True
+
+    def update_attrs(self, scope: Scope, episode_id: str, attrs: dict[str, Any]) -> bool:
+        where, params = self._scope(scope)
+        with self._write() as conn:
+            cur = conn.execute(
+                f"UPDATE episodes SET attrs = {self.codec.mark} WHERE {where} "
+                f"AND id = {self.codec.mark}",
+                [enc_json(attrs), *params, episode_id],
+            )
+            return bool(cur.rowcount > 0)

@@ -1,0 +1,63 @@
+"""Jobs: the parts of the queue every backend does alike (claiming differs: see each
+backend's own `claim_job`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..records import JobRecord, Scope
+from ..rows import enc_label, job_record
+from .base import JOB_COLUMNS, SqlBase
+
+
+class Jobs(SqlBase):
+    def enqueue_job(self, scope: Scope, kind: str, now: datetime) -> tuple[JobRecord, bool]:
+        """Queue a job unless one is already queued for the same scope and kind."""
+        c, m = self.codec, self.codec.mark
+        args = (scope.tenant_id, kind, enc_label(scope.user_id), enc_label(scope.session_id))
+        with self._write() as conn:
+            self._hold_name(conn, "enqueue", *args)
+            row = conn.execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = {m} AND kind = {m} "
+                f"AND user_id = {m} AND session_id = {m} AND status = 'queued' "
+                "ORDER BY pk LIMIT 1",
+                args,
+            ).fetchone()
+            if row:
+                return job_record(row, c), False
+            row = conn.execute(
+                "INSERT INTO jobs (tenant_id, kind, user_id, session_id, status, created_at, "
+                f"updated_at) VALUES ({c.marks(4)}, 'queued', {c.marks(2)}) "
+                f"RETURNING {JOB_COLUMNS}",
+                (*args, c.enc_time(now), c.enc_time(now)),
+            ).fetchone()
+            return job_record(row, c), True
+
+    def get_job(self, tenant_id: int, pk: int) -> JobRecord | None:
+        m = self.codec.mark
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE pk = {m} AND tenant_id = {m}",
+                (pk, tenant_id),
+            ).fetchone()
+        return job_record(row, self.codec) if row else None
+
+    def renew_job_lease(self, pk: int, attempts: int, now: datetime, lease: timedelta) -> bool:
+        """Extend the lease of a job still running in the same attempt (the heartbeat)."""
+        m = self.codec.mark
+        with self._write() as conn:
+            cur = conn.execute(
+                f"UPDATE jobs SET lease_until = {m} "
+                f"WHERE pk = {m} AND status = 'running' AND attempts = {m}",
+                (self.codec.enc_time(now + lease), pk, attempts),
+            )
+            return bool(cur.rowcount > 0)
+
+    def finish_job(self, pk: int, status: str, error: str | None, now: datetime) -> None:
+        m = self.codec.mark
+        with self._write() as conn:
+            conn.execute(
+                f"UPDATE jobs SET status = {m}, error = {m}, lease_until = NULL, "
+                f"updated_at = {m} WHERE pk = {m}",
+                (status, error, self.codec.enc_time(now), pk),
+            )
