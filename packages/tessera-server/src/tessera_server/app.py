@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
 from . import __version__
 from .api import problems
-from .api.deps import single_query_values
+from .api.deps import Principal, single_query_values
 from .api.middleware import RequestContext
 from .api.policy import Policy, declared, route_for
 from .api.ratelimit import RateLimiter
@@ -157,13 +161,30 @@ def _policy_of(routes: list[APIRoute], scope: MutableMapping[str, Any]) -> Polic
     return None if route is None else declared(route)
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    local_tenant: str | None = None,
+) -> FastAPI:
+    """The service as an ASGI app.
+
+    `local_tenant` is for the SDK's in-process mode (`Tessera.local`): the app is called
+    only from inside the process that made it, never bound to a port, so every request acts
+    as that tenant without a key. The same tenant is reached later through `tessera serve`
+    with a key made by `tessera keys create --tenant <name>`.
+    """
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or build_runtime(settings)
         app.state.memory = Memory(rt)
+        if local_tenant is not None:
+            tenant_id, _ = rt.store.ensure_tenant(local_tenant, utcnow())
+            app.state.local_principal = Principal(
+                tenant_id, "local", False, settings.max_label_chars
+            )
         worker = None
         if settings.worker_enabled:
             recovered = rt.store.recover_interrupted_jobs(utcnow())
@@ -183,10 +204,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        # The contract (`/openapi.json`) and its browsable page (`/docs`) answer without a
-        # key, like `/health` and `/ready`: they describe the API and hold no memory (see
-        # SECURITY.md). No OAuth flow exists, so no OAuth redirect page either.
-        docs_url="/docs",
+        # The contract (`/openapi.json`) and its browsable pages (`/docs`, `/redoc`, served
+        # below from assets shipped in a package, no CDN) answer without a key, like `/health`
+        # and `/ready`: they describe the API and hold no memory (see SECURITY.md). No OAuth
+        # flow exists, so no OAuth redirect page either.
+        docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         # No 307 from `/v1/memories/` to `/v1/memories`: an empty id must never be
@@ -215,4 +237,49 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
         console.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    install_docs(app, settings.docs_url.rstrip("/"))
     return app
+
+
+def install_docs(app: FastAPI, site: str) -> None:
+    """`/docs` (Swagger UI) and `/redoc` that work offline, and `GET /` pointing at them.
+
+    FastAPI's own pages load their scripts from a CDN, so they are blank without internet;
+    these use the copies of the same assets that the `fastapi-offline` package ships.
+    """
+    assets = resources.files("fastapi_offline") / "static"
+    app.mount("/docs/assets", StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Tessera API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Tessera API",
+            redoc_js_url="/docs/assets/redoc.standalone.js",
+            redoc_favicon_url="/docs/assets/favicon.png",
+            with_google_fonts=False,
+        )
+
+    @app.get("/", include_in_schema=False)
+    def root(request: Request) -> dict[str, str]:
+        engine = getattr(request.app.state, "memory", None)
+        return {
+            "service": "Tessera",
+            "version": __version__,
+            "extractor": engine.runtime.extractor_label if engine is not None else "starting",
+            "api_reference": "/docs",
+            "redoc": "/redoc",
+            "openapi": "/openapi.json",
+            "health": "/health",
+            "documentation": site,
+        }

@@ -46,6 +46,9 @@ def single_query_values(request: Request) -> None:
 def principal(
     request: Request, authorization: Annotated[str | None, Security(bearer)]
 ) -> Principal:
+    local: Principal | None = getattr(request.app.state, "local_principal", None)
+    if local is not None:
+        return local  # in-process (create_app's local_tenant): no port, so no key
     # Several headers, or several values folded into one by a proxy ("Bearer a, Bearer b").
     if len(request.headers.getlist("authorization")) > 1 or "," in (authorization or ""):
         # Which one counts is not agreed: a proxy may act on the last while a framework reads
@@ -68,7 +71,13 @@ def principal(
     engine = memory(request)
     record = engine.store.find_key(hash_key(token))
     if record is None or record.revoked_at is not None:
-        raise ProblemError(401, "this API key is unknown or revoked", headers=AUTH_HINT)
+        raise ProblemError(
+            401,
+            "this API key is unknown or revoked in the database this service serves; a key "
+            "works only in the database `tessera keys create` made it in (the one "
+            "TESSERA_DATABASE_URL named there; `tessera serve` prints the one it serves)",
+            headers=AUTH_HINT,
+        )
     limiter: RateLimiter = request.app.state.rate_limiter
     declared_length = request.headers.get("content-length", "")
     cost = int(declared_length) if declared_length.isdigit() else 0

@@ -22,7 +22,7 @@ from ..store.records import (
     TurnRecord,
     Vector,
 )
-from . import consolidation, forgetting, maintenance, overview, timeline
+from . import consolidation, forgetting, maintenance, overview, pending, timeline
 from .clock import as_utc, utcnow
 from .compose import Composed, compose
 from .consolidation import Summary, turn_line
@@ -292,7 +292,10 @@ class Memory:
         if item_kind(item_id) == "episode":
             episodes = self.store.get_episodes(scope, [item_id])
             if not episodes:
-                raise NotFound("no such episode in this scope")
+                waiting = pending.find(self.store, scope, item_id)
+                if waiting is None:
+                    raise NotFound("no such episode in this scope")
+                return episode_item(waiting[0])
             return episode_item(episodes[0])
         facts = self.store.get_facts(scope, [item_id])
         if not facts:
@@ -318,12 +321,23 @@ class Memory:
         return k
 
     def list(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Page:
-        rows = self.store.list_items(scope, cursor, limit + 1)
+        # Turns waiting for consolidation are listed too, as the episodes they stand for
+        # until then (engine/pending.py).
+        waiting = {ep.id: ep for ep in pending.in_scope(self.store, scope)}
+        rows = pending.merge_listing(
+            self.store.list_items(scope, cursor, limit + 1),
+            list(waiting.values()),
+            cursor,
+            limit + 1,
+        )
         page, more = rows[:limit], len(rows) > limit
         episodes = {
             e.id: e
-            for e in self.store.get_episodes(scope, [r.id for r in page if r.kind == "episode"])
+            for e in self.store.get_episodes(
+                scope, [r.id for r in page if r.kind == "episode" and r.id not in waiting]
+            )
         }
+        episodes.update((r.id, waiting[r.id]) for r in page if r.id in waiting)
         facts = {
             f.id: f for f in self.store.get_facts(scope, [r.id for r in page if r.kind == "fact"])
         }
@@ -412,6 +426,13 @@ class Memory:
     # -- forgetting --------------------------------------------------------------------
 
     def forget(self, scope: Scope, item_id: str) -> ForgetCounts:
+        if item_kind(item_id) == "episode" and not self.store.get_episodes(scope, [item_id]):
+            waiting = pending.find(self.store, scope, item_id)
+            if waiting is not None:
+                # A turn shown as its own episode: forgetting the one forgets the other.
+                turn = waiting[1]
+                own = Scope(turn.tenant_id, turn.user_id, turn.session_id)
+                return forgetting.forget_turn(self.runtime, own, turn.turn_id)
         return forgetting.forget_item(self.runtime, scope, item_id)
 
     def forget_turn(self, scope: Scope, turn_id: str) -> ForgetCounts:
@@ -519,6 +540,9 @@ def _provenance(record: EpisodeRecord | FactRecord) -> dict[str, Any]:
         if part is not None:
             # One part of a long turn: the turn (`source_turn_ids`) reads back whole.
             base["part"] = {"index": part[0], "count": part[1]}
+        if record.attrs.get("pending"):
+            # Not consolidated yet: the turn itself, until an episode is built from it.
+            base["pending"] = True
         if record.kind == "resource" and "ocr" in record.attrs:
             base["ocr"] = record.attrs["ocr"]  # an upload's text reading: pending/done/failed/off
     else:

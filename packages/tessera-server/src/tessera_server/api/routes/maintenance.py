@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...engine.ids import job_id as job_id_of
@@ -112,8 +112,13 @@ def get_job(job_id: str, who: Caller, engine: Engine) -> JobStatusResponse:
     response_model=HealthStatus,
     tags=["health"],
 )
-def health() -> HealthStatus:
+def health(request: Request, response: Response) -> HealthStatus:
     """The process is up. Needs no key."""
+    # The `Tessera-Extractor` header names what reads facts out of turns (`offline`, or
+    # `llm <model> at <host>`): a header, since the body is the contract's exact HealthStatus.
+    engine = getattr(request.app.state, "memory", None)
+    if engine is not None:
+        response.headers["Tessera-Extractor"] = engine.runtime.extractor_label
     return HealthStatus(status="ok")
 
 

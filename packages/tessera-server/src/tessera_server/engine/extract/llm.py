@@ -2,7 +2,8 @@
 
 A malformed answer is retried once; if the second answer is still unusable the batch is
 extracted offline instead, so no turn is lost or left unconsolidated because a model
-misbehaved. Every call made is counted in `llm_calls`.
+misbehaved. Every call the model answered is counted in `llm_calls` (an unreachable
+endpoint counts none).
 """
 
 from __future__ import annotations
@@ -159,18 +160,22 @@ class LLMExtractor:
 
     def extract(self, turns: list[TurnView]) -> Extraction:
         calls = 0
-        for _ in range(2):
-            calls += 1
+        for attempt in range(1, 3):
             try:
                 answer = self.model.complete_json(
                     SYSTEM, _prompt(turns), "memory_extraction", SCHEMA
                 )
+                calls += 1
                 result = _parse(answer, turns)
             except (ChatModelError, MalformedAnswer) as exc:
+                if isinstance(exc, ChatModelError):
+                    # Only a call the model answered counts: an unreachable endpoint must not
+                    # read as LLM extraction that worked (the offline extractor did the work).
+                    calls += int(exc.answered)
                 # Classes and counts only: see MalformedAnswer.
                 log.warning(
                     "LLM extraction attempt %d of %d turn(s) failed: %s",
-                    calls,
+                    attempt,
                     len(turns),
                     type(exc).__name__,
                 )
