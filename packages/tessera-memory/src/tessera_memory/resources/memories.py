@@ -17,6 +17,7 @@ from ..models import (
     MemoryItem,
     PinResponse,
     SyncAddResponse,
+    TurnItem,
     WipeResponse,
 )
 from ._types import Message, Metadata, Role, Timestamp
@@ -221,6 +222,19 @@ class Memories(Resource[M]):
             path("/v1/memories/turns/{}", turn_id),
             model(ForgetResponse),
             json=body(user_id=user_id, session_id=session_id),
+        )
+
+    @endpoint
+    def get_turn(
+        turn_id: str, *, user_id: str | None = None, session_id: str | None = None
+    ) -> Operation[TurnItem]:
+        """Fetch a raw turn, whole, by the ``turn_id`` it was written with: the way back from
+        a search hit on one part of a long turn (``metadata["tessera"]["part"]``)."""
+        return Operation(
+            "GET",
+            path("/v1/memories/turns/{}", turn_id),
+            model(TurnItem),
+            params=query(user_id=user_id, session_id=session_id),
         )
 
     @endpoint
