@@ -11,7 +11,8 @@ blocks are taken in page order, and:
 * a block preceded by `<!-- docs-test: skip ... -->` is deliberately not run (say why in the
   comment);
 * a `text` block preceded by `<!-- docs-test: output -->` shows output: each of its lines must
-  appear in what the page's previous Python block printed, dates aside (they change daily).
+  appear in what the page's previous Python block printed, dates aside (they change daily:
+  `2026-11-25`, `25 Nov 2026` and `November 2026` all compare as one placeholder).
 
 Pages run against one shared service (`tessera_server.testing.run_service`), each page under an
 API key of its own tenant, so pages cannot see each other's data. A page that starts its own
@@ -70,10 +71,11 @@ PNG = base64.b64decode(
 
 # Runs in a child interpreter: executes the blocks it is sent on stdin in one namespace.
 RUNNER = r"""
-import json, sys, traceback
+import json, os, sys, traceback
 namespace = {"__name__": "__main__"}
 for raw in sys.stdin:
     block = json.loads(raw)
+    os.environ.update(block["env"])  # what the page exported since (a key it just created)
     source = "\n" * (block["line"] - 1) + block["code"]
     try:
         exec(compile(source, block["path"], "exec"), namespace)
@@ -140,7 +142,8 @@ def runnable(block: Block) -> bool:
 
 
 _DATES = re.compile(
-    r"\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}\b"
+    r"\b\d{4}-\d{2}-\d{2}\b"
+    r"|\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{4}\b"
     r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|"
     r"December) \d{4}\b"
 )
@@ -247,7 +250,13 @@ class PageRun:
             )
             threading.Thread(target=self._pump, args=(self.runner,), daemon=True).start()
         assert self.runner.stdin is not None
-        message = {"path": str(block.path), "line": block.line, "code": block.code}
+        exported = {k: v for k, v in self.env.items() if k.startswith("TESSERA_")}
+        message = {
+            "path": str(block.path),
+            "line": block.line,
+            "code": block.code,
+            "env": exported,
+        }
         self.runner.stdin.write(json.dumps(message) + "\n")
         self.runner.stdin.flush()
         printed: list[str] = []

@@ -3,14 +3,21 @@
 # `bash scripts/test.sh --quick` is the fast lane (see CONTRIBUTING.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! python3 -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
+  echo "scripts/test.sh: run it inside a virtual environment:" \
+    "python3 -m venv .venv && . .venv/bin/activate && bash scripts/test.sh" >&2
+  exit 1
+fi
 # `--quick`: the fast lane for the edit-test loop, in the venv you already set up: no install,
-# no browser, no PostgreSQL, no published-client venv, no test marked slow (markers in
-# pyproject.toml). CI runs the full suite.
+# no browser, no PostgreSQL, no published-client venv, no install-instruction venvs, no test
+# marked slow (markers in pyproject.toml). CI runs the full suite.
 if [ "${1:-}" = "--quick" ]; then
   shift
-  exec python -m pytest -q -m "not (browser or postgres or published or slow)" "$@"
+  exec python3 -m pytest -q -m "not (browser or postgres or published or install or slow)" "$@"
 fi
-python -m pip install -q -r requirements-dev.txt -r docs/requirements-browser.txt
+# `python3`, not `python`: stock Debian has no `python`. Inside an activated virtual
+# environment both name the environment's interpreter.
+python3 -m pip install -q -r requirements-dev.txt -r docs/requirements-browser.txt
 
 # The browser test (docs/test_docs_site.py) drives a Chromium through playwright. Playwright's
 # own browser download host is often unreachable, so it drives the system's: on Debian, as root
@@ -37,4 +44,4 @@ if ! have_chromium; then
   fi
 fi
 
-python -m pytest "$@"
+python3 -m pytest "$@"

@@ -551,3 +551,29 @@ def test_a_real_429_is_retried_after_the_advertised_wait(
     # The call that failed made three attempts, waiting what each 429 asked for in between.
     assert len(seen) == 3 and sleeps == [float(v) for v in seen[:2]]
     assert all(0 < s <= 60 for s in sleeps)
+
+
+# --- long turns ---------------------------------------------------------------------------
+
+
+async def test_a_hit_on_part_of_a_long_turn_leads_back_to_the_whole_turn(
+    client: Client, user: str
+) -> None:
+    from tessera_memory.models import TurnItem
+
+    filler = "We walked the ridge and talked about the weather and the trains. " * 40
+    needle = "The spare key to the boathouse hangs behind the blue lantern."
+    content = f"{filler}\n\n{needle}\n\n{filler}"
+    await ev(
+        client.memories.add(
+            content=content, role="user", user_id=user, turn_id="paste-1", mode="sync"
+        )
+    )
+    found = await ev(client.search("where is the boathouse key", user_id=user, top_k=3))
+    assert isinstance(found, SearchResponse) and found.results
+    top = found.results[0]
+    assert needle in top.text and len(top.text) < len(content)  # the matching part
+    whole = await ev(client.memories.get_turn("paste-1", user_id=user))
+    assert isinstance(whole, TurnItem) and whole.content == content
+    with pytest.raises(NotFoundError):
+        await ev(client.memories.get_turn("paste-1", user_id=f"{user}-other"))

@@ -67,3 +67,28 @@ def uid(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def fresh_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def either(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceHandle]:
+    """A service of its own on each backend, for rules that touch storage (PostgreSQL is a
+    throwaway server the tests start, as in the conformance suite)."""
+    env: dict[str, str] = {}
+    url = None
+    if request.param == "postgres":
+        pytest.importorskip("psycopg")
+        from tessera_server.store.postgres import testserver
+
+        url = testserver.shared().create_database()
+        env = {"TESSERA_DATABASE_URL": url}
+    try:
+        with run_service(tmp_path_factory.mktemp(f"either-{request.param}"), env=env) as svc:
+            yield svc
+            assert_clean_log(svc.logs())
+    finally:
+        if url is not None:
+            from tessera_server.store.postgres import testserver
+
+            testserver.shared().drop_database(url)

@@ -208,12 +208,6 @@ def nothing_forgotten(response: httpx.Response) -> None:
     }
 
 
-def nothing_pinned(response: httpx.Response) -> None:
-    """Pinning an unknown episode changes nothing and says so."""
-    assert response.status_code == 200, f"{response.status_code}: {response.text}"
-    assert response.json()["changed"] is False
-
-
 def dumps(value: Any) -> bytes:
     return json.dumps(value).encode()
 

@@ -114,6 +114,10 @@ ALLOWED_DIFFERENCES: dict[str, str] = {
     "POST /v1/memories:batch :: request body 'application/json'.metadata :: 'nullable' only in ours*": (
         "Request side only: an explicit null metadata is also accepted; more lenient input."
     ),
+    "* :: response 415 :: only in ours": (
+        "Declares the 415 every operation with a body returns for a body in another media "
+        "type (the errors page's `unsupported-media-type`); additive."
+    ),
     "* :: response * :: content type 'application/problem+json' only in ours": (
         "Error bodies are served as application/problem+json (RFC 9457); the JSON schema "
         "entry the reference declares is still there, so generated clients are unaffected."

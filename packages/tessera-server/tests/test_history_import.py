@@ -157,7 +157,7 @@ def test_an_interrupted_import_resumes_after_the_conversations_it_finished(
 def test_a_message_the_service_refuses_is_skipped_with_its_reason_and_the_rest_is_stored(
     service: ServiceHandle, api: Api, uid: str, tmp_path: Path
 ) -> None:
-    huge = "word " * 10_000  # over the service's content limit
+    refused = "pasted binary \x00 junk"  # the service refuses a NUL character (422)
     export = tmp_path / "conversations.json"
     conversation: dict[str, Any] = {
         "uuid": "conv-long",
@@ -170,7 +170,12 @@ def test_a_message_the_service_refuses_is_skipped_with_its_reason_and_the_rest_i
                 "text": "I live in Oslo.",
                 "created_at": "2024-01-01T00:00:00Z",
             },
-            {"uuid": "l-2", "sender": "human", "text": huge, "created_at": "2024-01-01T00:01:00Z"},
+            {
+                "uuid": "l-2",
+                "sender": "human",
+                "text": refused,
+                "created_at": "2024-01-01T00:01:00Z",
+            },
             {
                 "uuid": "l-3",
                 "sender": "assistant",
@@ -184,8 +189,8 @@ def test_a_message_the_service_refuses_is_skipped_with_its_reason_and_the_rest_i
         report = import_history(client, "claude", export, user_id=uid, consolidate=False)
     assert report.turns_created == 2
     [skipped] = report.skipped
-    assert skipped.message_id == "l-2" and "refused by the service (413" in skipped.reason
-    assert "word word" not in skipped.reason
+    assert skipped.message_id == "l-2" and "refused by the service (422" in skipped.reason
+    assert "junk" not in skipped.reason
 
 
 def test_a_file_that_is_not_an_export_imports_nothing(

@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 from tessera_server.testing import ServiceHandle, run_service
 
+pytestmark = pytest.mark.published
+
 PUBLISHED = "tessera-memory==0.1.4"
 # The published suite's own test tools (its pyproject's dev group).
 TOOLS = ("pytest>=8.3", "pytest-asyncio>=0.25", "respx>=0.22")
@@ -112,7 +114,9 @@ def live_suite(live_python: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return root
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def default_service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceHandle]:

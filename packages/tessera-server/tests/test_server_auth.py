@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from server_helpers import Api, assert_clean_log, check_invariants, problem
+from tessera_server.api.policy import declared, route_for
+from tessera_server.app import ROUTERS
 from tessera_server.testing import ServiceHandle, run_service
 
 EP = f"ep_{uuid.uuid4()}"
@@ -47,21 +49,17 @@ OPERATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/compress", {"user_id": "u"}),
     ("GET", "/v1/jobs/job_1", None),
 ]
-WRITES = [
-    ("POST", "/v1/memories"),
-    ("POST", "/v1/memories:batch"),
-    ("DELETE", "/v1/memories"),
-    ("DELETE", "/v1/memories/turns/t1"),
-    ("DELETE", f"/v1/memories/{EP}"),
-    ("PATCH", f"/v1/memories/{FT}"),
-    ("POST", f"/v1/memories/{EP}/pin"),
-    ("DELETE", f"/v1/memories/{EP}/pin"),
-    ("POST", "/v1/procedures"),
-    ("POST", f"/v1/procedures/{EP}/outcome"),
-    ("POST", "/v1/resources"),
-    ("POST", "/v1/consolidate"),
-    ("POST", "/v1/reindex"),
-]
+
+
+def _is_write(method: str, path: str) -> bool:
+    """What the route declares (api/policy.py), not a second hand list: a write is anything
+    but GET that is not declared a read."""
+    scope = {"type": "http", "method": method, "path": path.split("?")[0], "root_path": ""}
+    routes = [r for module in ROUTERS for r in module.router.routes]
+    return method != "GET" and not declared(route_for(routes, scope)).reads_only
+
+
+WRITES = [(method, path) for method, path, _ in OPERATIONS if _is_write(method, path)]
 
 
 def call(

@@ -22,7 +22,8 @@ from server_helpers import Api, assert_clean_log, problem, unique
 from tessera_server.testing import run_service
 
 # The bundled OCR reading screenshots takes minutes: left out of the fast lane (CI runs it).
-pytestmark = pytest.mark.slow
+# OCR on a busy 2-core machine takes seconds per image: a generous bound, not a timer.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 # PostgreSQL is left out of the fast lane (scripts/test.sh --quick); OCR runs make it slow.
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -22,7 +22,7 @@ def test_no_content_or_key_in_logs_or_error_bodies(
     # Refused requests carrying the canary: their problems must not echo it.
     refusals = [
         api.add(uid, f"{canary}\x00"),
-        api.add(uid, canary * 2000),
+        api.add(uid, canary * 6000),  # past TESSERA_MAX_TURN_CHARS (200,000)
         api.add(uid, canary, role=canary),
         api.add(uid, canary, mode=canary),
         api.add(uid, canary, event_time=canary),

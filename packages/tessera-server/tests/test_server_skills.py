@@ -268,8 +268,14 @@ def test_upload_limits_and_types(api: Api, uid: str) -> None:
     problem(upload(api, uid, b"hello", "notes.txt", "text/plain"), 422, "png")
     problem(upload(api, uid, b"not really a png", "fake.png", "image/png"), 422, "image/png")
     problem(upload(api, uid, JPEG, "photo.png", "image/png"), 422, "image/png")
-    problem(
-        api.http.post("/v1/resources/file", data={"user_id": uid, "blob_ref": "b"}), 422, "file"
+    problem(  # multipart, as the route reads, but without the `file` part
+        api.http.post(
+            "/v1/resources/file",
+            data={"user_id": uid, "blob_ref": "b"},
+            files={"note": ("n.txt", b"x", "text/plain")},
+        ),
+        422,
+        "file",
     )
     problem(
         api.http.post(

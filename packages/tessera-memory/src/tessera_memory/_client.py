@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TypeVar
 
 import httpx
 
+from . import _local
 from ._core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, Settings, Timeout
 from ._logging import configure_from_env
 from ._operation import Operation, model
@@ -190,6 +192,30 @@ class Tessera(_ClientConfig, Surface[Sync]):
         )
         super().__init__(self._transport)
 
+    @classmethod
+    def local(
+        cls,
+        path: str | os.PathLike[str] = _local.DEFAULT_PATH,
+        *,
+        tenant: str = _local.DEFAULT_TENANT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> Tessera:
+        """A client on a local SQLite file, with the service running inside this process.
+
+        No server, no port, no key: the service's own app is called in-process (install the
+        ``local`` extra). ``tessera serve`` can open the same file later; a key made with
+        ``tessera keys create --tenant local`` then reaches the same memories. Close the
+        client (or use ``with``) to stop its background consolidation.
+        """
+        client = cls(
+            api_key=_local.LOCAL_KEY,
+            base_url=_local.LOCAL_BASE_URL,
+            max_retries=max_retries,
+            http_client=_local.sync_http(path, tenant),
+        )
+        client._owns_http = True  # closing the client stops the in-process service
+        return client
+
     @property
     def _http(self) -> httpx.Client:
         """The connection pool (the attribute the published 0.1.4 client exposed)."""
@@ -256,6 +282,28 @@ class AsyncTessera(_ClientConfig, Surface[Async]):
             http or httpx.AsyncClient(timeout=settings.timeout), settings, sleep
         )
         super().__init__(self._transport)
+
+    @classmethod
+    def local(
+        cls,
+        path: str | os.PathLike[str] = _local.DEFAULT_PATH,
+        *,
+        tenant: str = _local.DEFAULT_TENANT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> AsyncTessera:
+        """The async client on a local SQLite file, the service inside this process.
+
+        The same as :meth:`Tessera.local`; ``await client.aclose()`` (or ``async with``)
+        stops the in-process service.
+        """
+        client = cls(
+            api_key=_local.LOCAL_KEY,
+            base_url=_local.LOCAL_BASE_URL,
+            max_retries=max_retries,
+            http_client=_local.async_http(path, tenant),
+        )
+        client._owns_http = True
+        return client
 
     @property
     def _http(self) -> httpx.AsyncClient:

@@ -527,6 +527,34 @@ class SyncAddResponse(BaseModel):
     consolidation: ConsolidationSummary
 
 
+class TurnItem(BaseModel):
+    """
+    A raw turn as it was added: its whole `content`, however long (search indexes a long
+    turn in parts; each part names this turn in `metadata.tessera.source_turn_ids`).
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    turn_id: Annotated[str, Field(title="Turn Id")]
+    role: Annotated[str, Field(title="Role")]
+    content: Annotated[str, Field(title="Content")]
+    event_time: Annotated[datetime, Field(title="Event Time")]
+    created_at: Annotated[datetime, Field(title="Created At")]
+    session_id: Annotated[str | None, Field(title="Session Id")] = None
+    consolidated: Annotated[
+        bool,
+        Field(
+            description="Whether consolidation has turned it into episodes and facts yet.",
+            title="Consolidated",
+        ),
+    ]
+    metadata: Annotated[
+        dict[str, Any] | None,
+        Field(description="The caller's metadata.", title="Metadata"),
+    ] = None
+
+
 class TypedResultType(StrEnum):
     episode = "episode"
     fact = "fact"

@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
+from importlib import resources
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
 from . import __version__
 from .api import problems
-from .api.deps import single_query_values
+from .api.deps import Principal, single_query_values
 from .api.middleware import RequestContext
+from .api.policy import Policy, declared, route_for
 from .api.ratelimit import RateLimiter
 from .api.routes import maintenance, memories, reads, skills
 from .config import Settings, load_settings
 from .engine.clock import utcnow
 from .engine.extract import Extractor
 from .engine.extract.offline import OfflineExtractor
+from .engine.fairness import FairEmbedder
 from .engine.memory import Memory
 from .engine.runtime import Runtime
 from .engine.worker import Worker
 from .heap import limit_arenas
-from .providers.embedder import load_embedder
+from .providers.embedder import Embedder, load_embedder
 from .providers.llm import OpenAICompatibleChat
 from .providers.reranker import load_reranker
 from .providers.vision import OpenAICompatibleCaptioner
@@ -46,7 +53,7 @@ def build_runtime(settings: Settings) -> Runtime:
     # concurrent searches at 10k memories served 44 requests/s on two cores; without, 72.
     threadpool_limits(limits=1, user_api="blas")
     limit_arenas()
-    embedder = load_embedder(
+    embedder: Embedder = load_embedder(
         settings.embedder,
         settings.embedder_runtime,
         settings.embedder_precision,
@@ -54,6 +61,8 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.embedder_combine_texts,
     )
     log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
+    if settings.fair_work_slots > 0:
+        embedder = FairEmbedder(embedder, settings.fair_work_slots)
     store = open_store(settings, embedder.dim)
     store.migrate()
     offline = OfflineExtractor()
@@ -107,8 +116,29 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema,
         {f"#/components/schemas/{o}": f"#/components/schemas/{n}" for o, n in _RENAMES.items()},
     )
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                operation["responses"] = _with_415(operation["responses"])
     app.openapi_schema = schema
     return schema
+
+
+def _with_415(responses: dict[str, Any]) -> dict[str, Any]:
+    """Every operation with a body can answer 415: its route's policy checks the media type
+    before the body is read (see `api/policy.py`), so the contract says so for each."""
+    unsupported = {
+        "description": "Unsupported Media Type",
+        "content": {
+            "application/problem+json": {},
+            "application/json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}},
+        },
+    }
+    entries = {**responses, "415": unsupported}
+    # Success codes first, as declared; then the errors in numeric order.
+    ok = [code for code in responses if code.startswith("2")]
+    failed = sorted((code for code in entries if not code.startswith("2")), key=int)
+    return {code: entries[code] for code in [*ok, *failed]}
 
 
 def text_replace(node: Any, mapping: dict[str, str]) -> None:
@@ -123,13 +153,38 @@ def text_replace(node: Any, mapping: dict[str, str]) -> None:
             text_replace(value, mapping)
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+ROUTERS = (memories, reads, skills, maintenance)
+
+
+def _policy_of(routes: list[APIRoute], scope: MutableMapping[str, Any]) -> Policy | None:
+    route = route_for(routes, scope)
+    return None if route is None else declared(route)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    local_tenant: str | None = None,
+) -> FastAPI:
+    """The service as an ASGI app.
+
+    `local_tenant` is for the SDK's in-process mode (`Tessera.local`): the app is called
+    only from inside the process that made it, never bound to a port, so every request acts
+    as that tenant without a key. The same tenant is reached later through `tessera serve`
+    with a key made by `tessera keys create --tenant <name>`.
+    """
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or build_runtime(settings)
         app.state.memory = Memory(rt)
+        if local_tenant is not None:
+            tenant_id, _ = rt.store.ensure_tenant(local_tenant, utcnow())
+            app.state.local_principal = Principal(
+                tenant_id, "local", False, settings.max_label_chars
+            )
         worker = None
         if settings.worker_enabled:
             recovered = rt.store.recover_interrupted_jobs(utcnow())
@@ -149,23 +204,32 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        # The contract (`/openapi.json`) and its browsable pages (`/docs`, `/redoc`, served
+        # below from assets shipped in a package, no CDN) answer without a key, like `/health`
+        # and `/ready`: they describe the API and hold no memory (see SECURITY.md). No OAuth
+        # flow exists, so no OAuth redirect page either.
+        docs_url=None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         # No 307 from `/v1/memories/` to `/v1/memories`: an empty id must never be
         # redirected onto the scope-wide list or wipe; it is a plain 404 problem.
         redirect_slashes=False,
         dependencies=[Depends(single_query_values)],
     )
     app.state.docs_url = settings.docs_url.rstrip("/")
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limit_per_minute, bytes_per_minute=settings.work_budget_bytes_per_minute
+    )
     problems.install(app)
-    for module in (memories, reads, skills, maintenance):
+    for module in ROUTERS:
         app.include_router(module.router)
+    # The API's routes as declared (the app wraps included routers in its own objects).
+    api_routes = [r for m in ROUTERS for r in m.router.routes if isinstance(r, APIRoute)]
     app.add_middleware(
         RequestContext,
         max_body=settings.max_body_bytes,
         max_upload=settings.max_upload_bytes,
-        upload_paths=("/v1/resources/file",),
+        policy_of=lambda scope: _policy_of(api_routes, scope),
         docs_url=app.state.docs_url,
     )
     if settings.console_enabled:
@@ -173,4 +237,49 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
         console.mount(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    install_docs(app, settings.docs_url.rstrip("/"))
     return app
+
+
+def install_docs(app: FastAPI, site: str) -> None:
+    """`/docs` (Swagger UI) and `/redoc` that work offline, and `GET /` pointing at them.
+
+    FastAPI's own pages load their scripts from a CDN, so they are blank without internet;
+    these use the copies of the same assets that the `fastapi-offline` package ships.
+    """
+    assets = resources.files("fastapi_offline") / "static"
+    app.mount("/docs/assets", StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Tessera API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Tessera API",
+            redoc_js_url="/docs/assets/redoc.standalone.js",
+            redoc_favicon_url="/docs/assets/favicon.png",
+            with_google_fonts=False,
+        )
+
+    @app.get("/", include_in_schema=False)
+    def root(request: Request) -> dict[str, str]:
+        engine = getattr(request.app.state, "memory", None)
+        return {
+            "service": "Tessera",
+            "version": __version__,
+            "extractor": engine.runtime.extractor_label if engine is not None else "starting",
+            "api_reference": "/docs",
+            "redoc": "/redoc",
+            "openapi": "/openapi.json",
+            "health": "/health",
+            "documentation": site,
+        }

@@ -1,12 +1,17 @@
-"""The `tessera` command: serve, worker, keys, migrate, export, import, openapi."""
+"""The `tessera` command: serve, worker, keys, memories, migrate, export, import, openapi.
+
+Errors a user can fix end in one line saying what to do (`CommandError`), not a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections import Counter
@@ -15,19 +20,72 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from . import history_import
+from . import __version__, history_import
 from .config import Settings, load_settings
 from .engine import keys
 from .engine.clock import utcnow
+
+
+class CommandError(Exception):
+    """A problem the user can fix: printed as one line, exit status 1."""
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
     from .providers.embedder import embedder_dim
     from .store import open_store
 
-    store = open_store(settings, dim=embedder_dim(settings.embedder))
-    store.migrate()
+    try:
+        store = open_store(settings, dim=embedder_dim(settings.embedder))
+        store.migrate()
+    except ValueError as exc:  # e.g. PostgreSQL named but its driver not installed
+        raise CommandError(str(exc)) from None
+    except Exception as exc:
+        if not type(exc).__module__.startswith("psycopg"):
+            raise
+        # The driver's first line says why (refused, unknown host, bad password), no secret.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(
+            f"cannot open the database {redacted(settings.database_url)}: {reason}; "
+            "check TESSERA_DATABASE_URL and that the server runs"
+        ) from None
     return store
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse to start on a port something else holds, with the fix, before loading models."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"port {port} on {host} is in use (another `tessera serve`?); stop it or "
+                f"pick another with `tessera serve --port N` (or TESSERA_PORT)"
+            ) from None
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _check_providers(settings: Settings) -> None:
+    """Say at start when a configured LLM or vision endpoint does not answer."""
+    from .providers.llm import probe
+
+    for what, url, key, fallback in (
+        ("LLM", settings.llm_base_url, settings.llm_api_key, "the offline extractor reads turns"),
+        ("vision", settings.vision_base_url, settings.vision_api_key, "image uploads fail"),
+    ):
+        if not url:
+            continue
+        why = probe(url, key)
+        shown = redacted(url)
+        if why is None:
+            print(f"{what} endpoint {shown} answers.", flush=True)
+        else:
+            print(
+                f"warning: the {what} endpoint {shown} does not answer ({why}); until it does, "
+                f"{fallback}. Check TESSERA_{what.upper()}_BASE_URL.",
+                flush=True,
+            )
 
 
 def redacted(url: str) -> str:
@@ -64,12 +122,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if processes < 1:
         print("--workers must be at least 1", file=sys.stderr)
         return 2
+    _check_port(settings.host, settings.port)
     store = _store(settings)
     has_keys = bool([k for k in store.list_keys() if k.revoked_at is None])
     store.close()
     where = redacted(settings.database_url)
     shown = f" ({processes} processes)" if processes > 1 else ""
-    print(f"Tessera {where} on http://{settings.host}:{settings.port}{shown}", flush=True)
+    print(
+        f"Tessera {__version__}: database {where}, on http://{settings.host}:{settings.port}"
+        f"{shown} (API reference at /docs)",
+        flush=True,
+    )
+    _check_providers(settings)
     if processes > 1 or not settings.worker_enabled:
         print(
             "No job worker runs inside the API processes; run `tessera worker` beside them.",
@@ -77,7 +141,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if not has_keys:
         print(
-            "No API key exists yet. Create one in another shell with:\n"
+            "No API key exists yet in this database. Create one in another shell, with the "
+            "same TESSERA_DATABASE_URL:\n"
             "    tessera keys create --tenant default\n"
             "then export TESSERA_API_KEY=<the key it prints>.",
             flush=True,
@@ -242,7 +307,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
             store.insert_key(tenant_id, prefix, digest, args.read_only, utcnow())
             kind = "read-only key" if args.read_only else "key"
             made = " (new tenant)" if new else ""
-            print(f"Created {kind} {prefix}… for tenant {args.tenant!r}{made}.")
+            print(f"Created {kind} {prefix}… for tenant {args.tenant!r}{made}")
+            # A key works only with the database it was made in: say which one.
+            print(f"in {redacted(settings.database_url)} (serve this database to use it).")
             print("It is shown only this once; store it now:")
             print(key)
         elif args.keys_command == "list":
@@ -276,6 +343,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tessera", description="The Tessera memory service.")
+    p.add_argument("--version", action="version", version=f"tessera {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP API (and the job worker)")
     serve.add_argument("--host", help="bind address (TESSERA_HOST, default 127.0.0.1)")
@@ -314,6 +382,9 @@ def parser() -> argparse.ArgumentParser:
     revoke = ks.add_parser("revoke", help="revoke a key by its prefix")
     revoke.add_argument("prefix")
     k.set_defaults(func=cmd_keys)
+    from .cli_memories import add_parser as add_memories
+
+    add_memories(sub)
     o = sub.add_parser("openapi", help="print the OpenAPI document")
     o.add_argument("--output", default="-")
     o.set_defaults(func=cmd_openapi)
@@ -322,7 +393,20 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except CommandError as exc:
+        print(f"tessera: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] in ("psycopg", "psycopg_pool"):
+            print(
+                "tessera: TESSERA_DATABASE_URL names PostgreSQL but its driver is not installed; "
+                "from the clone, `pip install './packages/tessera-server[postgres]'`",
+                file=sys.stderr,
+            )
+            return 1
+        raise
     return code
 
 

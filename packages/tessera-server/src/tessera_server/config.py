@@ -111,6 +111,20 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         600, ge=1, description="Requests per minute each API key may make (token bucket)."
     )
+    work_budget_bytes_per_minute: int = Field(
+        4_000_000,
+        ge=0,
+        description="Request body bytes each API key may send per minute (a second token "
+        "bucket next to the request count, since the work a request asks for grows with its "
+        "text); a larger body than this is charged this much. 0 turns the budget off.",
+    )
+    fair_work_slots: int = Field(
+        2,
+        ge=0,
+        description="Embedding runs admitted at once, taken in turns between tenants a chunk "
+        "at a time, so one tenant's bulk import cannot starve another's interactive calls. "
+        "About one per core; 0 turns the scheduler off.",
+    )
 
     # Consolidation cadence and shape.
     consolidate_every: int = Field(
@@ -128,16 +142,17 @@ class Settings(BaseSettings):
         "episode's last turn asked a question (it is the reply).",
     )
     rerank_keep_fused: int = Field(
-        3,
+        0,
         ge=0,
         description="The rerank never pushes fusion's best this many results below place "
-        "`rerank_keep_within` of the answer (0 lets the rerank order freely).",
+        "`rerank_keep_within` of the answer; 0 (the default: on the tuning questions the "
+        "guard cost turn recall and gained no session recall) lets the rerank order freely.",
     )
     rerank_keep_within: int = Field(
         5,
         ge=1,
         description="The place (1-based) that fusion's best `rerank_keep_fused` results keep "
-        "at least.",
+        "at least (e.g. 3 within 5).",
     )
     episode_gap_minutes: float = Field(
         30.0, description="A pause longer than this between turns starts a new episode."

@@ -82,6 +82,8 @@ def service_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[
         {
             "TESSERA_DATABASE_URL": f"sqlite:///{data_dir / 'tessera.db'}",
             "TESSERA_RATE_LIMIT_PER_MINUTE": "100000",
+            # One key serves a whole test session: its byte budget must not run out either.
+            "TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "1000000000",
             "TESSERA_LOG_LEVEL": "info",
         }
     )

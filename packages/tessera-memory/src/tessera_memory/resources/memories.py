@@ -17,6 +17,7 @@ from ..models import (
     MemoryItem,
     PinResponse,
     SyncAddResponse,
+    TurnItem,
     WipeResponse,
 )
 from ._types import Message, Metadata, Role, Timestamp
@@ -224,10 +225,29 @@ class Memories(Resource[M]):
         )
 
     @endpoint
+    def get_turn(
+        turn_id: str, *, user_id: str | None = None, session_id: str | None = None
+    ) -> Operation[TurnItem]:
+        """Fetch a raw turn, whole, by the ``turn_id`` it was written with: the way back from
+        a search hit on one part of a long turn (``metadata["tessera"]["part"]``)."""
+        return Operation(
+            "GET",
+            path("/v1/memories/turns/{}", turn_id),
+            model(TurnItem),
+            params=query(user_id=user_id, session_id=session_id),
+        )
+
+    @endpoint
     def wipe(
         *, user_id: str | None = None, session_id: str | None = None
     ) -> Operation[WipeResponse]:
-        """Erase everything stored for the scope (right to be forgotten)."""
+        """Erase everything stored for the scope (right to be forgotten).
+
+        The scope is exactly what you pass: ``user_id`` alone erases that user's every
+        session; ``user_id`` with ``session_id`` erases that one session; ``session_id``
+        **without** ``user_id`` erases that session id for *every user of the tenant*.
+        Nothing can be undone; pass both ids to erase one user's session only.
+        """
         return Operation(
             "DELETE",
             "/v1/memories",

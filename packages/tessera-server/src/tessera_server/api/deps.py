@@ -9,10 +9,12 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from ..engine.errors import InvalidInput
+from ..engine.fairness import work_owner
 from ..engine.keys import PREFIX, hash_key
 from ..engine.memory import Memory
 from ..engine.scope import resolve_scope
 from ..store.records import Scope
+from .policy import declared
 from .problems import ProblemError
 from .ratelimit import RateLimiter
 
@@ -44,6 +46,18 @@ def single_query_values(request: Request) -> None:
 def principal(
     request: Request, authorization: Annotated[str | None, Security(bearer)]
 ) -> Principal:
+    local: Principal | None = getattr(request.app.state, "local_principal", None)
+    if local is not None:
+        return local  # in-process (create_app's local_tenant): no port, so no key
+    # Several headers, or several values folded into one by a proxy ("Bearer a, Bearer b").
+    if len(request.headers.getlist("authorization")) > 1 or "," in (authorization or ""):
+        # Which one counts is not agreed: a proxy may act on the last while a framework reads
+        # the first, so the two would attribute the request to different tenants.
+        raise ProblemError(
+            401,
+            "send exactly one Authorization header; this request has several",
+            headers=AUTH_HINT,
+        )
     if not authorization:
         raise ProblemError(
             401, "send your API key as `Authorization: Bearer tsk_live_…`", headers=AUTH_HINT
@@ -57,9 +71,17 @@ def principal(
     engine = memory(request)
     record = engine.store.find_key(hash_key(token))
     if record is None or record.revoked_at is not None:
-        raise ProblemError(401, "this API key is unknown or revoked", headers=AUTH_HINT)
+        raise ProblemError(
+            401,
+            "this API key is unknown or revoked in the database this service serves; a key "
+            "works only in the database `tessera keys create` made it in (the one "
+            "TESSERA_DATABASE_URL named there; `tessera serve` prints the one it serves)",
+            headers=AUTH_HINT,
+        )
     limiter: RateLimiter = request.app.state.rate_limiter
-    decision = limiter.check(record.prefix)
+    declared_length = request.headers.get("content-length", "")
+    cost = int(declared_length) if declared_length.isdigit() else 0
+    decision = limiter.check(record.prefix, cost)
     headers = {
         "RateLimit-Limit": str(decision.limit),
         "RateLimit-Remaining": str(decision.remaining),
@@ -69,34 +91,30 @@ def principal(
     if not decision.allowed:
         raise ProblemError(
             429,
-            f"this key made more than {decision.limit} requests a minute; retry after "
-            f"{decision.retry_after} s",
+            f"this key is over its budget of {decision.limit} requests (or of request bytes) "
+            f"a minute; retry after {decision.retry_after} s",
             headers={**headers, "Retry-After": str(decision.retry_after)},
         )
-    if record.read_only and request.method not in ("GET", "HEAD") and not _is_read(request):
+    reads = request.method in ("GET", "HEAD") or declared(request.scope.get("route")).reads_only
+    if record.read_only and not reads:
         raise ProblemError(403, "this API key is read-only; use a read-write key to change memory")
     return Principal(
         record.tenant_id, record.prefix, record.read_only, engine.settings.max_label_chars
     )
 
 
-# POSTs that only read: a read-only key may make them (`compress` packs existing summaries).
-_READ_POSTS = (
-    "/v1/search",
-    "/v1/query",
-    "/v1/procedures/recall",
-    "/v1/resources/recall",
-    "/v1/compress",
-)
-
-
-def _is_read(request: Request) -> bool:
-    return request.method == "POST" and request.url.path in _READ_POSTS
-
-
 def scope_of(who: Principal, user_id: str | None, session_id: str | None) -> Scope:
     return resolve_scope(who.tenant_id, user_id, session_id, who.max_label_chars)
 
 
-Caller = Annotated[Principal, Depends(principal)]
+async def working_principal(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    """The caller, and the tenant its work is scheduled for (see engine/fairness.py).
+
+    Async on purpose: it runs in the request's own context, which the endpoint's thread
+    inherits, so the owner set here is the one the embedder sees."""
+    work_owner.set(who.tenant_id)
+    return who
+
+
+Caller = Annotated[Principal, Depends(working_principal)]
 Engine = Annotated[Memory, Depends(memory)]

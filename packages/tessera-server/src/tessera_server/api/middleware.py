@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
 from ulid import ULID
 
+from ..logsafe import where
+from .policy import MEDIA_TYPES, Policy
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+PolicyOf = Callable[[Scope], Policy | None]
+_BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+log = logging.getLogger("tessera.api")
 
 
 class BodyTooLarge(Exception):
@@ -21,7 +28,8 @@ class BodyTooLarge(Exception):
 
 
 class RequestContext:
-    """Gives each request an id (`X-Request-Id`), caps its body, adds rate-limit headers."""
+    """Gives each request an id (`X-Request-Id`), applies the route's declared body policy
+    (media type, size) before the body is read, adds rate-limit headers."""
 
     def __init__(
         self,
@@ -29,13 +37,13 @@ class RequestContext:
         *,
         max_body: int,
         max_upload: int,
-        upload_paths: tuple[str, ...],
+        policy_of: PolicyOf,
         docs_url: str,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
-        self.upload_paths = upload_paths
+        self.policy_of = policy_of
         self.docs_url = docs_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -45,12 +53,23 @@ class RequestContext:
         request_id = f"req_{ULID()}"
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        limit = self.max_upload + 64_000 if scope["path"] in self.upload_paths else self.max_body
+        policy = self.policy_of(scope)
+        upload = policy is not None and policy.upload
+        limit = self.max_upload + 64_000 if upload else self.max_body
 
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(send, request_id, limit)
             return
+        has_body = (declared is not None and declared != b"0") or b"transfer-encoding" in headers
+        if policy is not None and has_body and scope.get("method") in _BODY_METHODS:
+            ctype = headers.get(b"content-type", b"").decode("latin-1")
+            if not policy.accepts(ctype):
+                media = MEDIA_TYPES[policy.body]
+                detail = f"this route reads `{media}` bodies; send the body as `{media}`"
+                await self._problem(send, request_id, 415, "unsupported-media-type", detail)
+                return
 
         received = 0
         too_large = False
@@ -94,27 +113,55 @@ class RequestContext:
         except BodyTooLarge:
             if not started:
                 await self._too_large(send, request_id, limit)
+        except Exception as exc:
+            # Answered here rather than by the framework's error middleware, which would
+            # re-raise to the server and have it print the whole traceback a second time.
+            log_crash(exc, scope, request_id)
+            if not started:
+                detail = "the service failed on this request; it was logged with this request id"
+                await self._problem(send, request_id, 500, "internal-error", detail)
 
     async def _too_large(self, send: Send, request_id: str, limit: int) -> None:
+        detail = f"the request body is larger than {limit} bytes"
+        await self._problem(send, request_id, 413, "payload-too-large", detail, close=True)
+
+    async def _problem(
+        self,
+        send: Send,
+        request_id: str,
+        status: int,
+        slug: str,
+        detail: str,
+        *,
+        close: bool = False,
+    ) -> None:
         body = json.dumps(
             {
-                "type": f"{self.docs_url}/errors/#payload-too-large",
-                "title": HTTPStatus(413).phrase,
-                "status": 413,
-                "detail": f"the request body is larger than {limit} bytes",
+                "type": f"{self.docs_url}/errors/#{slug}",
+                "title": HTTPStatus(status).phrase,
+                "status": status,
+                "detail": detail,
                 "instance": request_id,
             }
         ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", request_id.encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+        ]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def log_crash(exc: BaseException, scope: Scope, request_id: str) -> None:
+    """One line per unhandled error: its class, the request, the last frames (see logsafe)."""
+    log.error(
+        "unhandled %s on %s %s (request %s) at %s",
+        type(exc).__name__,
+        scope.get("method", "-"),
+        scope.get("path", "-"),
+        request_id,
+        where(exc),
+    )

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Match
 
 from ..engine.errors import EngineError
 from ..store.protocol import StoreBusy
+from .schemas import MAX_BODY_DEPTH
 
 log = logging.getLogger("tessera.api")
 PROBLEM_JSON = "application/problem+json"
@@ -97,7 +98,12 @@ def describe_validation(exc: RequestValidationError) -> str:
         if kind == "json_invalid":
             lines.append("the body is not valid JSON")
         elif kind == "extra_forbidden":
-            lines.append(f"`{where}` is not a field of this request")
+            # The unknown name is the caller's text: say where it is, not what it is.
+            parent = _location(tuple(error.get("loc", ()))[:-1])
+            lines.append(
+                f"`{parent}` holds a name that is not a field of this request "
+                "(see the HTTP reference for its fields)"
+            )
         elif kind == "missing":
             lines.append(f"`{where}` is required")
         else:
@@ -110,6 +116,8 @@ def describe_validation(exc: RequestValidationError) -> str:
 
 def _unparsable_body(exc: StarletteHTTPException) -> str:
     cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, RecursionError):
+        return f"the body is nested more than {MAX_BODY_DEPTH} levels deep; flatten it"
     if isinstance(cause, UnicodeError):
         return "the body is not valid JSON (it is not UTF-8 text)"
     if isinstance(cause, MultiPartException):
@@ -182,17 +190,3 @@ def install(app: FastAPI) -> None:
             405: "this route does not take that method",
         }.get(exc.status_code, str(exc.detail) if exc.detail else None)
         return problem_response(request, exc.status_code, detail, headers=headers)
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.error(
-            "unhandled %s on %s %s (request %s)",
-            type(exc).__name__,
-            request.method,
-            request.url.path,
-            getattr(request.state, "request_id", "-"),
-            exc_info=exc,
-        )
-        return problem_response(
-            request, 500, "the service failed on this request; it was logged with this request id"
-        )

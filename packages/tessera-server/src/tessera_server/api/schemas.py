@@ -21,19 +21,34 @@ USER_ID = "The memory's durable owner: a person, or `repo:<name>` for a codebase
 SESSION_ID = "Narrows the call to one session of the owner."
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    """JSON may escape half of a UTF-16 pair ("\\ud800"); such text cannot be stored."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
+# No field of this API needs deep nesting (metadata allows a few levels); a bound checked
+# before anything walks the body keeps every later walk (validation, the engine's checks,
+# JSON encoding for the store) far from Python's recursion limit.
+MAX_BODY_DEPTH = 32
+
+
+def body_fault(value: Any) -> str | None:
+    """What makes a parsed JSON body unusable whatever its fields, or None.
+
+    Walks the body with an explicit stack, never recursion, so a body nested thousands of
+    levels deep costs one pass and answers 422 instead of overflowing the interpreter's
+    stack. JSON may also escape half of a UTF-16 pair ("\\ud800"); such text cannot be
+    stored.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return "the body holds text that is not valid Unicode (a lone surrogate)"
+        elif isinstance(node, dict | list):
+            if level > MAX_BODY_DEPTH:
+                return f"the body is nested more than {MAX_BODY_DEPTH} levels deep; flatten it"
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return None
 
 
 class Request(BaseModel):
@@ -41,9 +56,10 @@ class Request(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _valid_unicode(cls, data: Any) -> Any:
-        if _has_lone_surrogate(data):
-            raise ValueError("the body holds text that is not valid Unicode (a lone surrogate)")
+    def _usable_body(cls, data: Any) -> Any:
+        fault = body_fault(data)
+        if fault:
+            raise ValueError(fault)
         return data
 
 

@@ -62,7 +62,7 @@ def _check_scalar(field: str, kind: FieldType, op: str, value: Any) -> Any:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidInput(
-                f"filter on `{field}`: {value[:40]!r} is not an ISO 8601 date-time"
+                f"filter on `{field}`: the value is not an ISO 8601 date-time"
             ) from None
         if parsed.tzinfo is None:
             raise InvalidInput(f"filter on `{field}`: add a timezone offset, e.g. 'Z'")
@@ -75,21 +75,21 @@ def _check_scalar(field: str, kind: FieldType, op: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise InvalidInput(f"filter on `{field}` needs a string, got {type(value).__name__}")
     if kind == "role" and value not in ROLES:
-        raise InvalidInput(f"filter on `role`: {value[:20]!r} is not one of {', '.join(ROLES)}")
+        raise InvalidInput(f"filter on `role`: the value is not one of {', '.join(ROLES)}")
     if op in _ORDER_OPS and kind == "role":
         raise InvalidInput(f"filter on `{field}` supports eq, ne and in only")
     return value
 
 
-def _metadata_value(key: str, op: str, value: Any) -> Any:
+def _metadata_value(where: str, op: str, value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidInput(f"filter on `metadata.{key}` needs a finite number")
+        raise InvalidInput(f"filter on {where} needs a finite number")
     if value is None or isinstance(value, (dict, list)):
-        raise InvalidInput(f"filter on `metadata.{key}` needs a string, number or boolean")
+        raise InvalidInput(f"filter on {where} needs a string, number or boolean")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
-        raise InvalidInput(f"filter on `metadata.{key}`: the number is out of range")
+        raise InvalidInput(f"filter on {where}: the number is out of range")
     if op in _ORDER_OPS and isinstance(value, bool):
-        raise InvalidInput(f"filter on `metadata.{key}`: {op} needs a string or number")
+        raise InvalidInput(f"filter on {where}: {op} needs a string or number")
     return int(value) if isinstance(value, bool) else value
 
 
@@ -98,21 +98,24 @@ def parse_filters(clauses: list[dict[str, Any]], max_clauses: int) -> ParsedFilt
         raise InvalidInput(f"at most {max_clauses} filter clauses are allowed")
     episodes: list[FilterSpec] | None = []
     facts: list[FilterSpec] | None = []
-    for clause in clauses:
+    for index, clause in enumerate(clauses):
         field, op, value = clause["field"], clause["op"], clause["value"]
+        # A clause is named by its position, and by its field only when that is one of ours:
+        # details never repeat what the caller sent (a metadata key is the caller's text).
+        where = f"`{field}`" if field in FIELDS else f"`filters[{index}]`"
         values = value if op == "in" else [value]
         if op == "in":
             if not isinstance(value, list) or not value or len(value) > 100:
-                raise InvalidInput(f"filter `{field} in …` needs a list of 1 to 100 values")
+                raise InvalidInput(f"filter {where} `in` needs a list of 1 to 100 values")
         elif isinstance(value, list):
-            raise InvalidInput(f"filter on `{field}`: a list value needs op `in`")
+            raise InvalidInput(f"filter on {where}: a list value needs op `in`")
         if field.startswith("metadata."):
             key = field[len("metadata.") :]
             if not _META_KEY.match(key):
                 raise InvalidInput(
-                    f"metadata filter keys are 1-64 letters, digits, '_' or '-'; got {key[:40]!r}"
+                    f"{where}: metadata filter keys are 1-64 letters, digits, '_' or '-'"
                 )
-            checked = [_metadata_value(key, op, v) for v in values]
+            checked = [_metadata_value(where, op, v) for v in values]
             spec = FilterSpec("metadata", op, checked if op == "in" else checked[0], key)
             for target in (episodes, facts):
                 if target is not None:
@@ -121,7 +124,7 @@ def parse_filters(clauses: list[dict[str, Any]], max_clauses: int) -> ParsedFilt
         rule = FIELDS.get(field)
         if rule is None:
             known = ", ".join([*FIELDS, "metadata.<key>"])
-            raise InvalidInput(f"unknown filter field {field[:40]!r}; use one of: {known}")
+            raise InvalidInput(f"{where} names an unknown filter field; use one of: {known}")
         checked = [_check_scalar(field, rule.type, op, v) for v in values]
         final = checked if op == "in" else checked[0]
         if rule.episode_column is None:

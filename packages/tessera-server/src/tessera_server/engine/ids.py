@@ -1,4 +1,5 @@
-"""Public identifiers: `ep_<uuid>` episodes, `ft_<uuid>` facts, `job_<int>` jobs."""
+"""Public identifiers: `ep_<uuid>` episodes, `ft_<uuid>` facts, `job_<int>` jobs (random, see
+`store.protocol.new_job_pk`)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,7 @@ def item_kind(item_id: str) -> ItemKind:
     match = _ITEM.match(item_id)
     if match is None:
         raise WrongIdKind(
-            f"{_show(item_id)} is not a memory id; expected `ep_<uuid>` (episode) "
-            "or `ft_<uuid>` (fact)"
+            "the id is not a memory id; expected `ep_<uuid>` (episode) or `ft_<uuid>` (fact)"
         )
     return "episode" if match.group(1) == "ep" else "fact"
 
@@ -44,7 +44,7 @@ def expect(item_id: str, kind: ItemKind) -> str:
         prefix = "ep_" if kind == "episode" else "ft_"
         raise WrongIdKind(
             f"this operation takes {_article(kind)} {kind} id (`{prefix}…`), but "
-            f"{_show(item_id)} is {_article(found)} {found}"
+            f"the id given is {_article(found)} {found}"
         )
     return item_id
 
@@ -60,14 +60,8 @@ def job_id(pk: int) -> str:
 def job_pk(value: str) -> int:
     match = _JOB.match(value)
     if match is None:
-        raise WrongIdKind(f"{_show(value)} is not a job id; expected `job_<number>`")
+        raise WrongIdKind("the id is not a job id; expected `job_<number>`")
     pk = int(match.group(1))
     if pk > 2**63 - 1:
         raise NotFound("no such job")
     return pk
-
-
-def _show(value: str) -> str:
-    """Quote an id for an error message without echoing unbounded input."""
-    shown = value if len(value) <= 60 else value[:57] + "..."
-    return repr(shown)

@@ -43,21 +43,16 @@ def clean_file_name(name: str | None) -> str | None:
     return base[:255] or None
 
 
-def inspect(runtime: Runtime, data: bytes) -> ImageFacts:
-    """The image's facts, or the problem a caller can fix (422 unreadable, 413 too big)."""
+def inspect(runtime: Runtime, data: bytes) -> tuple[ImageFacts, str]:
+    """The image's facts and a small JPEG `data:` URL of it (kept when the bytes go), from
+    one decode; or the problem a caller can fix (422 unreadable, 413 too big)."""
     try:
-        _, facts = open_image(data, runtime.settings.max_image_pixels)
+        image, facts = open_image(data, runtime.settings.max_image_pixels)
     except ImageTooLarge as exc:
         raise PayloadTooLarge(str(exc)) from None
     except UnreadableImage as exc:
         raise InvalidInput(f"the upload is not a readable image: {exc}") from None
-    return facts
-
-
-def thumbnail(runtime: Runtime, data: bytes) -> str:
-    """A small JPEG `data:` URL of an image `inspect` already accepted."""
-    image, _ = open_image(data, runtime.settings.max_image_pixels)
-    return thumbnail_data_url(image)
+    return facts, thumbnail_data_url(image)
 
 
 def describe(facts: ImageFacts, file_name: str | None, lines: list[str] | None) -> str:

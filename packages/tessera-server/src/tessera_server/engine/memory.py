@@ -22,7 +22,7 @@ from ..store.records import (
     TurnRecord,
     Vector,
 )
-from . import consolidation, forgetting, maintenance, overview, timeline
+from . import consolidation, forgetting, maintenance, overview, pending, timeline
 from .clock import as_utc, utcnow
 from .compose import Composed, compose
 from .consolidation import Summary, turn_line
@@ -292,20 +292,52 @@ class Memory:
         if item_kind(item_id) == "episode":
             episodes = self.store.get_episodes(scope, [item_id])
             if not episodes:
-                raise NotFound(f"no episode {item_id} in this scope")
+                waiting = pending.find(self.store, scope, item_id)
+                if waiting is None:
+                    raise NotFound("no such episode in this scope")
+                return episode_item(waiting[0])
             return episode_item(episodes[0])
         facts = self.store.get_facts(scope, [item_id])
         if not facts:
-            raise NotFound(f"no fact {item_id} in this scope")
+            raise NotFound("no such fact in this scope")
         return fact_item(facts[0])
 
+    # -- bounds a caller's numbers must keep (the API checks types only) -----------------
+
+    def page_size(self, limit: int | None) -> int:
+        """`limit` of a list call, defaulted and bounded."""
+        settings = self.settings
+        size = settings.default_page_size if limit is None else limit
+        if size < 1 or size > settings.max_page_size:
+            raise InvalidInput(f"`limit` must be between 1 and {settings.max_page_size}")
+        return size
+
+    def result_count(self, top_k: int | None) -> int:
+        """`top_k` of a read, defaulted and bounded."""
+        settings = self.settings
+        k = settings.default_top_k if top_k is None else top_k
+        if k < 1 or k > settings.max_top_k:
+            raise InvalidInput(f"`top_k` must be between 1 and {settings.max_top_k}")
+        return k
+
     def list(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Page:
-        rows = self.store.list_items(scope, cursor, limit + 1)
+        # Turns waiting for consolidation are listed too, as the episodes they stand for
+        # until then (engine/pending.py).
+        waiting = {ep.id: ep for ep in pending.in_scope(self.store, scope)}
+        rows = pending.merge_listing(
+            self.store.list_items(scope, cursor, limit + 1),
+            list(waiting.values()),
+            cursor,
+            limit + 1,
+        )
         page, more = rows[:limit], len(rows) > limit
         episodes = {
             e.id: e
-            for e in self.store.get_episodes(scope, [r.id for r in page if r.kind == "episode"])
+            for e in self.store.get_episodes(
+                scope, [r.id for r in page if r.kind == "episode" and r.id not in waiting]
+            )
         }
+        episodes.update((r.id, waiting[r.id]) for r in page if r.id in waiting)
         facts = {
             f.id: f for f in self.store.get_facts(scope, [r.id for r in page if r.kind == "fact"])
         }
@@ -337,7 +369,7 @@ class Memory:
         with self.store.transaction():
             found = self.store.get_facts(scope, [item_id])
             if not found:
-                raise NotFound(f"no fact {item_id} in this scope")
+                raise NotFound("no such fact in this scope")
             old = found[0]
             if old.t_expired is not None:
                 # Retired by an earlier correction. A fact closed on the valid timeline (a
@@ -383,12 +415,24 @@ class Memory:
 
     def pin(self, scope: Scope, item_id: str, pinned: bool) -> bool:
         expect(item_id, "episode")
-        # Idempotent like the deletes: an unknown id (or another tenant's) changes nothing.
-        return bool(self.store.set_pinned(scope, item_id, pinned))
+        # Unlike the deletes, pinning is not idempotent over absence: pinning nothing would
+        # report success for an episode that is not there. Unknown, another user's and another
+        # tenant's ids all get the same 404, so the answer tells nothing about them.
+        changed = self.store.set_pinned(scope, item_id, pinned)
+        if changed is None:
+            raise NotFound("no such episode in this scope")
+        return changed
 
     # -- forgetting --------------------------------------------------------------------
 
     def forget(self, scope: Scope, item_id: str) -> ForgetCounts:
+        if item_kind(item_id) == "episode" and not self.store.get_episodes(scope, [item_id]):
+            waiting = pending.find(self.store, scope, item_id)
+            if waiting is not None:
+                # A turn shown as its own episode: forgetting the one forgets the other.
+                turn = waiting[1]
+                own = Scope(turn.tenant_id, turn.user_id, turn.session_id)
+                return forgetting.forget_turn(self.runtime, own, turn.turn_id)
         return forgetting.forget_item(self.runtime, scope, item_id)
 
     def forget_turn(self, scope: Scope, turn_id: str) -> ForgetCounts:
@@ -418,7 +462,7 @@ class Memory:
     def job(self, tenant_id: int, job_id: str) -> JobRecord:
         found = self.store.get_job(tenant_id, job_pk(job_id))
         if found is None:
-            raise NotFound(f"no job {job_id[:40]}")
+            raise NotFound("no such job")
         return found
 
     # -- whole views, for people (the console) -------------------------------------------
@@ -496,6 +540,9 @@ def _provenance(record: EpisodeRecord | FactRecord) -> dict[str, Any]:
         if part is not None:
             # One part of a long turn: the turn (`source_turn_ids`) reads back whole.
             base["part"] = {"index": part[0], "count": part[1]}
+        if record.attrs.get("pending"):
+            # Not consolidated yet: the turn itself, until an episode is built from it.
+            base["pending"] = True
         if record.kind == "resource" and "ocr" in record.attrs:
             base["ocr"] = record.attrs["ocr"]  # an upload's text reading: pending/done/failed/off
     else:

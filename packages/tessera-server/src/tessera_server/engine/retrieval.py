@@ -20,6 +20,7 @@ from .clock import utcnow
 from .errors import InvalidInput
 from .filters import parse_filters
 from .parts import part_of
+from .pending import of_turns
 from .runtime import Runtime
 
 RRF_K = 60
@@ -241,6 +242,7 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     depth = max(50, params.top_k * 4)
 
     arms: list[Arm] = []
+    waiting: dict[str, EpisodeRecord] = {}
     if "episode" in params.types and filters.episodes is not None:
         if match:
             arms.append(
@@ -258,7 +260,8 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     if "episode" in params.types and filters.episodes == []:
         # Turn-level arms: an episode ranks by the best of its turns, so one matching line
         # inside a longer episode is enough to find it. Skipped under episode filters,
-        # which apply to episode columns.
+        # which apply to episode columns. A turn no episode holds yet ranks as itself while
+        # it waits for consolidation (engine/pending.py), so a write is found at once.
         by_name = {arm.name: arm for arm in arms}
         for name, turn_ranking in (
             ("lexical turns", store.lexical_turns(scope, match, depth * 2) if match else []),
@@ -267,9 +270,15 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
             owners = store.episodes_of_turns(
                 scope, [pk for pk, _ in turn_ranking], SEARCHABLE_KINDS
             )
+            unowned = of_turns(store, [pk for pk, _ in turn_ranking if pk not in owners])
+            for record in unowned.values():
+                waiting[record.id] = record
             same = by_name.get(name.replace("turns", "episodes"))
             best: dict[str, float] = {}
             for pk, score in turn_ranking:
+                if pk in unowned:
+                    best.setdefault(unowned[pk].id, score)
+                    continue
                 for ep in _turn_owners(owners.get(pk, []), same):
                     best.setdefault(ep, score)
             if best:
@@ -288,7 +297,7 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     fused = fuse([arm.ranking for arm in arms])
     ordered = sorted(fused, key=lambda i: (-fused[i], i))
     head = ordered[: max(params.top_k * 3, 30)] if params.rerank else ordered[: params.top_k]
-    hits = _load(runtime, scope, head, fused)
+    hits = _load(runtime, scope, head, fused, waiting)
     if params.explain:
         for hit in hits:
             hit.signals = Signals(fused=hit.score)
@@ -466,9 +475,17 @@ def demote_redundant(hits: list[Hit]) -> list[Hit]:
     return fresh + redundant
 
 
-def _load(runtime: Runtime, scope: Scope, ids: list[str], fused: dict[str, float]) -> list[Hit]:
+def _load(
+    runtime: Runtime,
+    scope: Scope,
+    ids: list[str],
+    fused: dict[str, float],
+    waiting: dict[str, EpisodeRecord],
+) -> list[Hit]:
     store = runtime.store
-    episodes = {e.id: e for e in store.get_episodes(scope, [i for i in ids if i.startswith("ep_")])}
+    stored = [i for i in ids if i.startswith("ep_") and i not in waiting]
+    episodes = {e.id: e for e in store.get_episodes(scope, stored)}
+    episodes.update((i, waiting[i]) for i in ids if i in waiting)
     facts = {f.id: f for f in store.get_facts(scope, [i for i in ids if i.startswith("ft_")])}
     hits: list[Hit] = []
     for item_id in ids:

@@ -95,7 +95,7 @@ def record_outcome(runtime: Runtime, scope: Scope, item_id: str, success: bool) 
     with store.transaction():
         found = [e for e in store.get_episodes(scope, [item_id]) if e.kind == "procedure"]
         if not found:
-            raise NotFound(f"no procedure {item_id} in this scope")
+            raise NotFound("no such procedure in this scope")
         episode = found[0]
         attrs: dict[str, Any] = dict(episode.attrs)
         attrs["uses"] = int(attrs.get("uses", 0)) + 1
@@ -125,8 +125,8 @@ def remember_resource(
         attrs["image_url"] = image_url[:2048]
     read_later = False
     if data is not None:
-        facts = image_text.inspect(runtime, data)  # hostile bytes stop here, nothing stored
-        attrs["thumbnail"] = image_text.thumbnail(runtime, data)  # kept when the bytes go
+        # Hostile bytes stop here, nothing stored; the thumbnail stays when the bytes go.
+        facts, attrs["thumbnail"] = image_text.inspect(runtime, data)
     if caption is not None and caption.strip():
         text = _check_text(caption, "caption", runtime.settings.max_content_chars)
     elif runtime.captioner is not None and (image_url or data is not None):

@@ -43,6 +43,8 @@ def chain_links(chain: Sequence[FactRecord]) -> list[Change]:
     """The (id, t_invalid, superseded_by) each fact of one functional chain should have,
     for the facts whose stored values differ."""
     ordered = sorted(chain, key=_order)
+    if not ordered:  # a non-functional fact has no chain (zip below needs one fact at least)
+        return []
     changes: list[Change] = []
     for fact, nxt in zip(ordered, [*ordered[1:], None], strict=True):
         want: tuple[datetime | None, str | None]

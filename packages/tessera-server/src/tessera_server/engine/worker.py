@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from ..logsafe import where
+from ..store.protocol import StoreBusy
 from ..store.records import JobRecord, Scope
 from . import consolidation, image_text
 from .clock import utcnow
+from .fairness import owned_by
 from .runtime import Runtime
 
 log = logging.getLogger("tessera.worker")
@@ -64,7 +67,7 @@ def work_once(runtime: Runtime) -> bool:
     if job is None:
         return False
     try:
-        with heartbeat(runtime, job):
+        with heartbeat(runtime, job), owned_by(job.tenant_id):
             run_job(runtime, job)
     except Exception as exc:
         # The message names the failure without data: no content, keys or SQL.
@@ -99,8 +102,11 @@ class Worker:
         while not self._stop.is_set():
             try:
                 busy = work_once(self.runtime)
-            except Exception:
-                log.exception("worker loop error")
+            except StoreBusy:
+                log.warning("worker: the store is busy; trying again after a pause")
+                busy = False
+            except Exception as exc:
+                log.error("worker loop error: %s at %s", type(exc).__name__, where(exc))
                 busy = False
             if not busy:
                 self._stop.wait(poll)

@@ -27,7 +27,7 @@ def open_store(settings: Settings, dim: int) -> Store:
         except ImportError as exc:  # psycopg is an optional dependency
             raise ValueError(
                 "TESSERA_DATABASE_URL names PostgreSQL but its driver is not installed; "
-                "install `tessera-server[postgres]`"
+                "from the clone, `pip install './packages/tessera-server[postgres]'`"
             ) from exc
         return PostgresStore(
             settings.database_url,

@@ -6,6 +6,7 @@ sees SQL, connections or which backend is active.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -36,6 +37,13 @@ class StoreBusy(Exception):
     so the API answers 503 with Retry-After."""
 
     retry_after = 1
+
+
+def new_job_pk() -> int:
+    """A job's key: random, not the next of a sequence. The public id is `job_<pk>`, and a
+    tenant polling its own jobs must learn nothing about how many jobs other tenants queued.
+    Jobs run oldest first by `created_at`, so nothing depends on keys growing."""
+    return secrets.randbelow(2**63 - 1) + 1
 
 
 class Store(Protocol):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...engine.ids import job_id as job_id_of
 from ..deps import Caller, Engine, scope_of
+from ..policy import READS
 from ..schemas import (
     CompressRequest,
     CompressResponse,
@@ -74,6 +75,7 @@ def reindex(body: ConsolidateRequest, who: Caller, engine: Engine) -> ReindexRes
     summary="Compress",
     response_model=CompressResponse,
     tags=["maintenance"],
+    dependencies=[READS],
     responses=errors(422),
 )
 def compress(body: CompressRequest, who: Caller, engine: Engine) -> CompressResponse:
@@ -110,8 +112,13 @@ def get_job(job_id: str, who: Caller, engine: Engine) -> JobStatusResponse:
     response_model=HealthStatus,
     tags=["health"],
 )
-def health() -> HealthStatus:
+def health(request: Request, response: Response) -> HealthStatus:
     """The process is up. Needs no key."""
+    # The `Tessera-Extractor` header names what reads facts out of turns (`offline`, or
+    # `llm <model> at <host>`): a header, since the body is the contract's exact HealthStatus.
+    engine = getattr(request.app.state, "memory", None)
+    if engine is not None:
+        response.headers["Tessera-Extractor"] = engine.runtime.extractor_label
     return HealthStatus(status="ok")
 
 

@@ -172,10 +172,7 @@ def list_memories(
 ) -> MemoryPage:
     """Episodes and facts, newest first, one page at a time (keyset pagination)."""
     scope = scope_of(who, user_id, session_id)
-    settings = engine.settings
-    size = settings.default_page_size if limit is None else limit
-    if size < 1 or size > settings.max_page_size:
-        raise InvalidInput(f"`limit` must be between 1 and {settings.max_page_size}")
+    size = engine.page_size(limit)
     page = engine.list(scope, decode_cursor(cursor, scope) if cursor else None, size)
     return MemoryPage(
         items=[memory_item(i) for i in page.items],

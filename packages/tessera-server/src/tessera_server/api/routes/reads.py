@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ...engine.errors import InvalidInput
 from ...engine.memory import Memory, require_aware
 from ...engine.retrieval import Hit, SearchParams
 from ..deps import Caller, Engine, scope_of
+from ..policy import READS
 from ..schemas import (
     FilterClause,
     ForesightItem,
@@ -37,10 +37,7 @@ def _params(
     types: list[str] | None,
     filters: list[FilterClause] | None,
 ) -> SearchParams:
-    settings = engine.settings
-    k = settings.default_top_k if top_k is None else top_k
-    if k < 1 or k > settings.max_top_k:
-        raise InvalidInput(f"`top_k` must be between 1 and {settings.max_top_k}")
+    k = engine.result_count(top_k)
     clauses: list[dict[str, Any]] = [
         {"field": f.field, "op": f.op.value, "value": f.value} for f in filters or []
     ]
@@ -65,6 +62,7 @@ def _typed(hit: Hit) -> TypedResult:
     summary="Search memory",
     response_model=SearchResponse,
     tags=["search"],
+    dependencies=[READS],
     responses=errors(422),
 )
 def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
@@ -92,6 +90,7 @@ def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
     summary="Compose a context",
     response_model=QueryResponse,
     tags=["query"],
+    dependencies=[READS],
     responses=errors(422),
 )
 def query(body: QueryRequest, who: Caller, engine: Engine) -> QueryResponse:

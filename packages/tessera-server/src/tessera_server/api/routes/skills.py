@@ -11,6 +11,7 @@ from ...engine import skills
 from ...engine.errors import InvalidInput, PayloadTooLarge
 from ...store.records import EpisodeRecord
 from ..deps import Caller, Engine, scope_of
+from ..policy import READS, UPLOAD
 from ..schemas import (
     ProcedureView,
     RecalledProcedure,
@@ -83,6 +84,7 @@ def remember_procedure(
     summary="Recall procedures",
     response_model=RecallProceduresResponse,
     tags=["procedural"],
+    dependencies=[READS],
     responses=errors(422),
 )
 def recall_procedures(
@@ -145,6 +147,7 @@ def remember_resource(body: RememberResourceRequest, who: Caller, engine: Engine
     status_code=201,
     response_model=ResourceItem,
     tags=["resources"],
+    dependencies=[UPLOAD],
     responses={201: {"links": links.RESOURCE}, **errors(413, 422)},
 )
 def remember_resource_file(
@@ -194,6 +197,7 @@ def remember_resource_file(
     summary="Recall resources",
     response_model=RecallResourcesResponse,
     tags=["resources"],
+    dependencies=[READS],
     responses=errors(422),
 )
 def recall_resources(

@@ -2,7 +2,8 @@
 
 A malformed answer is retried once; if the second answer is still unusable the batch is
 extracted offline instead, so no turn is lost or left unconsolidated because a model
-misbehaved. Every call made is counted in `llm_calls`.
+misbehaved. Every call the model answered is counted in `llm_calls` (an unreachable
+endpoint counts none).
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ SCHEMA: dict[str, Any] = {
 
 
 class MalformedAnswer(Exception):
-    pass
+    """An answer that does not fit the schema. Its message is a fixed phrase, never a value
+    from the answer: the model's text is steerable by the turns it reads, so quoting it would
+    put memory content (or an attacker's text) into the log."""
 
 
 def _prompt(turns: list[TurnView]) -> str:
@@ -138,13 +141,13 @@ def _parse(answer: dict[str, Any], turns: list[TurnView]) -> Extraction:
             due = _due(s.get("due"), turn)
             kind = str(s["kind"])
             if kind not in ("plan", "deadline", "temporary_state"):
-                raise MalformedAnswer(f"unknown foresight kind {kind!r}")
+                raise MalformedAnswer("a foresight item has an unknown kind")
             expires = foresight_expiry(kind, turn.event_time, due)
             out.foresight.append(
                 ExtractedForesight(kind, str(s["content"])[:500], turn.index, due, expires)
             )
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise MalformedAnswer(type(exc).__name__) from exc
+        raise MalformedAnswer(f"a field is missing or mistyped ({type(exc).__name__})") from exc
     return out
 
 
@@ -157,15 +160,25 @@ class LLMExtractor:
 
     def extract(self, turns: list[TurnView]) -> Extraction:
         calls = 0
-        for _ in range(2):
-            calls += 1
+        for attempt in range(1, 3):
             try:
                 answer = self.model.complete_json(
                     SYSTEM, _prompt(turns), "memory_extraction", SCHEMA
                 )
+                calls += 1
                 result = _parse(answer, turns)
             except (ChatModelError, MalformedAnswer) as exc:
-                log.warning("LLM extraction attempt %d failed: %s", calls, exc)
+                if isinstance(exc, ChatModelError):
+                    # Only a call the model answered counts: an unreachable endpoint must not
+                    # read as LLM extraction that worked (the offline extractor did the work).
+                    calls += int(exc.answered)
+                # Classes and counts only: see MalformedAnswer.
+                log.warning(
+                    "LLM extraction attempt %d of %d turn(s) failed: %s",
+                    attempt,
+                    len(turns),
+                    type(exc).__name__,
+                )
                 continue
             result.llm_calls = calls
             return result

@@ -9,7 +9,15 @@ import httpx
 
 
 class ChatModelError(Exception):
-    """The model could not be reached or did not answer with the JSON asked for."""
+    """The model could not be reached or did not answer with the JSON asked for.
+
+    `answered` tells the two apart: False when no answer came back at all (a refused
+    connection, an unknown host, a timeout), so such a call is not counted as an LLM call.
+    """
+
+    def __init__(self, message: str, *, answered: bool = True) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 class ChatModel(Protocol):
@@ -47,9 +55,16 @@ class OpenAICompatibleChat:
         try:
             response = self._client.post(self._url, json=body)
             response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            raise ChatModelError(f"HTTP {exc.response.status_code} from the chat model") from exc
+        except httpx.HTTPError as exc:
+            raise ChatModelError(
+                f"{type(exc).__name__}: no answer from the chat model", answered=False
+            ) from exc
+        try:
             content = response.json()["choices"][0]["message"]["content"]
             parsed = json.loads(content)
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ChatModelError(f"{type(exc).__name__} from the chat model") from exc
         if not isinstance(parsed, dict):
             raise ChatModelError("the chat model answered with JSON that is not an object")
@@ -57,3 +72,17 @@ class OpenAICompatibleChat:
 
     def close(self) -> None:
         self._client.close()
+
+
+def probe(base_url: str, api_key: str, timeout: float = 5.0) -> str | None:
+    """Whether an OpenAI-compatible endpoint answers at all: None when it does, else why not.
+
+    `GET {base_url}/models` is asked; any HTTP answer (even 404 or 401) shows a server is
+    there. Only no answer at all (refused, unknown host, timeout) is reported.
+    """
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        httpx.get(base_url.rstrip("/") + "/models", headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return None

@@ -557,7 +557,7 @@ class PostgresStore(SqlStore):
             row = conn.execute(
                 "WITH c AS (SELECT pk FROM jobs WHERE status = 'queued' "
                 "OR (status = 'running' AND lease_until < %s) "
-                "ORDER BY pk LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                "ORDER BY created_at, pk LIMIT 1 FOR UPDATE SKIP LOCKED) "
                 "UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, "
                 "lease_until = %s, updated_at = %s FROM c WHERE j.pk = c.pk "
                 f"RETURNING {', '.join('j.' + c for c in JOB_COLUMNS.split(', '))}",
@@ -572,17 +572,6 @@ class PostgresStore(SqlStore):
         lease runs out (`TESSERA_JOB_LEASE_SECONDS`), so no start-up sweep is needed.
         """
         return 0
-
-    def scopes_with_pending_turns(self) -> list[Scope]:
-        with self.db.read() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT tenant_id, user_id, session_id FROM turns "
-                "WHERE NOT consolidated AND infer"
-            ).fetchall()
-        return [
-            Scope(int(r["tenant_id"]), dec_label(r["user_id"]), dec_label(r["session_id"]))
-            for r in rows
-        ]
 
     # -- export and import -------------------------------------------------------------
 

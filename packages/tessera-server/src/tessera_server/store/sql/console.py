@@ -62,7 +62,8 @@ class ConsoleReads(Facts):
     def recent_jobs(self, tenant_id: int, limit: int) -> list[JobRecord]:
         m = self.codec.mark
         rows = self._rows(
-            f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = {m} ORDER BY pk DESC LIMIT {m}",
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = {m} "
+            f"ORDER BY created_at DESC, pk DESC LIMIT {m}",
             (tenant_id, limit),
         )
         return [job_record(r, self.codec) for r in rows]

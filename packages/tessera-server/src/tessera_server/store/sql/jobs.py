@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..protocol import new_job_pk
 from ..records import JobRecord, Scope
 from ..rows import enc_label, job_record
 from .base import JOB_COLUMNS, SqlBase
@@ -20,16 +21,16 @@ class Jobs(SqlBase):
             row = conn.execute(
                 f"SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = {m} AND kind = {m} "
                 f"AND user_id = {m} AND session_id = {m} AND status = 'queued' "
-                "ORDER BY pk LIMIT 1",
+                "ORDER BY created_at, pk LIMIT 1",
                 args,
             ).fetchone()
             if row:
                 return job_record(row, c), False
             row = conn.execute(
-                "INSERT INTO jobs (tenant_id, kind, user_id, session_id, status, created_at, "
-                f"updated_at) VALUES ({c.marks(4)}, 'queued', {c.marks(2)}) "
+                "INSERT INTO jobs (pk, tenant_id, kind, user_id, session_id, status, created_at, "
+                f"updated_at) VALUES ({c.marks(5)}, 'queued', {c.marks(2)}) "
                 f"RETURNING {JOB_COLUMNS}",
-                (*args, c.enc_time(now), c.enc_time(now)),
+                (new_job_pk(), *args, c.enc_time(now), c.enc_time(now)),
             ).fetchone()
             return job_record(row, c), True
 

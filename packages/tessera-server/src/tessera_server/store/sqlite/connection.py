@@ -14,9 +14,26 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..protocol import StoreBusy
 from ..sql.migrations import bundled
 
 MIGRATIONS_PACKAGE = "tessera_server.store.sqlite.migrations"
+
+# How long a statement waits for another process's write lock before giving up. Writes in
+# this service hold the lock for milliseconds (a batch commits in well under a second), so a
+# lock held longer belongs to another process: a CLI import, a backup, a stuck tool. An HTTP
+# caller is better served by a prompt 503 with Retry-After, which every SDK call retries,
+# than by a request that hangs past its own timeout; a worker's job is requeued the same way.
+BUSY_TIMEOUT_SECONDS = 5.0
+# SQLite's primary result codes for "another connection holds the lock".
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _BUSY_CODES
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 class ConnectionPool:
@@ -48,13 +65,16 @@ class ConnectionPool:
                     del self._all[thread]
                     old.close()
         conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_SECONDS,
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         with self._lock:
             self._all[threading.current_thread()] = conn
         return conn
@@ -70,7 +90,20 @@ class ConnectionPool:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; nested uses join the outer one."""
+        """A write transaction; nested uses join the outer one.
+
+        A lock another process held past the busy timeout rolls the transaction back and
+        surfaces as StoreBusy, the same answer PostgreSQL's conflicts give (503, retry)."""
+        try:
+            with self._write() as conn:
+                yield conn
+        except sqlite3.OperationalError as exc:
+            if self._local.depth == 0 and is_busy(exc):
+                raise StoreBusy("the database file is locked by another process") from exc
+            raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
         depth: int = self._local.depth
         if depth == 0:
@@ -88,10 +121,11 @@ class ConnectionPool:
             try:
                 if self.before_commit is not None:
                     self.before_commit(conn)
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ...logsafe import where
 from ..records import Scope, Vector
 from .ann import ANN_MIN_ROWS, Graph
 from .lexical import LexicalSnapshot, Postings
@@ -516,8 +517,13 @@ class DenseIndex:
                 continue
             try:
                 self._index(key, entry)
-            except Exception:  # a failed build leaves exact search, which is correct
-                log.exception("building the vector graph of %s failed", key[0])
+            except Exception as exc:  # a failed build leaves exact search, which is correct
+                log.error(
+                    "building the vector graph of %s failed: %s at %s",
+                    key[0],
+                    type(exc).__name__,
+                    where(exc),
+                )
             finally:
                 with self._lock:
                     entry.queued = False

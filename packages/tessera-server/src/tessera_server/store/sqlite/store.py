@@ -28,7 +28,6 @@ from ..records import (
     Vector,
 )
 from ..rows import (
-    dec_label,
     job_record,
 )
 from ..sql.store import SqlStore
@@ -391,7 +390,7 @@ class SQLiteStore(SqlStore):
         with self.pool.write() as conn:
             row = conn.execute(
                 "SELECT pk FROM jobs WHERE status = 'queued' OR "
-                "(status = 'running' AND lease_until < ?) ORDER BY pk LIMIT 1",
+                "(status = 'running' AND lease_until < ?) ORDER BY created_at, pk LIMIT 1",
                 (stamp,),
             ).fetchone()
             if row is None:
@@ -416,13 +415,6 @@ class SQLiteStore(SqlStore):
                 "WHERE status = 'running'",
                 (enc_time(now),),
             ).rowcount
-
-    def scopes_with_pending_turns(self) -> list[Scope]:
-        rows = self.pool.conn.execute(
-            "SELECT DISTINCT tenant_id, user_id, session_id FROM turns "
-            "WHERE consolidated = 0 AND infer = 1"
-        ).fetchall()
-        return [Scope(int(r[0]), dec_label(r[1]), dec_label(r[2])) for r in rows]
 
     # -- export and import (the format lives in store/portable.py) -----------------------
 
