@@ -30,7 +30,12 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-ALL_MIGRATIONS = ["0001_initial.sql", "0002_turn_order.sql", "0003_recent_episodes.sql"]
+ALL_MIGRATIONS = [
+    "0001_initial.sql",
+    "0002_turn_order.sql",
+    "0003_recent_episodes.sql",
+    "0004_random_job_ids.sql",
+]
 
 
 def test_the_url_selects_the_backend(pg_url: str, tmp_path: Path) -> None:

@@ -82,11 +82,33 @@ def test_after_consolidation_the_episode_replaces_the_turn_without_duplicates(ap
     after = holding(api.items(user_id=uid), "beehives")
     assert len(after) == 1 and after[0]["type"] == "episode"
     assert "pending" not in after[0]["metadata"]["tessera"]
-    assert after[0]["id"] != before[0]["id"]
+    # The episode the turn begins keeps the id the turn was shown under: an id read before
+    # consolidation names the same memory after it.
+    assert after[0]["id"] == before[0]["id"]
     found = [h for h in api.search(QUESTION, user_id=uid) if "beehives" in h["text"]]
     assert len({h["id"] for h in found if h["type"] == "episode"}) == 1
-    # The id shown before consolidation no longer names anything.
-    assert api.get(f"/v1/memories/{before[0]['id']}", user_id=uid).status_code == 404
+    got = api.get(f"/v1/memories/{before[0]['id']}", user_id=uid)
+    assert got.status_code == 200 and "pending" not in got.json()["metadata"]["tessera"]
+
+
+def test_a_pending_turn_listed_as_an_episode_can_be_pinned_and_unpinned_by_that_id(
+    api: Api,
+) -> None:
+    uid = unique("raw")
+    api.add_ok(uid, FACT)
+    [shown] = holding(api.items(user_id=uid), "beehives")
+    assert shown["metadata"]["tessera"]["pending"] is True
+    pinned = api.post(f"/v1/memories/{shown['id']}/pin", {"user_id": uid})
+    assert pinned.status_code == 200 and pinned.json()["pinned"] is True, pinned.text
+    # Pinning built the turn's episode under the same id; it is the pinned one.
+    [now] = holding(api.items(user_id=uid), "beehives")
+    assert now["id"] == shown["id"] and now["metadata"]["tessera"]["pinned"] is True
+    assert "pending" not in now["metadata"]["tessera"]
+    unpinned = api.delete(f"/v1/memories/{shown['id']}/pin", {"user_id": uid})
+    assert unpinned.status_code == 200 and unpinned.json()["pinned"] is False, unpinned.text
+    # Another user's id space does not hold it.
+    other = api.post(f"/v1/memories/{shown['id']}/pin", {"user_id": unique("raw")})
+    assert other.status_code == 404
 
 
 def test_sync_mode_and_batches_are_found_at_once(api: Api) -> None:

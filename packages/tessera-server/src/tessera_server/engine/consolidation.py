@@ -20,7 +20,7 @@ from . import timeline
 from .clock import utcnow
 from .extract import ExtractedFact, Extraction, TurnView
 from .extract.dates import annotate, valid_from
-from .ids import new_episode_id, new_fact_id, new_foresight_id
+from .ids import new_episode_id, new_fact_id, new_foresight_id, turn_episode_id
 from .maintenance import refresh_panels, refresh_portrait
 from .parts import part_attrs, split_parts
 from .runtime import Runtime
@@ -239,7 +239,11 @@ def _consolidate_batch(
             made = [
                 store.insert_episode(
                     EpisodeRecord(
-                        id=new_episode_id(),
+                        # The episode a turn begins keeps the id the turn was shown under
+                        # while it waited (engine/pending.py); further parts get new ones.
+                        id=turn_episode_id(first.tenant_id, first.pk)
+                        if index == 1 and first.pk is not None
+                        else new_episode_id(),
                         tenant_id=first.tenant_id,
                         user_id=first.user_id,
                         session_id=first.session_id,
@@ -249,7 +253,10 @@ def _consolidate_batch(
                         event_time=first.event_time,
                         importance=min(1.0, 0.3 + 0.1 * facts_per_seg[seg_index] + 0.02 * len(seg)),
                         metadata=dict(first.metadata),
-                        created_at=now,
+                        # Recorded when its first turn was: the episode takes the place in
+                        # newest-first listings the waiting turn held, so a page read before
+                        # consolidation and the next one read after it agree.
+                        created_at=first.created_at,
                         source_turn_pks=[t.pk for t in seg if t.pk is not None],
                         attrs=part_attrs(index, len(group)) if len(group) > 1 else {},
                         embedding=next(ep_vecs),

@@ -19,6 +19,18 @@ def new_episode_id() -> str:
     return f"ep_{uuid.uuid4()}"
 
 
+# Fixed namespace of turn-derived episode ids: the same turn always names the same episode, and
+# ids of other tenants' turns cannot be guessed from one's own (the tenant is in the name).
+_TURN_EPISODES = uuid.UUID("6f0c1f4e-2b7a-5c55-9a43-2d1e7c0b9a11")
+
+
+def turn_episode_id(tenant_id: int, turn_pk: int) -> str:
+    """The id of the episode a turn begins: shown while the turn waits for consolidation
+    (engine/pending.py) and kept by the episode consolidation builds from it, so an id read
+    before consolidation still names the same memory after it."""
+    return f"ep_{uuid.uuid5(_TURN_EPISODES, f'{tenant_id}:{turn_pk}')}"
+
+
 def new_fact_id() -> str:
     return f"ft_{uuid.uuid4()}"
 

@@ -420,6 +420,16 @@ class Memory:
         # tenant's ids all get the same 404, so the answer tells nothing about them.
         changed = self.store.set_pinned(scope, item_id, pinned)
         if changed is None:
+            waiting = pending.find(self.store, scope, item_id)
+            if waiting is not None:
+                # A turn shown as its own episode: its episode is built now (it keeps this
+                # id when the turn begins it), and that episode is pinned.
+                turn = waiting[1]
+                consolidation.consolidate(
+                    self.runtime, Scope(turn.tenant_id, turn.user_id, turn.session_id)
+                )
+                changed = self.store.set_pinned(scope, item_id, pinned)
+        if changed is None:
             raise NotFound("no such episode in this scope")
         return changed
 

@@ -4,30 +4,29 @@ A turn added with `infer=true` becomes part of an episode only when consolidatio
 which by default waits for `consolidate_every` turns. Until then the turn itself is what
 reads show: `search` ranks it by the turn-level arms it is already indexed in, `query`
 puts it in the context, `memories.list` and `memories.get` show it. Each such turn reads as
-an episode whose id is derived from the turn (stable until the turn is consolidated, then
-the episode built from it replaces it; never both, since consolidation claims the turn and
-writes the episode in one transaction). Nothing is written for this: add costs the same.
+an episode whose id is derived from the turn; the episode consolidation builds from it keeps
+that id when the turn begins it (a reply that joins its question's episode takes that one's),
+and the two are never shown both, since consolidation claims the turn and writes the episode
+in one transaction. Nothing is written for this: add costs the same.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 
 from ..store import Store
 from ..store.records import EpisodeRecord, ListCursor, ListedItem, Scope, TurnRecord
 from .consolidation import narrate
+from .ids import turn_episode_id
 
-# Fixed namespace: the same turn always has the same pending id, and ids of other tenants'
-# turns cannot be guessed from one's own (the tenant is part of the name).
-_NAMESPACE = uuid.UUID("6f0c1f4e-2b7a-5c55-9a43-2d1e7c0b9a11")
 # A scope rarely holds more than `consolidate_every` waiting turns; a stopped worker can let
 # them pile up, and reads then show the newest this many.
 PENDING_READ_LIMIT = 10_000
 
 
 def pending_id(turn: TurnRecord) -> str:
-    return f"ep_{uuid.uuid5(_NAMESPACE, f'{turn.tenant_id}:{turn.pk}')}"
+    assert turn.pk is not None
+    return turn_episode_id(turn.tenant_id, turn.pk)
 
 
 def is_pending(turn: TurnRecord) -> bool:
