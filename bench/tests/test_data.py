@@ -123,12 +123,13 @@ def test_subset(data_dir: Path) -> None:
     assert len(ds.questions) == 5
 
 
-def test_locomo_halves_follow_conversation_order() -> None:
+def test_locomo_halves_follow_conversation_order(data_dir: Path) -> None:
     """The first LOCOMO_TUNE_CONVERSATIONS conversations tune; every later one reports."""
-    from conftest import locomo_samples
-    from tessera_bench.data import LOCOMO_TUNE_CONVERSATIONS, parse_locomo
+    import json
 
-    base = locomo_samples()[0]
+    from tessera_bench.data import LOCOMO_FILE, LOCOMO_TUNE_CONVERSATIONS, parse_locomo
+
+    base = json.loads((data_dir / LOCOMO_FILE).read_text(encoding="utf-8"))[0]
     samples = [{**base, "sample_id": f"conv-{n}"} for n in range(LOCOMO_TUNE_CONVERSATIONS + 2)]
     ds = parse_locomo(samples, path=Path("locomo10.json"))
     parts = {s.scope_id: {q.part for q in s.questions} for s in ds.scopes}
