@@ -452,17 +452,16 @@ def demote_redundant(hits: list[Hit]) -> list[Hit]:
     """Move items whose every source turn is already in a better item to the back.
 
     A fact read off a turn adds nothing to a context that already holds the episode with
-    that turn; keeping it near the top would spend the reader's budget twice.
+    that turn; keeping it near the top would spend the reader's budget twice. The further
+    parts of a long turn go behind too: its best part already stands for the turn near the
+    top, and the places below are worth more to other turns (on LongMemEval, where answers
+    sit in long replies, sibling parts took several of the first ten places).
     """
-    seen: set[tuple[int, int]] = set()
+    seen: set[int] = set()
     fresh: list[Hit] = []
     redundant: list[Hit] = []
     for hit in hits:
-        # The parts of a long turn each hold a different passage of it: part i stands for
-        # (turn, i), a whole turn for (turn, 0), so no part makes another redundant.
-        part = part_of(hit.record.attrs) if isinstance(hit.record, EpisodeRecord) else None
-        index = part[0] if part is not None else 0
-        sources = {(pk, index) for pk in hit.record.source_turn_pks}
+        sources = set(hit.record.source_turn_pks)
         (redundant if sources and sources <= seen else fresh).append(hit)
         seen |= sources
     if fresh and redundant and redundant[0].score > fresh[-1].score:
