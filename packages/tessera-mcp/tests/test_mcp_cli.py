@@ -32,15 +32,35 @@ def test_login_with_key_argument_writes_a_private_file(isolated_env: Path) -> No
     assert "no restart needed" in done.stdout
 
 
+def _prompted_login() -> pexpect.spawn:
+    """`tessera-mcp login` on a terminal, once it shows its prompt.
+
+    On a loaded two-core machine the pty sometimes reports end-of-file before anything is read
+    from a child that had not written yet (seen 2 times in 5 full-suite runs, always with an
+    empty transcript and no exit status). One more spawn tells that apart from a real failure,
+    which ends the same way twice.
+    """
+    for attempt in range(2):
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "tessera_mcp", "login", "--no-verify"],
+            env=cli_env(),
+            encoding="utf-8",
+            timeout=60,
+        )
+        try:
+            child.expect("Tessera API key")
+            return child
+        except pexpect.EOF:
+            silent = not child.before and child.exitstatus is None
+            child.close()
+            if attempt or not silent:
+                raise
+    raise AssertionError("unreachable")
+
+
 def test_login_prompts_without_echo_on_a_terminal(isolated_env: Path) -> None:
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "tessera_mcp", "login", "--no-verify"],
-        env=cli_env(),
-        encoding="utf-8",
-        timeout=60,
-    )
-    child.expect("Tessera API key")
+    child = _prompted_login()
     child.sendline(KEY)
     child.expect(pexpect.EOF)
     child.close()
