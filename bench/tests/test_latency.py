@@ -19,6 +19,7 @@ from tessera_bench.latency import (
     latency_plot,
     measure,
     percentile,
+    process_tree_cpu_s,
     process_tree_rss_mb,
     summarise,
 )
@@ -44,6 +45,17 @@ def test_text_pool_cycles_with_distinct_texts() -> None:
     assert pool.take(5) == ["a", "b", "a (#1)", "b (#1)", "a (#2)"]
     with pytest.raises(ValueError):
         TextPool([])
+
+
+def test_cpu_of_this_process_tree() -> None:
+    import os
+
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc")
+    before = process_tree_cpu_s(os.getpid())
+    sum(i * i for i in range(2_000_000))  # some CPU work
+    after = process_tree_cpu_s(os.getpid())
+    assert before is not None and after is not None and after > before
 
 
 def test_rss_of_this_process_tree() -> None:
@@ -175,6 +187,11 @@ def test_configurations_are_compared_on_the_same_questions_in_turns() -> None:
     warm = 8 * 2
     assert out["a"]["c1"]["n"] == 16 and out["b"]["c2"]["n"] == 16
     assert out["a"]["c2"]["per_second"] > 0
+    # The clients' own CPU and the machine's load are reported beside every cell; the
+    # service's CPU only where its process is known.
+    assert out["a"]["c2"]["client_cpu_ms_per_request"] >= 0
+    assert "load_average" in out["b"]["c1"]
+    assert "service_cpu_ms_per_request" not in out["a"]["c1"]
     # The first round starts with `a` at c1, the second with `b`.
     assert order[2 * warm] == "a" and order[2 * warm + 8 * 2 + 8 * 2] == "b"
     doc = {

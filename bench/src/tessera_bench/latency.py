@@ -89,6 +89,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--rounds", type=int, default=4, help="interleaved rounds per comparison")
     p.add_argument(
+        "--client-processes",
+        action="store_true",
+        help="in the configuration comparison, run each concurrent client as its own process "
+        "(not a thread of this one), so the load generator's GIL does not cap what it sends",
+    )
+    p.add_argument(
         "--reference-env",
         action="append",
         default=[],
@@ -171,6 +177,28 @@ def process_tree_rss_mb(pid: int) -> float | None:
     return round(total_kb / 1024, 1) if seen and total_kb else None
 
 
+def process_tree_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by a process and its descendants (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    seen: set[int] = set()
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            # Fields after the command name (which may hold spaces) start at the state.
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / tick if total else None
+
+
 def self_rss_mb() -> float | None:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -250,6 +278,7 @@ class Runner:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._transport = transport
+        self.api_key = api_key
         self.headers = {"Authorization": f"Bearer {api_key}"}
         self.user_id = user_id
         self.top_k = top_k
@@ -322,12 +351,16 @@ class Runner:
 
     def search(self, question: str, *, rerank: bool) -> float:
         """One search, timed (seconds)."""
-        started = time.perf_counter()
+        return self.search_with_cpu(question, rerank=rerank)[0]
+
+    def search_with_cpu(self, question: str, *, rerank: bool) -> tuple[float, float]:
+        """One search: seconds it took, and CPU seconds this client thread spent on it."""
+        started, cpu = time.perf_counter(), time.thread_time()
         self.post(
             "/v1/search",
             {"user_id": self.user_id, "query": question, "top_k": self.top_k, "rerank": rerank},
         )
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.thread_time() - cpu
 
     def searches(
         self, questions: Sequence[str], *, rerank: bool, concurrency: int
@@ -416,9 +449,7 @@ class Runner:
         return len(waiting)
 
 
-def _run_parallel(
-    fn: Callable[[Any], float], items: Sequence[Any], concurrency: int
-) -> list[float]:
+def _run_parallel(fn: Callable[[Any], Any], items: Sequence[Any], concurrency: int) -> list[Any]:
     if concurrency <= 1:
         return [fn(x) for x in items]
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -429,8 +460,61 @@ def _cycle(items: Sequence[str], n: int, offset: int = 0) -> list[str]:
     return [items[(offset + i) % len(items)] for i in range(n)]
 
 
-def _searcher(runner: Runner) -> Callable[[str], float]:
-    return lambda q: runner.search(q, rerank=False)
+def _searcher(runner: Runner) -> Callable[[str], tuple[float, float]]:
+    return lambda q: runner.search_with_cpu(q, rerank=False)
+
+
+# One HTTP client per client process (see `_process_search`).
+_process_clients: dict[tuple[str, str], httpx.Client] = {}
+
+
+def _process_search(job: tuple[str, str, str, int, str]) -> tuple[float, float]:
+    """A search sent from a client process: (seconds, this process's CPU seconds on it)."""
+    base_url, api_key, user_id, top_k, question = job
+    client = _process_clients.get((base_url, api_key))
+    if client is None:
+        client = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=600.0
+        )
+        _process_clients[base_url, api_key] = client
+    started, cpu = time.perf_counter(), time.process_time()
+    post_json(
+        client,
+        "/v1/search",
+        {"user_id": user_id, "query": question, "top_k": top_k, "rerank": False},
+        attempts=6,
+        retry_on=(429,),
+    )
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+class ClientProcesses:
+    """Client processes, one pool per concurrency, started once and reused: each process
+    sends one search at a time, so c concurrent clients are c single-threaded processes
+    (as c separate applications would be), not c threads sharing this one's GIL."""
+
+    def __init__(self) -> None:
+        self._pools: dict[int, Any] = {}
+
+    def run(self, runner: Runner, questions: Sequence[str], c: int) -> list[tuple[float, float]]:
+        jobs = [
+            (runner.base_url, runner.api_key, runner.user_id, runner.top_k, q) for q in questions
+        ]
+        if c <= 1:
+            return [_process_search(job) for job in jobs]
+        pool = self._pools.get(c)
+        if pool is None:
+            import multiprocessing
+
+            pool = self._pools[c] = multiprocessing.get_context("spawn").Pool(c)
+        # chunksize 1: a process takes the next question when it is free, so c are in flight.
+        return list(pool.map(_process_search, jobs, chunksize=1))
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()
+            pool.join()
+        self._pools.clear()
 
 
 def compare_configurations(
@@ -441,36 +525,67 @@ def compare_configurations(
     searches: int,
     rounds: int,
     offset: int,
+    pids: dict[str, int] | None = None,
+    client_processes: ClientProcesses | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Search throughput and latency of several services over the same scope, A/B.
 
     Each round sends the same questions to every configuration at each concurrency, the
     configurations taking turns to go first, so a machine whose load drifts (a shared box)
-    shifts both alike; latencies and busy time add up over the rounds.
+    shifts both alike; latencies and busy time add up over the rounds. Beside them: the CPU
+    the service's process tree spent per search (for the configurations in `pids`), the
+    CPU the load generator's clients spent per search, and the load average around each
+    cell, since service and clients share the machine's cores.
     """
     labels = list(runners)
     per_round = max(8, searches // max(1, rounds))
+
+    def send(runner: Runner, qs: Sequence[str], c: int) -> list[tuple[float, float]]:
+        if client_processes is not None:
+            return client_processes.run(runner, qs, c)
+        return _run_parallel(_searcher(runner), qs, c)
+
     for label in labels:  # warm-up: every API process loads the scope's indexes
         runner = runners[label]
         warm = _cycle(questions, 8 * max(concurrency), offset)
-        _run_parallel(_searcher(runner), warm, max(concurrency))
-    latencies: dict[tuple[str, int], list[float]] = {
-        (a, c): [] for a in labels for c in concurrency
-    }
-    busy: dict[tuple[str, int], float] = {key: 0.0 for key in latencies}
+        send(runner, warm, max(concurrency))
+    keys = [(a, c) for a in labels for c in concurrency]
+    latencies: dict[tuple[str, int], list[float]] = {key: [] for key in keys}
+    client_cpu: dict[tuple[str, int], float] = {key: 0.0 for key in keys}
+    service_cpu: dict[tuple[str, int], float] = {key: 0.0 for key in keys}
+    loads: dict[tuple[str, int], list[float]] = {key: [] for key in keys}
+    busy: dict[tuple[str, int], float] = {key: 0.0 for key in keys}
     for n in range(rounds):
         order = labels if n % 2 == 0 else labels[::-1]
         for c in concurrency:
             qs = _cycle(questions, per_round, offset + n * per_round)
             for label in order:
                 runner = runners[label]
+                pid = (pids or {}).get(label)
+                cpu_before = process_tree_cpu_s(pid) if pid else None
                 started = time.perf_counter()
-                latencies[label, c] += _run_parallel(_searcher(runner), qs, c)
+                timed = send(runner, qs, c)
                 busy[label, c] += time.perf_counter() - started
-    return {
-        label: {f"c{c}": summarise(latencies[label, c], busy[label, c]) for c in concurrency}
-        for label in labels
-    }
+                cpu_after = process_tree_cpu_s(pid) if pid else None
+                if cpu_before is not None and cpu_after is not None:
+                    service_cpu[label, c] += cpu_after - cpu_before
+                latencies[label, c] += [t for t, _ in timed]
+                client_cpu[label, c] += sum(cpu for _, cpu in timed)
+                loads[label, c].append(os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for label in labels:
+        out[label] = {}
+        for c in concurrency:
+            cell = summarise(latencies[label, c], busy[label, c])
+            n_done = len(latencies[label, c]) or 1
+            cell["client_cpu_ms_per_request"] = round(1000 * client_cpu[label, c] / n_done, 2)
+            if pids and label in pids:
+                cell["service_cpu_ms_per_request"] = round(1000 * service_cpu[label, c] / n_done, 2)
+                if busy[label, c]:
+                    cell["service_cores_busy"] = round(service_cpu[label, c] / busy[label, c], 2)
+            cell["load_average"] = round(sum(loads[label, c]) / max(1, len(loads[label, c])), 2)
+            out[label][f"c{c}"] = cell
+    return out
 
 
 def measure(
@@ -485,6 +600,8 @@ def measure(
     service_pid: int | None,
     alternatives: dict[str, Runner] | None = None,
     rounds: int = 4,
+    pids: dict[str, int] | None = None,
+    client_processes: ClientProcesses | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Grow the scope through ``sizes``; yield the measurements taken at each one."""
     current = 0
@@ -529,6 +646,8 @@ def measure(
                 searches=profile.searches,
                 rounds=rounds,
                 offset=offset,
+                pids=pids,
+                client_processes=client_processes,
             )
             offset += profile.searches
         cell["query"] = {
@@ -561,6 +680,10 @@ def latency_markdown(doc: dict[str, Any]) -> str:
         f"`{doc['command']}`",
         "",
     ]
+    if doc.get("load_average_at_start"):
+        start = ", ".join(str(x) for x in doc["load_average_at_start"])
+        end = ", ".join(str(x) for x in doc.get("load_average_at_end") or []) or "-"
+        lines += [f"Load average (1, 5, 15 min) at the start: {start}; at the end: {end}", ""]
     header = ["memories", "ingest turns/s (c1)"]
     header += [f"ingest turns/s (c{max(conc)})"] if max(conc) > 1 else []
     header += ["tokens per turn", "ingest tokens/s (c1)"]
@@ -619,7 +742,13 @@ def configurations_markdown(doc: dict[str, Any]) -> list[str]:
         "",
         f"Search (rerank off) on one API process against {doc['settings']['processes']} "
         "sharing the database, same questions, interleaved rounds "
-        f"({doc['settings'].get('comparison_rounds', '-')}):",
+        f"({doc['settings'].get('comparison_rounds', '-')}); clients "
+        + (
+            "in separate processes"
+            if doc["settings"].get("client_processes")
+            else "threads of the load generator"
+        )
+        + ", on the same cores as the service:",
         "",
         "Configurations: one process = the service as configured; "
         + "; ".join(
@@ -633,8 +762,12 @@ def configurations_markdown(doc: dict[str, Any]) -> list[str]:
         "",
         "| memories | configuration | "
         + " | ".join(f"c{c} req/s | c{c} p50/p95 ms" for c in conc)
-        + f" | c{hi} / c{lo} throughput | RSS MB |",
-        "|---|---|" + "---:|" * (2 * len(conc) + 2),
+        + f" | c{hi} / c{lo} throughput | "
+        + " | ".join(f"c{c} service CPU ms/req (cores busy)" for c in conc)
+        + " | "
+        + " | ".join(f"c{c} client CPU ms/req" for c in conc)
+        + " | load average | RSS MB |",
+        "|---|---|" + "---:|" * (4 * len(conc) + 3),
     ]
     for size, cell in rows:
         for label, cells in cell["configurations"].items():
@@ -645,7 +778,15 @@ def configurations_markdown(doc: dict[str, Any]) -> list[str]:
             row = [size, label.replace("_", " ")]
             for c in conc:
                 row += [f"{cells[f'c{c}']['per_second']:.1f}", pp_cell(cells[f"c{c}"])]
-            row += [f"{ratio:.2f}x", str(rss or "-")]
+            row.append(f"{ratio:.2f}x")
+            for c in conc:
+                got = cells[f"c{c}"]
+                cpu = got.get("service_cpu_ms_per_request")
+                row.append(f"{cpu:.1f} ({got.get('service_cores_busy', 0):.2f})" if cpu else "-")
+            row += [str(cells[f"c{c}"].get("client_cpu_ms_per_request", "-")) for c in conc]
+            loads = [cells[f"c{c}"].get("load_average") for c in conc]
+            row.append(" / ".join(f"{x:.1f}" for x in loads if x is not None) or "-")
+            row.append(str(rss or "-"))
             lines.append("| " + " | ".join(str(x) for x in row) + " |")
     return lines
 
@@ -757,6 +898,7 @@ def run_latency(args: argparse.Namespace) -> int:
             "comparison_rounds": args.rounds,
         },
         "sizes": {},
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     with (
         service(
@@ -791,6 +933,8 @@ def run_latency(args: argparse.Namespace) -> int:
             alternatives[f"processes_{args.processes}"] = Runner(
                 many.base_url, many.api_key, user_id=user_id, top_k=args.top_k
             )
+        clients = ClientProcesses() if args.client_processes else None
+        doc["settings"]["client_processes"] = bool(args.client_processes)
         try:
             for size, cell in measure(
                 runner,
@@ -803,6 +947,8 @@ def run_latency(args: argparse.Namespace) -> int:
                 service_pid=target.pid,
                 alternatives=alternatives,
                 rounds=args.rounds,
+                pids=({"one_process": target.pid} if target.pid else {}) | pids,
+                client_processes=clients,
             ):
                 for label, pid in pids.items():
                     cell[f"{label}_service_rss_mb"] = process_tree_rss_mb(pid)
@@ -815,9 +961,12 @@ def run_latency(args: argparse.Namespace) -> int:
                     cell["search"]["rerank_off"][f"c{concurrency[0]}"]["p95_ms"],
                 )
         finally:
+            if clients is not None:
+                clients.close()
             runner.close()
             for alternative in alternatives.values():
                 alternative.close()
+    doc["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     write_json(out_dir / f"{name}.json", doc)
     (out_dir / f"{name}.md").write_text(latency_markdown(doc), encoding="utf-8")
     if not args.no_plot:
