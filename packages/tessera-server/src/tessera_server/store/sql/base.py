@@ -86,6 +86,11 @@ class SqlBase:
         with self._read() as conn:
             return self._fetch(conn, sql, params)
 
+    def _one(self, sql: str, params: Sequence[Any]) -> Any | None:
+        """The first row of a read, or None."""
+        with self._read() as conn:
+            return conn.execute(sql, params).fetchone()
+
     def _execute_many(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many parameter rows."""
         conn.executemany(sql, rows)

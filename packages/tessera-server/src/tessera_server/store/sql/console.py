@@ -15,10 +15,9 @@ from .filters import travel_sql
 
 class ConsoleReads(Facts):
     def find_key_by_prefix(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT k.key_hash, {KEY_COLUMNS} WHERE k.prefix = {self.codec.mark}", (prefix,)
-            ).fetchone()
+        row = self._one(
+            f"SELECT k.key_hash, {KEY_COLUMNS} WHERE k.prefix = {self.codec.mark}", (prefix,)
+        )
         return (key_record(row, self.codec), str(row["key_hash"])) if row else None
 
     def scope_summaries(

@@ -55,11 +55,9 @@ class Jobs(SqlBase):
 
     def get_job(self, tenant_id: int, pk: int) -> JobRecord | None:
         m = self.codec.mark
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {JOB_COLUMNS} FROM jobs WHERE pk = {m} AND tenant_id = {m}",
-                (pk, tenant_id),
-            ).fetchone()
+        row = self._one(
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE pk = {m} AND tenant_id = {m}", (pk, tenant_id)
+        )
         return job_record(row, self.codec) if row else None
 
     def renew_job_lease(self, pk: int, attempts: int, now: datetime, lease: timedelta) -> bool:

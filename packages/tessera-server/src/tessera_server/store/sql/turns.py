@@ -84,10 +84,9 @@ class Turns(SqlBase):
 
     def count_pending(self, scope: Scope) -> int:
         where, params = self._scope(scope)
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT count(*) AS n FROM turns WHERE {where} AND {self._pending()}", params
-            ).fetchone()
+        row = self._one(
+            f"SELECT count(*) AS n FROM turns WHERE {where} AND {self._pending()}", params
+        )
         return int(row["n"]) if row else 0
 
     def claim_turns(self, pks: Sequence[int]) -> int:
