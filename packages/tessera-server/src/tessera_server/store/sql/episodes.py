@@ -110,11 +110,14 @@ class Episodes(Sources):
         self, scope: Scope, kinds: Sequence[str], limit: int = 100_000
     ) -> list[EpisodeRecord]:
         where, params = self._scope(scope)
-        # Procedures and resources are few among a scope's episodes: found by kind in the
-        # scope index and then sorted, rather than by walking every episode in time order
-        # (SQLite's choice without statistics: 70 ms at 10k episodes for a handful of rows).
+        # Procedures and resources are few among a scope's episodes: found by kind in an index
+        # and then sorted, rather than by walking every episode in time order (SQLite's
+        # choice without statistics: 70 ms at 10k episodes for a handful of rows). A whole
+        # user's (every session) by (user, kind), which the session-first index cannot seek.
         rare = set(kinds) <= {"procedure", "resource"}
-        hint = self._index("episodes_scope") if rare else ""
+        whole_user = scope.user_id is not None and scope.session_id is None
+        index = "episodes_user_kind" if whole_user else "episodes_scope"
+        hint = self._index(index) if rare else ""
         return self._episodes(
             f"SELECT {EPISODE_COLUMNS} FROM episodes {hint}WHERE {where} "
             f"AND kind IN {self._in(kinds)} "

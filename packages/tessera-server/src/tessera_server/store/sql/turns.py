@@ -72,11 +72,14 @@ class Turns(SqlBase):
 
     def pending_turns(self, scope: Scope, limit: int = 10_000) -> list[TurnRecord]:
         where, params = self._scope(scope)
-        # Through the pending-turns index: for a user's scope SQLite's planner would rather
+        # Through a pending-turns index: for a user's scope SQLite's planner would rather
         # walk the time-ordered index to skip the sort, reading every turn the user ever said
-        # (70 ms at 10k turns) to find the few still pending.
+        # (70 ms at 10k turns) to find the few still pending. A whole user's (every session)
+        # are found by (user, consolidated), which the session-first index cannot seek.
+        whole_user = scope.user_id is not None and scope.session_id is None
+        index = self._index("turns_user_pending" if whole_user else "turns_pending")
         return self._turns(
-            f"SELECT {TURN_COLUMNS} FROM turns {self._index('turns_pending')}"
+            f"SELECT {TURN_COLUMNS} FROM turns {index}"
             f"WHERE {where} AND {self._pending()} "
             f"ORDER BY user_id, session_id, event_time, pk LIMIT {self.codec.mark}",
             [*params, limit],
