@@ -29,6 +29,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import ExtractedFact, Extraction, TurnView
 from .foresight import foresight
@@ -45,7 +46,6 @@ from .objects import (
 )
 from .patterns import (
     ATTRIBUTE,
-    ATTRIBUTE_PHRASE,
     ATTRIBUTE_RELATION,
     BARE_VERB,
     BIRTHDAY,
@@ -89,6 +89,7 @@ from .patterns import (
     VOCATIVE_BEFORE,
     YUCK,
 )
+from .relations import RELATIONS
 from .rules import FREE_TIME, FREE_TIME_RULE, LEAD_ADVERBS, NEGATION, RULES, Rule, singular
 from .text import (
     INVERTED,
@@ -113,6 +114,7 @@ from .vocabulary import (
     PETS,
 )
 
+_SIDEWAYS_TASTES = ((MY_THING, "likes"), (NOT_MY_THING, "dislikes"), (YUCK, "dislikes"))
 PASTIMES = frozenset(ACTIVITY_NOUNS.values())
 _CLAUSE_CHARS = 400
 _MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
@@ -129,6 +131,26 @@ class _Context:
     last_person: str | None = None
     # The pet or child last mentioned without a name, for "… his name is Bruno".
     last_unnamed: tuple[str, str] | None = None
+
+
+class _Opening(NamedTuple):
+    """How a subject's clause opened: after "in my free time", with the subject left out
+    ("Currently studying …"), or with a third-person subject."""
+
+    free_time: bool
+    implicit: bool
+    third: bool
+
+
+_PLAIN = _Opening(False, False, False)
+
+
+class _Denial(NamedTuple):
+    """A negation removed before the verb, and whether it closes nothing ("never", a bare
+    "I'm not a doctor")."""
+
+    negated: bool
+    never: bool
 
 
 class OfflineExtractor:
@@ -197,7 +219,7 @@ class OfflineExtractor:
         else:
             who = m.group("who").strip()
             clause = who[4:] if who.lower().startswith("who ") else "am " + who
-        return self._predicates(ctx, ctx.speaker, " " + clause, False, False, False)
+        return self._predicates(ctx, ctx.speaker, " " + clause)
 
     def _fragment_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
         """ "Born in Tehran, raised in LA": the speaker, left out."""
@@ -205,9 +227,7 @@ class OfflineExtractor:
         if not m or not ctx.first_person:
             return []
         verb = "was " if m.group("was") else "am "
-        return self._predicates(
-            ctx, ctx.speaker, " " + verb + part[m.start() :].strip(), False, False, False
-        )
+        return self._predicates(ctx, ctx.speaker, " " + verb + part[m.start() :].strip())
 
     def _their_name_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
         """ "We got a puppy, his name is Bruno": the name of the pet or child just mentioned."""
@@ -288,70 +308,39 @@ class OfflineExtractor:
             date = DATE_OBJECT.search(m.group("o"))
             obj = date.group(0) if date else clip(m.group("o"))
             if owner and acceptable(obj):
-                facts.append(
-                    self._fact(ctx, owner, "birthday", obj, "{s}'s birthday is {o}", True, 0.9)
-                )
+                facts.append(self._stated(ctx, owner, "birthday", obj, 0.9))
         for m in HOBBIES.finditer(part):
             owner = self._owner(ctx, m)
             if owner:
                 for obj in list_items(m.group("o")):
-                    facts.append(
-                        self._fact(
-                            ctx, owner, "hobby", obj, "{s}'s hobbies include {o}", False, 0.8
-                        )
-                    )
+                    facts.append(self._stated(ctx, owner, "hobby", obj, 0.8))
         if ctx.first_person:
             for m in MY_NAME.finditer(part):
                 name = m.group("o") or m.group("o2") or m.group("o3") or m.group("o4")
                 if name and name.split()[0] not in NOT_NAMES | DEMONYMS:
-                    facts.append(
-                        self._fact(ctx, ctx.speaker, "name", name, "{s}'s name is {o}", True, 0.9)
-                    )
+                    facts.append(self._stated(ctx, ctx.speaker, "name", name, 0.9))
             home = HOME_IS.search(part)
             if home:
                 obj = proper_or_clip(home.group("o"))
                 if acceptable(obj) and obj[:1].isupper():
-                    facts.append(
-                        self._fact(ctx, ctx.speaker, "lives_in", obj, "{s} lives in {o}", True, 0.7)
-                    )
-            taste = MY_THING.search(part)
-            if taste and taste.group("o").split()[0] not in NOT_NAMES:
-                obj = taste.group("o")
-                obj = obj[0].lower() + obj[1:] if obj[1:2].islower() else obj
-                if acceptable(obj):
-                    facts.append(
-                        self._fact(ctx, ctx.speaker, "likes", obj, "{s} likes {o}", False, 0.6)
-                    )
+                    facts.append(self._stated(ctx, ctx.speaker, "lives_in", obj, 0.7))
             for m in MEET.finditer(part):
                 if m.group("o").split()[0] not in NOT_NAMES:
                     facts.append(self._kin_fact(ctx, ctx.speaker, m.group("kin"), m.group("o")))
-            sideways = NOT_MY_THING.search(part)
-            if sideways and sideways.group("o").split()[0] not in NOT_NAMES:
-                obj = sideways.group("o")
-                obj = obj[0].lower() + obj[1:] if obj[1:2].islower() else obj
-                if acceptable(obj):
-                    facts.append(
-                        self._fact(
-                            ctx, ctx.speaker, "dislikes", obj, "{s} dislikes {o}", False, 0.6
-                        )
-                    )
-            yuck = YUCK.search(part)
-            if yuck and yuck.group("o").split()[0] not in NOT_NAMES:
-                facts.append(
-                    self._fact(
-                        ctx,
-                        ctx.speaker,
-                        "dislikes",
-                        yuck.group("o").lower(),
-                        "{s} dislikes {o}",
-                        False,
-                        0.6,
-                    )
-                )
+            # A taste said the other way round: "Running is my thing", "Musicals aren't my
+            # thing", "Olives are disgusting".
+            for pattern, relation in _SIDEWAYS_TASTES:
+                taste = pattern.search(part)
+                if taste and taste.group("o").split()[0] not in NOT_NAMES:
+                    obj = taste.group("o")
+                    if pattern is YUCK:
+                        obj = obj.lower()
+                    elif obj[1:2].islower():
+                        obj = obj[0].lower() + obj[1:]
+                    if acceptable(obj):
+                        facts.append(self._stated(ctx, ctx.speaker, relation, obj, 0.6))
             for m in OUR_PETS.finditer(part):
-                facts.append(
-                    self._fact(ctx, ctx.speaker, "has_pet", m.group("o"), "{s} has {o}", False, 0.7)
-                )
+                facts.append(self._stated(ctx, ctx.speaker, "has_pet", m.group("o"), 0.7))
         return facts
 
     def _attribute_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
@@ -385,7 +374,7 @@ class OfflineExtractor:
                 ):
                     continue
             if owner and acceptable(obj):
-                phrase = ATTRIBUTE_PHRASE[relation]
+                phrase = RELATIONS[relation][0]
                 facts.append(self._fact(ctx, owner, relation, obj, phrase, True, 0.75))
         return facts
 
@@ -490,19 +479,16 @@ class OfflineExtractor:
                 and (subject in DEMONYMS or not CLAUSE_START.search(before))
             ):
                 continue
-            facts.extend(self._predicates(ctx, subject, clause, free_time, implicit, third))
+            facts.extend(
+                self._predicates(ctx, subject, clause, _Opening(free_time, implicit, third))
+            )
         return self._pending + facts
 
     def _predicates(
-        self,
-        ctx: _Context,
-        subject: str,
-        clause: str,
-        free_time: bool,
-        implicit: bool,
-        third: bool,
+        self, ctx: _Context, subject: str, clause: str, opening: _Opening = _PLAIN
     ) -> list[ExtractedFact]:
         """Facts from a subject's clause, and from its coordinated verb phrases."""
+        free_time, implicit, third = opening
         facts: list[ExtractedFact] = []
         nationality = None
         continuations = [m.end() for m in CONTINUATION.finditer(clause)]
@@ -537,33 +523,29 @@ class OfflineExtractor:
             if n and not facts and not nationality:
                 break  # "and" only carries on a subject whose first verb phrase stated a fact
             rules = RULES + ((FREE_TIME_RULE,) if free_time and n == 0 else ())
-            found = self._match_rules(ctx, rules, subject, rest, negated, never)
+            found = self._match_rules(ctx, rules, subject, rest, _Denial(negated, never))
             if n and not found:
                 # The verb left out: "I'm 45, married, …", "I'm vegan and allergic to soy",
                 # "born in Tehran, raised in LA". A place must then be a name.
                 verb = "was " if PARTICIPLE.match(rest) else "is " if third else "am "
                 found = [
                     f
-                    for f in self._match_rules(ctx, RULES, subject, verb + rest, negated, never)
+                    for f in self._match_rules(
+                        ctx, RULES, subject, verb + rest, _Denial(negated, never)
+                    )
                     if f.relation not in PLACE_RELATIONS or f.object[:1].isupper()
                 ]
             facts.extend(found)
         return facts
 
     def _match_rules(
-        self,
-        ctx: _Context,
-        rules: tuple[Rule, ...],
-        subject: str,
-        rest: str,
-        negated: bool,
-        never: bool,
+        self, ctx: _Context, rules: tuple[Rule, ...], subject: str, rest: str, denial: _Denial
     ) -> list[ExtractedFact]:
         facts: list[ExtractedFact] = []
         for rule in rules:
             m = rule.pattern.match(rest)
             if m:
-                facts.extend(self._apply(ctx, rule, subject, m.group("o"), negated, never))
+                facts.extend(self._apply(ctx, rule, subject, m.group("o"), *denial))
         return facts
 
     def _apply(
@@ -638,6 +620,13 @@ class OfflineExtractor:
         kin = UNNAMED_KIN.get(head, head)
         if kin in UNNAMED_KIN.values() or re.fullmatch(PETS, kin, re.IGNORECASE):
             ctx.last_unnamed = (owner, kin)
+
+    def _stated(
+        self, ctx: _Context, subject: str, relation: str, obj: str, confidence: float
+    ) -> ExtractedFact:
+        """A fact of a catalogued relation, read and weighed as `RELATIONS` says."""
+        phrase, functional = RELATIONS[relation]
+        return self._fact(ctx, subject, relation, obj, phrase, functional, confidence)
 
     def _fact(
         self,

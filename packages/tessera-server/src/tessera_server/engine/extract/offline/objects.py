@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .vocabulary import ORGANISATION, UPPER
+from .vocabulary import ORGANISATION, UPPER, anycase
 
 _TIME_WORDS = (
     r"last|next|this|that|yesterday|today|tomorrow|tonight|ago|every|each|these\s+days|"
@@ -28,27 +28,24 @@ _CLAUSE_WORDS = (
 _NEW_CLAUSE = r"and(?=\s+(?:I|we|he|she|they|it|my|our|his|her|their|then|so|also|now)\b)"
 # A pronoun inside an object starts another clause ("… that you all had fun").
 _PRONOUN = r"(?-i:I)|you|he|she|we|they|him|them|me|us|it"
-_CUT_PHRASE = re.compile(
-    rf"""[,.;:!?()"\u2026]|\s-\s|\s(?:and|{_CLAUSE_WORDS}|{_TIME_WORDS}|{_PRONOUN})(?=\W|$)""",
-    re.IGNORECASE,
+_CUT_PHRASE = anycase(
+    rf"""[,.;:!?()"\u2026]|\s-\s|\s(?:and|{_CLAUSE_WORDS}|{_TIME_WORDS}|{_PRONOUN})(?=\W|$)"""
 )
-_CUT_LIST = re.compile(
+_CUT_LIST = anycase(
     rf"""[.;:!?()"\u2026]|\s-\s|\s(?:{_NEW_CLAUSE}|{_CLAUSE_WORDS}|{_TIME_WORDS}|{_PRONOUN})"""
-    r"(?=\W|$)",
-    re.IGNORECASE,
+    r"(?=\W|$)"
 )
 _LEADING = re.compile(
     r"^(?:(?:a|an|the|my|our|his|her|their|some|any|fluent|basic|conversational|decent|"
     r"native|broken|rusty|passable|little|a\s+little|a\s+bit\s+of|bit\s+of|a\s+lot\s+of|"
     r"lots\s+of|really|just|also|even|especially|definitely|actually|totally)\s+)+"
 )
-_NOISE = re.compile(
+_NOISE = anycase(
     r"(?:it|that|this|them|him|her|you|me|us|one|ones|some|any|there|here|so|too|very|much|"
     r"doing|to|a|an|the|what|stuff|things?|everything|anything|nothing|something|lot|"
     r"myself|yourself|themselves|well|more|less|people|everyone|everybody|idea|ideas|way|"
     r"those|these|others|hard|real\s+hard|so\s+hard|a\s+lot|lots|"
-    r"fact|thought|feeling|time|day|moment|plan|life|kind|sort|part|sound|look|it all)",
-    re.IGNORECASE,
+    r"fact|thought|feeling|time|day|moment|plan|life|kind|sort|part|sound|look|it all)"
 )
 _NOISE_START = re.compile(
     r"^(?![A-Z]{2,}\b)(?:(?i:it|that|this|them|what|how|when|why|where|who|to|is|are|was|were|has|have|had|"
@@ -56,11 +53,10 @@ _NOISE_START = re.compile(
     r"as|you|he|she|we|they|him|her|me|us|my|your|our)|I)\b"
 )
 _LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&|as\s+well\s+as)\s+")
-_IDIOMS = re.compile(
+_IDIOMS = anycase(
     r"\b(?:rock\s+and\s+roll|mac\s+and\s+cheese|fish\s+and\s+chips|salt\s+and\s+pepper|"
     r"black\s+and\s+white|arts\s+and\s+crafts|dungeons\s+and\s+dragons|pb\s*&\s*j|r\s*&\s*b|"
-    r"rhythm\s+and\s+blues|peanut\s+butter\s+and\s+jelly|bread\s+and\s+butter)\b",
-    re.IGNORECASE,
+    r"rhythm\s+and\s+blues|peanut\s+butter\s+and\s+jelly|bread\s+and\s+butter)\b"
 )
 _PROPER = re.compile(
     rf"(?-i:(?:[{UPPER}][\w'.&-]*|\d[\w-]*))(?:\s+(?-i:(?:[{UPPER}][\w'.&-]*|\d+\b|"
@@ -80,20 +76,18 @@ def strip_leading(text: str) -> str:
     return text.strip().strip("'\"").strip()
 
 
-GENERIC_PLACE = re.compile(
+GENERIC_PLACE = anycase(
     r"\s*(?:(?:a|an|the|my|our|his|her|their)\s+)?(?:team|company|firm|business|place|job|"
-    r"work|home|them|it|this|that|there|myself|people|folks)\b(?!\s+(?:of|in|at|called|named)\b)",
-    re.IGNORECASE,
+    r"work|home|them|it|this|that|there|myself|people|folks)\b(?!\s+(?:of|in|at|called|named)\b)"
 )
-UNPARSED_SKILL = re.compile(
+UNPARSED_SKILL = anycase(
     r"\s*(?:how\s+)?to\s+(?!(?:play|speak|make|cook|ride|use|draw|paint|sing|dance|swim|code|"
-    r"program|knit|sew|bake|surf|ski|drive|sail|skate)\b)",
-    re.IGNORECASE,
+    r"program|knit|sew|bake|surf|ski|drive|sail|skate)\b)"
 )
-DEFINITE_REFERENCE = re.compile(
-    r"\s*the\s+(?:[\w',-]+\s+){0,5}?(?:of|it|that|which|you|they|he|she|we)\b", re.IGNORECASE
+DEFINITE_REFERENCE = anycase(
+    r"\s*the\s+(?:[\w',-]+\s+){0,5}?(?:of|it|that|which|you|they|he|she|we)\b"
 )
-_DANGLING = re.compile(r"\s(?:it|them|him|her|me|us|this|these|those)$", re.IGNORECASE)
+_DANGLING = anycase(r"\s(?:it|them|him|her|me|us|this|these|those)$")
 
 
 def clip(text: str, max_words: int = 6, cut: re.Pattern[str] = _CUT_PHRASE) -> str:
@@ -123,12 +117,11 @@ def proper_or_clip(text: str, max_words: int = 6) -> str:
     return clip(text, max_words)
 
 
-_PARTICLE_END = re.compile(
+_PARTICLE_END = anycase(
     r"\s(?:up|out|off|on|in|into|over|about|with|to|for|of|at|from|by|the|a|an|and|or|what|"
-    r"which|who|how|when|where|why)$",
-    re.IGNORECASE,
+    r"which|who|how|when|where|why)$"
 )
-_HAS_VERB = re.compile(r"\s(?:is|are|was|were|am|has|have|had|do|does|did)\b", re.IGNORECASE)
+_HAS_VERB = anycase(r"\s(?:is|are|was|were|am|has|have|had|do|does|did)\b")
 
 
 def acceptable(obj: str) -> bool:

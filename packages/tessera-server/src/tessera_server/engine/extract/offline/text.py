@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 
+from .vocabulary import anycase
+
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 _CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p, re.IGNORECASE), r)
+    (anycase(p), r)
     for p, r in (
         (r"\b(I)'m\b", r"\1 am"),
         (r"\bcan't\b", "can not"),
@@ -32,44 +34,37 @@ _NOT_AN_END = "".join(
 )
 SENTENCE = re.compile(rf"(?<=[.!?;]){_NOT_AN_END}\s+|\n+")
 QUOTED = re.compile(r'"[^"]*"')
-JOKE = re.compile(
-    r"\b(?:lol|lmao|rofl|haha\w*|hehe\w*|jk|just\s+kidding|kidding)\b|\bha\b|[\U0001F602\U0001F923\U0001F61C]|/s\b",
-    re.IGNORECASE,
+JOKE = anycase(
+    r"\b(?:lol|lmao|rofl|haha\w*|hehe\w*|jk|just\s+kidding|kidding)\b|\bha\b|[\U0001F602\U0001F923\U0001F61C]|/s\b"
 )
-SARCASM = re.compile(
+SARCASM = anycase(
     r"^\s*(?:oh\s+(?:great|joy|wonderful|fantastic|perfect|good|yay|sure|yeah)|"
     r"yeah\s*,?\s*right|just\s+(?:great|perfect|wonderful|fantastic)|great|wonderful|"
-    r"fantastic|perfect|lovely)\s*[,!.]",
-    re.IGNORECASE,
+    r"fantastic|perfect|lovely)\s*[,!.]"
 )
 # Where the question part of a "?" sentence starts.
-_QUESTION_START = re.compile(
+_QUESTION_START = anycase(
     r"(?:^|[,;]\s*(?:so\s+|but\s+|and\s+)?|\s-\s)(?=(?:do|does|did|are|is|am|can|could|would|will|should|shall|have|"
     r"has|any|anyone|what|where|who|whom|how|why|which|when|right|yes|no|ok|okay|isn't|"
-    r"aren't|don't|didn't)\b)",
-    re.IGNORECASE,
+    r"aren't|don't|didn't)\b)"
 )
 # "Is it weird that I love X?" presupposes "I love X".
-_PRESUPPOSED = re.compile(
+_PRESUPPOSED = anycase(
     r"\b(?:weird|strange|odd|bad|wrong|normal|okay|ok|crazy|silly|dumb|fine|rude)\s+that\s+"
-    r"(?P<rest>.+?)\??$",
-    re.IGNORECASE,
+    r"(?P<rest>.+?)\??$"
 )
-IRREALIS = re.compile(
+IRREALIS = anycase(
     r"\b(?:if|wish|wished|imagine|imagining|suppose|supposing|pretend|pretending|whether|"
     r"unless|in\s+another\s+life|hypothetically|dream(?:ed|t)?\s+(?:of|about|that)|"
-    r"let's\s+say|let\s+us\s+say|assume|assuming|what\s+if|in\s+(?:my|your)\s+dreams?)\b",
-    re.IGNORECASE,
+    r"let's\s+say|let\s+us\s+say|assume|assuming|what\s+if|in\s+(?:my|your)\s+dreams?)\b"
 )
-REPORTED_ABOUT_ME = re.compile(
+REPORTED_ABOUT_ME = anycase(
     r"\b(?:says|said|thinks|thought|believes|claims|claimed|asks|asked|told\s+me|tells\s+me|"
-    r"telling\s+me|keeps\s+saying|assumes|assumed)\s+(?:that\s+)?$",
-    re.IGNORECASE,
+    r"telling\s+me|keeps\s+saying|assumes|assumed)\s+(?:that\s+)?$"
 )
-INVERTED = re.compile(
+INVERTED = anycase(
     r"\b(?:do|does|did|should|can|could|would|will|shall|may|might|must|am|is|are|was|were|"
-    r"have|has)\s+$",
-    re.IGNORECASE,
+    r"have|has)\s+$"
 )
 
 

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+
+def anycase(pattern: str) -> re.Pattern[str]:
+    """A pattern that ignores case; an inner `(?-i:[A-Z])` still asks for a capital."""
+    return re.compile(pattern, re.IGNORECASE)
+
 
 def _words(text: str) -> list[str]:
     """A vocabulary written as "a|b|two words"."""
