@@ -41,10 +41,12 @@ from .objects import (
     clip,
     list_items,
     names_organisation,
+    names_place,
     proper_or_clip,
     strip_leading,
 )
 from .patterns import (
+    AND_NAMED,
     ATTRIBUTE,
     ATTRIBUTE_RELATION,
     BARE_VERB,
@@ -67,11 +69,14 @@ from .patterns import (
     HOME_IS,
     IMPLICIT,
     JOINT,
+    JOKE_ALLERGEN,
     KIN_IS,
     MEET,
     MODAL,
     MY_NAME,
+    MY_PASSION,
     MY_THING,
+    NAME_THEN_ROLE,
     NATIONALITY,
     NEVER,
     NOT_MY_THING,
@@ -100,6 +105,7 @@ from .text import (
     SARCASM,
     SENTENCE,
     SPEAKER_PREFIX,
+    after_but,
     declarative_parts,
     tidy,
     window,
@@ -115,6 +121,7 @@ from .vocabulary import (
 )
 
 _SIDEWAYS_TASTES = ((MY_THING, "likes"), (NOT_MY_THING, "dislikes"), (YUCK, "dislikes"))
+_HOME_RELATIONS = frozenset({"lives_in", "from", "grew_up_in"})
 PASTIMES = frozenset(ACTIVITY_NOUNS.values())
 _CLAUSE_CHARS = 400
 _MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
@@ -271,6 +278,13 @@ class OfflineExtractor:
                     if name and name.split()[0] not in NOT_NAMES:
                         facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
                         ctx.last_person = name
+                more = AND_NAMED.match(part, m.end()) if pattern is HAVE_NAMED else None
+                while more and more.group("o").split()[0] not in NOT_NAMES:
+                    kin = " ".join(more.group("kin").lower().split())
+                    facts.append(self._kin_fact(ctx, owner, kin, more.group("o")))
+                    if re.fullmatch(PETS, kin, re.IGNORECASE):
+                        facts.append(self._stated(ctx, owner, "has_pet", kin, 0.75))
+                    more = AND_NAMED.match(part, more.end())
         facts.extend(self._attribute_facts(ctx, part))
         for m in FAVORITE.finditer(part):
             owner = self._owner(ctx, m)
@@ -339,6 +353,9 @@ class OfflineExtractor:
                         obj = obj[0].lower() + obj[1:]
                     if acceptable(obj):
                         facts.append(self._stated(ctx, ctx.speaker, relation, obj, 0.6))
+            for m in MY_PASSION.finditer(part):
+                for obj in list_items(m.group("o")):
+                    facts.append(self._stated(ctx, ctx.speaker, "likes", obj, 0.65))
             for m in OUR_PETS.finditer(part):
                 facts.append(self._stated(ctx, ctx.speaker, "has_pet", m.group("o"), 0.7))
         return facts
@@ -410,6 +427,18 @@ class OfflineExtractor:
             if m.group("we"):
                 if ctx.first_person:
                     yield m.start(), m.end(), ctx.speaker, False
+                    other = FAMILY_APPOSITION.search(m.group("we"))
+                    if (
+                        other
+                        and other.group("o2")
+                        and other.group("o2").split()[0] not in NOT_NAMES
+                    ):
+                        name = other.group("o2")
+                        self._pending.append(
+                            self._kin_fact(ctx, ctx.speaker, other.group("kin"), name)
+                        )
+                        ctx.last_person = name
+                        yield m.start(), m.end(), name, False  # both do what follows
             elif m.group("intro"):
                 owner = self._owner(ctx, m)
                 name = m.group("o1") or m.group("o2")
@@ -439,6 +468,15 @@ class OfflineExtractor:
                 elif len(words) > 1 and words[1] in NOT_NAMES:
                     name = words[0]
                 after = part[start + len(name) :]
+                role = NAME_THEN_ROLE.match(after)
+                if role:
+                    if ctx.first_person and not IRREALIS.search(window(part, start)):
+                        self._pending.append(
+                            self._kin_fact(ctx, ctx.speaker, role.group("kin"), name)
+                        )
+                    ctx.last_person = name
+                    yield start, start + len(name) + role.end(), name, True
+                    continue
                 if OBJECT_SLOT.search(window(part, start, 40)):
                     if COPULA_SLOT.search(window(part, start, 40)):
                         ctx.last_person = name  # "Mia's boyfriend is Leo and he's a dentist"
@@ -463,7 +501,11 @@ class OfflineExtractor:
             if subject is None or start == end:
                 continue
             before = window(part, start)
-            if IRREALIS.search(before) or INVERTED.search(before) or EMBEDDED.search(before):
+            if (
+                IRREALIS.search(after_but(before))
+                or INVERTED.search(before)
+                or EMBEDDED.search(before)
+            ):
                 continue
             if subject == ctx.speaker and REPORTED_ABOUT_ME.search(before):
                 continue
@@ -590,6 +632,12 @@ class OfflineExtractor:
                 continue
             if negated and relation in ("lives_in", "from", "grew_up_in") and obj.islower():
                 continue  # "I don't live in the city" closes no named place
+            if relation in _HOME_RELATIONS and not names_place(obj):
+                continue  # "I live in hope", "I'm from a big family": no place
+            if relation in ("works_at", "studies_at") and not names_organisation(obj):
+                continue  # "I work for peanuts", "I work at the front desk": no organisation
+            if relation == "allergic_to" and JOKE_ALLERGEN.fullmatch(obj):
+                continue  # "allergic to Mondays"
             if (
                 CUT_GERUND.match(raw)
                 and obj.lower() == raw.split()[0].lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .vocabulary import ORGANISATION, UPPER, anycase
+from .vocabulary import ORGANISATION, PLACE_KIND, UPPER, anycase
 
 _TIME_WORDS = (
     r"last|next|this|that|yesterday|today|tomorrow|tonight|ago|every|each|these\s+days|"
@@ -14,6 +14,10 @@ _TIME_WORDS = (
     r"on\s+weekends?|on\s+the\s+weekends?|in\s+the\s+(?:morning|evening|afternoon)s?|"
     r"at\s+night|in\s+\d{4}|on\s+\w+days?|(?:my|his|her|their|our)\s+(?:whole|entire)\s+life|"
     r"all\s+my\s+life|full[- ]time|part[- ]time|mostly|especially|lol|haha|"
+    # asides: "allergic to dogs, ironically"
+    r"honestly|ironically|basically|obviously|apparently|literally|seriously|frankly|"
+    r"personally|luckily|unfortunately|fortunately|sadly|weirdly|oddly|admittedly|thankfully|"
+    r"though|anyway|anyways|tbh|imo|lmao|"
     r"a\s+lot|so\s+much|very\s+much|more\s+than|the\s+most|of\s+all\s+time|twice|once|"
     r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|a\s+few|"
     r"a\s+couple\s+of|several|many)\s+(?:times|days?|weeks?|months?|years?|decades?)|"
@@ -50,7 +54,8 @@ _NOISE = anycase(
 _NOISE_START = re.compile(
     r"^(?![A-Z]{2,}\b)(?:(?i:it|that|this|them|what|how|when|why|where|who|to|is|are|was|were|has|have|had|"
     r"being\s+able|and|or|but|so|then|with|about|for|from|in|on|at|by|of|up|out|into|than|"
-    r"as|you|he|she|we|they|him|her|me|us|my|your|our)|I)\b"
+    r"as|you|he|she|we|they|him|her|me|us|my|your|our|whatever|whoever|wherever|whichever|"
+    r"however|whenever)|I)\b"
 )
 _LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&|as\s+well\s+as)\s+")
 _IDIOMS = anycase(
@@ -175,6 +180,13 @@ def list_items(text: str, proper: bool = False) -> list[str]:
         if not proper and len(items) >= 4:
             break
     return items
+
+
+def names_place(obj: str) -> bool:
+    """A phrase with a name in it ("rural Ohio"), or naming a kind of place ("the suburbs")."""
+    return bool(re.search(rf"(?:^|\s)[{UPPER}]", obj)) or bool(
+        re.search(rf"\b(?:{PLACE_KIND})\b", obj, re.IGNORECASE)
+    )
 
 
 def names_organisation(obj: str) -> bool:

@@ -23,6 +23,11 @@ HAVE_NAMED = anycase(
     rf"(?P<kin>{KIN}|{PETS})(?:\s+(?:named|called)\s+|,\s*)(?P<o>{NAME})"
     r"(?=\s*(?:[,.!?;:]|$|(?:and|who|but)\b)|\s+(?!and\b|who\b|but\b)[a-z])"
 )
+# "… and a dog named Taco": one more pet or child named after the first.
+AND_NAMED = anycase(
+    rf"\s*(?:,\s*)?(?:and\s+)?(?:a|an|one)\s+(?:[\w-]+\s+){{0,2}}?(?P<kin>{KIN}|{PETS})"
+    rf"\s+(?:named|called)\s+(?P<o>{NAME})"
+)
 PET_LIST = anycase(
     _HAVE_SUBJECT + rf"(?:have|has|got|adopted)\s+{NUM}\s+(?:[\w-]+\s+)?(?P<kin>{PETS})(?:s|es)?"
     rf"(?:,\s*|\s+(?:named|called)\s+)(?P<names>{NAME}(?:(?:,\s*|,?\s+and\s+){NAME})+)"
@@ -96,6 +101,11 @@ FAVORITE_REVERSED = re.compile(
     r"(?:[Mm]y)\s+(?:all[- ]time\s+)?fav(?:ou?rite|e)\s+(?:(?:kind|type|sort|genre|style)\s+of\s+)?"
     r"(?P<r>[a-z]+(?:\s+(?!of\b)[a-z]+)?)\b",
 )
+# "My real passion is baking": a taste named after its noun.
+MY_PASSION = anycase(
+    r"\b(?:my|our)\s+(?:real\s+|true\s+|biggest\s+|greatest\s+|main\s+|one\s+true\s+)?"
+    r"(?:passion|obsession|guilty\s+pleasure)\s+(?:is|are|has\s+always\s+been|'s)\s+(?P<o>.+)"
+)
 # "Musicals aren't my thing": a dislike said sideways.
 NOT_MY_THING = anycase(
     r"^(?:(?:honestly|tbh|yeah|well|ok|okay|so|but|and)[,\s]+)*(?P<o>[A-Za-z][\w'-]*(?:\s+[\w'-]+){0,3}?)"
@@ -105,6 +115,14 @@ NOT_MY_THING = anycase(
 BIRTHDAY = anycase(
     _POSS + r"\s+(?:birthday|b-?day)(?:\s+is|'s|\s+falls|\s+is\s+coming\s+up)\s+"
     r"(?:on\s+|in\s+(?:early\s+|mid-?\s*|late\s+)?)?(?:the\s+)?(?P<o>.+)"
+)
+# What nobody is allergic to but in jest: "allergic to Mondays", "allergic to exercise".
+JOKE_ALLERGEN = anycase(
+    r"(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|mornings?|"
+    r"work|working|exercise|effort|drama|commitment|people|humans|stupidity|math|maths|cardio|"
+    r"adulting|small\s+talk|nonsense|responsibility|responsibilities|meetings?|homework|"
+    r"chores|running|the\s+gym|gyms?|emails?|deadlines?|mondays?\s+mornings?|early\s+mornings?|"
+    r"bad\s+vibes|negativity|bs|bullshit|effort|taxes|paperwork|alarm\s+clocks?|winter|rain)"
 )
 # "Running is my thing", "Baking is my passion": a taste said the other way round.
 MY_THING = anycase(
@@ -150,7 +168,7 @@ SUBJECT = anycase(
     rf"(?P<name>\b{NAME})"
 )
 IMPLICIT = anycase(
-    r"^(?:currently|still|just|recently|now)\s+(?=\w+ing\b|moved|started|visited|got|went)"
+    r"^(?:currently|still|just|recently|now|been)\s+(?=\w+ing\b|moved|started|visited|got|went)"
 )
 OBJECT_SLOT = anycase(
     r"\b(?:in|at|to|from|for|near|of|about|by|on|into|with|visited|visit|like|love|likes|"
@@ -158,6 +176,10 @@ OBJECT_SLOT = anycase(
 )
 # A gerund whose object the clipping cut off: "caring for my pups", "working from home".
 CUT_GERUND = re.compile(r"\s*\w+ing\s+(?:for|from|with|about|to|on|at|in|of|into|over)\b", re.I)
+# "Jake, my coworker, plays the drums": the person's role put after their name.
+NAME_THEN_ROLE = anycase(
+    rf"^\s*,\s*(?P<poss>my|our)\s+(?:{KIN_ADJ}\s+)?(?P<kin>{KIN}|{PETS})\s*,(?=\s+(?-i:[a-z]))"
+)
 # "Ana and I …": a subject shared with the speaker.
 JOINT = re.compile(r"\s*and\s+(?-i:I)\s+")
 # What may stand before a subject that opens a clause.

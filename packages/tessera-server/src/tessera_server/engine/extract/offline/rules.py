@@ -169,6 +169,22 @@ def _job(obj: str) -> str | None:
     return re.sub(r"^\d{1,3}-years?-old\s+", "", obj) or None
 
 
+_DWELLING = (
+    r"flat|apartment|house|place|room|condo|studio|loft|cottage|cabin|bungalow|townhouse|"
+    r"dorm|houseboat|duplex|semi|terrace|penthouse"
+)
+_HOME_IN = re.compile(
+    rf"(?:[\w-]+\s+){{0,2}}?(?:{_DWELLING})\s+(?:in|on)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).*)",
+    re.IGNORECASE,
+)
+
+
+def _home_place(obj: str) -> str | None:
+    """ "a tiny flat in Bristol" → "Bristol": the home is in the place named."""
+    home = _HOME_IN.fullmatch(obj)
+    return home.group("o") if home else obj
+
+
 def _a_teacher(_: str) -> str:
     """ "I teach at a school": the job is teaching."""
     return "teacher"
@@ -183,7 +199,7 @@ _TRANSFORMS: dict[str, Callable[[str], str | None]] = {
     "teacher": _teacher, "learning": _learning, "school_subject": _school_subject,
     "subject_taught": _subject_taught, "field_of_study": _field_of_study, "to_noun": _to_noun,
     "activity": _activity, "not_new": _not_new, "job": _job, "a_teacher": _a_teacher,
-    "org": _org, "number_value": number_value,
+    "org": _org, "number_value": number_value, "home_place": _home_place,
 }  # fmt: skip
 _MODES = frozenset({"phrase", "place", "list", "proper_list", "raw"})
 _ON_NEGATION = frozenset({"negate", "drop", "flip", "keep"})
@@ -250,6 +266,11 @@ _DIETS = (
 )
 
 
+# An age that is no age: "I'm 100 years old on the inside", "twelve at heart".
+_FIGURATIVE_AGE = (
+    r"(?!(?:\s+years?\s+old|\s*(?:yo|y/o|yrs?\s+old))?\s+(?:on\s+the\s+inside|inside|at\s+heart|"
+    r"in\s+spirit|mentally|emotionally|in\s+\w+\s+years))"
+)
 # A time, not a place: "born in March", "born in 1990".
 _WHEN = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|"
@@ -276,7 +297,7 @@ _VISIT = (
 # fmt: off
 RULES: tuple[Rule, ...] = (
     # -- where someone lives, comes from, has been
-    _rule("lives_in", "place",
+    _rule("lives_in", "place @home_place",
           r"(?:live|lives|reside|resides|have\s+lived|has\s+lived|(?:have|has)\s+been\s+living|"
           r"(?:am|is|are)\s+living)\s+" + ADVERBS + r"(?:with\s+(?:my|our|his|her|their)\s+"
           r"[\w-]+(?:\s+and\s+(?:my\s+)?[\w-]+)?\s+)?(?:in|(?:right\s+|just\s+)?outside(?:\s+of)?"
@@ -440,14 +461,14 @@ RULES: tuple[Rule, ...] = (
     # -- who they are
     _rule("age", "raw 0.85",
           r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+" + ADVERBS + r"(?P<o>\d{1,3})"
-          r"(?:\s+years?\s+old|\s*(?:yo|y/o|yrs?\s+old))?"
+          + _FIGURATIVE_AGE + r"(?:\s+years?\s+old|\s*(?:yo|y/o|yrs?\s+old))?"
           r"(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|last\b|so\b|years\b))"),
     _rule("age", "raw @number_value",
           r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+"
           + ADVERBS
           + r"(?P<o>"
           + NUMBER_WORDS
-          + r")(?:\s+years?\s+old)?(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|"
+          + r")" + _FIGURATIVE_AGE + r"(?:\s+years?\s+old)?(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|"
           r"last\b|so\b))"),
     _rule("age", "raw 0.85",
           _BE + r"an?\s+(?P<o>\d{1,3})[- ]years?[- ]old\b"),
@@ -525,7 +546,9 @@ RULES: tuple[Rule, ...] = (
           r"long-time|avid)?\s*fan\s+of\s+(?P<o>.+)"),
     _rule("likes", "raw flip 0.7",
           _BE + r"(?:an?\s+)?(?:big|huge|massive|die-hard|diehard|lifelong|longtime|long-time|"
-          r"avid)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'-]*(?:\s+(?-i:[A-ZÀ-ÖØ-Þ0-9])[\w'-]*){0,2})\s+fan\b"),
+          r"avid)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'-]*(?:\s+(?-i:[A-ZÀ-ÖØ-Þ0-9])[\w'-]*){0,2}|"
+          r"(?!(?:big|huge|massive|fan|sports?|ceiling|number|one|true|real|total)\b)"
+          r"(?-i:[a-z])[\w-]+)\s+fan\b"),
     _rule("likes", "raw drop 0.65",
           _BE + r"(?:an?\s+)?(?:huge|big|total|real|massive|complete|serious|bit\s+of\s+a)?\s*"
           r"(?P<o>(?!(?:" + PETS + r")\b)[\w-]+)\s+(?:snob|buff|nut|junkie|addict|lover|enthusiast|"

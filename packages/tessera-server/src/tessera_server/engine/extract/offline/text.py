@@ -56,16 +56,34 @@ _PRESUPPOSED = anycase(
 IRREALIS = anycase(
     r"\b(?:if|wish|wished|imagine|imagining|suppose|supposing|pretend|pretending|whether|"
     r"unless|in\s+another\s+life|hypothetically|dream(?:ed|t)?\s+(?:of|about|that)|"
-    r"let's\s+say|let\s+us\s+say|assume|assuming|what\s+if|in\s+(?:my|your)\s+dreams?)\b"
+    r"let's\s+say|let\s+us\s+say|assume|assuming|what\s+if|in\s+(?:my|your)\s+dreams?|"
+    r"in\s+(?:a|an|some)\s+(?:parallel|alternate|alternative|ideal|perfect|other)\s+"
+    r"(?:universe|world|life|timeline)|^\s*(?:so\s+)?(?:say|picture|pretend)\b(?!\s+(?:hi|hello|bye)\b))\b"
 )
+# "My kids think I work at a zoo", "Grandma is convinced I live in New York": someone else's
+# belief about the speaker ("I think I'm …" is the speaker's own hedge, and is not here).
 REPORTED_ABOUT_ME = anycase(
-    r"\b(?:says|said|thinks|thought|believes|claims|claimed|asks|asked|told\s+me|tells\s+me|"
-    r"telling\s+me|keeps\s+saying|assumes|assumed)\s+(?:that\s+)?$"
+    r"\b(?:says|said|thinks|thought|believes|believed|claims|claimed|asks|asked|"
+    r"told\s+me|tells\s+me|telling\s+me|keeps\s+saying|assumes|assumed|swears|swore|"
+    r"insists|insisted|figures|figured|guesses|guessed|reckons|reckoned|jokes|joked|"
+    r"pretends|pretended|imagines|imagined|suspects|suspected|heard|hears|rumou?r\s+(?:is|was)|"
+    r"(?:is|are|was|were|seems?|seemed)\s+(?:convinced|sure|certain)|"
+    r"(?<!\bI\s)(?:think|believe|assume|say|claim|swear|insist|figure|guess|reckon|joke|"
+    r"pretend|imagine|suspect|expect|doubt))\s+(?:that\s+|if\s+|whether\s+)?$"
 )
 INVERTED = anycase(
     r"\b(?:do|does|did|should|can|could|would|will|shall|may|might|must|am|is|are|was|were|"
     r"have|has)\s+$"
 )
+
+
+_BUT = anycase(r"\bbut\b")
+
+
+def after_but(text: str) -> str:
+    """What follows the last "but": "Not sure if it matters, but I'm …" asserts again."""
+    ends = [m.end() for m in _BUT.finditer(text)]
+    return text[ends[-1] :] if ends else text
 
 
 # How far back a subject looks for "if", "wish" or a question's auxiliary, and how far

@@ -117,7 +117,19 @@ _ORGANISATIONS = _words(
     "consultancy|practice|ministry|department|embassy|army|navy|police|station|plant|mine|"
     "mill|shipyard|theater|theatre|cinema|publisher|network|channel|radio|club|team|"
     "coffee shop|law firm|call center|call centre|nursing home|care home|high school|"
-    "middle school|elementary school|fire department|police department"
+    "middle school|elementary school|fire department|police department|city|government|"
+    "county|state|federal government|military|air force|marines|coast guard|government agency"
+)
+# Words that make a lower-case phrase a place to live or come from: "the suburbs", "a small
+# town in Ohio" (but not "hope", "fear of spiders", "a big family").
+_PLACE_KINDS = _words(
+    "suburbs|suburb|burbs|city|town|village|hamlet|countryside|country|state|area|"
+    "neighborhood|neighbourhood|region|island|coast|mountains|desert|valley|outskirts|"
+    "downtown|uptown|capital|farm|ranch|north|south|east|west|midwest|hills|province|"
+    "county|district|borough|seaside|boondocks|sticks|middle of nowhere|city centre|"
+    "city center|town centre|metro area|bay area|states|commune|kibbutz|reservation|"
+    "base|compound|highlands|lowlands|countryside|coastline|fjords|tropics|"
+    "suburbia|heartland|bush|outback|prairie|prairies|delta|peninsula|archipelago"
 )
 _BUSINESSES = _words(
     "business|company|shop|store|restaurant|cafe|bakery|studio|salon|gym|farm|firm|"
@@ -137,6 +149,7 @@ PLAYS = _alt(_INSTRUMENTS_AND_SPORTS)
 THINGS = _alt(_KID_AND_THINGS)
 BUSINESS = _alt(_BUSINESSES)
 ORGANISATION = _alt(_ORGANISATIONS)
+PLACE_KIND = _alt(_PLACE_KINDS)
 # Verbs of pastimes and the noun each names: "I swim twice a week" → "swimming".
 ACTIVITY_NOUNS = {
     "run": "running", "swim": "swimming", "cycle": "cycling", "bike": "biking",
@@ -213,5 +226,5 @@ NOT_NAMES = {
     "Still", "Ever", "Never", "Not", "Do", "Does", "Did", "Is", "Are", "Was", "Were", "Can",
     "Could", "Would", "Should", "Will", "Have", "Has", "Had", "Let", "Gonna", "Wanna", "Dear",
     "Mr", "Mrs", "Ms", "Mx", "Dr", "Miss", "Prof", "Sir", "Madam", "Me", "Name", "Call",
-    "Look", "Looky", "Lookie", "Come", "Over", "Right", "Out", "Stop", "Get",
+    "Look", "Looky", "Lookie", "Come", "Over", "Right", "Out", "Stop", "Get", "Been",
 }  # fmt: skip
