@@ -40,6 +40,7 @@ from .objects import (
     acceptable,
     clip,
     list_items,
+    name_modifies_noun,
     names_organisation,
     names_place,
     proper_or_clip,
@@ -65,6 +66,7 @@ from .patterns import (
     FAVORITE_REVERSED,
     FRAGMENT,
     HAVE_NAMED,
+    HERE_INTRO,
     HOBBIES,
     HOME_IS,
     IMPLICIT,
@@ -113,7 +115,9 @@ from .text import (
 from .vocabulary import (
     ACTIVITY_NOUNS,
     DEMONYMS,
+    DIETS,
     FUNCTIONAL_KIN,
+    JOB,
     KIN_CANONICAL,
     NAME,
     NOT_NAMES,
@@ -121,6 +125,10 @@ from .vocabulary import (
 )
 
 _SIDEWAYS_TASTES = ((MY_THING, "likes"), (NOT_MY_THING, "dislikes"), (YUCK, "dislikes"))
+# "Nurse here", "Vegan here": what the speaker is, not a name.
+_A_KIND = re.compile(rf"(?:{JOB}|{DIETS})", re.IGNORECASE)
+# Relations stated as "I'm a <noun>", after which "who …" still means the speaker.
+_SELF_NOUNS = frozenset({"works_as", "diet"})
 _HOME_RELATIONS = frozenset({"lives_in", "from", "grew_up_in"})
 PASTIMES = frozenset(ACTIVITY_NOUNS.values())
 _CLAUSE_CHARS = 400
@@ -230,6 +238,12 @@ class OfflineExtractor:
 
     def _fragment_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
         """ "Born in Tehran, raised in LA": the speaker, left out."""
+        intro = HERE_INTRO.match(part)
+        if intro and ctx.first_person:
+            desc = intro.group("desc")
+            desc = desc[0].lower() + desc[1:] if desc[1:2].islower() else desc
+            article = "" if re.match(r"(?:an?|the)\s", desc, re.IGNORECASE) else "a "
+            return self._predicates(ctx, ctx.speaker, f" am {article}{desc}")
         m = FRAGMENT.match(part)
         if not m or not ctx.first_person:
             return []
@@ -331,7 +345,11 @@ class OfflineExtractor:
         if ctx.first_person:
             for m in MY_NAME.finditer(part):
                 name = m.group("o") or m.group("o2") or m.group("o3") or m.group("o4")
-                if name and name.split()[0] not in NOT_NAMES | DEMONYMS:
+                if (
+                    name
+                    and name.split()[0] not in NOT_NAMES | DEMONYMS
+                    and not (m.group("o4") and HERE_INTRO.match(part) and _A_KIND.fullmatch(name))
+                ):
                     facts.append(self._stated(ctx, ctx.speaker, "name", name, 0.9))
             home = HOME_IS.search(part)
             if home:
@@ -533,9 +551,11 @@ class OfflineExtractor:
         free_time, implicit, third = opening
         facts: list[ExtractedFact] = []
         nationality = None
-        continuations = [m.end() for m in CONTINUATION.finditer(clause)]
-        starts = [0, *continuations[:_MAX_CONTINUATIONS]]
-        for n, pos in enumerate(starts):
+        continuations = [(m.end(), bool(m.group("who"))) for m in CONTINUATION.finditer(clause)]
+        starts = [(0, False), *continuations[:_MAX_CONTINUATIONS]]
+        for n, (pos, who) in enumerate(starts):
+            if who and not any(f.relation in _SELF_NOUNS for f in facts):
+                continue  # "married to a guy who works at …": the "who" is someone else
             rest = clause[pos:].lstrip() if n else clause.lstrip(" ,")  # "My boss, Linda, loves"
             if n and re.match(rf"(?:I|we|he|she|they|it|you)\b|{NAME}\s+[a-z]", rest):
                 break  # a new subject: its own clause
@@ -558,7 +578,7 @@ class OfflineExtractor:
                     rest, negated = new, True
                     break
             rest = rest[LEAD_ADVERBS.match(rest).end() :]  # type: ignore[union-attr]
-            if implicit and re.match(r"\w+ing\b", rest):
+            if implicit and re.match(r"(?:\w+ing|based)\b", rest):
                 rest = "am " + rest
             if n == 0:
                 nationality = NATIONALITY.match(rest)  # "I'm Irish, from Cork"
@@ -632,7 +652,7 @@ class OfflineExtractor:
                 continue
             if negated and relation in ("lives_in", "from", "grew_up_in") and obj.islower():
                 continue  # "I don't live in the city" closes no named place
-            if relation in _HOME_RELATIONS and not names_place(obj):
+            if relation in _HOME_RELATIONS and (not names_place(obj) or name_modifies_noun(raw)):
                 continue  # "I live in hope", "I'm from a big family": no place
             if relation in ("works_at", "studies_at") and not names_organisation(obj):
                 continue  # "I work for peanuts", "I work at the front desk": no organisation

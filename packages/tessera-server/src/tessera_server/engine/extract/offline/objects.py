@@ -182,6 +182,21 @@ def list_items(text: str, proper: bool = False) -> list[str]:
     return items
 
 
+_NAME_BEFORE_NOUN = re.compile(rf"\s*the\s+{_PROPER.pattern}\s+(?=[a-z])")
+
+
+def name_modifies_noun(raw: str) -> bool:
+    """ "the Internet generation", "the Apple store": a name used to describe a noun, which
+    is then what the phrase is about (unless the noun is a kind of place: "the Boston area")."""
+    m = _NAME_BEFORE_NOUN.match(raw)
+    if not m:
+        return False
+    rest = raw[m.end() :]
+    return not _CUT_PHRASE.match(" " + rest) and not re.match(
+        rf"(?:{PLACE_KIND})\b", rest, re.IGNORECASE
+    )
+
+
 def names_place(obj: str) -> bool:
     """A phrase with a name in it ("rural Ohio"), or naming a kind of place ("the suburbs")."""
     return bool(re.search(rf"(?:^|\s)[{UPPER}]", obj)) or bool(

@@ -145,6 +145,12 @@ FRAGMENT = anycase(
     r"^\s*(?:(?P<was>born|raised|brought\s+up)|(?P<am>originally\s+from|not\s+(?:a\s+|really\s+a\s+)?"
     r"(?:big\s+|huge\s+)?fan\s+of))\b"
 )
+# "Huge Celtics fan here", "Nurse here, …": the speaker introduced by what they are.
+HERE_INTRO = anycase(
+    r"^\s*(?P<desc>(?!(?:same|over|me|you|him|her|it|we|they|out|in|right|just|back|up|down|"
+    r"not|still|anyone|someone|everyone|nobody|nothing|everything|anything|all|from|new)\b)"
+    r"(?-i:[A-Za-z])[\w'-]*(?:\s+[\w'-]+){0,3}?)\s+here\s*(?:[,.!:;]|\s-\s|$)"
+)
 HOBBIES = anycase(
     _POSS + r"\s+(?:main\s+|favou?rite\s+|biggest\s+)?hobb(?:y|ies)\s+(?:is|are|includes?)\s+"
     r"(?P<o>.+)"
@@ -168,7 +174,8 @@ SUBJECT = anycase(
     rf"(?P<name>\b{NAME})"
 )
 IMPLICIT = anycase(
-    r"^(?:currently|still|just|recently|now|been)\s+(?=\w+ing\b|moved|started|visited|got|went)"
+    r"^(?:currently|still|just|recently|now|been)\s+(?=\w+ing\b|moved|started|visited|got|went|"
+    r"based\b)"
 )
 OBJECT_SLOT = anycase(
     r"\b(?:in|at|to|from|for|near|of|about|by|on|into|with|visited|visit|like|love|likes|"
@@ -187,7 +194,10 @@ CLAUSE_START = anycase(r"(?:^|[,;:.!?]|\b(?:and|but|so|because|when|while|then|a
 # A name after "is", "called" or "named" is someone the next "he"/"she" may mean.
 COPULA_SLOT = anycase(r"\b(?:is|are|was|were|called|named)\s+$")
 # Where a subject's next verb phrase starts: "I'm 45, married, and live in Perth".
-CONTINUATION = re.compile(r"(?:,\s*(?:and\s+|but\s+)?|\s(?:and|but)\s+)(?:also\s+|then\s+)?")
+# After "I'm a nurse", "who" carries the speaker on ("… who works nights at St Mary's").
+CONTINUATION = re.compile(
+    r"(?:(?P<who>,?\s+who\s+)|,\s*(?:and\s+|but\s+)?|\s(?:and|but)\s+)(?:also\s+|then\s+)?"
+)
 # A third-person subject takes "lives", not "live": "Sounds like a plan" has no subject.
 BARE_VERB = anycase(
     r"(?:live|work|love|like|enjoy|adore|hate|dislike|detest|loathe|despise|speak|play|study|"
@@ -197,7 +207,10 @@ BARE_VERB = anycase(
 EMBEDDED = anycase(r"\b(?:what|which|whatever|where|when|how|why|whom|whose|as)\s+$")
 # A clause led by a modal or an intention states no fact yet ("we'll teach others").
 MODAL = anycase(
-    r"(?:will|would(?!\s+(?:much\s+)?rather)|could|should|might|may|must|shall|"
+    r"(?:will|would(?!\s+(?:much\s+)?rather)"
+    # "I'd pick the beach over the mountains": a preference, not a hypothetical
+    r"(?!\s+(?:always\s+)?(?:pick|choose|take|go\s+with|go\s+for)\s+[^,.;!?]+?\s+"
+    r"(?:over|instead\s+of|rather\s+than|any\s+day)\b)|could|should|might|may|must|shall|"
     r"can(?!\s+(?:speak|not\s+(?:stand|bear|get\s+enough)))|"
     r"(?:am|is|are)\s+going\s+to|wants?\s+to|needs?\s+to|ha(?:ve|s)\s+to|hopes?\s+to|"
     r"plans?\s+to|(?:am|is|are)\s+(?:planning|hoping|about)\s+to)\b"

@@ -12,7 +12,9 @@ from .relations import RELATIONS
 from .vocabulary import (
     ACTIVITY_NOUNS,
     BUSINESS,
+    DIETS,
     JOB,
+    KIN,
     NUM,
     NUMBER_WORDS,
     PETS,
@@ -260,10 +262,6 @@ _NOT_A_PASTIME = (
     r"agree|understand|see|get|try|have|care|worry|wonder|mean)\b"
 )
 _NUM_OR_DET = r"(?:" + NUM + r"|my|our)"
-_DIETS = (
-    r"vegan|vegetarian|pescatarian|pescetarian|keto|paleo|plant-based|gluten-free|"
-    r"dairy-free|low-carb|halal|kosher|raw"
-)
 
 
 # An age that is no age: "I'm 100 years old on the inside", "twelve at heart".
@@ -299,8 +297,8 @@ RULES: tuple[Rule, ...] = (
     # -- where someone lives, comes from, has been
     _rule("lives_in", "place @home_place",
           r"(?:live|lives|reside|resides|have\s+lived|has\s+lived|(?:have|has)\s+been\s+living|"
-          r"(?:am|is|are)\s+living)\s+" + ADVERBS + r"(?:with\s+(?:my|our|his|her|their)\s+"
-          r"[\w-]+(?:\s+and\s+(?:my\s+)?[\w-]+)?\s+)?(?:in|(?:right\s+|just\s+)?outside(?:\s+of)?"
+          r"(?:am|is|are)\s+living)\s+" + ADVERBS + r"(?:with\s+(?:(?:my|our|his|her|their)\s+"
+          r"[\w-]+(?:\s+and\s+(?:my\s+)?[\w-]+)?|us|me|him|her|them)\s+)?(?:in|(?:right\s+|just\s+)?outside(?:\s+of)?"
           r"(?=\s+(?-i:[A-ZÀ-ÖØ-Þ])))\s+(?P<o>.+)"),
     _rule("lives_in", "place drop",
           r"(?:have\s+|has\s+)?" + ADVERBS + r"(?:(?:moved|relocated)\s+(?:back\s+|over\s+)?"
@@ -399,7 +397,7 @@ RULES: tuple[Rule, ...] = (
           r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+(?:in\s+[\w' -]+?\s+)?at\s+(?P<o>.+)"),
     _rule("studies_at", "place",
           r"(?:(?:go|goes)\s+to|attend|attends)\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ])[^,.;!?]*?(?:University|College|"
-          r"School|Academy|Institute|Polytechnic|Tech)\b(?:\s+of\s+(?-i:[A-ZÀ-ÖØ-Þ])\w+)*)"),
+          r"School|Academy|Institute|Polytechnic|Tech|State(?=\s*(?:[,.!?;]|$|now\b|and\b)))\b(?:\s+of\s+(?-i:[A-ZÀ-ÖØ-Þ])\w+)*)"),
     _rule("studies_at", "place",
           r"(?:(?:am|is|are)\s+" + ADVERBS + r"enrolled\s+(?:at|in)|"
           r"(?:am|is|are)\s+in\s+(?:grad|graduate|law|med|medical|business|nursing|dental|art|"
@@ -474,7 +472,7 @@ RULES: tuple[Rule, ...] = (
           _BE + r"an?\s+(?P<o>\d{1,3})[- ]years?[- ]old\b"),
     _rule("relationship_status", "raw 0.85",
           _BE + r"(?P<o>married|single|engaged|divorced|widowed|separated)\b"
-          r"(?!\s+to\s+(?:my|the|his|her|their)\s+(?:job|work|career|phone|desk|office|laptop))"),
+          r"(?!\s+to\s+(?:my|the|his|her|their|this)\s+(?!(?:" + KIN + r")\b))"),
     _rule("relationship_status", "raw",
           _BE + r"(?P<o>in\s+a\s+relationship)\b"),
     _rule("relationship_status", "raw drop 0.85",
@@ -487,7 +485,7 @@ RULES: tuple[Rule, ...] = (
           r"(?P<o>vegan|vegetarian|pescatarian|plant-based)\b"),
     _rule("diet", "raw drop",
           r"(?:follow|follows|eat|eats|keep|keeps|(?:am|is|are)\s+on|stick\s+to|sticks\s+to)\s+"
-          r"(?:an?\s+|the\s+)?(?:strict\s+|mostly\s+)?(?P<o>" + _DIETS + r")\s+diet\b"),
+          r"(?:an?\s+|the\s+)?(?:strict\s+|mostly\s+)?(?P<o>" + DIETS + r")\s+diet\b"),
     _rule("allergic_to", "raw",
           _BE + r"(?:severely\s+|very\s+|mildly\s+)?(?P<o>lactose|gluten|fructose|histamine|"
           r"dairy|wheat|soy)[- ]intolerant\b"),
@@ -512,7 +510,7 @@ RULES: tuple[Rule, ...] = (
     _rule("has", "raw drop 0.75",
           r"(?:have|has|have\s+got|has\s+got|got)\s+(?:an?\s+(?:husband|wife|partner|boyfriend|"
           r"girlfriend|dog|cat)\s+and\s+)?(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
-          r"(?:" + THINGS + r"))\b"
+          r"(?:" + THINGS + r")|twin\s+(?:boys|girls|sons|daughters|brothers|sisters)|twins)\b"
           r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ])|\s+(?:girl|boy|named|called)\b)"),
     _rule("has", "raw drop 0.75",
           r"(?:own|owns|run|runs)\s+(?P<o>(?:a|an|my|his|her|our|their)\s+(?:own\s+)?"
@@ -534,6 +532,10 @@ RULES: tuple[Rule, ...] = (
           r"would\s+(?:much\s+)?rather\s+(?P<o>[a-z]+)\s+(?=than\b)"),
     _rule("prefers", "raw drop 0.7",
           _BE + r"(?:much\s+)?more\s+of\s+an?\s+(?P<o>[\w-]+)\s+person\b"),
+    _rule("prefers", "raw drop 0.7",
+          _BE + r"(?:an?\s+)?(?:total\s+|big\s+|huge\s+|definite\s+|definitely\s+a\s+)?"
+          r"(?P<o>cats?|dogs?|tea|coffee|beach|mountains?|city|country|book|movie|indoors?|"
+          r"outdoors?)\s+person\b"),
     _rule("likes", "list flip 0.7 @to_noun",
           r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?!.*\b(?:better|more)\s+than\b)"
           r"(?P<o>.+)"),

@@ -54,7 +54,9 @@ _PRESUPPOSED = anycase(
     r"(?P<rest>.+?)\??$"
 )
 IRREALIS = anycase(
-    r"\b(?:if|wish|wished|imagine|imagining|suppose|supposing|pretend|pretending|whether|"
+    r"\b(?:if(?!\s+(?:you\s+ask\s+me|I\s+am\s+(?:being\s+)?(?:honest|real|serious)|"
+    r"you\s+must\s+know|I\s+(?:remember|recall)|(?:that|this)\s+makes\s+sense|anything)\b)|"
+    r"wish|wished|imagine|imagining|suppose|supposing|pretend|pretending|whether|"
     r"unless|in\s+another\s+life|hypothetically|dream(?:ed|t)?\s+(?:of|about|that)|"
     r"let's\s+say|let\s+us\s+say|assume|assuming|what\s+if|in\s+(?:my|your)\s+dreams?|"
     r"in\s+(?:a|an|some)\s+(?:parallel|alternate|alternative|ideal|perfect|other)\s+"

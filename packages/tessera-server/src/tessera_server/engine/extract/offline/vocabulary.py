@@ -118,7 +118,10 @@ _ORGANISATIONS = _words(
     "mill|shipyard|theater|theatre|cinema|publisher|network|channel|radio|club|team|"
     "coffee shop|law firm|call center|call centre|nursing home|care home|high school|"
     "middle school|elementary school|fire department|police department|city|government|"
-    "county|state|federal government|military|air force|marines|coast guard|government agency"
+    "county|state|federal government|military|air force|marines|coast guard|government agency|"
+    "steakhouse|diner|pub|pizzeria|bistro|deli|food truck|grocery store|hardware store|"
+    "bookshop|garden centre|garden center|dealership|hostel|resort|casino|spa|vineyard|"
+    "distillery|cafeteria|canteen|fast food place|pizza place|burger joint|taqueria"
 )
 # Words that make a lower-case phrase a place to live or come from: "the suburbs", "a small
 # town in Ohio" (but not "hope", "fear of spiders", "a big family").
@@ -150,6 +153,10 @@ THINGS = _alt(_KID_AND_THINGS)
 BUSINESS = _alt(_BUSINESSES)
 ORGANISATION = _alt(_ORGANISATIONS)
 PLACE_KIND = _alt(_PLACE_KINDS)
+DIETS = (
+    r"vegan|vegetarian|pescatarian|pescetarian|keto|paleo|plant-based|gluten-free|"
+    r"dairy-free|low-carb|halal|kosher|raw"
+)
 # Verbs of pastimes and the noun each names: "I swim twice a week" → "swimming".
 ACTIVITY_NOUNS = {
     "run": "running", "swim": "swimming", "cycle": "cycling", "bike": "biking",
