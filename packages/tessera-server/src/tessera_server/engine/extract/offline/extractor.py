@@ -121,12 +121,15 @@ from .vocabulary import (
     KIN_CANONICAL,
     NAME,
     NOT_NAMES,
+    NUMBER_WORDS,
     PETS,
 )
 
 _SIDEWAYS_TASTES = ((MY_THING, "likes"), (NOT_MY_THING, "dislikes"), (YUCK, "dislikes"))
 # "Nurse here", "Vegan here": what the speaker is, not a name.
 _A_KIND = re.compile(rf"(?:{JOB}|{DIETS})", re.IGNORECASE)
+# A count that opens a verbless part: "… divorced, two kids, …".
+_COUNTED = re.compile(rf"(?:{NUMBER_WORDS}|\d+)\s", re.IGNORECASE)
 # Relations stated as "I'm a <noun>", after which "who …" still means the speaker.
 _SELF_NOUNS = frozenset({"works_as", "diet"})
 _HOME_RELATIONS = frozenset({"lives_in", "from", "grew_up_in"})
@@ -578,7 +581,7 @@ class OfflineExtractor:
                     rest, negated = new, True
                     break
             rest = rest[LEAD_ADVERBS.match(rest).end() :]  # type: ignore[union-attr]
-            if implicit and re.match(r"(?:\w+ing|based)\b", rest):
+            if implicit and not re.match(r"(?:moved|started|visited|got|went)\b", rest):
                 rest = "am " + rest
             if n == 0:
                 nationality = NATIONALITY.match(rest)  # "I'm Irish, from Cork"
@@ -597,6 +600,10 @@ class OfflineExtractor:
                     )
                     if f.relation not in PLACE_RELATIONS or f.object[:1].isupper()
                 ]
+                if not found and _COUNTED.match(rest):
+                    found = self._match_rules(
+                        ctx, RULES, subject, "have " + rest, _Denial(negated, never)
+                    )
             facts.extend(found)
         return facts
 

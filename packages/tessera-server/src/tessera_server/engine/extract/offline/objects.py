@@ -17,7 +17,7 @@ _TIME_WORDS = (
     # asides: "allergic to dogs, ironically"
     r"honestly|ironically|basically|obviously|apparently|literally|seriously|frankly|"
     r"personally|luckily|unfortunately|fortunately|sadly|weirdly|oddly|admittedly|thankfully|"
-    r"though|anyway|anyways|tbh|imo|lmao|"
+    r"though|anyway|anyways|tbh|imo|lmao|according\s+to|"
     r"a\s+lot|so\s+much|very\s+much|more\s+than|the\s+most|of\s+all\s+time|twice|once|"
     r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|a\s+few|"
     r"a\s+couple\s+of|several|many)\s+(?:times|days?|weeks?|months?|years?|decades?)|"

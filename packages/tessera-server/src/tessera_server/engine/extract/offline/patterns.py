@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .vocabulary import KIN, KIN_ADJ, NAME, NUM, PETS, anycase
+from .vocabulary import DIETS, KIN, KIN_ADJ, NAME, NUM, PETS, anycase
 
 _POSS = rf"(?P<poss>\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)|(?P<pname>{NAME})'s)"
 FAMILY_NAMED = anycase(
@@ -37,7 +37,7 @@ OUR_PETS = anycase(
 )
 MY_NAME = re.compile(
     rf"\b(?:[Mm]y\s+name\s+is|[Cc]all\s+me|I\s+go\s+by|^\s*[Nn]ame's)\s+(?P<o>{NAME})|"
-    rf"(?:^|\b(?:[Hh]i|[Hh]ello|[Hh]ey|[Bb]y\s+the\s+way|[Bb]tw|[Oo]h|[Aa]nyway)[,!]?\s+)"
+    rf"(?:^|\b(?:[Hh]i|[Hh]ello|[Hh]ey|[Bb]y\s+the\s+way|[Bb]tw|[Oo]h|[Aa]nyway)(?:\s+there)?[,!]?\s+)"
     rf"I\s+am\s+(?P<o2>{NAME})(?=\s*(?:[,.!]|$|and\b))|"
     rf"\bI\s+am\s+(?P<o3>{NAME}),?\s+(?:by\s+the\s+way|btw|nice\s+to\s+meet|"
     rf"pleased\s+to\s+meet)|^\s*(?:(?:[Hh]i|[Hh]ello|[Hh]ey)[,!]?\s+)?(?P<o4>{NAME})\s+here"
@@ -93,7 +93,7 @@ FAVORITE = anycase(
     _POSS + r"\s+(?:all[- ]time\s+|absolute\s+)?fav(?:ou?rite|e)\s+"
     r"(?:(?:kind|type|sort|genre|style)\s+of\s+)?"
     r"(?P<r>(?!is\b|are\b)[a-z]+(?:\s+(?!is\b|are\b|has\b|would\b|of\b|ever\b|was\b|will\b)[a-z]+)?)"
-    r"\s+(?:of\s+all\s+time\s+|ever\s+)?(?:is|are|has\s+to\s+be|would\s+be|was\s+always|'s|"
+    r"\s+(?:of\s+all\s+time\s+|ever\s+|in\s+the\s+(?:world|universe)\s+)?(?:is|are|has\s+to\s+be|would\s+be|was\s+always|'s|"
     r"will\s+always\s+be)\s+(?P<o>.+)"
 )
 FAVORITE_REVERSED = re.compile(
@@ -175,7 +175,7 @@ SUBJECT = anycase(
 )
 IMPLICIT = anycase(
     r"^(?:currently|still|just|recently|now|been)\s+(?=\w+ing\b|moved|started|visited|got|went|"
-    r"based\b)"
+    rf"based\b|(?:{DIETS}|married|single|engaged|divorced)\b)"
 )
 OBJECT_SLOT = anycase(
     r"\b(?:in|at|to|from|for|near|of|about|by|on|into|with|visited|visit|like|love|likes|"

@@ -26,7 +26,7 @@ from .vocabulary import (
 ADVERBS = (
     r"(?:(?:just|now|currently|also|still|really|actually|recently|originally|basically|"
     r"honestly|totally|absolutely|finally|officially|mostly|only|always|already|both|all|"
-    r"happily|pretty|so|very|even|definitely|seriously|together|kind\s+of|sort\s+of)\s+)*"
+    r"happily|pretty|so|very|even|definitely|seriously|together|that|kind\s+of|sort\s+of)\s+)*"
 )
 # A stretch of time, never a place of work: "a barber for twenty years".
 _DURATION = (
@@ -319,6 +319,9 @@ RULES: tuple[Rule, ...] = (
     _rule("from", "place",
           r"(?:(?:am|is|are|'s|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:originally\s+)?from|"
           r"(?:hail|hails)\s+(?:originally\s+)?from)\s+(?P<o>.+)"),
+    _rule("from", "place drop 0.7",
+          r"(?:moved|came|immigrated|emigrated|relocated)\s+(?:here\s+|over\s+|back\s+)?"
+          r"from\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
     _rule("from", "place 0.75",
           r"was\s+born\s+(?:and\s+raised\s+)?in\s+(?!" + _WHEN + r")(?P<o>.+)"),
     _rule("grew_up_in", "place 0.75",
@@ -419,14 +422,14 @@ RULES: tuple[Rule, ...] = (
     _rule("graduated_from", "place",
           r"(?:have\s+|has\s+|just\s+)?graduated\s+from\s+(?P<o>.+)"),
     # "a course on Coursera" names no subject
-    _rule("studies", "list drop 0.75 @learning cut=at|on|via|through|with|from",
+    _rule("studies", "list drop 0.75 @learning cut=at|on|via|through|with|from|in",
           r"(?:am|is|are|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:studying|learning|"
           r"taking\s+(?:classes|lessons)\s+(?:in|on)|taking\s+an?\s+(?:[\w-]+\s+)?course\s+"
           r"(?:in|on)(?=\s+(?-i:[a-z])))\s+(?P<o>.+)"),
-    _rule("studies", "list drop 0.75 cut=at|on|via|through|with|from",
+    _rule("studies", "list drop 0.75 cut=at|on|via|through|with|from|in",
           r"(?:study|studies)\s+(?!(?:at|part-time|full-time|hard|abroad|online|remotely|for|"
           r"with|late|together)\b)(?P<o>.+)"),
-    _rule("studies", "cut=at|on|via|through|with|from",
+    _rule("studies", "cut=at|on|via|through|with|from|in",
           r"(?:am|is|are)\s+"
           + ADVERBS
           + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
@@ -450,9 +453,9 @@ RULES: tuple[Rule, ...] = (
           _BE
           + r"an?\s+(?:first|second|third|fourth|final|last)[- ]year\s+(?:student\s+)?(?:at|in)\s+"
           r"(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
-    _rule("studies", "0.75 cut=at|on|via|through|with|from",
+    _rule("studies", "0.75 cut=at|on|via|through|with|from|in",
           r"(?:major|majors)\s+in\s+(?P<o>.+)"),
-    _rule("studies", "cut=at|on|via|through|with|from",
+    _rule("studies", "cut=at|on|via|through|with|from|in",
           r"(?:am|is|are)\s+" + ADVERBS + r"majoring\s+in\s+(?P<o>.+)"),
     _rule("studies", "raw 0.7 @field_of_study",
           _BE + r"(?:an?\s+)?(?P<o>(?:" + _MOD + r"\s+){1,3}?)(?:student|major)\b"),

@@ -89,7 +89,8 @@ _JOBS = _words(
     "meteorologist|astronomer|planner|draftsman|mason|bricklayer|plasterer|handyman|"
     "custodian|maid|babysitter|au pair|supervisor|foreman|coordinator|specialist|advisor|"
     "adviser|strategist|salesperson|sales rep|estate agent|comedian|magician|bartender|"
-    "mixologist|trucker|cab driver|taxi driver|bus driver|truck driver|paramedic|nanny"
+    "mixologist|trucker|cab driver|taxi driver|bus driver|truck driver|paramedic|nanny|"
+    "vet tech|lab tech|pharmacy tech|nail tech|tech"
 )
 _INSTRUMENTS_AND_SPORTS = _words(
     "guitar|piano|violin|viola|drums|cello|flute|saxophone|sax|trumpet|trombone|clarinet|"
