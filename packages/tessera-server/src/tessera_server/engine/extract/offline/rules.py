@@ -320,7 +320,7 @@ RULES: tuple[Rule, ...] = (
           r"(?:(?:am|is|are|'s|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:originally\s+)?from|"
           r"(?:hail|hails)\s+(?:originally\s+)?from)\s+(?P<o>.+)"),
     _rule("from", "place drop 0.7",
-          r"(?:moved|came|immigrated|emigrated|relocated)\s+(?:here\s+|over\s+|back\s+)?"
+          r"(?:(?:moved|came|relocated)\s+(?:here|over)|immigrated|emigrated)\s+"
           r"from\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
     _rule("from", "place 0.75",
           r"was\s+born\s+(?:and\s+raised\s+)?in\s+(?!" + _WHEN + r")(?P<o>.+)"),
