@@ -378,6 +378,9 @@ def test_hard_negatives_of_the_new_shapes_state_no_fact(text: str) -> None:
         "My cousins think I live in Madrid.",
         "My dad is convinced I work at a bank.",
         "The nurse figured I was a student.",
+        "My aunt tells the whole family I'm a lawyer.",
+        "Write a caption saying I'm from Paris, for fun.",
+        "I wasn't born in Peru.",
         # hypotheticals opened by "say", or set in another world
         "Say I lived in Oslo, what would rent be?",
         "In a perfect world I'd live in Kyoto.",
@@ -427,6 +430,8 @@ def test_statements_that_only_look_like_facts_state_none(text: str) -> None:
         ("Been living in Porto for a year.", {("User", "lives_in", "Porto")}),
         ("We live in a small flat in Leipzig.", {("User", "lives_in", "Leipzig")}),
         ("My real passion is gardening.", {("User", "likes", "gardening")}),
+        ("I really enjoy my job as a paramedic.", {("User", "works_as", "paramedic")}),
+        ("I'm a single mom of three.", {("User", "relationship_status", "single")}),
     ],
 )
 def test_shapes_of_real_conversation(text: str, expected: set[tuple[str, ...]]) -> None:

@@ -42,7 +42,7 @@ _CUT_LIST = anycase(
 _LEADING = re.compile(
     r"^(?:(?:a|an|the|my|our|his|her|their|some|any|fluent|basic|conversational|decent|"
     r"native|broken|rusty|passable|little|a\s+little|a\s+bit\s+of|bit\s+of|a\s+lot\s+of|"
-    r"lots\s+of|really|just|also|even|especially|definitely|actually|totally)\s+)+"
+    r"lots\s+of|really|just|also|even|especially|definitely|actually|totally|both|either)\s+)+"
 )
 _NOISE = anycase(
     r"(?:it|that|this|them|him|her|you|me|us|one|ones|some|any|there|here|so|too|very|much|"

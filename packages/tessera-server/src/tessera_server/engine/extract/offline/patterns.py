@@ -75,7 +75,7 @@ PLACE_CALLED = anycase(r"^(?:in\s+)?(?:(?:an?|the)\s+)?(?:[\w-]+\s+){0,3}?(?:cal
 # "… a puppy, his name is Bruno": the name of the pet or child just mentioned.
 THEIR_NAME = re.compile(rf"\b(?:[Hh]is|[Hh]er|[Ii]ts|[Tt]heir)\s+name\s+is\s+(?P<o>{NAME})")
 # A copula denied ("I'm not a doctor") and the words that make it an ending ("… anymore").
-DENIAL = anycase(r"(?:am|is|are|'s)\s+not\b")
+DENIAL = anycase(r"(?:am|is|are|'s|was|were)\s+not\b")
 ENDED = anycase(r"\b(?:anymore|any\s+more|no\s+longer|now)\b")
 # "never" before the verb: "I've never been married" closes nothing.
 NEVER = anycase(r"(?:(?:am|is|are|'s|was|were|have|has)\s+)?never\b")

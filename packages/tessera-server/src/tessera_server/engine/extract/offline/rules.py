@@ -374,6 +374,9 @@ RULES: tuple[Rule, ...] = (
           _WORK_AS + r"\s+(?:an?\s+)?(?P<o>.+)"),
     _rule("works_as", "raw 0.75 @job",
           _BE + r"(?:an?\s+)(?P<o>" + _JOBP + r")\b(?!\s+(?:of|fan|at\s+heart)\b)"),
+    _rule("works_as", "0.75 @job cut=at|for|in|with|since|and",
+          r"(?:love|loves|like|likes|enjoy|enjoys|hate|hates)\s+(?:my|his|her)\s+(?:job|work|career)"
+          r"\s+as\s+(?:an?\s+)?(?P<o>.+)"),
     _rule("works_as", "0.7 @teacher cut=at|in|to|for",
           r"(?:teach|teaches)\s+(?P<o>.+)"),
     _rule("works_at", "place 0.7 @org",
@@ -478,6 +481,8 @@ RULES: tuple[Rule, ...] = (
           r"(?!\s+to\s+(?:my|the|his|her|their|this)\s+(?!(?:" + KIN + r")\b))"),
     _rule("relationship_status", "raw",
           _BE + r"(?P<o>in\s+a\s+relationship)\b"),
+    _rule("relationship_status", "raw",
+          _BE + r"(?:an?\s+)?(?P<o>single)\s+(?:dad|mom|mum|mother|father|parent)\b"),
     _rule("relationship_status", "raw drop 0.85",
           r"(?:got|have\s+got|has\s+got)\s+(?P<o>married|engaged|divorced)\b"),
     _rule("diet", "raw 0.85",

@@ -70,8 +70,11 @@ REPORTED_ABOUT_ME = anycase(
     r"insists|insisted|figures|figured|guesses|guessed|reckons|reckoned|jokes|joked|"
     r"pretends|pretended|imagines|imagined|suspects|suspected|heard|hears|rumou?r\s+(?:is|was)|"
     r"(?:is|are|was|were|seems?|seemed)\s+(?:convinced|sure|certain)|"
+    r"saying|stating|claiming|announcing|(?:that\s+)?(?:says|reads|goes)|"
     r"(?<!\bI\s)(?:think|believe|assume|say|claim|swear|insist|figure|guess|reckon|joke|"
-    r"pretend|imagine|suspect|expect|doubt))\s+(?:that\s+|if\s+|whether\s+)?$"
+    r"pretend|imagine|suspect|expect|doubt)|"
+    # "My mom tells everyone I'm a doctor", "My kid told her class I'm an astronaut"
+    r"(?<!\bI\s)(?:tells?|told|telling)\s+(?:[\w']+\s+){0,3}?)\s*(?:that\s+|if\s+|whether\s+)?$"
 )
 INVERTED = anycase(
     r"\b(?:do|does|did|should|can|could|would|will|shall|may|might|must|am|is|are|was|were|"
