@@ -381,6 +381,10 @@ def test_hard_negatives_of_the_new_shapes_state_no_fact(text: str) -> None:
         "My aunt tells the whole family I'm a lawyer.",
         "Write a caption saying I'm from Paris, for fun.",
         "I wasn't born in Peru.",
+        # the speaker distancing themselves from what follows
+        "Not that I work at a bank or anything.",
+        "It's not like I'm a doctor.",
+        "Some days it feels like I live at the airport.",
         # hypotheticals opened by "say", or set in another world
         "Say I lived in Oslo, what would rent be?",
         "In a perfect world I'd live in Kyoto.",
@@ -432,6 +436,10 @@ def test_statements_that_only_look_like_facts_state_none(text: str) -> None:
         ("My real passion is gardening.", {("User", "likes", "gardening")}),
         ("I really enjoy my job as a paramedic.", {("User", "works_as", "paramedic")}),
         ("I'm a single mom of three.", {("User", "relationship_status", "single")}),
+        # a role said in passing before the point, a tag question after it
+        ("Being a vegan, I skip the cheese.", {("User", "diet", "vegan")}),
+        ("Speaking as a nurse, rest matters.", {("User", "works_as", "nurse")}),
+        ("I grew up in Cork, you know?", {("User", "grew_up_in", "Cork")}),
     ],
 )
 def test_shapes_of_real_conversation(text: str, expected: set[tuple[str, ...]]) -> None:

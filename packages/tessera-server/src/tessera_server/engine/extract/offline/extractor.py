@@ -99,6 +99,7 @@ from .patterns import (
 from .relations import RELATIONS
 from .rules import FREE_TIME, FREE_TIME_RULE, LEAD_ADVERBS, NEGATION, RULES, Rule, singular
 from .text import (
+    DISTANCED,
     INVERTED,
     IRREALIS,
     JOKE,
@@ -232,8 +233,8 @@ class OfflineExtractor:
         m = ROLE_INTRO.match(part)
         if not m or not ctx.first_person:
             return []
-        if m.group("a"):
-            clause = "am " + m.group("a")
+        if m.group("a") or m.group("being"):
+            clause = "am " + (m.group("a") or m.group("being"))
         else:
             who = m.group("who").strip()
             clause = who[4:] if who.lower().startswith("who ") else "am " + who
@@ -525,6 +526,7 @@ class OfflineExtractor:
             if (
                 IRREALIS.search(after_but(before))
                 or INVERTED.search(before)
+                or DISTANCED.search(before)
                 or EMBEDDED.search(before)
             ):
                 continue

@@ -86,8 +86,8 @@ UNNAMED_KIN = {
 }  # fmt: skip
 # "As a nurse, I …", "As someone who lives in Chicago, …": the speaker's role, stated in passing.
 ROLE_INTRO = anycase(
-    r"^\s*as\s+(?:(?P<a>an?\s+[^,]{1,60})|(?:someone|somebody|a\s+person)\s+(?P<who>[^,]{1,60}))"
-    r"(?=,|$)"
+    r"^\s*(?:(?:speaking|talking)\s+)?as\s+(?:(?P<a>an?\s+[^,]{1,60})|(?:someone|somebody|a\s+person)\s+"
+    r"(?P<who>[^,]{1,60}))(?=,|$)|^\s*being\s+(?P<being>(?:an?\s+|from\s+)[^,]{1,60})(?=,)"
 )
 FAVORITE = anycase(
     _POSS + r"\s+(?:all[- ]time\s+|absolute\s+)?fav(?:ou?rite|e)\s+"

@@ -46,6 +46,7 @@ SARCASM = anycase(
 _QUESTION_START = anycase(
     r"(?:^|[,;]\s*(?:so\s+|but\s+|and\s+)?|\s-\s)(?=(?:do|does|did|are|is|am|can|could|would|will|should|shall|have|"
     r"has|any|anyone|what|where|who|whom|how|why|which|when|right|yes|no|ok|okay|isn't|"
+    r"you\s+know|y'know|eh|huh|innit|yeah|"
     r"aren't|don't|didn't)\b)"
 )
 # "Is it weird that I love X?" presupposes "I love X".
@@ -75,6 +76,11 @@ REPORTED_ABOUT_ME = anycase(
     r"pretend|imagine|suspect|expect|doubt)|"
     # "My mom tells everyone I'm a doctor", "My kid told her class I'm an astronaut"
     r"(?<!\bI\s)(?:tells?|told|telling)\s+(?:[\w']+\s+){0,3}?)\s*(?:that\s+|if\s+|whether\s+)?$"
+)
+# "Not that I live in Paris", "It's not like I'm a chef", "It feels like I work at a circus".
+DISTANCED = anycase(
+    r"\b(?:not\s+(?:that|like|as\s+if|as\s+though)|(?:feels?|felt|feeling)\s+like|"
+    r"as\s+though)\s+$"
 )
 INVERTED = anycase(
     r"\b(?:do|does|did|should|can|could|would|will|shall|may|might|must|am|is|are|was|were|"
