@@ -10,6 +10,7 @@ from ..records import ApiKeyRecord, FactRecord, JobRecord, Scope, ScopeSummary, 
 from ..rows import dec_label, job_record, key_record
 from .base import FACT_COLUMNS, JOB_COLUMNS, KEY_COLUMNS, SUMMARY_TABLES
 from .facts import Facts
+from .filters import travel_sql
 
 
 class ConsoleReads(Facts):
@@ -77,7 +78,7 @@ class ConsoleReads(Facts):
         rows), which is the order they came to be believed."""
         where, params = self._scope(scope, "x")
         if travel is not None:
-            tsql, tparams = self._travel_sql(travel, now, "x")
+            tsql, tparams = travel_sql(travel, now, "x", self.codec)
             where += f" AND {tsql}"
             params += tparams
         columns = ", ".join(f"x.{c}" for c in FACT_COLUMNS.split(", "))

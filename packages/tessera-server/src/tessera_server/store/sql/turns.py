@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from ..records import Scope, TurnRecord, Vector
@@ -170,3 +171,31 @@ class Turns(SqlBase):
             Scope(int(r["tenant_id"]), dec_label(r["user_id"]), dec_label(r["session_id"]))
             for r in rows
         ]
+
+    def turn_neighbors(self, pks: Sequence[int], max_gap: timedelta) -> dict[int, list[int]]:
+        """For each turn, the turns said just before and after it in its conversation (one
+        (tenant, user, session) in (event_time, pk) order), unless more than `max_gap` away."""
+        if not pks:
+            return {}
+        same = "t.tenant_id = b.tenant_id AND t.user_id = b.user_id AND t.session_id = b.session_id"
+        rows = self._rows(
+            "SELECT x.pk, x.event_time AS at, p.pk AS prev, p.event_time AS prev_at, "
+            "n.pk AS next, n.event_time AS next_at FROM (SELECT b.pk, b.event_time, "
+            f"(SELECT t.pk FROM turns t WHERE {same} AND (t.event_time, t.pk) < (b.event_time, b.pk) "
+            "ORDER BY t.event_time DESC, t.pk DESC LIMIT 1) AS before_pk, "
+            f"(SELECT t.pk FROM turns t WHERE {same} AND (t.event_time, t.pk) > (b.event_time, b.pk) "
+            "ORDER BY t.event_time, t.pk LIMIT 1) AS after_pk "
+            f"FROM turns b WHERE b.pk IN {self._in(pks)}) x "
+            "LEFT JOIN turns p ON p.pk = x.before_pk LEFT JOIN turns n ON n.pk = x.after_pk",
+            list(pks),
+        )
+        out: dict[int, list[int]] = {}
+        for r in rows:
+            said = self.codec.dec_time(r["at"])
+            out[int(r["pk"])] = [
+                int(r[side])
+                for side in ("prev", "next")
+                if r[side] is not None
+                and abs(self.codec.dec_time(r[f"{side}_at"]) - said) <= max_gap
+            ]
+        return out
