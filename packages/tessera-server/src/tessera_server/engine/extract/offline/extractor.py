@@ -8,8 +8,9 @@ sentence:
    and the question part of a question are set aside.
 2. Subjects are found: "I"/"we" (the speaker: their name, or "User"), a capitalised name,
    "my sister Ana" (which also says who Ana is), and "he"/"she" (the last person named in
-   the same turn). A subject under "if", "wish", "imagine" or a question's auxiliary
-   ("should I …") states nothing.
+   the same turn). A subject under "if" (up to a later "but"), "wish", "imagine", "not
+   that", a question's auxiliary ("should I …") or someone else's belief ("my kids think
+   I …") states nothing.
 3. After a subject, a negation is noted and removed ("does not live in" → negated
    "lives in") and a catalogue of verb phrases is tried ("live(s) in", "work(s) at",
    "am a nurse", "visited", "am allergic to", …). Objects are clipped at clause
