@@ -307,7 +307,7 @@ class Runner:
             c.close()
 
     def post(self, path: str, body: dict[str, Any], params: dict[str, str] | None = None) -> Any:
-        return post_json(self.client(), path, body, params=params, attempts=6, retry_on=(429,))
+        return post_json(self.client(), path, body, params=params, attempts=6, retry_on=(429, 503))
 
     def next_time(self) -> str:
         with self._lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -129,3 +130,55 @@ def test_batch_added_turns_are_found_by_search(memory: tuple[Memory, Path, int])
         params = SearchParams(query, 3, False, None, None, ("episode",), [])
         hits = mem.search(scope, params)
         assert hits and hits[0].text == expected
+
+
+class _WriteLockProbe:
+    """The real embedder, plus a look at the database file each time it runs: could another
+    connection take the write lock right now? (It cannot while a write transaction is open.)"""
+
+    def __init__(self, inner: Any, path: Path) -> None:
+        self.inner = inner
+        self.model_id, self.dim, self.runtime = inner.model_id, inner.dim, inner.runtime
+        self.path = path
+        self.lock_free: list[bool] = []
+
+    def embed(self, texts: list[str]) -> Any:
+        other = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            self.lock_free.append(True)
+        except sqlite3.OperationalError:
+            self.lock_free.append(False)
+        finally:
+            other.close()
+        return self.inner.embed(texts)
+
+
+def test_a_batch_embeds_long_turns_parts_before_it_takes_the_write_lock(tmp_path: Path) -> None:
+    """Embedding can take seconds (a batch of long turns); holding the database's write lock
+    meanwhile made every other writer wait past the busy timeout. Every embedding a batch does,
+    its long verbatim turns' parts included, runs while other writers can still write."""
+    path = tmp_path / "tessera.db"
+    runtime = build_runtime(load_settings(database_url=f"sqlite:///{path}", turn_part_chars=200))
+    try:
+        tenant, _ = runtime.store.ensure_tenant("probe", utcnow())
+        probe = _WriteLockProbe(runtime.embedder, path)
+        runtime.embedder = probe
+        long_text = "The build logs every step so that a failure can be retraced later. " * 12
+        Memory(runtime).batch(
+            Scope(tenant, "u", None),
+            [
+                {"role": "user", "content": long_text},
+                {"role": "assistant", "content": "short reply"},
+                {"role": "user", "content": long_text.replace("build", "deploy")},
+            ],
+            infer=False,
+            metadata=None,
+        )
+        assert len(probe.lock_free) >= 3  # the batch, then each long turn's parts
+        assert all(probe.lock_free), probe.lock_free
+        notes = sqlite3.connect(path).execute("SELECT count(*) FROM episodes").fetchone()[0]
+        assert notes > 3  # the long turns were stored in parts
+    finally:
+        runtime.store.close()

@@ -198,10 +198,14 @@ class Memory:
         vectors = self.runtime.embedder.embed([t.content for t in turns])
         for turn, vec in zip(turns, vectors, strict=True):
             turn.embedding = vec
+        # A long verbatim turn's parts are embedded before the transaction opens: embedding
+        # inside it held the database's write lock for as long as the model ran, and other
+        # writers waited past the busy timeout (503s under eight concurrent batch imports).
+        notes = [self._verbatim_parts(t) if not t.infer else [] for t in turns]
         outcomes = []
         with self.store.transaction():
-            for turn in turns:
-                stored, created = self._store_turn(turn)
+            for turn, parts in zip(turns, notes, strict=True):
+                stored, created = self._store_turn(turn, parts)
                 outcomes.append(AddOutcome(stored.turn_id, created, None, None))
         if infer and any(o.created for o in outcomes):
             job = self._maybe_enqueue(scope)
@@ -236,10 +240,13 @@ class Memory:
             created_at=now,
         )
 
-    def _store_turn(self, turn: TurnRecord) -> tuple[TurnRecord, bool]:
+    def _store_turn(
+        self, turn: TurnRecord, notes: list[tuple[str, Vector | None]] | None = None
+    ) -> tuple[TurnRecord, bool]:
         """Store a turn; a verbatim (infer=false) turn is also its own note at once (a long
-        one, one note per part: see `parts`)."""
-        notes = self._verbatim_parts(turn) if not turn.infer else []
+        one, one note per part: see `parts`). `notes` are its parts when already embedded."""
+        if notes is None:
+            notes = self._verbatim_parts(turn) if not turn.infer else []
         with self.store.transaction():
             stored, created = self.store.insert_turn(turn)
             if created:
