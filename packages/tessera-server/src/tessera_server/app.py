@@ -23,6 +23,7 @@ from .api.middleware import RequestContext
 from .api.policy import Policy, declared, route_for
 from .api.ratelimit import RateLimiter
 from .api.routes import maintenance, memories, reads, skills
+from .api.routes.common import operation_id
 from .config import Settings, load_settings
 from .engine.clock import utcnow
 from .engine.extract import Extractor
@@ -215,6 +216,7 @@ def create_app(
         # redirected onto the scope-wide list or wipe; it is a plain 404 problem.
         redirect_slashes=False,
         dependencies=[Depends(single_query_values)],
+        generate_unique_id_function=operation_id,
     )
     app.state.docs_url = settings.docs_url.rstrip("/")
     app.state.rate_limiter = RateLimiter(
