@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import Api, assert_clean_log, problem, unique
+from server_helpers import Api, problem, service_on, unique
 from tessera_server.engine.compose import CHARS_PER_TOKEN, CONTEXT_TOKEN_BUDGET
 from tessera_server.testing import run_service
 
@@ -72,22 +72,10 @@ def document(chars: int, seed: int) -> str:
 def long_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
-    env: dict[str, str] = {}
-    with_db: Any = None
-    if request.param == "postgres":
-        pytest.importorskip("psycopg")
-        testserver = pytest.importorskip("tessera_server.store.postgres.testserver")
-        with_db = testserver.database()
-        env["TESSERA_DATABASE_URL"] = with_db.__enter__()
-    try:
-        with run_service(tmp_path_factory.mktemp(f"long-{request.param}"), env=env) as handle:
-            client = Api(handle.base_url, handle.api_key)
-            yield client
-            client.close()
-            assert_clean_log(handle.logs())
-    finally:
-        if with_db is not None:
-            with_db.__exit__(None, None, None)
+    with service_on(request.param, tmp_path_factory.mktemp(f"long-{request.param}")) as handle:
+        client = Api(handle.base_url, handle.api_key)
+        yield client
+        client.close()
 
 
 def found_part(api: Api, uid: str, turn_id: str, **fields: Any) -> dict[str, Any]:
