@@ -123,6 +123,7 @@ def _index(item: dict[str, Any]) -> int:
     return int(item["metadata"]["tessera"]["part"]["index"])
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_a_long_turn_added_async_is_found_after_consolidation(long_api: Api) -> None:
     uid, text = unique("long-async"), document(100_000, 2)
     long_api.add_ok(uid, text, turn_id="log")
@@ -134,6 +135,7 @@ def test_a_long_turn_added_async_is_found_after_consolidation(long_api: Api) -> 
     reads_back_whole(long_api, uid, "log", text)
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_a_long_turn_in_a_batch_is_found(long_api: Api) -> None:
     uid, text = unique("long-batch"), document(100_000, 3)
     response = long_api.post(
@@ -157,6 +159,7 @@ def test_a_long_turn_in_a_batch_is_found(long_api: Api) -> None:
     reads_back_whole(long_api, uid, "b2", text)
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_a_verbatim_long_turn_is_notes_in_parts_and_forgotten_whole(long_api: Api) -> None:
     uid, text = unique("long-note"), document(100_000, 4)
     long_api.note(uid, text, turn_id="pasted")
@@ -171,6 +174,7 @@ def test_a_verbatim_long_turn_is_notes_in_parts_and_forgotten_whole(long_api: Ap
     assert long_api.get("/v1/memories/turns/pasted", user_id=uid).status_code == 404
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_the_composed_context_keeps_its_budget_with_long_parts(long_api: Api) -> None:
     uid = unique("long-query")
     for n in range(3):
