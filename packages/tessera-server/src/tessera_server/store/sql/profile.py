@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..records import ForesightRecord, PanelRecord, Scope
-from ..rows import dec_json, enc_json, foresight_record, foresight_row, panel_record, panel_row
+from ..rows import PANELS, dec_json, enc_json, foresight_record, foresight_row, panel_record
 from .base import FORESIGHT_COLUMNS, PANEL_COLUMNS
 from .episodes import Sources
 
@@ -58,7 +59,10 @@ class Profile(Sources):
 
     def replace_panels(self, tenant_id: int, user_id: str, panels: Sequence[PanelRecord]) -> int:
         m = self.codec.mark
-        rows = [panel_row(tenant_id, user_id, p, self.codec) for p in panels]
+        rows = [
+            PANELS.encode(replace(p, tenant_id=tenant_id, user_id=user_id), self.codec)
+            for p in panels
+        ]
         with self._write() as conn:
             self._hold_name(conn, "panels", tenant_id, user_id)
             conn.execute(
