@@ -143,6 +143,7 @@ class Table(Generic[R]):
     by `encode` (the key, flags another statement sets); `named` maps a field to the column
     it is read from where the two names differ."""
 
+    name: str
     record: type[R]
     columns: dict[str, Kind]
     read: dict[str, Kind] = field(default_factory=lambda: {"pk": "int"})
@@ -169,6 +170,7 @@ class Table(Generic[R]):
 _SCOPED: dict[str, Kind] = {"tenant_id": "int", "user_id": "label", "session_id": "label"}
 
 TURNS = Table(
+    "turns",
     TurnRecord,
     {
         **_SCOPED,
@@ -184,6 +186,7 @@ TURNS = Table(
     read={"pk": "int", "consolidated": "flag"},
 )
 EPISODES = Table(
+    "episodes",
     EpisodeRecord,
     {
         "id": "str",
@@ -203,6 +206,7 @@ EPISODES = Table(
 # The columns `update_episode` rewrites.
 EPISODE_REWRITE = ("text", "attrs", "pinned", "embedding", "importance", "metadata")
 FACTS = Table(
+    "facts",
     FactRecord,
     {
         "id": "str",
@@ -227,6 +231,7 @@ FACTS = Table(
     },
 )
 FORESIGHT = Table(
+    "foresight",
     ForesightRecord,
     {
         "id": "str",
@@ -241,6 +246,7 @@ FORESIGHT = Table(
     },
 )
 PANELS = Table(
+    "panels",
     PanelRecord,
     {
         "tenant_id": "int",
@@ -253,6 +259,7 @@ PANELS = Table(
     },
 )
 KEYS = Table(
+    "api_keys",
     ApiKeyRecord,
     {
         "id": "int",
@@ -267,6 +274,7 @@ KEYS = Table(
     named={"tenant_name": "name"},
 )
 JOBS = Table(
+    "jobs",
     JobRecord,
     {
         "pk": "int",
@@ -283,10 +291,6 @@ JOBS = Table(
 )
 
 
-def _drawn_from(sources: Sources) -> tuple[list[int], list[str]]:
-    return [pk for pk, _ in sources], [turn_id for _, turn_id in sources]
-
-
 def turn_row(turn: TurnRecord, c: Codec) -> dict[str, Any]:
     return TURNS.encode(turn, c)
 
@@ -295,34 +299,8 @@ def turn_record(row: Row, c: Codec) -> TurnRecord:
     return TURNS.decode(row, c)
 
 
-def episode_row(ep: EpisodeRecord, c: Codec) -> dict[str, Any]:
-    return EPISODES.encode(ep, c)
-
-
 def episode_rewrite(ep: EpisodeRecord, c: Codec) -> dict[str, Any]:
     return EPISODES.encode(ep, c, EPISODE_REWRITE)
-
-
-def episode_record(row: Row, c: Codec, sources: Sources) -> EpisodeRecord:
-    pks, ids = _drawn_from(sources)
-    return EPISODES.decode(row, c, source_turn_pks=pks, source_turn_ids=ids)
-
-
-def fact_row(fact: FactRecord, c: Codec) -> dict[str, Any]:
-    return FACTS.encode(fact, c)
-
-
-def fact_record(row: Row, c: Codec, sources: Sources) -> FactRecord:
-    pks, ids = _drawn_from(sources)
-    return FACTS.decode(row, c, source_turn_pks=pks, source_turn_ids=ids)
-
-
-def foresight_row(item: ForesightRecord, c: Codec) -> dict[str, Any]:
-    return FORESIGHT.encode(item, c)
-
-
-def foresight_record(row: Row, c: Codec, sources: Sources = ()) -> ForesightRecord:
-    return FORESIGHT.decode(row, c, source_turn_pks=[pk for pk, _ in sources])
 
 
 def panel_record(row: Row, c: Codec) -> PanelRecord:

@@ -8,27 +8,25 @@ from datetime import datetime
 from typing import Any
 
 from ..records import ForesightRecord, PanelRecord, Scope
-from ..rows import PANELS, dec_json, enc_json, foresight_record, foresight_row, panel_record
+from ..rows import FORESIGHT, PANELS, dec_json, enc_json, panel_record
 from .base import FORESIGHT_COLUMNS, PANEL_COLUMNS
 from .episodes import Sources
 
 
 class Profile(Sources):
     def insert_foresight(self, item: ForesightRecord) -> ForesightRecord:
-        values = foresight_row(item, self.codec)
-        item.pk = self._insert_drawn("foresight", values, item.source_turn_pks)
-        return item
+        return self._insert(FORESIGHT, item)
 
     def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]:
         """Foresight not expired at `now`, with its source turns."""
         where, params = self._scope(scope)
-        return self._drawn(
-            "foresight",
-            foresight_record,
+        return self._items(
+            FORESIGHT,
             f"SELECT {FORESIGHT_COLUMNS} FROM foresight WHERE {where} "
             f"AND (expires_at IS NULL OR expires_at > {self.codec.mark}) "
             "ORDER BY COALESCE(due_at, created_at), pk",
             [*params, self.codec.enc_time(now)],
+            held=False,
         )
 
     def put_portrait(
