@@ -78,7 +78,7 @@ WORDS = [
 CONFIGS = {
     "baseline": {"TESSERA_FAIR_WORK_SLOTS": "0", "TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "0"},
     # The service's defaults, spelled out (the test harness raises the byte budget).
-    "fair": {"TESSERA_FAIR_WORK_SLOTS": "2", "TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "4000000"},
+    "fair": {"TESSERA_FAIR_WORK_SLOTS": "1", "TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "4000000"},
 }
 
 
