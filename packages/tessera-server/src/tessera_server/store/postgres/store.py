@@ -551,17 +551,21 @@ class PostgresStore(SqlStore):
 
     # -- jobs --------------------------------------------------------------------------
 
-    def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
-        """Take the oldest queued job, or one whose lease ran out, and lease it."""
+    def claim_job(
+        self, now: datetime, lease: timedelta, served: Sequence[int] = ()
+    ) -> JobRecord | None:
+        """Lease the oldest claimable job of the tenant served least recently."""
+        turn = " ".join(f"WHEN %s THEN {n}" for n in range(1, len(served) + 1))
         with self.db.write() as conn:
             row = conn.execute(
-                "WITH c AS (SELECT pk FROM jobs WHERE status = 'queued' "
-                "OR (status = 'running' AND lease_until < %s) "
-                "ORDER BY created_at, pk LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                "WITH c AS (SELECT pk FROM jobs WHERE (status = 'queued' "
+                "OR (status = 'running' AND lease_until < %s)) ORDER BY "
+                f"{f'CASE tenant_id {turn} ELSE 0 END, ' if served else ''}created_at, pk "
+                "LIMIT 1 FOR UPDATE SKIP LOCKED) "
                 "UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, "
                 "lease_until = %s, updated_at = %s FROM c WHERE j.pk = c.pk "
                 f"RETURNING {', '.join('j.' + c for c in JOB_COLUMNS.split(', '))}",
-                (now, now + lease, now),
+                (now, *served, now + lease, now),
             ).fetchone()
         return job_record(row, CODEC) if row else None
 

@@ -384,14 +384,18 @@ class SQLiteStore(SqlStore):
 
     # -- jobs --------------------------------------------------------------------------
 
-    def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
-        """Take the oldest queued job, or one whose lease ran out, and lease it."""
+    def claim_job(
+        self, now: datetime, lease: timedelta, served: Sequence[int] = ()
+    ) -> JobRecord | None:
+        """Lease the oldest claimable job of the tenant served least recently."""
         stamp = enc_time(now)
+        turn = " ".join(f"WHEN ? THEN {n}" for n in range(1, len(served) + 1))
         with self.pool.write() as conn:
             row = conn.execute(
-                "SELECT pk FROM jobs WHERE status = 'queued' OR "
-                "(status = 'running' AND lease_until < ?) ORDER BY created_at, pk LIMIT 1",
-                (stamp,),
+                "SELECT pk FROM jobs WHERE (status = 'queued' OR "
+                "(status = 'running' AND lease_until < ?)) ORDER BY "
+                f"{f'CASE tenant_id {turn} ELSE 0 END, ' if served else ''}created_at, pk LIMIT 1",
+                (stamp, *served),
             ).fetchone()
             if row is None:
                 return None
