@@ -63,15 +63,20 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
     if settings.fair_work_slots > 0:
-        # Bulk work gets its own instance of the model on fewer threads (see fairness.py).
-        bulk = load_embedder(
-            settings.embedder,
-            settings.embedder_runtime,
-            settings.embedder_precision,
-            bulk_threads(settings.embedder_threads, os.cpu_count()),
-            settings.embedder_combine_texts,
-        )
-        embedder = FairEmbedder(embedder, settings.fair_work_slots, bulk)
+        # Bulk work gets its own instance of the model on fewer threads (see fairness.py),
+        # loaded on the first bulk call.
+        def bulk_lane() -> Embedder:
+            lane = load_embedder(
+                settings.embedder,
+                settings.embedder_runtime,
+                settings.embedder_precision,
+                bulk_threads(settings.embedder_threads, os.cpu_count()),
+                settings.embedder_combine_texts,
+            )
+            log.info("bulk embedding lane loaded")
+            return lane
+
+        embedder = FairEmbedder(embedder, settings.fair_work_slots, bulk_lane)
     store = open_store(settings, embedder.dim)
     store.migrate()
     offline = OfflineExtractor()

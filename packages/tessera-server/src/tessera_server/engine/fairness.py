@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -168,16 +168,32 @@ class FairGate:
 
 class FairEmbedder:
     """An embedder whose bulk work goes through a FairGate a chunk at a time, behind the
-    interactive calls, and runs on `bulk`: a second instance of the model on fewer threads
-    than there are cores, so an interactive call always finds a core and the model free."""
+    interactive calls, and runs on the bulk lane: a second instance of the model on fewer
+    threads than there are cores (made by `bulk` on the first bulk call, so a service that
+    never sees bulk work never loads it), so an interactive call always finds a core and the
+    model free. Without `bulk`, both classes share `inner`."""
 
-    def __init__(self, inner: Embedder, slots: int, bulk: Embedder | None = None) -> None:
+    def __init__(
+        self, inner: Embedder, slots: int, bulk: Callable[[], Embedder] | None = None
+    ) -> None:
         self.inner = inner
-        self.bulk = bulk or inner
         self.gate = FairGate(slots)
         self.model_id = inner.model_id
         self.dim = inner.dim
         self.runtime = inner.runtime
+        self._make_bulk = bulk
+        self._bulk: Embedder | None = None if bulk else inner
+        self._bulk_lock = threading.Lock()
+
+    @property
+    def bulk(self) -> Embedder:
+        """The bulk lane, made on first use."""
+        if self._bulk is None:
+            with self._bulk_lock:
+                if self._bulk is None:
+                    assert self._make_bulk is not None
+                    self._bulk = self._make_bulk()
+        return self._bulk
 
     def embed(self, texts: list[str]) -> Vectors:
         if is_interactive(texts):
