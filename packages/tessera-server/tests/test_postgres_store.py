@@ -35,6 +35,7 @@ ALL_MIGRATIONS = [
     "0002_turn_order.sql",
     "0003_recent_episodes.sql",
     "0004_random_job_ids.sql",
+    "0005_scope_page_indexes.sql",
 ]
 
 

@@ -21,7 +21,8 @@ from sqlite_items import items_database
 from tessera_server.store.records import Scope, TurnRecord, Vector
 from tessera_server.store.sqlite import dense
 from tessera_server.store.sqlite.dense import DenseIndex, DenseTable, Snapshot, top_k
-from tessera_server.store.sqlite.store import _TURN_DENSE, SQLiteStore
+from tessera_server.store.sqlite.search import _TURN_DENSE
+from tessera_server.store.sqlite.store import SQLiteStore
 
 DIM = 32
 ROWS = 600

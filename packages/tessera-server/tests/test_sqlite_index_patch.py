@@ -22,7 +22,8 @@ import pytest
 from tessera_server.engine.forgetting import remove_episode
 from tessera_server.store.records import EpisodeRecord, FactRecord, Scope, TimeTravel, Vector
 from tessera_server.store.sqlite.dense import KEPT_GENERATIONS
-from tessera_server.store.sqlite.store import _EPISODE_DENSE, _FACT_DENSE, SQLiteStore
+from tessera_server.store.sqlite.search import _EPISODE_DENSE, _FACT_DENSE
+from tessera_server.store.sqlite.store import SQLiteStore
 
 DIM = 16
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)

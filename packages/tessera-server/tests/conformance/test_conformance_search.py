@@ -190,6 +190,53 @@ def test_filters_on_columns_and_metadata(world: World) -> None:
     ) == ids("hiking")
 
 
+def test_metadata_filter_rule(search_store: Store) -> None:
+    """The rule of a metadata filter (`store/sql/filters.py`), the same on every backend: null
+    and missing never match; booleans are 1/0; objects and arrays are text; every number sorts
+    before every text; text compares bytewise (code point order, whatever the locale)."""
+    store = search_store
+    tenant, _ = store.ensure_tenant("acme", T0)
+    scope = Scope(tenant, "u", None)
+    values: dict[str, object] = {
+        "null": None,
+        "three": 3,
+        "half": 0.5,
+        "yes": True,
+        "upper": "Zed",
+        "lower": "apple",
+        "accent": "\u00e9t\u00e9",
+        "list": ["x"],
+        "object": {"a": 1},
+    }
+    stored = {
+        name: store.insert_episode(
+            episode(scope, "alpha", embedding=vec(1, i / 10), metadata={"v": value}, minutes=i)
+        ).id
+        for i, (name, value) in enumerate(values.items())
+    }
+    store.insert_episode(episode(scope, "alpha", embedding=vec(1), metadata={}, minutes=20))
+
+    def match(op: str, value: object) -> set[str]:
+        spec = [FilterSpec("metadata", op, value, "v")]  # type: ignore[arg-type]
+        dense = _ids(store.dense_episodes(scope, vec(1), KINDS, spec, 50))
+        words = _ids(store.lexical_episodes(scope, ["alpha"], KINDS, spec, 50))
+        assert sorted(dense) == sorted(words), (op, value)
+        return {name for name, item_id in stored.items() if item_id in dense}
+
+    texts = {"upper", "lower", "accent", "list", "object"}
+    assert match("eq", 3.0) == {"three"}
+    assert match("eq", 1) == {"yes"}
+    assert match("ne", 3) == {"half", "yes"} | texts  # never the null nor the missing key
+    assert match("lt", 1) == {"half"}
+    assert match("gt", 1) == {"three"} | texts  # text sorts after every number
+    # Bytewise: "Zed" and '["x"]' before "a"; U+00E9 and '{"a": 1}' after "z".
+    assert match("lte", "a") == {"three", "half", "yes", "upper", "list"}
+    assert match("gt", "z") == {"accent", "object"}
+    assert match("eq", "Zed") == {"upper"}
+    assert match("ne", "Zed") == {"three", "half", "yes"} | texts - {"upper"}
+    assert match("in", ["apple", 3]) == {"lower", "three"}
+
+
 def test_metadata_filters_on_unusual_values(search_store: Store) -> None:
     store = search_store
     tenant, _ = store.ensure_tenant("acme", T0)

@@ -272,7 +272,7 @@ def foresight_row(item: ForesightRecord, c: Codec) -> dict[str, Any]:
     }
 
 
-def foresight_record(row: Row, c: Codec, source_turn_pks: Sequence[int] = ()) -> ForesightRecord:
+def foresight_record(row: Row, c: Codec, sources: Sources = ()) -> ForesightRecord:
     return ForesightRecord(
         pk=int(row["pk"]),
         id=str(row["id"]),
@@ -286,7 +286,7 @@ def foresight_record(row: Row, c: Codec, source_turn_pks: Sequence[int] = ()) ->
         episode_pk=row["episode_pk"],
         embedding=c.dec_vec(row["embedding"]),
         created_at=c.dec_time(row["created_at"]),
-        source_turn_pks=list(source_turn_pks),
+        source_turn_pks=[pk for pk, _ in sources],
     )
 
 

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from ..sql.migrations import bundled
+from ..sql.migrations import apply_pending, bundled
 from . import adapt
 
 log = logging.getLogger("tessera.store.postgres")
@@ -120,20 +120,11 @@ class Database:
 
     def migrate(self) -> list[str]:
         """Apply pending migrations, each in its own transaction; returns the names applied."""
-        done: list[str] = []
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
             try:
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                    "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-                )
-                applied = {
-                    int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")
-                }
-                for version, name, sql in migrations(self.dim):
-                    if version in applied:
-                        continue
+
+                def apply(version: int, name: str, sql: str) -> None:
                     with conn.transaction():
                         conn.execute(sql.encode("utf-8"))
                         conn.execute(
@@ -141,7 +132,13 @@ class Database:
                             (version, name),
                         )
                     log.info("applied migration %s", name)
-                    done.append(name)
+
+                done = apply_pending(
+                    conn,
+                    migrations(self.dim),
+                    apply,
+                    applied_at="timestamptz NOT NULL DEFAULT now()",
+                )
                 self._check_dimension(conn)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))

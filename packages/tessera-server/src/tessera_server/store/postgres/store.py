@@ -35,34 +35,28 @@ import inspect
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg
 
-from .. import portable
 from ..protocol import StoreBusy
 from ..records import (
-    FilterSpec,
-    JobRecord,
-    ListCursor,
-    ListedItem,
     Scope,
-    TimeTravel,
     Vector,
 )
 from ..rows import (
     Codec,
     dec_label,
     enc_label,
-    job_record,
 )
-from ..sql.base import JOB_COLUMNS
+from ..sql.search import Candidates, Hit
 from ..sql.store import SqlStore
 from .adapt import enc_filter_doc
 from .connection import Conn, Database
+from .filters import METADATA_JSON
 
 Row = dict[str, Any]
 # psycopg adapts times, vectors and flags natively: only the placeholder differs.
@@ -76,69 +70,6 @@ TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 
 def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.Error) and exc.sqlstate in TRANSIENT_SQLSTATES
-
-
-_SQL_OPS = {"eq": "=", "ne": "<>", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
-
-
-def _scope_sql(scope: Scope, alias: str = "") -> tuple[str, list[Any]]:
-    return CODEC.scope_sql(scope, alias)
-
-
-def _cross_type(op: str, row_is_less: bool) -> str:
-    """How SQLite compares values of different classes (numbers sort before text)."""
-    if op == "eq":
-        return "false"
-    if op == "ne":
-        return "true"
-    less = op in ("lt", "lte")
-    return "true" if less == row_is_less else "false"
-
-
-def _meta_clause(alias: str, key: str, op: str, value: Any) -> tuple[str, list[Any]]:
-    """One comparison on a metadata key, with the embedded store's semantics: a missing key
-    or JSON null never matches; numbers and booleans (as 1/0) compare numerically, strings
-    bytewise, and a number against a string compares by class (numbers first)."""
-    sql_op = _SQL_OPS[op]
-    doc = f"{alias}.meta -> %s"
-    if isinstance(value, str):
-        text_cmp = f'(({alias}.meta ->> %s) COLLATE "C") {sql_op} %s'
-        nested_cmp = f'(({doc})::text COLLATE "C") {sql_op} %s'
-        number = _cross_type(op, row_is_less=True)
-        sql = (
-            f"(CASE jsonb_typeof({doc}) WHEN 'string' THEN {text_cmp} "
-            f"WHEN 'number' THEN {number} WHEN 'boolean' THEN {number} "
-            f"WHEN 'object' THEN {nested_cmp} WHEN 'array' THEN {nested_cmp} END)"
-        )
-        return sql, [key, key, value, key, value, key, value]
-    text = _cross_type(op, row_is_less=False)
-    num_cmp = f"(({alias}.meta ->> %s)::numeric) {sql_op} %s::numeric"
-    bool_cmp = f"(CASE WHEN ({doc}) = 'true'::jsonb THEN 1 ELSE 0 END) {sql_op} %s::numeric"
-    sql = (
-        f"(CASE jsonb_typeof({doc}) WHEN 'number' THEN {num_cmp} "
-        f"WHEN 'boolean' THEN {bool_cmp} WHEN 'string' THEN {text} "
-        f"WHEN 'object' THEN {text} WHEN 'array' THEN {text} END)"
-    )
-    return sql, [key, key, value, key, value]
-
-
-def _filter_sql(filters: Sequence[FilterSpec], alias: str) -> tuple[str, list[Any]]:
-    """SQL for validated filters. Columns come from the engine's allow-list; values are bound."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for spec in filters:
-        values = list(spec.value) if spec.op == "in" else [spec.value]
-        op = "eq" if spec.op == "in" else spec.op
-        parts: list[str] = []
-        for value in values:
-            if spec.metadata_key is not None:
-                sql, extra = _meta_clause(alias, spec.metadata_key, op, value)
-            else:
-                sql, extra = f"{alias}.{spec.column} {_SQL_OPS[op]} %s", [value]
-            parts.append(sql)
-            params.extend(extra)
-        clauses.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
-    return " AND ".join(clauses), params
 
 
 def _tsquery(terms: Sequence[str]) -> tuple[str, list[str]]:
@@ -168,6 +99,7 @@ class PostgresStore(SqlStore):
 
     backend = "postgres"
     codec = CODEC
+    metadata_json = METADATA_JSON
 
     def __init__(self, url: str, dim: int, *, pool_size: int = 10, exact_max: int = 10_000) -> None:
         self.db = Database(url, dim, pool_size=pool_size)
@@ -188,13 +120,8 @@ class PostgresStore(SqlStore):
     def migrate(self) -> list[str]:
         return self.db.migrate()
 
-    def ping(self) -> bool:
-        try:
-            with self.db.pool.connection(timeout=5.0) as conn:
-                conn.execute("SELECT 1").fetchone()
-            return True
-        except Exception:
-            return False
+    def _probe(self) -> AbstractContextManager[Conn]:
+        return self.db.pool.connection(timeout=5.0)
 
     def close(self) -> None:
         self.db.close()
@@ -270,6 +197,9 @@ class PostgresStore(SqlStore):
     def _filter_columns(self, metadata: dict[str, Any]) -> dict[str, Any]:
         return {"meta": enc_filter_doc(metadata)}
 
+    def _skip_locked(self) -> str:
+        return " FOR UPDATE SKIP LOCKED"
+
     def _held(self, sql: str) -> str:
         return self._locking(sql)
 
@@ -297,26 +227,17 @@ class PostgresStore(SqlStore):
         """
         return sql + " FOR UPDATE" if self.db.active is not None else sql
 
+    # -- retrieval: the two rankers of the shared arms (store/sql/search.py) -----------
+
+    def _lexical_hits(self, found: Candidates, terms: Sequence[str], limit: int) -> list[Hit]:
+        where, params = found.sql("x", CODEC, METADATA_JSON)
+        return self._lexical(found.table, found.key, where, params, terms, limit)
+
+    def _dense_hits(self, found: Candidates, query: Vector, limit: int) -> list[Hit]:
+        where, params = found.sql("x", CODEC, METADATA_JSON)
+        return self._dense(found.table, found.key, where, params, query, limit)
+
     # -- retrieval: words --------------------------------------------------------------
-
-    def _episode_where(
-        self, scope: Scope, kinds: Sequence[str], filters: Sequence[FilterSpec]
-    ) -> tuple[str, list[Any]]:
-        """The rows an episode arm may return (aliased `x`): scope, kinds, filters."""
-        where, params = _scope_sql(scope, "x")
-        fsql, fparams = _filter_sql(filters, "x")
-        where += " AND x.kind = ANY(%s)" + (f" AND {fsql}" if fsql else "")
-        return where, [*params, list(kinds), *fparams]
-
-    def _fact_where(
-        self, scope: Scope, travel: TimeTravel, filters: Sequence[FilterSpec], now: datetime
-    ) -> tuple[str, list[Any]]:
-        """The rows a fact arm may return (aliased `x`): scope, time travel, filters."""
-        where, params = _scope_sql(scope, "x")
-        tsql, tparams = self._travel_sql(travel, now, "x")
-        fsql, fparams = _filter_sql(filters, "x")
-        where += f" AND {tsql}" + (f" AND {fsql}" if fsql else "")
-        return where, [*params, *tparams, *fparams]
 
     def _lexical(
         self, table: str, key: str, where: str, params: list[Any], terms: Sequence[str], limit: int
@@ -332,39 +253,6 @@ class PostgresStore(SqlStore):
         with self.db.read() as conn:
             rows = conn.execute(sql, [*qparams, *params, limit]).fetchall()
         return [(r["key"], float(r["rank"])) for r in rows]
-
-    def lexical_episodes(
-        self,
-        scope: Scope,
-        terms: Sequence[str],
-        kinds: Sequence[str],
-        filters: Sequence[FilterSpec],
-        limit: int,
-    ) -> list[tuple[str, float]]:
-        where, params = self._episode_where(scope, kinds, filters)
-        rows = self._lexical("episodes", "id", where, params, terms, limit)
-        return [(str(k), s) for k, s in rows]
-
-    def lexical_facts(
-        self,
-        scope: Scope,
-        terms: Sequence[str],
-        travel: TimeTravel,
-        filters: Sequence[FilterSpec],
-        now: datetime,
-        limit: int,
-    ) -> list[tuple[str, float]]:
-        where, params = self._fact_where(scope, travel, filters, now)
-        rows = self._lexical("facts", "id", where, params, terms, limit)
-        return [(str(k), s) for k, s in rows]
-
-    def lexical_turns(
-        self, scope: Scope, terms: Sequence[str], limit: int
-    ) -> list[tuple[int, float]]:
-        """Turns matching the terms, best first, as (turn pk, score)."""
-        where, params = _scope_sql(scope, "x")
-        rows = self._lexical("turns", "pk", where, params, terms, limit)
-        return [(int(k), s) for k, s in rows]
 
     # -- retrieval: vectors ------------------------------------------------------------
 
@@ -442,132 +330,7 @@ class PostgresStore(SqlStore):
                 if conn.info.transaction_status != psycopg.pq.TransactionStatus.INERROR:
                     conn.execute("RESET enable_seqscan; RESET enable_sort")
 
-    def dense_episodes(
-        self,
-        scope: Scope,
-        query: Vector,
-        kinds: Sequence[str],
-        filters: Sequence[FilterSpec],
-        limit: int,
-    ) -> list[tuple[str, float]]:
-        where, params = self._episode_where(scope, kinds, filters)
-        rows = self._dense("episodes", "id", where, params, query, limit)
-        return [(str(k), s) for k, s in rows]
-
-    def dense_facts(
-        self,
-        scope: Scope,
-        query: Vector,
-        travel: TimeTravel,
-        filters: Sequence[FilterSpec],
-        now: datetime,
-        limit: int,
-    ) -> list[tuple[str, float]]:
-        where, params = self._fact_where(scope, travel, filters, now)
-        rows = self._dense("facts", "id", where, params, query, limit)
-        return [(str(k), s) for k, s in rows]
-
-    def dense_turns(self, scope: Scope, query: Vector, limit: int) -> list[tuple[int, float]]:
-        """Turns nearest the query vector, as (turn pk, cosine)."""
-        where, params = _scope_sql(scope, "x")
-        return [(int(k), s) for k, s in self._dense("turns", "pk", where, params, query, limit)]
-
-    def episodes_of_turns(
-        self, scope: Scope, turn_pks: Sequence[int], kinds: Sequence[str]
-    ) -> dict[int, list[str]]:
-        """For each turn, the ids of the episodes (of the given kinds) built from it."""
-        if not turn_pks:
-            return {}
-        where, params = _scope_sql(scope, "e")
-        out: dict[int, list[str]] = {}
-        with self.db.read() as conn:
-            for row in conn.execute(
-                "SELECT s.turn_pk, e.id FROM episode_sources s "
-                "JOIN episodes e ON e.pk = s.episode_pk "
-                f"WHERE s.turn_pk = ANY(%s) AND {where} AND e.kind = ANY(%s) ORDER BY e.pk",
-                [list(turn_pks), *params, list(kinds)],
-            ):
-                out.setdefault(int(row["turn_pk"]), []).append(str(row["id"]))
-        return out
-
-    def turn_neighbors(self, pks: Sequence[int], max_gap: timedelta) -> dict[int, list[int]]:
-        if not pks:
-            return {}
-        same = "t.tenant_id = b.tenant_id AND t.user_id = b.user_id AND t.session_id = b.session_id"
-        with self.db.read() as conn:
-            rows = conn.execute(
-                "SELECT b.pk, b.event_time, p.pk AS prev_pk, p.event_time AS prev_time, "
-                "n.pk AS next_pk, n.event_time AS next_time FROM turns b "
-                f"LEFT JOIN LATERAL (SELECT t.pk, t.event_time FROM turns t WHERE {same} "
-                "AND (t.event_time, t.pk) < (b.event_time, b.pk) "
-                "ORDER BY t.event_time DESC, t.pk DESC LIMIT 1) p ON true "
-                f"LEFT JOIN LATERAL (SELECT t.pk, t.event_time FROM turns t WHERE {same} "
-                "AND (t.event_time, t.pk) > (b.event_time, b.pk) "
-                "ORDER BY t.event_time, t.pk LIMIT 1) n ON true "
-                "WHERE b.pk = ANY(%s)",
-                [list(pks)],
-            ).fetchall()
-        out: dict[int, list[int]] = {}
-        for r in rows:
-            near = []
-            for key in ("prev", "next"):
-                other = r[f"{key}_pk"]
-                if other is not None and abs(r[f"{key}_time"] - r["event_time"]) <= max_gap:
-                    near.append(int(other))
-            out[int(r["pk"])] = near
-        return out
-
-    # -- listing -----------------------------------------------------------------------
-
-    def list_items(self, scope: Scope, cursor: ListCursor | None, limit: int) -> list[ListedItem]:
-        """Episodes and believed facts, newest first, strictly after the cursor."""
-        where, params = _scope_sql(scope)
-        after = ""
-        after_params: list[Any] = []
-        if cursor is not None:
-            after = " AND (created_at, id) < (%s, %s)"
-            after_params = [cursor.created_at, cursor.item_id]
-        order = " ORDER BY created_at DESC, id DESC LIMIT %s"
-        sql = (
-            f"(SELECT 'episode' AS kind, id, created_at FROM episodes WHERE {where}{after}"
-            f"{order}) UNION ALL "
-            f"(SELECT 'fact' AS kind, id, created_at FROM facts WHERE {where} "
-            f"AND t_expired IS NULL{after}{order}){order}"
-        )
-        with self.db.read() as conn:
-            rows = conn.execute(
-                sql,
-                [
-                    *params,
-                    *after_params,
-                    limit,
-                    *params,
-                    *after_params,
-                    limit,
-                    limit,
-                ],
-            ).fetchall()
-        return [ListedItem(r["kind"], str(r["id"]), r["created_at"]) for r in rows]
-
     # -- jobs --------------------------------------------------------------------------
-
-    def claim_job(
-        self, now: datetime, lease: timedelta, served: Sequence[int] = ()
-    ) -> JobRecord | None:
-        """Lease the oldest claimable job of the tenant served least recently."""
-        turn = " ".join(f"WHEN %s THEN {n}" for n in range(1, len(served) + 1))
-        with self.db.write() as conn:
-            row = conn.execute(
-                "WITH c AS (SELECT pk FROM jobs WHERE (status = 'queued' "
-                "OR (status = 'running' AND lease_until < %s)) ORDER BY "
-                f"{f'CASE tenant_id {turn} ELSE 0 END, ' if served else ''}created_at, pk "
-                "LIMIT 1 FOR UPDATE SKIP LOCKED) "
-                "UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, "
-                "lease_until = %s, updated_at = %s FROM c WHERE j.pk = c.pk "
-                f"RETURNING {', '.join('j.' + c for c in JOB_COLUMNS.split(', '))}",
-                (now, *served, now + lease, now),
-            ).fetchone()
-        return job_record(row, CODEC) if row else None
 
     def recover_interrupted_jobs(self, now: datetime) -> int:
         """Nothing to do here: other processes may be running the jobs marked running.
@@ -576,14 +339,6 @@ class PostgresStore(SqlStore):
         lease runs out (`TESSERA_JOB_LEASE_SECONDS`), so no start-up sweep is needed.
         """
         return 0
-
-    # -- export and import -------------------------------------------------------------
-
-    def export_rows(self, tenant: str | None, user_id: str | None) -> Iterator[dict[str, Any]]:
-        return portable.export_rows(self, tenant, user_id)
-
-    def import_rows(self, rows: Iterable[dict[str, Any]]) -> dict[str, int]:
-        return portable.import_rows(self, rows)
 
 
 # -- retries of transient failures ---------------------------------------------------------

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from ..records import Scope, TimeTravel
+from ..records import Scope
 from ..rows import Codec
+from .filters import MetadataJson
 
 # Columns of each aggregate's table that every backend has (PostgreSQL adds `meta` and `tsv`
 # for its filters and full-text search).
@@ -45,7 +45,10 @@ class SqlBase:
     params)` returns a cursor with `fetchone`, `fetchall` and `rowcount`; rows are read by
     column name."""
 
+    backend: str
+    dim: int
     codec: Codec
+    metadata_json: MetadataJson  # how filters read a metadata key
 
     def _read(self) -> AbstractContextManager[Any]:
         """A connection to read with (joining the caller's transaction, if any)."""
@@ -55,6 +58,25 @@ class SqlBase:
         """A write transaction; nested uses join the outer one."""
         raise NotImplementedError
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The engine's transaction: store calls inside it commit together."""
+        with self._write():
+            yield
+
+    def _probe(self) -> AbstractContextManager[Any]:
+        """A connection for the health check (`ping`)."""
+        return self._read()
+
+    def ping(self) -> bool:
+        """Whether the database answers (the readiness probe); never raises."""
+        try:
+            with self._probe() as conn:
+                conn.execute("SELECT 1").fetchone()
+            return True
+        except Exception:
+            return False
+
     def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Any]:
         """All rows of a query that may return vectors."""
         return list(conn.execute(sql, params).fetchall())
@@ -63,6 +85,11 @@ class SqlBase:
         """All rows of a read (vectors decoded as `_fetch` does)."""
         with self._read() as conn:
             return self._fetch(conn, sql, params)
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Any | None:
+        """The first row of a read, or None."""
+        with self._read() as conn:
+            return conn.execute(sql, params).fetchone()
 
     def _execute_many(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement for many parameter rows."""
@@ -100,16 +127,12 @@ class SqlBase:
         """Extra columns a backend derives from metadata for its filters."""
         return {}
 
-    def _travel_sql(self, travel: TimeTravel, now: datetime, alias: str) -> tuple[str, list[Any]]:
-        """Time travel (`TimeTravel.windows`) as SQL on the facts aliased `alias`."""
-        m, clauses, params = self.codec.mark, [], []
-        for w in travel.windows(now):
-            clauses.append(
-                f"{alias}.{w.start} <= {m} AND ({alias}.{w.end} IS NULL OR {alias}.{w.end} > {m})"
-            )
-            params += [self.codec.enc_time(w.at)] * 2
-        return " AND ".join(clauses), params
+    def _ordered_join(self) -> str:
+        """A join the planner must take in the written order, from the few rows named on its
+        left to their partners (SQLite's `CROSS JOIN`; a plain join where planners have
+        statistics)."""
+        return "JOIN"
 
     def _in(self, values: Sequence[Any]) -> str:
         """`(placeholders)` for an IN list of `values`."""
-        return f"({self.codec.marks(len(values))})"
+        return f"({self.codec.marks(len(values)) or 'NULL'})"  # IN (NULL) admits nothing

@@ -10,14 +10,14 @@ from ..records import ApiKeyRecord, FactRecord, JobRecord, Scope, ScopeSummary, 
 from ..rows import dec_label, job_record, key_record
 from .base import FACT_COLUMNS, JOB_COLUMNS, KEY_COLUMNS, SUMMARY_TABLES
 from .facts import Facts
+from .filters import travel_sql
 
 
 class ConsoleReads(Facts):
     def find_key_by_prefix(self, prefix: str) -> tuple[ApiKeyRecord, str] | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT k.key_hash, {KEY_COLUMNS} WHERE k.prefix = {self.codec.mark}", (prefix,)
-            ).fetchone()
+        row = self._one(
+            f"SELECT k.key_hash, {KEY_COLUMNS} WHERE k.prefix = {self.codec.mark}", (prefix,)
+        )
         return (key_record(row, self.codec), str(row["key_hash"])) if row else None
 
     def scope_summaries(
@@ -77,7 +77,7 @@ class ConsoleReads(Facts):
         rows), which is the order they came to be believed."""
         where, params = self._scope(scope, "x")
         if travel is not None:
-            tsql, tparams = self._travel_sql(travel, now, "x")
+            tsql, tparams = travel_sql(travel, now, "x", self.codec)
             where += f" AND {tsql}"
             params += tparams
         columns = ", ".join(f"x.{c}" for c in FACT_COLUMNS.split(", "))

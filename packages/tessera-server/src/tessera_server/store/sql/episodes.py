@@ -2,52 +2,87 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from ..records import EpisodeRecord, Scope
-from ..rows import enc_json, episode_record, episode_rewrite, episode_row
-from .base import EPISODE_COLUMNS, SqlBase
+from ..rows import Codec, enc_json, episode_record, episode_rewrite, episode_row
+from .base import EPISODE_COLUMNS, FACT_COLUMNS, SqlBase
 
-# Each table of things drawn from turns, and the table naming those turns.
+# Each table of things drawn from turns: the table naming those turns, and its key column.
 SOURCES = {
-    "episodes": "episode_sources",
-    "facts": "fact_sources",
-    "foresight": "foresight_sources",
+    "episodes": ("episode_sources", "episode_pk"),
+    "facts": ("fact_sources", "fact_pk"),
+    "foresight": ("foresight_sources", "foresight_pk"),
 }
+
+COLUMNS = {"episodes": EPISODE_COLUMNS, "facts": FACT_COLUMNS}
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=_HasId)
 
 
 class Sources(SqlBase):
     """The `*_sources` tables: which turns an episode, fact or foresight item came from."""
 
-    def _add_sources(self, conn: Any, table: str, key: str, pk: int, turns: Sequence[int]) -> None:
+    def _add_sources(self, conn: Any, table: str, pk: int, turns: Sequence[int]) -> None:
+        """Link a row of `table` to the turns it was drawn from."""
         if turns:
+            src, key = SOURCES[table]
             self._execute_many(
                 conn,
-                f"INSERT INTO {table} ({key}, turn_pk) VALUES ({self.codec.marks(2)}) "
+                f"INSERT INTO {src} ({key}, turn_pk) VALUES ({self.codec.marks(2)}) "
                 "ON CONFLICT DO NOTHING",
                 [(pk, t) for t in turns],
             )
 
-    def _insert_drawn(
-        self, table: str, values: dict[str, Any], key: str, turns: Sequence[int]
-    ) -> int:
+    def _insert_drawn(self, table: str, values: dict[str, Any], turns: Sequence[int]) -> int:
         """Insert a row of `table` and the turns it was drawn from; returns its pk."""
         with self._write() as conn:
             row = conn.execute(
                 self.codec.insert(table, values, " RETURNING pk"), list(values.values())
             ).fetchone()
             pk = int(row["pk"])
-            self._add_sources(conn, SOURCES[table], key, pk, turns)
+            self._add_sources(conn, table, pk, turns)
         return pk
 
-    def _sources(
-        self, conn: Any, table: str, key: str, pks: list[int]
-    ) -> dict[int, list[tuple[int, str]]]:
-        """Each owner's source turns as (turn pk, turn id), in conversation order."""
+    def _drawn(
+        self, table: str, decode: Callable[[Any, Codec, Any], Item], sql: str, params: Sequence[Any]
+    ) -> list[Item]:
+        """Rows of `table` read by `sql`, each decoded with its source turns."""
+        with self._read() as conn:
+            rows = self._fetch(conn, sql, params)
+            sources = self._sources(conn, table, [int(r["pk"]) for r in rows])
+        return [decode(row, self.codec, sources[int(row["pk"])]) for row in rows]
+
+    def _by_ids(
+        self,
+        read: Callable[[str, Sequence[Any]], list[Item]],
+        table: str,
+        scope: Scope,
+        ids: Sequence[str],
+    ) -> list[Item]:
+        """Items of `table` by id, in the order asked, silently skipping ids outside the scope;
+        inside a transaction, after the owner's writers (what is read may be rewritten)."""
+        if not ids:
+            return []
+        where, params = self._scope(scope, by_id=True)
+        self._hold_owner(scope)
+        sql = f"SELECT {COLUMNS[table]} FROM {table} WHERE {where} AND id IN {self._in(ids)} ORDER BY pk"
+        found = {item.id: item for item in read(sql, [*params, *ids])}
+        return [found[i] for i in ids if i in found]
+
+    def _sources(self, conn: Any, table: str, pks: list[int]) -> dict[int, list[tuple[int, str]]]:
+        """Each row's source turns as (turn pk, turn id), in conversation order."""
         out: dict[int, list[tuple[int, str]]] = {pk: [] for pk in pks}
         if not pks:
             return out
+        table, key = SOURCES[table]
         for src in conn.execute(
             f"SELECT s.{key} AS owner, s.turn_pk, t.turn_id FROM {table} s "
             f"JOIN turns t ON t.pk = s.turn_pk WHERE s.{key} IN {self._in(pks)} "
@@ -61,42 +96,28 @@ class Sources(SqlBase):
 class Episodes(Sources):
     def insert_episode(self, ep: EpisodeRecord) -> EpisodeRecord:
         values = {**episode_row(ep, self.codec), **self._filter_columns(ep.metadata)}
-        ep.pk = self._insert_drawn("episodes", values, "episode_pk", ep.source_turn_pks)
+        ep.pk = self._insert_drawn("episodes", values, ep.source_turn_pks)
         return ep
 
     def _episodes(self, sql: str, params: Sequence[Any]) -> list[EpisodeRecord]:
-        with self._read() as conn:
-            rows = self._fetch(conn, self._held(sql), params)
-            sources = self._sources(
-                conn, "episode_sources", "episode_pk", [int(r["pk"]) for r in rows]
-            )
-        return [episode_record(row, self.codec, sources[int(row["pk"])]) for row in rows]
+        return self._drawn("episodes", episode_record, self._held(sql), params)
 
     def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[EpisodeRecord]:
         """Episodes by id, in the order asked, silently skipping ids outside the scope."""
-        if not ids:
-            return []
-        where, params = self._scope(scope, by_id=True)
-        self._hold_owner(scope)
-        found = {
-            e.id: e
-            for e in self._episodes(
-                f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE {where} "
-                f"AND id IN {self._in(ids)} ORDER BY pk",
-                [*params, *ids],
-            )
-        }
-        return [found[i] for i in ids if i in found]
+        return self._by_ids(self._episodes, "episodes", scope, ids)
 
     def episodes_in_scope(
         self, scope: Scope, kinds: Sequence[str], limit: int = 100_000
     ) -> list[EpisodeRecord]:
         where, params = self._scope(scope)
-        # Procedures and resources are few among a scope's episodes: found by kind in the
-        # scope index and then sorted, rather than by walking every episode in time order
-        # (SQLite's choice without statistics: 70 ms at 10k episodes for a handful of rows).
+        # Procedures and resources are few among a scope's episodes: found by kind in an index
+        # and then sorted, rather than by walking every episode in time order (SQLite's
+        # choice without statistics: 70 ms at 10k episodes for a handful of rows). A whole
+        # user's (every session) by (user, kind), which the session-first index cannot seek.
         rare = set(kinds) <= {"procedure", "resource"}
-        hint = self._index("episodes_scope") if rare else ""
+        whole_user = scope.user_id is not None and scope.session_id is None
+        index = "episodes_user_kind" if whole_user else "episodes_scope"
+        hint = self._index(index) if rare else ""
         return self._episodes(
             f"SELECT {EPISODE_COLUMNS} FROM episodes {hint}WHERE {where} "
             f"AND kind IN {self._in(kinds)} "
@@ -128,7 +149,7 @@ class Episodes(Sources):
                 self.codec.update("episodes", values, f"pk = {m}"), [*values.values(), ep.pk]
             )
             conn.execute(f"DELETE FROM episode_sources WHERE episode_pk = {m}", (ep.pk,))
-            self._add_sources(conn, "episode_sources", "episode_pk", ep.pk, ep.source_turn_pks)
+            self._add_sources(conn, "episodes", ep.pk, ep.source_turn_pks)
 
     def set_pinned(self, scope: Scope, episode_id: str, pinned: bool) -> bool | None:
         """Set the pin; returns whether it changed, or None when the episode is not found."""
@@ -158,3 +179,23 @@ class Episodes(Sources):
                 [enc_json(attrs), *params, episode_id],
             )
             return bool(cur.rowcount > 0)
+
+    def episodes_of_turns(
+        self, scope: Scope, turn_pks: Sequence[int], kinds: Sequence[str]
+    ) -> dict[int, list[str]]:
+        """For each turn, the ids of the episodes (of the given kinds) built from it."""
+        if not turn_pks:
+            return {}
+        where, params = self._scope(scope, "e")
+        # From the few given turns to their episodes: left to itself SQLite's planner walked
+        # the whole scope's episodes instead (100 ms at 10k notes).
+        rows = self._rows(
+            f"SELECT s.turn_pk, e.id FROM episode_sources s {self._ordered_join()} episodes e "
+            f"ON e.pk = s.episode_pk WHERE s.turn_pk IN {self._in(turn_pks)} AND {where} "
+            f"AND e.kind IN {self._in(kinds)} ORDER BY e.pk",
+            [*turn_pks, *params, *kinds],
+        )
+        out: dict[int, list[str]] = {}
+        for row in rows:
+            out.setdefault(int(row["turn_pk"]), []).append(str(row["id"]))
+        return out

@@ -62,14 +62,10 @@ class Export(Episodes, Facts):
             yield from self._facts(f"SELECT {FACT_COLUMNS} FROM facts WHERE {where}", pks)
 
     def export_foresight(self, tenant_id: int, user_id: str | None) -> Iterator[ForesightRecord]:
-        for rows in self._chunks("foresight", FORESIGHT_COLUMNS, tenant_id, user_id):
-            with self._read() as conn:
-                sources = self._sources(
-                    conn, "foresight_sources", "foresight_pk", [int(r["pk"]) for r in rows]
-                )
-            for row in rows:
-                pks = [pk for pk, _ in sources[int(row["pk"])]]
-                yield foresight_record(row, self.codec, pks)
+        for rows in self._chunks("foresight", "pk", tenant_id, user_id):
+            where, pks = self._by_pk(rows)
+            sql = f"SELECT {FORESIGHT_COLUMNS} FROM foresight WHERE {where}"
+            yield from self._drawn("foresight", foresight_record, sql, pks)
 
     def export_portraits(
         self, tenant_id: int, user_id: str | None

@@ -15,29 +15,14 @@ from .episodes import Sources
 class Facts(Sources):
     def insert_fact(self, fact: FactRecord) -> FactRecord:
         values = {**fact_row(fact, self.codec), **self._filter_columns(fact.metadata)}
-        fact.pk = self._insert_drawn("facts", values, "fact_pk", fact.source_turn_pks)
+        fact.pk = self._insert_drawn("facts", values, fact.source_turn_pks)
         return fact
 
     def _facts(self, sql: str, params: Sequence[Any]) -> list[FactRecord]:
-        with self._read() as conn:
-            rows = self._fetch(conn, self._held(sql), params)
-            sources = self._sources(conn, "fact_sources", "fact_pk", [int(r["pk"]) for r in rows])
-        return [fact_record(row, self.codec, sources[int(row["pk"])]) for row in rows]
+        return self._drawn("facts", fact_record, self._held(sql), params)
 
     def get_facts(self, scope: Scope, ids: Sequence[str]) -> list[FactRecord]:
-        if not ids:
-            return []
-        where, params = self._scope(scope, by_id=True)
-        self._hold_owner(scope)
-        found = {
-            f.id: f
-            for f in self._facts(
-                f"SELECT {FACT_COLUMNS} FROM facts WHERE {where} AND id IN {self._in(ids)} "
-                "ORDER BY pk",
-                [*params, *ids],
-            )
-        }
-        return [found[i] for i in ids if i in found]
+        return self._by_ids(self._facts, "facts", scope, ids)
 
     def live_facts(
         self, scope: Scope, subject: str | None = None, relation: str | None = None

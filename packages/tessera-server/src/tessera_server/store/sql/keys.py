@@ -35,10 +35,7 @@ class Keys(SqlBase):
             )
 
     def find_key(self, key_hash: str) -> ApiKeyRecord | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {KEY_COLUMNS} WHERE k.key_hash = {self.codec.mark}", (key_hash,)
-            ).fetchone()
+        row = self._one(f"SELECT {KEY_COLUMNS} WHERE k.key_hash = {self.codec.mark}", (key_hash,))
         return key_record(row, self.codec) if row else None
 
     def list_keys(self) -> list[ApiKeyRecord]:

@@ -15,25 +15,20 @@ from .episodes import Sources
 class Profile(Sources):
     def insert_foresight(self, item: ForesightRecord) -> ForesightRecord:
         values = foresight_row(item, self.codec)
-        item.pk = self._insert_drawn("foresight", values, "foresight_pk", item.source_turn_pks)
+        item.pk = self._insert_drawn("foresight", values, item.source_turn_pks)
         return item
 
     def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]:
         """Foresight not expired at `now`, with its source turns."""
         where, params = self._scope(scope)
-        rows = self._rows(
+        return self._drawn(
+            "foresight",
+            foresight_record,
             f"SELECT {FORESIGHT_COLUMNS} FROM foresight WHERE {where} "
             f"AND (expires_at IS NULL OR expires_at > {self.codec.mark}) "
             "ORDER BY COALESCE(due_at, created_at), pk",
             [*params, self.codec.enc_time(now)],
         )
-        with self._read() as conn:
-            sources = self._sources(
-                conn, "foresight_sources", "foresight_pk", [int(r["pk"]) for r in rows]
-            )
-        return [
-            foresight_record(r, self.codec, [pk for pk, _ in sources[int(r["pk"])]]) for r in rows
-        ]
 
     def put_portrait(
         self, tenant_id: int, user_id: str, data: dict[str, Any], now: datetime
@@ -55,11 +50,10 @@ class Profile(Sources):
 
     def get_portrait(self, tenant_id: int, user_id: str) -> dict[str, Any] | None:
         m = self.codec.mark
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT data FROM portraits WHERE tenant_id = {m} AND user_id = {m}",
-                (tenant_id, user_id),
-            ).fetchone()
+        row = self._one(
+            f"SELECT data FROM portraits WHERE tenant_id = {m} AND user_id = {m}",
+            (tenant_id, user_id),
+        )
         return dec_json(row["data"]) if row else None
 
     def replace_panels(self, tenant_id: int, user_id: str, panels: Sequence[PanelRecord]) -> int:

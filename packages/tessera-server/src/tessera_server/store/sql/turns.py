@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from ..records import Scope, TurnRecord, Vector
@@ -71,11 +72,14 @@ class Turns(SqlBase):
 
     def pending_turns(self, scope: Scope, limit: int = 10_000) -> list[TurnRecord]:
         where, params = self._scope(scope)
-        # Through the pending-turns index: for a user's scope SQLite's planner would rather
+        # Through a pending-turns index: for a user's scope SQLite's planner would rather
         # walk the time-ordered index to skip the sort, reading every turn the user ever said
-        # (70 ms at 10k turns) to find the few still pending.
+        # (70 ms at 10k turns) to find the few still pending. A whole user's (every session)
+        # are found by (user, consolidated), which the session-first index cannot seek.
+        whole_user = scope.user_id is not None and scope.session_id is None
+        index = self._index("turns_user_pending" if whole_user else "turns_pending")
         return self._turns(
-            f"SELECT {TURN_COLUMNS} FROM turns {self._index('turns_pending')}"
+            f"SELECT {TURN_COLUMNS} FROM turns {index}"
             f"WHERE {where} AND {self._pending()} "
             f"ORDER BY user_id, session_id, event_time, pk LIMIT {self.codec.mark}",
             [*params, limit],
@@ -83,10 +87,9 @@ class Turns(SqlBase):
 
     def count_pending(self, scope: Scope) -> int:
         where, params = self._scope(scope)
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT count(*) AS n FROM turns WHERE {where} AND {self._pending()}", params
-            ).fetchone()
+        row = self._one(
+            f"SELECT count(*) AS n FROM turns WHERE {where} AND {self._pending()}", params
+        )
         return int(row["n"]) if row else 0
 
     def claim_turns(self, pks: Sequence[int]) -> int:
@@ -170,3 +173,31 @@ class Turns(SqlBase):
             Scope(int(r["tenant_id"]), dec_label(r["user_id"]), dec_label(r["session_id"]))
             for r in rows
         ]
+
+    def turn_neighbors(self, pks: Sequence[int], max_gap: timedelta) -> dict[int, list[int]]:
+        """For each turn, the turns said just before and after it in its conversation (one
+        (tenant, user, session) in (event_time, pk) order), unless more than `max_gap` away."""
+        if not pks:
+            return {}
+        same = "t.tenant_id = b.tenant_id AND t.user_id = b.user_id AND t.session_id = b.session_id"
+        rows = self._rows(
+            "SELECT x.pk, x.event_time AS at, p.pk AS prev, p.event_time AS prev_at, "
+            "n.pk AS next, n.event_time AS next_at FROM (SELECT b.pk, b.event_time, "
+            f"(SELECT t.pk FROM turns t WHERE {same} AND (t.event_time, t.pk) < (b.event_time, b.pk) "
+            "ORDER BY t.event_time DESC, t.pk DESC LIMIT 1) AS before_pk, "
+            f"(SELECT t.pk FROM turns t WHERE {same} AND (t.event_time, t.pk) > (b.event_time, b.pk) "
+            "ORDER BY t.event_time, t.pk LIMIT 1) AS after_pk "
+            f"FROM turns b WHERE b.pk IN {self._in(pks)}) x "
+            "LEFT JOIN turns p ON p.pk = x.before_pk LEFT JOIN turns n ON n.pk = x.after_pk",
+            list(pks),
+        )
+        out: dict[int, list[int]] = {}
+        for r in rows:
+            said = self.codec.dec_time(r["at"])
+            out[int(r["pk"])] = [
+                int(r[side])
+                for side in ("prev", "next")
+                if r[side] is not None
+                and abs(self.codec.dec_time(r[f"{side}_at"]) - said) <= max_gap
+            ]
+        return out

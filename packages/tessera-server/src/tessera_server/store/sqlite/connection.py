@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..protocol import StoreBusy
-from ..sql.migrations import bundled
+from ..sql.migrations import apply_pending, bundled
 
 MIGRATIONS_PACKAGE = "tessera_server.store.sqlite.migrations"
 
@@ -147,15 +147,8 @@ def migrate(pool: ConnectionPool) -> list[str]:
     and the common ones split scripts on semicolons, which breaks FTS trigger bodies.
     """
     conn = pool.conn
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-    done = []
-    for version, name, sql in migrations():
-        if version in applied:
-            continue
+
+    def apply(version: int, name: str, sql: str) -> None:
         now = datetime.now(timezone.utc).isoformat()
         # executescript commits implicitly, so wrap the script and the bookkeeping together.
         conn.executescript(
@@ -163,5 +156,5 @@ def migrate(pool: ConnectionPool) -> list[str]:
             + sql
             + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}', '{now}');\nCOMMIT;"
         )
-        done.append(name)
-    return done
+
+    return apply_pending(conn, migrations(), apply, applied_at="TEXT NOT NULL")
