@@ -371,6 +371,86 @@ def test_hard_negatives_of_the_new_shapes_state_no_fact(text: str) -> None:
         assert facts == set()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # someone else's belief about the speaker
+        "My cousins think I live in Madrid.",
+        "My dad is convinced I work at a bank.",
+        "The nurse figured I was a student.",
+        "My aunt tells the whole family I'm a lawyer.",
+        "Write a caption saying I'm from Paris, for fun.",
+        "I wasn't born in Peru.",
+        # the speaker distancing themselves from what follows
+        "Not that I work at a bank or anything.",
+        "It's not like I'm a doctor.",
+        "Some days it feels like I live at the airport.",
+        # hypotheticals opened by "say", or set in another world
+        "Say I lived in Oslo, what would rent be?",
+        "In a perfect world I'd live in Kyoto.",
+        # a workplace or a home that names no organisation or place
+        "I work for tips, mostly.",
+        "I live in constant fear of deadlines.",
+        "I'm from a long line of farmers.",
+        "I'm from the Netflix generation.",
+        # jokes that look like facts
+        "I'm allergic to Monday mornings.",
+        "I'm 90 years old at heart.",
+        "I'm married to my inbox.",
+        "I'm a fan of whatever's cheapest.",
+    ],
+)
+def test_statements_that_only_look_like_facts_state_none(text: str) -> None:
+    assert triples(text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "but" ends what "if" governs; "if you ask me" is no condition
+        ("Not sure if this matters, but I live in Leeds.", {("User", "lives_in", "Leeds")}),
+        ("If you ask me, I'm a dog person.", {("User", "prefers", "dog")}),
+        # a person's role after their name, a relative beside the speaker
+        (
+            "Marta, my neighbour, works at Ikea.",
+            {("User", "neighbor", "Marta"), ("Marta", "works_at", "Ikea")},
+        ),
+        (
+            "Me and my sister Lu both speak Cantonese.",
+            {
+                ("User", "sister", "Lu"),
+                ("User", "speaks", "Cantonese"),
+                ("Lu", "speaks", "Cantonese"),
+            },
+        ),
+        # the speaker introduced by what they are, or carried on by "who"
+        ("Vegan here, any tips?", {("User", "diet", "vegan")}),
+        (
+            "I'm a nurse who works nights at a clinic.",
+            {("User", "works_as", "nurse"), ("User", "works_at", "clinic")},
+        ),
+        ("I'm married to a man who works at IBM.", {("User", "relationship_status", "married")}),
+        # the speaker left out, a home named inside a dwelling, a taste named by its noun
+        ("Been living in Porto for a year.", {("User", "lives_in", "Porto")}),
+        ("We live in a small flat in Leipzig.", {("User", "lives_in", "Leipzig")}),
+        ("My real passion is gardening.", {("User", "likes", "gardening")}),
+        ("I really enjoy my job as a paramedic.", {("User", "works_as", "paramedic")}),
+        ("I'm a single mom of three.", {("User", "relationship_status", "single")}),
+        # a role said in passing before the point, a tag question after it
+        ("Being a vegan, I skip the cheese.", {("User", "diet", "vegan")}),
+        ("Speaking as a nurse, rest matters.", {("User", "works_as", "nurse")}),
+        ("I grew up in Cork, you know?", {("User", "grew_up_in", "Cork")}),
+    ],
+)
+def test_shapes_of_real_conversation(text: str, expected: set[tuple[str, ...]]) -> None:
+    assert triples(text) == expected
+
+
+def test_every_pet_named_in_a_list_is_kept() -> None:
+    facts = triples("We have a rabbit named Bun and a cat named Ash.")
+    assert {("User", "pet", "Bun"), ("User", "pet", "Ash"), ("User", "has_pet", "cat")} <= facts
+
+
 # -- foresight -----------------------------------------------------------------------------
 
 
@@ -490,6 +570,11 @@ def test_the_labelled_set_does_not_regress() -> None:
     if blind.exists():
         assert results["blind"]["facts"]["f1"] >= 0.85
         assert results["blind"]["facts"]["precision"] >= 0.95
+    dev = BENCH / "statements_dev.jsonl"
+    if dev.exists():  # the tuning split: no statement that states no fact yields one
+        tuning = evaluate.evaluate(evaluate.load(dev, "dev"))["dev"].as_dict()
+        assert tuning["facts"]["precision"] >= 0.99
+        assert tuning["fact_free_statements_with_a_fact"] == 0
     blind_2 = BENCH / "statements_blind_2.jsonl"
     if blind_2.exists():
         second = evaluate.evaluate(evaluate.load(blind_2, "blind_2"))["blind_2"].as_dict()

@@ -8,8 +8,9 @@ sentence:
    and the question part of a question are set aside.
 2. Subjects are found: "I"/"we" (the speaker: their name, or "User"), a capitalised name,
    "my sister Ana" (which also says who Ana is), and "he"/"she" (the last person named in
-   the same turn). A subject under "if", "wish", "imagine" or a question's auxiliary
-   ("should I …") states nothing.
+   the same turn). A subject under "if" (up to a later "but"), "wish", "imagine", "not
+   that", a question's auxiliary ("should I …") or someone else's belief ("my kids think
+   I …") states nothing.
 3. After a subject, a negation is noted and removed ("does not live in" → negated
    "lives in") and a catalogue of verb phrases is tried ("live(s) in", "work(s) at",
    "am a nurse", "visited", "am allergic to", …). Objects are clipped at clause
@@ -29,6 +30,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import ExtractedFact, Extraction, TurnView
 from .foresight import foresight
@@ -39,13 +41,15 @@ from .objects import (
     acceptable,
     clip,
     list_items,
+    name_modifies_noun,
     names_organisation,
+    names_place,
     proper_or_clip,
     strip_leading,
 )
 from .patterns import (
+    AND_NAMED,
     ATTRIBUTE,
-    ATTRIBUTE_PHRASE,
     ATTRIBUTE_RELATION,
     BARE_VERB,
     BIRTHDAY,
@@ -63,15 +67,19 @@ from .patterns import (
     FAVORITE_REVERSED,
     FRAGMENT,
     HAVE_NAMED,
+    HERE_INTRO,
     HOBBIES,
     HOME_IS,
     IMPLICIT,
     JOINT,
+    JOKE_ALLERGEN,
     KIN_IS,
     MEET,
     MODAL,
     MY_NAME,
+    MY_PASSION,
     MY_THING,
+    NAME_THEN_ROLE,
     NATIONALITY,
     NEVER,
     NOT_MY_THING,
@@ -89,8 +97,10 @@ from .patterns import (
     VOCATIVE_BEFORE,
     YUCK,
 )
+from .relations import RELATIONS
 from .rules import FREE_TIME, FREE_TIME_RULE, LEAD_ADVERBS, NEGATION, RULES, Rule, singular
 from .text import (
+    DISTANCED,
     INVERTED,
     IRREALIS,
     JOKE,
@@ -99,6 +109,7 @@ from .text import (
     SARCASM,
     SENTENCE,
     SPEAKER_PREFIX,
+    after_but,
     declarative_parts,
     tidy,
     window,
@@ -106,13 +117,24 @@ from .text import (
 from .vocabulary import (
     ACTIVITY_NOUNS,
     DEMONYMS,
+    DIETS,
     FUNCTIONAL_KIN,
+    JOB,
     KIN_CANONICAL,
     NAME,
     NOT_NAMES,
+    NUMBER_WORDS,
     PETS,
 )
 
+_SIDEWAYS_TASTES = ((MY_THING, "likes"), (NOT_MY_THING, "dislikes"), (YUCK, "dislikes"))
+# "Nurse here", "Vegan here": what the speaker is, not a name.
+_A_KIND = re.compile(rf"(?:{JOB}|{DIETS})", re.IGNORECASE)
+# A count that opens a verbless part: "… divorced, two kids, …".
+_COUNTED = re.compile(rf"(?:{NUMBER_WORDS}|\d+)\s", re.IGNORECASE)
+# Relations stated as "I'm a <noun>", after which "who …" still means the speaker.
+_SELF_NOUNS = frozenset({"works_as", "diet"})
+_HOME_RELATIONS = frozenset({"lives_in", "from", "grew_up_in"})
 PASTIMES = frozenset(ACTIVITY_NOUNS.values())
 _CLAUSE_CHARS = 400
 _MAX_SUBJECTS = 64  # per sentence; real sentences have a handful
@@ -129,6 +151,26 @@ class _Context:
     last_person: str | None = None
     # The pet or child last mentioned without a name, for "… his name is Bruno".
     last_unnamed: tuple[str, str] | None = None
+
+
+class _Opening(NamedTuple):
+    """How a subject's clause opened: after "in my free time", with the subject left out
+    ("Currently studying …"), or with a third-person subject."""
+
+    free_time: bool
+    implicit: bool
+    third: bool
+
+
+_PLAIN = _Opening(False, False, False)
+
+
+class _Denial(NamedTuple):
+    """A negation removed before the verb, and whether it closes nothing ("never", a bare
+    "I'm not a doctor")."""
+
+    negated: bool
+    never: bool
 
 
 class OfflineExtractor:
@@ -192,22 +234,26 @@ class OfflineExtractor:
         m = ROLE_INTRO.match(part)
         if not m or not ctx.first_person:
             return []
-        if m.group("a"):
-            clause = "am " + m.group("a")
+        if m.group("a") or m.group("being"):
+            clause = "am " + (m.group("a") or m.group("being"))
         else:
             who = m.group("who").strip()
             clause = who[4:] if who.lower().startswith("who ") else "am " + who
-        return self._predicates(ctx, ctx.speaker, " " + clause, False, False, False)
+        return self._predicates(ctx, ctx.speaker, " " + clause)
 
     def _fragment_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
         """ "Born in Tehran, raised in LA": the speaker, left out."""
+        intro = HERE_INTRO.match(part)
+        if intro and ctx.first_person:
+            desc = intro.group("desc")
+            desc = desc[0].lower() + desc[1:] if desc[1:2].islower() else desc
+            article = "" if re.match(r"(?:an?|the)\s", desc, re.IGNORECASE) else "a "
+            return self._predicates(ctx, ctx.speaker, f" am {article}{desc}")
         m = FRAGMENT.match(part)
         if not m or not ctx.first_person:
             return []
         verb = "was " if m.group("was") else "am "
-        return self._predicates(
-            ctx, ctx.speaker, " " + verb + part[m.start() :].strip(), False, False, False
-        )
+        return self._predicates(ctx, ctx.speaker, " " + verb + part[m.start() :].strip())
 
     def _their_name_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
         """ "We got a puppy, his name is Bruno": the name of the pet or child just mentioned."""
@@ -251,6 +297,13 @@ class OfflineExtractor:
                     if name and name.split()[0] not in NOT_NAMES:
                         facts.append(self._kin_fact(ctx, owner, m.group("kin"), name))
                         ctx.last_person = name
+                more = AND_NAMED.match(part, m.end()) if pattern is HAVE_NAMED else None
+                while more and more.group("o").split()[0] not in NOT_NAMES:
+                    kin = " ".join(more.group("kin").lower().split())
+                    facts.append(self._kin_fact(ctx, owner, kin, more.group("o")))
+                    if re.fullmatch(PETS, kin, re.IGNORECASE):
+                        facts.append(self._stated(ctx, owner, "has_pet", kin, 0.75))
+                    more = AND_NAMED.match(part, more.end())
         facts.extend(self._attribute_facts(ctx, part))
         for m in FAVORITE.finditer(part):
             owner = self._owner(ctx, m)
@@ -288,70 +341,46 @@ class OfflineExtractor:
             date = DATE_OBJECT.search(m.group("o"))
             obj = date.group(0) if date else clip(m.group("o"))
             if owner and acceptable(obj):
-                facts.append(
-                    self._fact(ctx, owner, "birthday", obj, "{s}'s birthday is {o}", True, 0.9)
-                )
+                facts.append(self._stated(ctx, owner, "birthday", obj, 0.9))
         for m in HOBBIES.finditer(part):
             owner = self._owner(ctx, m)
             if owner:
                 for obj in list_items(m.group("o")):
-                    facts.append(
-                        self._fact(
-                            ctx, owner, "hobby", obj, "{s}'s hobbies include {o}", False, 0.8
-                        )
-                    )
+                    facts.append(self._stated(ctx, owner, "hobby", obj, 0.8))
         if ctx.first_person:
             for m in MY_NAME.finditer(part):
                 name = m.group("o") or m.group("o2") or m.group("o3") or m.group("o4")
-                if name and name.split()[0] not in NOT_NAMES | DEMONYMS:
-                    facts.append(
-                        self._fact(ctx, ctx.speaker, "name", name, "{s}'s name is {o}", True, 0.9)
-                    )
+                if (
+                    name
+                    and name.split()[0] not in NOT_NAMES | DEMONYMS
+                    and not (m.group("o4") and HERE_INTRO.match(part) and _A_KIND.fullmatch(name))
+                ):
+                    facts.append(self._stated(ctx, ctx.speaker, "name", name, 0.9))
             home = HOME_IS.search(part)
             if home:
                 obj = proper_or_clip(home.group("o"))
                 if acceptable(obj) and obj[:1].isupper():
-                    facts.append(
-                        self._fact(ctx, ctx.speaker, "lives_in", obj, "{s} lives in {o}", True, 0.7)
-                    )
-            taste = MY_THING.search(part)
-            if taste and taste.group("o").split()[0] not in NOT_NAMES:
-                obj = taste.group("o")
-                obj = obj[0].lower() + obj[1:] if obj[1:2].islower() else obj
-                if acceptable(obj):
-                    facts.append(
-                        self._fact(ctx, ctx.speaker, "likes", obj, "{s} likes {o}", False, 0.6)
-                    )
+                    facts.append(self._stated(ctx, ctx.speaker, "lives_in", obj, 0.7))
             for m in MEET.finditer(part):
                 if m.group("o").split()[0] not in NOT_NAMES:
                     facts.append(self._kin_fact(ctx, ctx.speaker, m.group("kin"), m.group("o")))
-            sideways = NOT_MY_THING.search(part)
-            if sideways and sideways.group("o").split()[0] not in NOT_NAMES:
-                obj = sideways.group("o")
-                obj = obj[0].lower() + obj[1:] if obj[1:2].islower() else obj
-                if acceptable(obj):
-                    facts.append(
-                        self._fact(
-                            ctx, ctx.speaker, "dislikes", obj, "{s} dislikes {o}", False, 0.6
-                        )
-                    )
-            yuck = YUCK.search(part)
-            if yuck and yuck.group("o").split()[0] not in NOT_NAMES:
-                facts.append(
-                    self._fact(
-                        ctx,
-                        ctx.speaker,
-                        "dislikes",
-                        yuck.group("o").lower(),
-                        "{s} dislikes {o}",
-                        False,
-                        0.6,
-                    )
-                )
+            # A taste said the other way round: "Running is my thing", "Musicals aren't my
+            # thing", "Olives are disgusting".
+            for pattern, relation in _SIDEWAYS_TASTES:
+                taste = pattern.search(part)
+                if taste and taste.group("o").split()[0] not in NOT_NAMES:
+                    obj = taste.group("o")
+                    if pattern is YUCK:
+                        obj = obj.lower()
+                    elif obj[1:2].islower():
+                        obj = obj[0].lower() + obj[1:]
+                    if acceptable(obj):
+                        facts.append(self._stated(ctx, ctx.speaker, relation, obj, 0.6))
+            for m in MY_PASSION.finditer(part):
+                for obj in list_items(m.group("o")):
+                    facts.append(self._stated(ctx, ctx.speaker, "likes", obj, 0.65))
             for m in OUR_PETS.finditer(part):
-                facts.append(
-                    self._fact(ctx, ctx.speaker, "has_pet", m.group("o"), "{s} has {o}", False, 0.7)
-                )
+                facts.append(self._stated(ctx, ctx.speaker, "has_pet", m.group("o"), 0.7))
         return facts
 
     def _attribute_facts(self, ctx: _Context, part: str) -> list[ExtractedFact]:
@@ -385,7 +414,7 @@ class OfflineExtractor:
                 ):
                     continue
             if owner and acceptable(obj):
-                phrase = ATTRIBUTE_PHRASE[relation]
+                phrase = RELATIONS[relation][0]
                 facts.append(self._fact(ctx, owner, relation, obj, phrase, True, 0.75))
         return facts
 
@@ -421,6 +450,18 @@ class OfflineExtractor:
             if m.group("we"):
                 if ctx.first_person:
                     yield m.start(), m.end(), ctx.speaker, False
+                    other = FAMILY_APPOSITION.search(m.group("we"))
+                    if (
+                        other
+                        and other.group("o2")
+                        and other.group("o2").split()[0] not in NOT_NAMES
+                    ):
+                        name = other.group("o2")
+                        self._pending.append(
+                            self._kin_fact(ctx, ctx.speaker, other.group("kin"), name)
+                        )
+                        ctx.last_person = name
+                        yield m.start(), m.end(), name, False  # both do what follows
             elif m.group("intro"):
                 owner = self._owner(ctx, m)
                 name = m.group("o1") or m.group("o2")
@@ -450,6 +491,15 @@ class OfflineExtractor:
                 elif len(words) > 1 and words[1] in NOT_NAMES:
                     name = words[0]
                 after = part[start + len(name) :]
+                role = NAME_THEN_ROLE.match(after)
+                if role:
+                    if ctx.first_person and not IRREALIS.search(window(part, start)):
+                        self._pending.append(
+                            self._kin_fact(ctx, ctx.speaker, role.group("kin"), name)
+                        )
+                    ctx.last_person = name
+                    yield start, start + len(name) + role.end(), name, True
+                    continue
                 if OBJECT_SLOT.search(window(part, start, 40)):
                     if COPULA_SLOT.search(window(part, start, 40)):
                         ctx.last_person = name  # "Mia's boyfriend is Leo and he's a dentist"
@@ -474,7 +524,12 @@ class OfflineExtractor:
             if subject is None or start == end:
                 continue
             before = window(part, start)
-            if IRREALIS.search(before) or INVERTED.search(before) or EMBEDDED.search(before):
+            if (
+                IRREALIS.search(after_but(before))
+                or INVERTED.search(before)
+                or DISTANCED.search(before)
+                or EMBEDDED.search(before)
+            ):
                 continue
             if subject == ctx.speaker and REPORTED_ABOUT_ME.search(before):
                 continue
@@ -490,24 +545,23 @@ class OfflineExtractor:
                 and (subject in DEMONYMS or not CLAUSE_START.search(before))
             ):
                 continue
-            facts.extend(self._predicates(ctx, subject, clause, free_time, implicit, third))
+            facts.extend(
+                self._predicates(ctx, subject, clause, _Opening(free_time, implicit, third))
+            )
         return self._pending + facts
 
     def _predicates(
-        self,
-        ctx: _Context,
-        subject: str,
-        clause: str,
-        free_time: bool,
-        implicit: bool,
-        third: bool,
+        self, ctx: _Context, subject: str, clause: str, opening: _Opening = _PLAIN
     ) -> list[ExtractedFact]:
         """Facts from a subject's clause, and from its coordinated verb phrases."""
+        free_time, implicit, third = opening
         facts: list[ExtractedFact] = []
         nationality = None
-        continuations = [m.end() for m in CONTINUATION.finditer(clause)]
-        starts = [0, *continuations[:_MAX_CONTINUATIONS]]
-        for n, pos in enumerate(starts):
+        continuations = [(m.end(), bool(m.group("who"))) for m in CONTINUATION.finditer(clause)]
+        starts = [(0, False), *continuations[:_MAX_CONTINUATIONS]]
+        for n, (pos, who) in enumerate(starts):
+            if who and not any(f.relation in _SELF_NOUNS for f in facts):
+                continue  # "married to a guy who works at …": the "who" is someone else
             rest = clause[pos:].lstrip() if n else clause.lstrip(" ,")  # "My boss, Linda, loves"
             if n and re.match(rf"(?:I|we|he|she|they|it|you)\b|{NAME}\s+[a-z]", rest):
                 break  # a new subject: its own clause
@@ -530,40 +584,40 @@ class OfflineExtractor:
                     rest, negated = new, True
                     break
             rest = rest[LEAD_ADVERBS.match(rest).end() :]  # type: ignore[union-attr]
-            if implicit and re.match(r"\w+ing\b", rest):
+            if implicit and not re.match(r"(?:moved|started|visited|got|went)\b", rest):
                 rest = "am " + rest
             if n == 0:
                 nationality = NATIONALITY.match(rest)  # "I'm Irish, from Cork"
             if n and not facts and not nationality:
                 break  # "and" only carries on a subject whose first verb phrase stated a fact
             rules = RULES + ((FREE_TIME_RULE,) if free_time and n == 0 else ())
-            found = self._match_rules(ctx, rules, subject, rest, negated, never)
+            found = self._match_rules(ctx, rules, subject, rest, _Denial(negated, never))
             if n and not found:
                 # The verb left out: "I'm 45, married, …", "I'm vegan and allergic to soy",
                 # "born in Tehran, raised in LA". A place must then be a name.
                 verb = "was " if PARTICIPLE.match(rest) else "is " if third else "am "
                 found = [
                     f
-                    for f in self._match_rules(ctx, RULES, subject, verb + rest, negated, never)
+                    for f in self._match_rules(
+                        ctx, RULES, subject, verb + rest, _Denial(negated, never)
+                    )
                     if f.relation not in PLACE_RELATIONS or f.object[:1].isupper()
                 ]
+                if not found and _COUNTED.match(rest):
+                    found = self._match_rules(
+                        ctx, RULES, subject, "have " + rest, _Denial(negated, never)
+                    )
             facts.extend(found)
         return facts
 
     def _match_rules(
-        self,
-        ctx: _Context,
-        rules: tuple[Rule, ...],
-        subject: str,
-        rest: str,
-        negated: bool,
-        never: bool,
+        self, ctx: _Context, rules: tuple[Rule, ...], subject: str, rest: str, denial: _Denial
     ) -> list[ExtractedFact]:
         facts: list[ExtractedFact] = []
         for rule in rules:
             m = rule.pattern.match(rest)
             if m:
-                facts.extend(self._apply(ctx, rule, subject, m.group("o"), negated, never))
+                facts.extend(self._apply(ctx, rule, subject, m.group("o"), *denial))
         return facts
 
     def _apply(
@@ -608,6 +662,12 @@ class OfflineExtractor:
                 continue
             if negated and relation in ("lives_in", "from", "grew_up_in") and obj.islower():
                 continue  # "I don't live in the city" closes no named place
+            if relation in _HOME_RELATIONS and (not names_place(obj) or name_modifies_noun(raw)):
+                continue  # "I live in hope", "I'm from a big family": no place
+            if relation in ("works_at", "studies_at") and not names_organisation(obj):
+                continue  # "I work for peanuts", "I work at the front desk": no organisation
+            if relation == "allergic_to" and JOKE_ALLERGEN.fullmatch(obj):
+                continue  # "allergic to Mondays"
             if (
                 CUT_GERUND.match(raw)
                 and obj.lower() == raw.split()[0].lower()
@@ -638,6 +698,13 @@ class OfflineExtractor:
         kin = UNNAMED_KIN.get(head, head)
         if kin in UNNAMED_KIN.values() or re.fullmatch(PETS, kin, re.IGNORECASE):
             ctx.last_unnamed = (owner, kin)
+
+    def _stated(
+        self, ctx: _Context, subject: str, relation: str, obj: str, confidence: float
+    ) -> ExtractedFact:
+        """A fact of a catalogued relation, read and weighed as `RELATIONS` says."""
+        phrase, functional = RELATIONS[relation]
+        return self._fact(ctx, subject, relation, obj, phrase, functional, confidence)
 
     def _fact(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .vocabulary import ORGANISATION, UPPER
+from .vocabulary import ORGANISATION, PLACE_KIND, UPPER, anycase
 
 _TIME_WORDS = (
     r"last|next|this|that|yesterday|today|tomorrow|tonight|ago|every|each|these\s+days|"
@@ -14,6 +14,10 @@ _TIME_WORDS = (
     r"on\s+weekends?|on\s+the\s+weekends?|in\s+the\s+(?:morning|evening|afternoon)s?|"
     r"at\s+night|in\s+\d{4}|on\s+\w+days?|(?:my|his|her|their|our)\s+(?:whole|entire)\s+life|"
     r"all\s+my\s+life|full[- ]time|part[- ]time|mostly|especially|lol|haha|"
+    # asides: "allergic to dogs, ironically"
+    r"honestly|ironically|basically|obviously|apparently|literally|seriously|frankly|"
+    r"personally|luckily|unfortunately|fortunately|sadly|weirdly|oddly|admittedly|thankfully|"
+    r"though|anyway|anyways|tbh|imo|lmao|according\s+to|"
     r"a\s+lot|so\s+much|very\s+much|more\s+than|the\s+most|of\s+all\s+time|twice|once|"
     r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|a\s+few|"
     r"a\s+couple\s+of|several|many)\s+(?:times|days?|weeks?|months?|years?|decades?)|"
@@ -28,39 +32,36 @@ _CLAUSE_WORDS = (
 _NEW_CLAUSE = r"and(?=\s+(?:I|we|he|she|they|it|my|our|his|her|their|then|so|also|now)\b)"
 # A pronoun inside an object starts another clause ("… that you all had fun").
 _PRONOUN = r"(?-i:I)|you|he|she|we|they|him|them|me|us|it"
-_CUT_PHRASE = re.compile(
-    rf"""[,.;:!?()"\u2026]|\s-\s|\s(?:and|{_CLAUSE_WORDS}|{_TIME_WORDS}|{_PRONOUN})(?=\W|$)""",
-    re.IGNORECASE,
+_CUT_PHRASE = anycase(
+    rf"""[,.;:!?()"\u2026]|\s-\s|\s(?:and|{_CLAUSE_WORDS}|{_TIME_WORDS}|{_PRONOUN})(?=\W|$)"""
 )
-_CUT_LIST = re.compile(
+_CUT_LIST = anycase(
     rf"""[.;:!?()"\u2026]|\s-\s|\s(?:{_NEW_CLAUSE}|{_CLAUSE_WORDS}|{_TIME_WORDS}|{_PRONOUN})"""
-    r"(?=\W|$)",
-    re.IGNORECASE,
+    r"(?=\W|$)"
 )
 _LEADING = re.compile(
     r"^(?:(?:a|an|the|my|our|his|her|their|some|any|fluent|basic|conversational|decent|"
     r"native|broken|rusty|passable|little|a\s+little|a\s+bit\s+of|bit\s+of|a\s+lot\s+of|"
-    r"lots\s+of|really|just|also|even|especially|definitely|actually|totally)\s+)+"
+    r"lots\s+of|really|just|also|even|especially|definitely|actually|totally|both|either)\s+)+"
 )
-_NOISE = re.compile(
+_NOISE = anycase(
     r"(?:it|that|this|them|him|her|you|me|us|one|ones|some|any|there|here|so|too|very|much|"
     r"doing|to|a|an|the|what|stuff|things?|everything|anything|nothing|something|lot|"
     r"myself|yourself|themselves|well|more|less|people|everyone|everybody|idea|ideas|way|"
     r"those|these|others|hard|real\s+hard|so\s+hard|a\s+lot|lots|"
-    r"fact|thought|feeling|time|day|moment|plan|life|kind|sort|part|sound|look|it all)",
-    re.IGNORECASE,
+    r"fact|thought|feeling|time|day|moment|plan|life|kind|sort|part|sound|look|it all)"
 )
 _NOISE_START = re.compile(
     r"^(?![A-Z]{2,}\b)(?:(?i:it|that|this|them|what|how|when|why|where|who|to|is|are|was|were|has|have|had|"
     r"being\s+able|and|or|but|so|then|with|about|for|from|in|on|at|by|of|up|out|into|than|"
-    r"as|you|he|she|we|they|him|her|me|us|my|your|our)|I)\b"
+    r"as|you|he|she|we|they|him|her|me|us|my|your|our|whatever|whoever|wherever|whichever|"
+    r"however|whenever)|I)\b"
 )
 _LIST_SPLIT = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&|as\s+well\s+as)\s+")
-_IDIOMS = re.compile(
+_IDIOMS = anycase(
     r"\b(?:rock\s+and\s+roll|mac\s+and\s+cheese|fish\s+and\s+chips|salt\s+and\s+pepper|"
     r"black\s+and\s+white|arts\s+and\s+crafts|dungeons\s+and\s+dragons|pb\s*&\s*j|r\s*&\s*b|"
-    r"rhythm\s+and\s+blues|peanut\s+butter\s+and\s+jelly|bread\s+and\s+butter)\b",
-    re.IGNORECASE,
+    r"rhythm\s+and\s+blues|peanut\s+butter\s+and\s+jelly|bread\s+and\s+butter)\b"
 )
 _PROPER = re.compile(
     rf"(?-i:(?:[{UPPER}][\w'.&-]*|\d[\w-]*))(?:\s+(?-i:(?:[{UPPER}][\w'.&-]*|\d+\b|"
@@ -80,20 +81,18 @@ def strip_leading(text: str) -> str:
     return text.strip().strip("'\"").strip()
 
 
-GENERIC_PLACE = re.compile(
+GENERIC_PLACE = anycase(
     r"\s*(?:(?:a|an|the|my|our|his|her|their)\s+)?(?:team|company|firm|business|place|job|"
-    r"work|home|them|it|this|that|there|myself|people|folks)\b(?!\s+(?:of|in|at|called|named)\b)",
-    re.IGNORECASE,
+    r"work|home|them|it|this|that|there|myself|people|folks)\b(?!\s+(?:of|in|at|called|named)\b)"
 )
-UNPARSED_SKILL = re.compile(
+UNPARSED_SKILL = anycase(
     r"\s*(?:how\s+)?to\s+(?!(?:play|speak|make|cook|ride|use|draw|paint|sing|dance|swim|code|"
-    r"program|knit|sew|bake|surf|ski|drive|sail|skate)\b)",
-    re.IGNORECASE,
+    r"program|knit|sew|bake|surf|ski|drive|sail|skate)\b)"
 )
-DEFINITE_REFERENCE = re.compile(
-    r"\s*the\s+(?:[\w',-]+\s+){0,5}?(?:of|it|that|which|you|they|he|she|we)\b", re.IGNORECASE
+DEFINITE_REFERENCE = anycase(
+    r"\s*the\s+(?:[\w',-]+\s+){0,5}?(?:of|it|that|which|you|they|he|she|we)\b"
 )
-_DANGLING = re.compile(r"\s(?:it|them|him|her|me|us|this|these|those)$", re.IGNORECASE)
+_DANGLING = anycase(r"\s(?:it|them|him|her|me|us|this|these|those)$")
 
 
 def clip(text: str, max_words: int = 6, cut: re.Pattern[str] = _CUT_PHRASE) -> str:
@@ -123,12 +122,11 @@ def proper_or_clip(text: str, max_words: int = 6) -> str:
     return clip(text, max_words)
 
 
-_PARTICLE_END = re.compile(
+_PARTICLE_END = anycase(
     r"\s(?:up|out|off|on|in|into|over|about|with|to|for|of|at|from|by|the|a|an|and|or|what|"
-    r"which|who|how|when|where|why)$",
-    re.IGNORECASE,
+    r"which|who|how|when|where|why)$"
 )
-_HAS_VERB = re.compile(r"\s(?:is|are|was|were|am|has|have|had|do|does|did)\b", re.IGNORECASE)
+_HAS_VERB = anycase(r"\s(?:is|are|was|were|am|has|have|had|do|does|did)\b")
 
 
 def acceptable(obj: str) -> bool:
@@ -182,6 +180,28 @@ def list_items(text: str, proper: bool = False) -> list[str]:
         if not proper and len(items) >= 4:
             break
     return items
+
+
+_NAME_BEFORE_NOUN = re.compile(rf"\s*the\s+{_PROPER.pattern}\s+(?=[a-z])")
+
+
+def name_modifies_noun(raw: str) -> bool:
+    """ "the Internet generation", "the Apple store": a name used to describe a noun, which
+    is then what the phrase is about (unless the noun is a kind of place: "the Boston area")."""
+    m = _NAME_BEFORE_NOUN.match(raw)
+    if not m:
+        return False
+    rest = raw[m.end() :]
+    return not _CUT_PHRASE.match(" " + rest) and not re.match(
+        rf"(?:{PLACE_KIND})\b", rest, re.IGNORECASE
+    )
+
+
+def names_place(obj: str) -> bool:
+    """A phrase with a name in it ("rural Ohio"), or naming a kind of place ("the suburbs")."""
+    return bool(re.search(rf"(?:^|\s)[{UPPER}]", obj)) or bool(
+        re.search(rf"\b(?:{PLACE_KIND})\b", obj, re.IGNORECASE)
+    )
 
 
 def names_organisation(obj: str) -> bool:

@@ -8,10 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .objects import names_organisation
+from .relations import RELATIONS
 from .vocabulary import (
     ACTIVITY_NOUNS,
     BUSINESS,
+    DIETS,
     JOB,
+    KIN,
     NUM,
     NUMBER_WORDS,
     PETS,
@@ -23,7 +26,7 @@ from .vocabulary import (
 ADVERBS = (
     r"(?:(?:just|now|currently|also|still|really|actually|recently|originally|basically|"
     r"honestly|totally|absolutely|finally|officially|mostly|only|always|already|both|all|"
-    r"happily|pretty|so|very|even|definitely|seriously|together|kind\s+of|sort\s+of)\s+)*"
+    r"happily|pretty|so|very|even|definitely|seriously|together|that|kind\s+of|sort\s+of)\s+)*"
 )
 # A stretch of time, never a place of work: "a barber for twenty years".
 _DURATION = (
@@ -78,33 +81,6 @@ class Rule:
     negated: bool = False  # the phrase itself closes a fact ("I quit my job at X")
     transform: Callable[[str], str | None] | None = None
     cut: re.Pattern[str] | None = None  # extra clause words for this object
-
-
-def _r(
-    regex: str,
-    relation: str,
-    phrase: str,
-    functional: bool,
-    confidence: float = 0.8,
-    *,
-    mode: str = "phrase",
-    on_negation: str = "negate",
-    negated: bool = False,
-    transform: Callable[[str], str | None] | None = None,
-    cut: str | None = None,
-) -> Rule:
-    return Rule(
-        re.compile(regex, re.IGNORECASE),
-        relation,
-        phrase,
-        functional,
-        confidence,
-        mode,
-        on_negation,
-        negated,
-        transform,
-        re.compile(rf"\s(?:{cut})(?=\W|$)", re.IGNORECASE) if cut else None,
-    )
 
 
 _NOT_A_SUBJECT_TAUGHT = re.compile(
@@ -195,6 +171,22 @@ def _job(obj: str) -> str | None:
     return re.sub(r"^\d{1,3}-years?-old\s+", "", obj) or None
 
 
+_DWELLING = (
+    r"flat|apartment|house|place|room|condo|studio|loft|cottage|cabin|bungalow|townhouse|"
+    r"dorm|houseboat|duplex|semi|terrace|penthouse"
+)
+_HOME_IN = re.compile(
+    rf"(?:[\w-]+\s+){{0,2}}?(?:{_DWELLING})\s+(?:in|on)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).*)",
+    re.IGNORECASE,
+)
+
+
+def _home_place(obj: str) -> str | None:
+    """ "a tiny flat in Bristol" → "Bristol": the home is in the place named."""
+    home = _HOME_IN.fullmatch(obj)
+    return home.group("o") if home else obj
+
+
 def _a_teacher(_: str) -> str:
     """ "I teach at a school": the job is teaching."""
     return "teacher"
@@ -203,6 +195,53 @@ def _a_teacher(_: str) -> str:
 def _org(obj: str) -> str | None:
     """A lower-case place of work counts only when it names an organisation."""
     return obj if names_organisation(obj) else None
+
+
+_TRANSFORMS: dict[str, Callable[[str], str | None]] = {
+    "teacher": _teacher, "learning": _learning, "school_subject": _school_subject,
+    "subject_taught": _subject_taught, "field_of_study": _field_of_study, "to_noun": _to_noun,
+    "activity": _activity, "not_new": _not_new, "job": _job, "a_teacher": _a_teacher,
+    "org": _org, "number_value": number_value, "home_place": _home_place,
+}  # fmt: skip
+_MODES = frozenset({"phrase", "place", "list", "proper_list", "raw"})
+_ON_NEGATION = frozenset({"negate", "drop", "flip", "keep"})
+
+
+def _rule(relation: str, how: str, regex: str) -> Rule:
+    """One row of the catalogue. `how` is a few words, each optional: how the object is read
+    (a mode; "phrase" when none), what a negation does ("negate" when none), "closes" when the
+    phrase itself ends the fact, a confidence (0.8 when none), "@name" for a transform and
+    "cut=a|b" for extra clause words. The relation gives the phrase and whether it is
+    functional (`RELATIONS`)."""
+    phrase, functional = RELATIONS[relation]
+    mode, on_negation, negated, confidence = "phrase", "negate", False, 0.8
+    transform: Callable[[str], str | None] | None = None
+    cut: re.Pattern[str] | None = None
+    for word in how.split():
+        if word in _MODES:
+            mode = word
+        elif word in _ON_NEGATION:
+            on_negation = word
+        elif word == "closes":
+            negated = True
+        elif word.startswith("@"):
+            transform = _TRANSFORMS[word[1:]]
+        elif word.startswith("cut="):
+            cut = re.compile(rf"\s(?:{word[4:]})(?=\W|$)", re.IGNORECASE)
+        else:
+            confidence = float(word)
+    return Rule(
+        re.compile(regex, re.IGNORECASE),
+        relation,
+        phrase,
+        functional,
+        confidence,
+        mode,
+        on_negation,
+        negated,
+        transform,
+        cut,
+    )
 
 
 # How often or why: what makes "I swim" a pastime rather than a single event.
@@ -223,12 +262,13 @@ _NOT_A_PASTIME = (
     r"agree|understand|see|get|try|have|care|worry|wonder|mean)\b"
 )
 _NUM_OR_DET = r"(?:" + NUM + r"|my|our)"
-_DIETS = (
-    r"vegan|vegetarian|pescatarian|pescetarian|keto|paleo|plant-based|gluten-free|"
-    r"dairy-free|low-carb|halal|kosher|raw"
+
+
+# An age that is no age: "I'm 100 years old on the inside", "twelve at heart".
+_FIGURATIVE_AGE = (
+    r"(?!(?:\s+years?\s+old|\s*(?:yo|y/o|yrs?\s+old))?\s+(?:on\s+the\s+inside|inside|at\s+heart|"
+    r"in\s+spirit|mentally|emotionally|in\s+\w+\s+years))"
 )
-
-
 # A time, not a place: "born in March", "born in 1990".
 _WHEN = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|"
@@ -250,964 +290,350 @@ _VISIT = (
     r"(?:in|at|near|outside|by)|(?:go|goes|went)\s+\w+ing\s+in)"
 )
 
+# The catalogue, one row per verb phrase: `_rule(relation, how, regex)`. Laid out by hand
+# (not by the formatter) so that a row reads as relation, settings, then its pattern.
+# fmt: off
 RULES: tuple[Rule, ...] = (
     # -- where someone lives, comes from, has been
-    _r(
-        r"(?:live|lives|reside|resides|have\s+lived|has\s+lived|(?:have|has)\s+been\s+living|"
-        r"(?:am|is|are)\s+living)\s+" + ADVERBS + r"(?:with\s+(?:my|our|his|her|their)\s+"
-        r"[\w-]+(?:\s+and\s+(?:my\s+)?[\w-]+)?\s+)?(?:in|(?:right\s+|just\s+)?outside(?:\s+of)?"
-        r"(?=\s+(?-i:[A-ZÀ-ÖØ-Þ])))\s+(?P<o>.+)",
-        "lives_in",
-        "{s} lives in {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"(?:have\s+|has\s+)?" + ADVERBS + r"(?:(?:moved|relocated)\s+(?:back\s+|over\s+)?"
-        r"(?:here\s+)?to|settled(?:\s+down)?\s+in)\s+(?P<o>.+)",
-        "lives_in",
-        "{s} lives in {o}",
-        True,
-        mode="place",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:have|has)\s+been\s+" + ADVERBS + r"in\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w' .-]+?)\s+"
-        r"(?=(?:for|since)\s+(?:\d|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
-        r"twenty|several|many|the\s+(?:last|past)|years|ages|\w+\s+years))",
-        "lives_in",
-        "{s} lives in {o}",
-        True,
-        0.7,
-        mode="place",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:call|calls)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w' .-]+?)\s+home\b",
-        "lives_in",
-        "{s} lives in {o}",
-        True,
-        0.75,
-        mode="place",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:rent|rents|share|shares)\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+)?(?:flat|apartment|"
-        r"house|place|room|condo|studio|loft)\s+in\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "lives_in",
-        "{s} lives in {o}",
-        True,
-        0.75,
-        mode="place",
-        on_negation="drop",
-    ),
-    _r(
-        _BE + r"(?:based|settled)\s+(?:out\s+)?in\s+(?P<o>.+)",
-        "lives_in",
-        "{s} lives in {o}",
-        True,
-        0.75,
-        mode="place",
-    ),
-    _r(
-        r"(?:have\s+|has\s+)?" + ADVERBS + r"moved\s+(?:away\s+from|out\s+of)\s+(?P<o>.+)",
-        "lives_in",
-        "{s} lives in {o}",
-        True,
-        mode="place",
-        on_negation="drop",
-        negated=True,
-    ),
-    _r(
-        r"(?:(?:am|is|are|'s|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:originally\s+)?from|"
-        r"(?:hail|hails)\s+(?:originally\s+)?from)\s+(?P<o>.+)",
-        "from",
-        "{s} is from {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"was\s+born\s+(?:and\s+raised\s+)?in\s+(?!" + _WHEN + r")(?P<o>.+)",
-        "from",
-        "{s} is from {o}",
-        True,
-        0.75,
-        mode="place",
-    ),
-    _r(
-        r"was\s+born\s+and\s+(?:raised|bred)\s+in\s+(?P<o>.+)",
-        "grew_up_in",
-        "{s} grew up in {o}",
-        True,
-        0.75,
-        mode="place",
-    ),
-    _r(
-        r"(?:grew\s+up|was\s+raised|were\s+raised|spent\s+(?:my|his|her|our|their)\s+"
-        r"(?:childhood|early\s+years))\s+in\s+(?P<o>.+)",
-        "grew_up_in",
-        "{s} grew up in {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"was\s+born\s+on\s+(?:the\s+)?(?P<o>(?:January|February|March|April|May|June|July|"
-        r"August|September|October|November|December)\s+\d{1,2}(?:st|nd|rd|th)?|"
-        r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|"
-        r"August|September|October|November|December))\b",
-        "birthday",
-        "{s}'s birthday is {o}",
-        True,
-        0.85,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        _VISIT + r"\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "visited",
-        "{s} has been to {o}",
-        False,
-        0.75,
-        mode="proper_list",
-        on_negation="drop",
-    ),
+    _rule("lives_in", "place @home_place",
+          r"(?:live|lives|reside|resides|have\s+lived|has\s+lived|(?:have|has)\s+been\s+living|"
+          r"(?:am|is|are)\s+living)\s+" + ADVERBS + r"(?:with\s+(?:(?:my|our|his|her|their)\s+"
+          r"[\w-]+(?:\s+and\s+(?:my\s+)?[\w-]+)?|us|me|him|her|them)\s+)?(?:in|(?:right\s+|just\s+)?outside(?:\s+of)?"
+          r"(?=\s+(?-i:[A-ZÀ-ÖØ-Þ])))\s+(?P<o>.+)"),
+    _rule("lives_in", "place drop",
+          r"(?:have\s+|has\s+)?" + ADVERBS + r"(?:(?:moved|relocated)\s+(?:back\s+|over\s+)?"
+          r"(?:here\s+)?to|settled(?:\s+down)?\s+in)\s+(?P<o>.+)"),
+    _rule("lives_in", "place drop 0.7",
+          r"(?:have|has)\s+been\s+" + ADVERBS + r"in\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w' .-]+?)\s+"
+          r"(?=(?:for|since)\s+(?:\d|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+          r"twenty|several|many|the\s+(?:last|past)|years|ages|\w+\s+years))"),
+    _rule("lives_in", "place drop 0.75",
+          r"(?:call|calls)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w' .-]+?)\s+home\b"),
+    _rule("lives_in", "place drop 0.75",
+          r"(?:rent|rents|share|shares)\s+(?:a|an|my|our|the)\s+(?:[\w-]+\s+)?(?:flat|apartment|"
+          r"house|place|room|condo|studio|loft)\s+in\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("lives_in", "place 0.75",
+          _BE + r"(?:based|settled)\s+(?:out\s+)?in\s+(?P<o>.+)"),
+    _rule("lives_in", "place drop closes",
+          r"(?:have\s+|has\s+)?" + ADVERBS + r"moved\s+(?:away\s+from|out\s+of)\s+(?P<o>.+)"),
+    _rule("from", "place",
+          r"(?:(?:am|is|are|'s|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:originally\s+)?from|"
+          r"(?:hail|hails)\s+(?:originally\s+)?from)\s+(?P<o>.+)"),
+    _rule("from", "place drop 0.7",
+          r"(?:(?:moved|came|relocated)\s+(?:here|over)|immigrated|emigrated)\s+"
+          r"from\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("from", "place 0.75",
+          r"was\s+born\s+(?:and\s+raised\s+)?in\s+(?!" + _WHEN + r")(?P<o>.+)"),
+    _rule("grew_up_in", "place 0.75",
+          r"was\s+born\s+and\s+(?:raised|bred)\s+in\s+(?P<o>.+)"),
+    _rule("grew_up_in", "place",
+          r"(?:grew\s+up|was\s+raised|were\s+raised|spent\s+(?:my|his|her|our|their)\s+"
+          r"(?:childhood|early\s+years))\s+in\s+(?P<o>.+)"),
+    _rule("birthday", "raw drop 0.85",
+          r"was\s+born\s+on\s+(?:the\s+)?(?P<o>(?:January|February|March|April|May|June|July|"
+          r"August|September|October|November|December)\s+\d{1,2}(?:st|nd|rd|th)?|"
+          r"\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:January|February|March|April|May|June|July|"
+          r"August|September|October|November|December))\b"),
+    _rule("visited", "proper_list drop 0.75",
+          _VISIT + r"\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
     # -- work
-    _r(
-        _WORK + r"\s+" + ADVERBS + r"(?:(?:full[- ]time|part[- ]time|remotely|nights|days|weekends|"
-        r"freelance|there)\s+)?(?:(?:in|with)\s+(?!(?-i:[A-ZÀ-ÖØ-Þ]))(?:the\s+)?[\w-]+"
-        r"(?:\s+[\w-]+)?\s+|the\s+[\w-]+(?:\s+(?:desk|shift|counter|register|floor|line|bar))?\s+)?"
-        r"(?:at|for)\s+(?!" + _DURATION + r")(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        _WORK_AS + r"\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?(?:at|for|with)\s+(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        0.75,
-        mode="place",
-        transform=_org,
-    ),
-    _r(
-        _NEW_JOB + r"\s+(?:an?\s+)?(?P<o>.+)",
-        "works_as",
-        "{s} works as {o}",
-        True,
-        0.75,
-        on_negation="drop",
-        transform=_job,
-        cut="at|for|in|with|since|and",
-    ),
-    _r(
-        _NEW_JOB + r"\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?(?:at|for|with)\s+(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        0.75,
-        mode="place",
-        on_negation="drop",
-        transform=_org,
-    ),
-    _r(
-        r"(?:started|began|got|landed|took)\s+(?:a\s+|my\s+|the\s+|his\s+|her\s+)?(?:new\s+)?"
-        r"(?:job|position|role|internship|gig)\s+(?:at|with)\s+(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        0.75,
-        mode="place",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:have|has)\s+been\s+"
-        + ADVERBS
-        + r"(?:at|with)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'&. -]+?)\s+"
-        r"(?=(?:for|since)\s+(?:\d|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
-        r"twenty|several|many|the\s+(?:last|past)|years|ages|\w+\s+years))",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        0.7,
-        mode="place",
-        on_negation="drop",
-    ),
-    _r(
-        _BE + r"(?:employed|hired)\s+(?:at|by)\s+(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)?" + _JOBP + r"\s+(?:at|for|with)\s+(?!" + _DURATION + r")(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        0.75,
-        mode="place",
-        transform=_org,  # "a nanny for two kids" names no employer
-    ),
-    _r(
-        r"(?:quit|left|lost)\s+(?:my|his|her|their|the)\s+(?:job|position|role)\s+"
-        r"(?:at|with)\s+(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        mode="place",
-        on_negation="drop",
-        negated=True,
-    ),
-    _r(
-        r"(?:got|was|were|have\s+been|has\s+been)\s+(?:laid\s+off|fired|let\s+go|"
-        r"made\s+redundant)\s+(?:from|by|at)\s+(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        mode="place",
-        on_negation="drop",
-        negated=True,
-    ),
-    _r(
-        r"(?:quit|resigned\s+from)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        0.7,
-        mode="place",
-        on_negation="drop",
-        negated=True,
-    ),
-    _r(
-        _WORK_AS + r"\s+(?:an?\s+)?(?P<o>.+)",
-        "works_as",
-        "{s} works as {o}",
-        True,
-        cut="at|for|in|with|since|and",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)(?P<o>" + _JOBP + r")\b(?!\s+(?:of|fan|at\s+heart)\b)",
-        "works_as",
-        "{s} works as {o}",
-        True,
-        0.75,
-        mode="raw",
-        transform=_job,
-    ),
-    _r(
-        r"(?:teach|teaches)\s+(?P<o>.+)",
-        "works_as",
-        "{s} works as {o}",
-        True,
-        0.7,
-        transform=_teacher,
-        cut="at|in|to|for",
-    ),
-    _r(
-        r"(?:teach|teaches)\s+(?:[\w-]+\s+){0,2}?at\s+(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        0.7,
-        mode="place",
-        transform=_org,
-    ),
-    _r(
-        r"(?:teach|teaches)(?P<o>)\s+at\b",
-        "works_as",
-        "{s} works as {o}",
-        True,
-        0.7,
-        mode="raw",
-        transform=_a_teacher,
-    ),
-    _r(
-        _BE + r"(?:part\s+of|on|in)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,2}?(?:team|staff|faculty|crew|"
-        r"board|department)\s+(?:at|of|for)\s+(?P<o>.+)",
-        "works_at",
-        "{s} works at {o}",
-        True,
-        0.7,
-        mode="place",
-        transform=_org,
-    ),
-    _r(
-        r"(?:do|does)\s+(?P<o>[\w-]+(?:\s+[\w-]+)?)\s+for\s+a\s+living\b",
-        "works_as",
-        "{s} works as {o}",
-        True,
-        0.7,
-        mode="raw",
-        on_negation="drop",
-    ),
+    _rule("works_at", "place",
+          _WORK + r"\s+" + ADVERBS + r"(?:(?:full[- ]time|part[- ]time|remotely|nights|days|weekends|"
+          r"freelance|there)\s+)?(?:(?:in|with)\s+(?!(?-i:[A-ZÀ-ÖØ-Þ]))(?:the\s+)?[\w-]+"
+          r"(?:\s+[\w-]+)?\s+|the\s+[\w-]+(?:\s+(?:desk|shift|counter|register|floor|line|bar))?\s+)?"
+          r"(?:at|for)\s+(?!" + _DURATION + r")(?P<o>.+)"),
+    _rule("works_at", "place 0.75 @org",
+          _WORK_AS + r"\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?(?:at|for|with)\s+(?P<o>.+)"),
+    _rule("works_as", "drop 0.75 @job cut=at|for|in|with|since|and",
+          _NEW_JOB + r"\s+(?:an?\s+)?(?P<o>.+)"),
+    _rule("works_at", "place drop 0.75 @org",
+          _NEW_JOB + r"\s+(?:an?\s+)?(?:[\w'-]+\s+){1,4}?(?:at|for|with)\s+(?P<o>.+)"),
+    _rule("works_at", "place drop 0.75",
+          r"(?:started|began|got|landed|took)\s+(?:a\s+|my\s+|the\s+|his\s+|her\s+)?(?:new\s+)?"
+          r"(?:job|position|role|internship|gig)\s+(?:at|with)\s+(?P<o>.+)"),
+    _rule("works_at", "place drop 0.7",
+          r"(?:have|has)\s+been\s+"
+          + ADVERBS
+          + r"(?:at|with)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'&. -]+?)\s+"
+          r"(?=(?:for|since)\s+(?:\d|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+          r"twenty|several|many|the\s+(?:last|past)|years|ages|\w+\s+years))"),
+    _rule("works_at", "place",
+          _BE + r"(?:employed|hired)\s+(?:at|by)\s+(?P<o>.+)"),
+    # "a nanny for two kids" names no employer
+    _rule("works_at", "place 0.75 @org",
+          _BE + r"(?:an?\s+)?" + _JOBP + r"\s+(?:at|for|with)\s+(?!" + _DURATION + r")(?P<o>.+)"),
+    _rule("works_at", "place drop closes",
+          r"(?:quit|left|lost)\s+(?:my|his|her|their|the)\s+(?:job|position|role)\s+"
+          r"(?:at|with)\s+(?P<o>.+)"),
+    _rule("works_at", "place drop closes",
+          r"(?:got|was|were|have\s+been|has\s+been)\s+(?:laid\s+off|fired|let\s+go|"
+          r"made\s+redundant)\s+(?:from|by|at)\s+(?P<o>.+)"),
+    _rule("works_at", "place drop closes 0.7",
+          r"(?:quit|resigned\s+from)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("works_as", "cut=at|for|in|with|since|and",
+          _WORK_AS + r"\s+(?:an?\s+)?(?P<o>.+)"),
+    _rule("works_as", "raw 0.75 @job",
+          _BE + r"(?:an?\s+)(?P<o>" + _JOBP + r")\b(?!\s+(?:of|fan|at\s+heart)\b)"),
+    _rule("works_as", "0.75 @job cut=at|for|in|with|since|and",
+          r"(?:love|loves|like|likes|enjoy|enjoys|hate|hates)\s+(?:my|his|her)\s+(?:job|work|career)"
+          r"\s+as\s+(?:an?\s+)?(?P<o>.+)"),
+    _rule("works_as", "0.7 @teacher cut=at|in|to|for",
+          r"(?:teach|teaches)\s+(?P<o>.+)"),
+    _rule("works_at", "place 0.7 @org",
+          r"(?:teach|teaches)\s+(?:[\w-]+\s+){0,2}?at\s+(?P<o>.+)"),
+    _rule("works_as", "raw 0.7 @a_teacher",
+          r"(?:teach|teaches)(?P<o>)\s+at\b"),
+    _rule("works_at", "place 0.7 @org",
+          _BE + r"(?:part\s+of|on|in)\s+(?:the|a|an)\s+(?:[\w-]+\s+){0,2}?(?:team|staff|faculty|crew|"
+          r"board|department)\s+(?:at|of|for)\s+(?P<o>.+)"),
+    _rule("works_as", "raw drop 0.7",
+          r"(?:do|does)\s+(?P<o>[\w-]+(?:\s+[\w-]+)?)\s+for\s+a\s+living\b"),
     # -- study
-    _r(
-        r"(?:study|studies|(?:am|is|are)\s+studying)\s+(?:(?!at\b)[\w'-]+\s+){0,4}?at\s+(?P<o>.+)",
-        "studies_at",
-        "{s} studies at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)?(?:" + _MOD + r"\s+){0,3}?(?:student|undergrad|undergraduate|"
-        r"postgrad|freshman|sophomore|senior|junior|phd\s+candidate)\s+(?:at|in)\s+"
-        r"(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "studies_at",
-        "{s} studies at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"(?:am|is|are)\s+"
-        + ADVERBS
-        + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
-        r"studying\s+for|working\s+towards?)\s+"
-        r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+(?:in\s+[\w' -]+?\s+)?at\s+(?P<o>.+)",
-        "studies_at",
-        "{s} studies at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"(?:(?:go|goes)\s+to|attend|attends)\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ])[^,.;!?]*?(?:University|College|"
-        r"School|Academy|Institute|Polytechnic|Tech)\b(?:\s+of\s+(?-i:[A-ZÀ-ÖØ-Þ])\w+)*)",
-        "studies_at",
-        "{s} studies at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"(?:(?:am|is|are)\s+" + ADVERBS + r"enrolled\s+(?:at|in)|"
-        r"(?:am|is|are)\s+in\s+(?:grad|graduate|law|med|medical|business|nursing|dental|art|"
-        r"film|drama|music|divinity)\s+school\s+at)\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "studies_at",
-        "{s} studies at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"(?:have|has|hold|holds|got|earned)\s+(?:an?|my|his|her)\s+"
-        + _DEGREE
-        + r"\s+(?:in\s+[\w' -]+?\s+)?from\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "graduated_from",
-        "{s} graduated from {o}",
-        False,
-        0.75,
-        mode="place",
-        on_negation="drop",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)?(?:" + _MOD + r"\s+){0,2}?(?:student|major|candidate)\s+(?:in|of)\s+"
-        r"(?P<o>(?-i:[a-z])[\w-]+(?:\s+(?-i:[a-z])[\w-]+)?)",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.75,
-        mode="raw",
-        cut="at|in|and|but",
-    ),
-    _r(
-        r"(?:finished|completed|got|earned|did)\s+(?:my|his|her|their|a|an)\s+"
-        + _DEGREE
-        + r"\s+(?:in\s+[\w' -]+?\s+)?(?:at|from)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "graduated_from",
-        "{s} graduated from {o}",
-        False,
-        0.75,
-        mode="place",
-        on_negation="drop",
-    ),
-    _r(
-        _BE + r"an?\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w&.'-]*(?:\s+(?-i:[A-ZÀ-ÖØ-Þ])[\w&.'-]*){0,3})\s+"
-        r"(?:alum|alumna|alumnus|grad|graduate)\b",
-        "graduated_from",
-        "{s} graduated from {o}",
-        False,
-        0.75,
-        mode="raw",
-    ),
-    _r(
-        r"(?:have\s+|has\s+|just\s+)?graduated\s+from\s+(?P<o>.+)",
-        "graduated_from",
-        "{s} graduated from {o}",
-        False,
-        mode="place",
-    ),
-    _r(
-        r"(?:am|is|are|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:studying|learning|"
-        r"taking\s+(?:classes|lessons)\s+(?:in|on)|taking\s+an?\s+(?:[\w-]+\s+)?course\s+"
-        r"(?:in|on)(?=\s+(?-i:[a-z])))\s+(?P<o>.+)",  # "a course on Coursera" names no subject
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.75,
-        mode="list",
-        on_negation="drop",
-        transform=_learning,
-        cut="at|on|via|through|with|from",
-    ),
-    _r(
-        r"(?:study|studies)\s+(?!(?:at|part-time|full-time|hard|abroad|online|remotely|for|"
-        r"with|late|together)\b)(?P<o>.+)",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.75,
-        mode="list",
-        on_negation="drop",
-        cut="at|on|via|through|with|from",
-    ),
-    _r(
-        r"(?:am|is|are)\s+"
-        + ADVERBS
-        + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
-        r"studying\s+for|working\s+towards?)\s+"
-        r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+in\s+(?P<o>.+)",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.8,
-        cut="at|on|via|through|with|from",
-    ),
-    _r(
-        r"(?:am|is|are)\s+"
-        + ADVERBS
-        + r"(?:taking|doing)\s+an?\s+(?:online\s+|evening\s+|night\s+)?"
-        r"(?P<o>(?-i:[a-zA-Z])[\w-]+(?:\s+[\w-]+)?)\s+(?:class|classes|course|workshop|lessons)\b",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.7,
-        mode="raw",
-        on_negation="drop",
-        transform=_subject_taught,
-    ),
-    _r(
-        r"(?:am|is|are)\s+" + ADVERBS + r"(?:taking|doing)\s+an?\s+(?:[\w-]+\s+)?(?:class|course|"
-        r"workshop|degree|diploma)\s+(?:in|on)\s+(?P<o>(?-i:[a-zA-Z])[\w-]+(?:\s+[\w-]+)?)",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.7,
-        mode="raw",
-        on_negation="drop",
-        cut="at|and|but|with|online|this|next|at",
-    ),
-    _r(
-        r"(?:am|is|are)\s+in\s+(?:my|his|her|their)\s+(?:first|second|third|fourth|fifth|final|"
-        r"last|senior|junior|freshman|sophomore)\s+year\s+(?:at|of)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "studies_at",
-        "{s} studies at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"(?:am|is|are)\s+" + ADVERBS + r"in\s+(?P<o>law|nursing|med|medical|dental|business|art|"
-        r"film|drama|music|divinity|culinary|architecture|engineering)\s+school\b",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.75,
-        mode="raw",
-        transform=_school_subject,
-    ),
-    _r(
-        _BE
-        + r"an?\s+(?:first|second|third|fourth|final|last)[- ]year\s+(?:student\s+)?(?:at|in)\s+"
-        r"(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)",
-        "studies_at",
-        "{s} studies at {o}",
-        True,
-        mode="place",
-    ),
-    _r(
-        r"(?:major|majors)\s+in\s+(?P<o>.+)",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.75,
-        cut="at|on|via|through|with|from",
-    ),
-    _r(
-        r"(?:am|is|are)\s+" + ADVERBS + r"majoring\s+in\s+(?P<o>.+)",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.8,
-        cut="at|on|via|through|with|from",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)?(?P<o>(?:" + _MOD + r"\s+){1,3}?)(?:student|major)\b",
-        "studies",
-        "{s} studies {o}",
-        False,
-        0.7,
-        mode="raw",
-        transform=_field_of_study,
-    ),
+    _rule("studies_at", "place",
+          r"(?:study|studies|(?:am|is|are)\s+studying)\s+(?:(?!at\b)[\w'-]+\s+){0,4}?at\s+(?P<o>.+)"),
+    _rule("studies_at", "place",
+          _BE + r"(?:an?\s+)?(?:" + _MOD + r"\s+){0,3}?(?:student|undergrad|undergraduate|"
+          r"postgrad|freshman|sophomore|senior|junior|phd\s+candidate)\s+(?:at|in)\s+"
+          r"(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("studies_at", "place",
+          r"(?:am|is|are)\s+"
+          + ADVERBS
+          + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
+          r"studying\s+for|working\s+towards?)\s+"
+          r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+(?:in\s+[\w' -]+?\s+)?at\s+(?P<o>.+)"),
+    _rule("studies_at", "place",
+          r"(?:(?:go|goes)\s+to|attend|attends)\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ])[^,.;!?]*?(?:University|College|"
+          r"School|Academy|Institute|Polytechnic|Tech|State(?=\s*(?:[,.!?;]|$|now\b|and\b)))\b(?:\s+of\s+(?-i:[A-ZÀ-ÖØ-Þ])\w+)*)"),
+    _rule("studies_at", "place",
+          r"(?:(?:am|is|are)\s+" + ADVERBS + r"enrolled\s+(?:at|in)|"
+          r"(?:am|is|are)\s+in\s+(?:grad|graduate|law|med|medical|business|nursing|dental|art|"
+          r"film|drama|music|divinity)\s+school\s+at)\s+(?P<o>(?:the\s+)?(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("graduated_from", "place drop 0.75",
+          r"(?:have|has|hold|holds|got|earned)\s+(?:an?|my|his|her)\s+"
+          + _DEGREE
+          + r"\s+(?:in\s+[\w' -]+?\s+)?from\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("studies", "raw 0.75 cut=at|in|and|but",
+          _BE + r"(?:an?\s+)?(?:" + _MOD + r"\s+){0,2}?(?:student|major|candidate)\s+(?:in|of)\s+"
+          r"(?P<o>(?-i:[a-z])[\w-]+(?:\s+(?-i:[a-z])[\w-]+)?)"),
+    _rule("graduated_from", "place drop 0.75",
+          r"(?:finished|completed|got|earned|did)\s+(?:my|his|her|their|a|an)\s+"
+          + _DEGREE
+          + r"\s+(?:in\s+[\w' -]+?\s+)?(?:at|from)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("graduated_from", "raw 0.75",
+          _BE + r"an?\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w&.'-]*(?:\s+(?-i:[A-ZÀ-ÖØ-Þ])[\w&.'-]*){0,3})\s+"
+          r"(?:alum|alumna|alumnus|grad|graduate)\b"),
+    _rule("graduated_from", "place",
+          r"(?:have\s+|has\s+|just\s+)?graduated\s+from\s+(?P<o>.+)"),
+    # "a course on Coursera" names no subject
+    _rule("studies", "list drop 0.75 @learning cut=at|on|via|through|with|from|in",
+          r"(?:am|is|are|have\s+been|has\s+been)\s+" + ADVERBS + r"(?:studying|learning|"
+          r"taking\s+(?:classes|lessons)\s+(?:in|on)|taking\s+an?\s+(?:[\w-]+\s+)?course\s+"
+          r"(?:in|on)(?=\s+(?-i:[a-z])))\s+(?P<o>.+)"),
+    _rule("studies", "list drop 0.75 cut=at|on|via|through|with|from|in",
+          r"(?:study|studies)\s+(?!(?:at|part-time|full-time|hard|abroad|online|remotely|for|"
+          r"with|late|together)\b)(?P<o>.+)"),
+    _rule("studies", "cut=at|on|via|through|with|from|in",
+          r"(?:am|is|are)\s+"
+          + ADVERBS
+          + r"(?:doing|pursuing|working\s+on|finishing|completing|getting|earning|"
+          r"studying\s+for|working\s+towards?)\s+"
+          r"(?:a|an|my|his|her)\s+" + _DEGREE + r"\s+in\s+(?P<o>.+)"),
+    _rule("studies", "raw drop 0.7 @subject_taught",
+          r"(?:am|is|are)\s+"
+          + ADVERBS
+          + r"(?:taking|doing)\s+an?\s+(?:online\s+|evening\s+|night\s+)?"
+          r"(?P<o>(?-i:[a-zA-Z])[\w-]+(?:\s+[\w-]+)?)\s+(?:class|classes|course|workshop|lessons)\b"),
+    _rule("studies", "raw drop 0.7 cut=at|and|but|with|online|this|next|at",
+          r"(?:am|is|are)\s+" + ADVERBS + r"(?:taking|doing)\s+an?\s+(?:[\w-]+\s+)?(?:class|course|"
+          r"workshop|degree|diploma)\s+(?:in|on)\s+(?P<o>(?-i:[a-zA-Z])[\w-]+(?:\s+[\w-]+)?)"),
+    _rule("studies_at", "place",
+          r"(?:am|is|are)\s+in\s+(?:my|his|her|their)\s+(?:first|second|third|fourth|fifth|final|"
+          r"last|senior|junior|freshman|sophomore)\s+year\s+(?:at|of)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("studies", "raw 0.75 @school_subject",
+          r"(?:am|is|are)\s+" + ADVERBS + r"in\s+(?P<o>law|nursing|med|medical|dental|business|art|"
+          r"film|drama|music|divinity|culinary|architecture|engineering)\s+school\b"),
+    _rule("studies_at", "place",
+          _BE
+          + r"an?\s+(?:first|second|third|fourth|final|last)[- ]year\s+(?:student\s+)?(?:at|in)\s+"
+          r"(?P<o>(?-i:[A-ZÀ-ÖØ-Þ]).+)"),
+    _rule("studies", "0.75 cut=at|on|via|through|with|from|in",
+          r"(?:major|majors)\s+in\s+(?P<o>.+)"),
+    _rule("studies", "cut=at|on|via|through|with|from|in",
+          r"(?:am|is|are)\s+" + ADVERBS + r"majoring\s+in\s+(?P<o>.+)"),
+    _rule("studies", "raw 0.7 @field_of_study",
+          _BE + r"(?:an?\s+)?(?P<o>(?:" + _MOD + r"\s+){1,3}?)(?:student|major)\b"),
     # -- who they are
-    _r(
-        r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+" + ADVERBS + r"(?P<o>\d{1,3})"
-        r"(?:\s+years?\s+old|\s*(?:yo|y/o|yrs?\s+old))?"
-        r"(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|last\b|so\b|years\b))",
-        "age",
-        "{s} is {o} years old",
-        True,
-        0.85,
-        mode="raw",
-    ),
-    _r(
-        r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+"
-        + ADVERBS
-        + r"(?P<o>"
-        + NUMBER_WORDS
-        + r")(?:\s+years?\s+old)?(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|"
-        r"last\b|so\b))",
-        "age",
-        "{s} is {o} years old",
-        True,
-        0.8,
-        mode="raw",
-        transform=number_value,
-    ),
-    _r(
-        _BE + r"an?\s+(?P<o>\d{1,3})[- ]years?[- ]old\b",
-        "age",
-        "{s} is {o} years old",
-        True,
-        0.85,
-        mode="raw",
-    ),
-    _r(
-        _BE + r"(?P<o>married|single|engaged|divorced|widowed|separated)\b"
-        r"(?!\s+to\s+(?:my|the|his|her|their)\s+(?:job|work|career|phone|desk|office|laptop))",
-        "relationship_status",
-        "{s} is {o}",
-        True,
-        0.85,
-        mode="raw",
-    ),
-    _r(
-        _BE + r"(?P<o>in\s+a\s+relationship)\b",
-        "relationship_status",
-        "{s} is {o}",
-        True,
-        0.8,
-        mode="raw",
-    ),
-    _r(
-        r"(?:got|have\s+got|has\s+got)\s+(?P<o>married|engaged|divorced)\b",
-        "relationship_status",
-        "{s} is {o}",
-        True,
-        0.85,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)?(?:strict\s+)?(?P<o>vegan|vegetarian|pescatarian|pescetarian|keto|"
-        r"paleo|plant-based|gluten-free|dairy-free)\b",
-        "diet",
-        "{s} is {o}",
-        True,
-        0.85,
-        mode="raw",
-    ),
-    _r(
-        r"(?:went|have\s+gone|has\s+gone|became|have\s+become|has\s+become|turned)\s+"
-        r"(?P<o>vegan|vegetarian|pescatarian|plant-based)\b",
-        "diet",
-        "{s} is {o}",
-        True,
-        0.85,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:follow|follows|eat|eats|keep|keeps|(?:am|is|are)\s+on|stick\s+to|sticks\s+to)\s+"
-        r"(?:an?\s+|the\s+)?(?:strict\s+|mostly\s+)?(?P<o>" + _DIETS + r")\s+diet\b",
-        "diet",
-        "{s} is {o}",
-        True,
-        0.8,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        _BE + r"(?:severely\s+|very\s+|mildly\s+)?(?P<o>lactose|gluten|fructose|histamine|"
-        r"dairy|wheat|soy)[- ]intolerant\b",
-        "allergic_to",
-        "{s} is allergic to {o}",
-        False,
-        0.8,
-        mode="raw",
-    ),
-    _r(
-        _BE + r"(?:severely\s+|very\s+|deathly\s+|super\s+|highly\s+)?allergic\s+to\s+(?P<o>.+)",
-        "allergic_to",
-        "{s} is allergic to {o}",
-        False,
-        0.9,
-        mode="list",
-    ),
-    _r(
-        r"(?:speak|speaks|can\s+speak)\s+(?:\w+\s+languages?\s*[:,-]?\s*)?(?P<o>.+)",
-        "speaks",
-        "{s} speaks {o}",
-        False,
-        mode="proper_list",
-    ),
-    _r(
-        _BE + r"(?:fluent|conversational|bilingual|native)\s+in\s+(?P<o>.+)",
-        "speaks",
-        "{s} speaks {o}",
-        False,
-        mode="proper_list",
-    ),
-    _r(
-        r"(?:play|plays|have\s+been\s+playing|has\s+been\s+playing)\s+(?:the\s+|a\s+lot\s+of\s+|"
-        r"some\s+)?(?P<o>(?:" + PLAYS + r"))\b",
-        "plays",
-        "{s} plays {o}",
-        False,
-        0.75,
-        mode="raw",
-        on_negation="drop",
-    ),
+    _rule("age", "raw 0.85",
+          r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+" + ADVERBS + r"(?P<o>\d{1,3})"
+          + _FIGURATIVE_AGE + r"(?:\s+years?\s+old|\s*(?:yo|y/o|yrs?\s+old))?"
+          r"(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|last\b|so\b|years\b))"),
+    _rule("age", "raw @number_value",
+          r"(?:am|is|'s|(?:have|has)\s+just\s+turned|turned)\s+"
+          + ADVERBS
+          + r"(?P<o>"
+          + NUMBER_WORDS
+          + r")" + _FIGURATIVE_AGE + r"(?:\s+years?\s+old)?(?=\s*(?:[,.!;?]|$|and\b|but\b|now\b|today\b|this\b|"
+          r"last\b|so\b))"),
+    _rule("age", "raw 0.85",
+          _BE + r"an?\s+(?P<o>\d{1,3})[- ]years?[- ]old\b"),
+    _rule("relationship_status", "raw 0.85",
+          _BE + r"(?P<o>married|single|engaged|divorced|widowed|separated)\b"
+          r"(?!\s+to\s+(?:my|the|his|her|their|this)\s+(?!(?:" + KIN + r")\b))"),
+    _rule("relationship_status", "raw",
+          _BE + r"(?P<o>in\s+a\s+relationship)\b"),
+    _rule("relationship_status", "raw",
+          _BE + r"(?:an?\s+)?(?P<o>single)\s+(?:dad|mom|mum|mother|father|parent)\b"),
+    _rule("relationship_status", "raw drop 0.85",
+          r"(?:got|have\s+got|has\s+got)\s+(?P<o>married|engaged|divorced)\b"),
+    _rule("diet", "raw 0.85",
+          _BE + r"(?:an?\s+)?(?:strict\s+)?(?P<o>vegan|vegetarian|pescatarian|pescetarian|keto|"
+          r"paleo|plant-based|gluten-free|dairy-free)\b"),
+    _rule("diet", "raw drop 0.85",
+          r"(?:went|have\s+gone|has\s+gone|became|have\s+become|has\s+become|turned)\s+"
+          r"(?P<o>vegan|vegetarian|pescatarian|plant-based)\b"),
+    _rule("diet", "raw drop",
+          r"(?:follow|follows|eat|eats|keep|keeps|(?:am|is|are)\s+on|stick\s+to|sticks\s+to)\s+"
+          r"(?:an?\s+|the\s+)?(?:strict\s+|mostly\s+)?(?P<o>" + DIETS + r")\s+diet\b"),
+    _rule("allergic_to", "raw",
+          _BE + r"(?:severely\s+|very\s+|mildly\s+)?(?P<o>lactose|gluten|fructose|histamine|"
+          r"dairy|wheat|soy)[- ]intolerant\b"),
+    _rule("allergic_to", "list 0.9",
+          _BE + r"(?:severely\s+|very\s+|deathly\s+|super\s+|highly\s+)?allergic\s+to\s+(?P<o>.+)"),
+    _rule("speaks", "proper_list",
+          r"(?:speak|speaks|can\s+speak)\s+(?:\w+\s+languages?\s*[:,-]?\s*)?(?P<o>.+)"),
+    _rule("speaks", "proper_list",
+          _BE + r"(?:fluent|conversational|bilingual|native)\s+in\s+(?P<o>.+)"),
+    _rule("plays", "raw drop 0.75",
+          r"(?:play|plays|have\s+been\s+playing|has\s+been\s+playing)\s+(?:the\s+|a\s+lot\s+of\s+|"
+          r"some\s+)?(?P<o>(?:" + PLAYS + r"))\b"),
     # -- family, pets, possessions
-    _r(
-        r"(?:have|has|have\s+got|has\s+got|adopted|rescued|got(?=\s+(?:a|an|one|two|three)\s+"
-        r"(?:new\s+)?(?:dog|cat|puppy|kitten|pup|rabbit|bunny|hamster|parrot)))\s+"
-        r"(?:" + NUM + r"\s+(?:[\w-]+\s+)?(?:kids|children|sons|daughters|son|daughter|"
-        r"husband|wife|partner|car|house)\s+and\s+)?(?P<o>" + NUM + r"\s+"
-        r"(?:[\w-]+\s+){0,2}?(?:" + PETS + r")(?:s|es)?)\b"
-        r"(?!\s+(?:walker|sitter|bed|food|park|show|groomer|allergy))",
-        "has_pet",
-        "{s} has {o}",
-        False,
-        0.75,
-        mode="raw",
-        on_negation="drop",
-        transform=_not_new,
-    ),
-    _r(
-        r"(?:have|has|have\s+got|has\s+got|got)\s+(?:an?\s+(?:husband|wife|partner|boyfriend|"
-        r"girlfriend|dog|cat)\s+and\s+)?(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
-        r"(?:" + THINGS + r"))\b"
-        r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ])|\s+(?:girl|boy|named|called)\b)",  # "a son, Felix": the son is named, not counted
-        "has",
-        "{s} has {o}",
-        False,
-        0.75,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:own|owns|run|runs)\s+(?P<o>(?:a|an|my|his|her|our|their)\s+(?:own\s+)?"
-        r"(?:[\w-]+\s+){0,2}?(?:" + BUSINESS + r"))\b",
-        "has",
-        "{s} has {o}",
-        False,
-        0.75,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        _BE
-        + r"(?:an?\s+|the\s+)?(?:proud\s+|happy\s+|new\s+)?owner\s+of\s+(?P<o>(?:a|an|two|three)\s+.+)",
-        "has",
-        "{s} has {o}",
-        False,
-        0.7,
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:drive|drives)\s+(?P<o>(?:a|an)\s+.+)",
-        "has",
-        "{s} has {o}",
-        False,
-        0.7,
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:own|owns)\s+(?P<o>" + _NUM_OR_DET + r"\s+(?:[\w'-]+\s+){0,2}?(?:" + PETS + r")"
-        r"(?:s|es)?)\b",
-        "has_pet",
-        "{s} has {o}",
-        False,
-        0.75,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:own|owns)\s+(?P<o>" + NUM + r"\s+(?!(?:lot|bit|few|couple|pair|copy)\b).+)",
-        "has",
-        "{s} has {o}",
-        False,
-        0.7,
-        on_negation="drop",
-        cut="in|near|on|by|outside|with",
-    ),
+    _rule("has_pet", "raw drop 0.75 @not_new",
+          r"(?:have|has|have\s+got|has\s+got|adopted|rescued|got(?=\s+(?:a|an|one|two|three)\s+"
+          r"(?:new\s+)?(?:dog|cat|puppy|kitten|pup|rabbit|bunny|hamster|parrot)))\s+"
+          r"(?:" + NUM + r"\s+(?:[\w-]+\s+)?(?:kids|children|sons|daughters|son|daughter|"
+          r"husband|wife|partner|car|house)\s+and\s+)?(?P<o>" + NUM + r"\s+"
+          r"(?:[\w-]+\s+){0,2}?(?:" + PETS + r")(?:s|es)?)\b"
+          r"(?!\s+(?:walker|sitter|bed|food|park|show|groomer|allergy))"),
+    # "a son, Felix": the son is named, not counted
+    _rule("has", "raw drop 0.75",
+          r"(?:have|has|have\s+got|has\s+got|got)\s+(?:an?\s+(?:husband|wife|partner|boyfriend|"
+          r"girlfriend|dog|cat)\s+and\s+)?(?P<o>" + NUM + r"\s+(?:[\w-]+\s+){0,2}?"
+          r"(?:" + THINGS + r")|twin\s+(?:boys|girls|sons|daughters|brothers|sisters)|twins)\b"
+          r"(?!\s*,\s*(?-i:[A-ZÀ-ÖØ-Þ])|\s+(?:girl|boy|named|called)\b)"),
+    _rule("has", "raw drop 0.75",
+          r"(?:own|owns|run|runs)\s+(?P<o>(?:a|an|my|his|her|our|their)\s+(?:own\s+)?"
+          r"(?:[\w-]+\s+){0,2}?(?:" + BUSINESS + r"))\b"),
+    _rule("has", "drop 0.7",
+          _BE
+          + r"(?:an?\s+|the\s+)?(?:proud\s+|happy\s+|new\s+)?owner\s+of\s+(?P<o>(?:a|an|two|three)\s+.+)"),
+    _rule("has", "drop 0.7",
+          r"(?:drive|drives)\s+(?P<o>(?:a|an)\s+.+)"),
+    _rule("has_pet", "raw drop 0.75",
+          r"(?:own|owns)\s+(?P<o>" + _NUM_OR_DET + r"\s+(?:[\w'-]+\s+){0,2}?(?:" + PETS + r")"
+          r"(?:s|es)?)\b"),
+    _rule("has", "drop 0.7 cut=in|near|on|by|outside|with",
+          r"(?:own|owns)\s+(?P<o>" + NUM + r"\s+(?!(?:lot|bit|few|couple|pair|copy)\b).+)"),
     # -- tastes and pastimes
-    _r(
-        r"(?:prefer|prefers|would\s+rather\s+have)\s+(?P<o>.+)",
-        "prefers",
-        "{s} prefers {o}",
-        False,
-        on_negation="drop",
-        cut="to|over|than|rather|instead",
-    ),
-    _r(
-        r"would\s+(?:much\s+)?rather\s+(?P<o>[a-z]+)\s+(?=than\b)",
-        "prefers",
-        "{s} prefers {o}",
-        False,
-        mode="raw",
-        on_negation="drop",
-        transform=_activity,
-    ),
-    _r(
-        _BE + r"(?:much\s+)?more\s+of\s+an?\s+(?P<o>[\w-]+)\s+person\b",
-        "prefers",
-        "{s} prefers {o}",
-        False,
-        0.7,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?!.*\b(?:better|more)\s+than\b)"
-        r"(?P<o>.+)",
-        "likes",
-        "{s} likes {o}",
-        False,
-        0.7,
-        mode="list",
-        on_negation="flip",
-        transform=_to_noun,
-    ),
-    _r(
-        _BE + r"(?:into|obsessed\s+with|passionate\s+about|crazy\s+about|addicted\s+to|"
-        r"hooked\s+on|keen\s+on|fond\s+of|(?:a\s+|such\s+a\s+)?sucker\s+for|big\s+on)\s+"
-        r"(?P<o>.+)",
-        "likes",
-        "{s} likes {o}",
-        False,
-        0.7,
-        mode="list",
-        on_negation="flip",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)?(?:big|huge|massive|great|die-hard|diehard|lifelong|longtime|"
-        r"long-time|avid)?\s*fan\s+of\s+(?P<o>.+)",
-        "likes",
-        "{s} likes {o}",
-        False,
-        0.7,
-        mode="list",
-        on_negation="flip",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)?(?:big|huge|massive|die-hard|diehard|lifelong|longtime|long-time|"
-        r"avid)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'-]*(?:\s+(?-i:[A-ZÀ-ÖØ-Þ0-9])[\w'-]*){0,2})\s+fan\b",
-        "likes",
-        "{s} likes {o}",
-        False,
-        0.7,
-        mode="raw",
-        on_negation="flip",
-    ),
-    _r(
-        _BE + r"(?:an?\s+)?(?:huge|big|total|real|massive|complete|serious|bit\s+of\s+a)?\s*"
-        r"(?P<o>(?!(?:" + PETS + r")\b)[\w-]+)\s+(?:snob|buff|nut|junkie|addict|lover|enthusiast|"
-        r"fanatic|geek|nerd|aficionado|connoisseur)\b",
-        "likes",
-        "{s} likes {o}",
-        False,
-        0.65,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:(?:have|has)\s+" + ADVERBS + r"(?:loved|liked|enjoyed|adored)|(?:have|has)\s+grown\s+"
-        r"to\s+(?:love|like|enjoy|appreciate))\s+(?P<o>.+)",
-        "likes",
-        "{s} likes {o}",
-        False,
-        0.7,
-        mode="list",
-        on_negation="flip",
-        transform=_to_noun,
-    ),
-    _r(
-        r"(?:have|has)\s+" + ADVERBS + r"(?:hated|disliked|detested|loathed)\s+(?P<o>.+)",
-        "dislikes",
-        "{s} dislikes {o}",
-        False,
-        0.7,
-        mode="list",
-        on_negation="drop",
-    ),
-    _r(
-        r"would\s+(?:always\s+)?(?:pick|choose|take|go\s+with|go\s+for)\s+(?P<o>.+?)\s+"
-        r"(?=over|instead\s+of|rather\s+than|any\s+day)",
-        "prefers",
-        "{s} prefers {o}",
-        False,
-        0.7,
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:have|has)\s+" + ADVERBS + r"fallen\s+in\s+love\s+with\s+(?P<o>.+)",
-        "likes",
-        "{s} likes {o}",
-        False,
-        0.65,
-        mode="list",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:like|likes|love|loves|enjoy|enjoys)\s+(?P<o>[\w' -]+?)\s+(?:a\s+lot\s+|much\s+|way\s+|"
-        r"far\s+)?(?:better|more)\s+than\b",
-        "prefers",
-        "{s} prefers {o}",
-        False,
-        0.7,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        _BE + r"(?:much\s+|way\s+|far\s+)?more\s+into\s+(?P<o>[\w' -]+?)\s+than\b",
-        "prefers",
-        "{s} prefers {o}",
-        False,
-        0.7,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"can\s+not\s+get\s+enough\s+of\s+(?P<o>.+)",
-        "likes",
-        "{s} likes {o}",
-        False,
-        0.7,
-        mode="list",
-        on_negation="drop",
-    ),
-    _r(
-        r"care\s+(?:much\s+)?for\s+(?P<o>.+)",
-        "dislikes",
-        "{s} dislikes {o}",
-        False,
-        0.65,
-        mode="list",
-        on_negation="keep",  # only "I don't care for seafood" is a taste
-    ),
-    _r(
-        r"(?:hate|hates|dislike|dislikes|detest|detests|loathe|loathes|despise|despises|"
-        r"can\s+not\s+stand|can\s+not\s+bear)\s+(?P<o>.+)",
-        "dislikes",
-        "{s} dislikes {o}",
-        False,
-        0.7,
-        mode="list",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:took\s+up|have\s+taken\s+up|has\s+taken\s+up|got\s+into|have\s+gotten\s+into|"
-        r"has\s+gotten\s+into|picked\s+up(?=\s+\w+ing\b))\s+"
-        r"(?!(?:a|an|the|my|his|her|their|our|trouble|it|too|so|all|space|room|time)\b)"
-        r"(?P<o>.+)",
-        "hobby",
-        "{s}'s hobbies include {o}",
-        False,
-        0.7,
-        mode="list",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:go|goes)\s+(?P<o>(?!to\b)\w+ing)\b(?=(?:\s+[\w'-]+){0,6}?\s+(?:every|most|on\s+"
-        r"weekends|on\s+the\s+weekends|regularly|a\s+lot|often|whenever|each|twice|once|"
-        r"(?:\w+\s+)?times\s+a)\b)",
-        "hobby",
-        "{s}'s hobbies include {o}",
-        False,
-        0.7,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?!.*\b(?:for|at)\s+work\b)"  # "I write emails every day for work" is no pastime
-        r"(?P<o>"
-        + "|".join(ACTIVITY_NOUNS)
-        + r")s?(?:\s+(?!"
-        + _DETERMINER
-        + r"\b|late\b|out\b|into\b|away\b|errands\b|the\b)[\w'-]+){0,3}?"
-        r"\s+" + _HABIT,
-        "hobby",
-        "{s}'s hobbies include {o}",
-        False,
-        0.65,
-        mode="raw",
-        on_negation="drop",
-        transform=_activity,
-    ),
-    _r(
-        r"(?:do|does|(?:have|has)\s+been\s+doing|practi[cs]e|practi[cs]es)\s+(?P<o>(?!"
-        + _NOT_A_PASTIME
-        + r")[\w-]+(?:\s+(?!"
-        + _NOT_A_PASTIME
-        + r")[\w-]+)?)\s+"
-        + _HABIT,
-        "hobby",
-        "{s}'s hobbies include {o}",
-        False,
-        0.65,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:run|runs|do|does|compete\s+in|competes\s+in|race|races)\s+(?P<o>(?:half[- ])?"
-        r"marathons|ultramarathons|ultras|triathlons|ironmans|5ks|10ks|obstacle\s+races|"
-        r"road\s+races)\b",
-        "hobby",
-        "{s}'s hobbies include {o}",
-        False,
-        0.7,
-        mode="raw",
-        on_negation="drop",
-    ),
-    _r(
-        r"(?:collect|collects)\s+(?P<o>.+)",
-        "hobby",
-        "{s}'s hobbies include {o}",
-        False,
-        0.7,
-        on_negation="drop",
-    ),
-    _r(
-        _BE + r"(?:a\s+)?member\s+of\s+(?:a|an|the|my)\s+(?:local\s+)?(?P<o>[\w-]+(?:\s[\w-]+)?)"
-        r"\s+(?:club|team|league|group|choir|society|band)\b",
-        "hobby",
-        "{s}'s hobbies include {o}",
-        False,
-        0.65,
-        mode="raw",
-    ),
+    _rule("prefers", "drop cut=to|over|than|rather|instead",
+          r"(?:prefer|prefers|would\s+rather\s+have)\s+(?P<o>.+)"),
+    _rule("prefers", "raw drop @activity",
+          r"would\s+(?:much\s+)?rather\s+(?P<o>[a-z]+)\s+(?=than\b)"),
+    _rule("prefers", "raw drop 0.7",
+          _BE + r"(?:much\s+)?more\s+of\s+an?\s+(?P<o>[\w-]+)\s+person\b"),
+    _rule("prefers", "raw drop 0.7",
+          _BE + r"(?:an?\s+)?(?:total\s+|big\s+|huge\s+|definite\s+|definitely\s+a\s+)?"
+          r"(?P<o>cats?|dogs?|tea|coffee|beach|mountains?|city|country|book|movie|indoors?|"
+          r"outdoors?)\s+person\b"),
+    _rule("likes", "list flip 0.7 @to_noun",
+          r"(?:love|loves|adore|adores|enjoy|enjoys|like|likes)\s+(?!.*\b(?:better|more)\s+than\b)"
+          r"(?P<o>.+)"),
+    _rule("likes", "list flip 0.7",
+          _BE + r"(?:into|obsessed\s+with|passionate\s+about|crazy\s+about|addicted\s+to|"
+          r"hooked\s+on|keen\s+on|fond\s+of|(?:a\s+|such\s+a\s+)?sucker\s+for|big\s+on)\s+"
+          r"(?P<o>.+)"),
+    _rule("likes", "list flip 0.7",
+          _BE + r"(?:an?\s+)?(?:big|huge|massive|great|die-hard|diehard|lifelong|longtime|"
+          r"long-time|avid)?\s*fan\s+of\s+(?P<o>.+)"),
+    _rule("likes", "raw flip 0.7",
+          _BE + r"(?:an?\s+)?(?:big|huge|massive|die-hard|diehard|lifelong|longtime|long-time|"
+          r"avid)\s+(?P<o>(?-i:[A-ZÀ-ÖØ-Þ])[\w'-]*(?:\s+(?-i:[A-ZÀ-ÖØ-Þ0-9])[\w'-]*){0,2}|"
+          r"(?!(?:big|huge|massive|fan|sports?|ceiling|number|one|true|real|total)\b)"
+          r"(?-i:[a-z])[\w-]+)\s+fan\b"),
+    _rule("likes", "raw drop 0.65",
+          _BE + r"(?:an?\s+)?(?:huge|big|total|real|massive|complete|serious|bit\s+of\s+a)?\s*"
+          r"(?P<o>(?!(?:" + PETS + r")\b)[\w-]+)\s+(?:snob|buff|nut|junkie|addict|lover|enthusiast|"
+          r"fanatic|geek|nerd|aficionado|connoisseur)\b"),
+    _rule("likes", "list flip 0.7 @to_noun",
+          r"(?:(?:have|has)\s+" + ADVERBS + r"(?:loved|liked|enjoyed|adored)|(?:have|has)\s+grown\s+"
+          r"to\s+(?:love|like|enjoy|appreciate))\s+(?P<o>.+)"),
+    _rule("dislikes", "list drop 0.7",
+          r"(?:have|has)\s+" + ADVERBS + r"(?:hated|disliked|detested|loathed)\s+(?P<o>.+)"),
+    _rule("prefers", "drop 0.7",
+          r"would\s+(?:always\s+)?(?:pick|choose|take|go\s+with|go\s+for)\s+(?P<o>.+?)\s+"
+          r"(?=over|instead\s+of|rather\s+than|any\s+day)"),
+    _rule("likes", "list drop 0.65",
+          r"(?:have|has)\s+" + ADVERBS + r"fallen\s+in\s+love\s+with\s+(?P<o>.+)"),
+    _rule("prefers", "raw drop 0.7",
+          r"(?:like|likes|love|loves|enjoy|enjoys)\s+(?P<o>[\w' -]+?)\s+(?:a\s+lot\s+|much\s+|way\s+|"
+          r"far\s+)?(?:better|more)\s+than\b"),
+    _rule("prefers", "raw drop 0.7",
+          _BE + r"(?:much\s+|way\s+|far\s+)?more\s+into\s+(?P<o>[\w' -]+?)\s+than\b"),
+    _rule("likes", "list drop 0.7",
+          r"can\s+not\s+get\s+enough\s+of\s+(?P<o>.+)"),
+    # only "I don't care for seafood" is a taste
+    _rule("dislikes", "list keep 0.65",
+          r"care\s+(?:much\s+)?for\s+(?P<o>.+)"),
+    _rule("dislikes", "list drop 0.7",
+          r"(?:hate|hates|dislike|dislikes|detest|detests|loathe|loathes|despise|despises|"
+          r"can\s+not\s+stand|can\s+not\s+bear)\s+(?P<o>.+)"),
+    _rule("hobby", "list drop 0.7",
+          r"(?:took\s+up|have\s+taken\s+up|has\s+taken\s+up|got\s+into|have\s+gotten\s+into|"
+          r"has\s+gotten\s+into|picked\s+up(?=\s+\w+ing\b))\s+"
+          r"(?!(?:a|an|the|my|his|her|their|our|trouble|it|too|so|all|space|room|time)\b)"
+          r"(?P<o>.+)"),
+    _rule("hobby", "raw drop 0.7",
+          r"(?:go|goes)\s+(?P<o>(?!to\b)\w+ing)\b(?=(?:\s+[\w'-]+){0,6}?\s+(?:every|most|on\s+"
+          r"weekends|on\s+the\s+weekends|regularly|a\s+lot|often|whenever|each|twice|once|"
+          r"(?:\w+\s+)?times\s+a)\b)"),
+    # "I write emails every day for work" is no pastime
+    _rule("hobby", "raw drop 0.65 @activity",
+          r"(?!.*\b(?:for|at)\s+work\b)"  # "I write emails every day for work" is no pastime
+          r"(?P<o>"
+          + "|".join(ACTIVITY_NOUNS)
+          + r")s?(?:\s+(?!"
+          + _DETERMINER
+          + r"\b|late\b|out\b|into\b|away\b|errands\b|the\b)[\w'-]+){0,3}?"
+          r"\s+" + _HABIT),
+    _rule("hobby", "raw drop 0.65",
+          r"(?:do|does|(?:have|has)\s+been\s+doing|practi[cs]e|practi[cs]es)\s+(?P<o>(?!"
+          + _NOT_A_PASTIME
+          + r")[\w-]+(?:\s+(?!"
+          + _NOT_A_PASTIME
+          + r")[\w-]+)?)\s+"
+          + _HABIT),
+    _rule("hobby", "raw drop 0.7",
+          r"(?:run|runs|do|does|compete\s+in|competes\s+in|race|races)\s+(?P<o>(?:half[- ])?"
+          r"marathons|ultramarathons|ultras|triathlons|ironmans|5ks|10ks|obstacle\s+races|"
+          r"road\s+races)\b"),
+    _rule("hobby", "drop 0.7",
+          r"(?:collect|collects)\s+(?P<o>.+)"),
+    _rule("hobby", "raw 0.65",
+          _BE + r"(?:a\s+)?member\s+of\s+(?:a|an|the|my)\s+(?:local\s+)?(?P<o>[\w-]+(?:\s[\w-]+)?)"
+          r"\s+(?:club|team|league|group|choir|society|band)\b"),
 )
+# fmt: on
 
 # Tried after "in my free time" or "for fun": "In my free time I do a lot of pottery".
 FREE_TIME = re.compile(
     r"\b(?:(?:in|during)\s+(?:my|our|his|her|their)\s+(?:free|spare|down)\s+time|for\s+fun)\b",
     re.IGNORECASE,
 )
-FREE_TIME_RULE = _r(
+FREE_TIME_RULE = _rule(
+    "hobby",
+    "list 0.7",
     r"(?:(?:usually|mostly|often|really|like\s+to|love\s+to|enjoy|do|play)\s+)+"
     r"(?:a\s+lot\s+of\s+|some\s+)?(?P<o>.+)",
-    "hobby", "{s}'s hobbies include {o}", False, 0.7, mode="list",
-)  # fmt: skip
+)
 
 # Negation between a subject and its verb: removed, and the fact is marked negated.
 NEGATION = (

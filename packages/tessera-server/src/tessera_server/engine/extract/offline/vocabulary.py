@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+
+def anycase(pattern: str) -> re.Pattern[str]:
+    """A pattern that ignores case; an inner `(?-i:[A-Z])` still asks for a capital."""
+    return re.compile(pattern, re.IGNORECASE)
+
 
 def _words(text: str) -> list[str]:
     """A vocabulary written as "a|b|two words"."""
@@ -82,7 +89,8 @@ _JOBS = _words(
     "meteorologist|astronomer|planner|draftsman|mason|bricklayer|plasterer|handyman|"
     "custodian|maid|babysitter|au pair|supervisor|foreman|coordinator|specialist|advisor|"
     "adviser|strategist|salesperson|sales rep|estate agent|comedian|magician|bartender|"
-    "mixologist|trucker|cab driver|taxi driver|bus driver|truck driver|paramedic|nanny"
+    "mixologist|trucker|cab driver|taxi driver|bus driver|truck driver|paramedic|nanny|"
+    "vet tech|lab tech|pharmacy tech|nail tech|tech"
 )
 _INSTRUMENTS_AND_SPORTS = _words(
     "guitar|piano|violin|viola|drums|cello|flute|saxophone|sax|trumpet|trombone|clarinet|"
@@ -110,7 +118,22 @@ _ORGANISATIONS = _words(
     "consultancy|practice|ministry|department|embassy|army|navy|police|station|plant|mine|"
     "mill|shipyard|theater|theatre|cinema|publisher|network|channel|radio|club|team|"
     "coffee shop|law firm|call center|call centre|nursing home|care home|high school|"
-    "middle school|elementary school|fire department|police department"
+    "middle school|elementary school|fire department|police department|city|government|"
+    "county|state|federal government|military|air force|marines|coast guard|government agency|"
+    "steakhouse|diner|pub|pizzeria|bistro|deli|food truck|grocery store|hardware store|"
+    "bookshop|garden centre|garden center|dealership|hostel|resort|casino|spa|vineyard|"
+    "distillery|cafeteria|canteen|fast food place|pizza place|burger joint|taqueria"
+)
+# Words that make a lower-case phrase a place to live or come from: "the suburbs", "a small
+# town in Ohio" (but not "hope", "fear of spiders", "a big family").
+_PLACE_KINDS = _words(
+    "suburbs|suburb|burbs|city|town|village|hamlet|countryside|country|state|area|"
+    "neighborhood|neighbourhood|region|island|coast|mountains|desert|valley|outskirts|"
+    "downtown|uptown|capital|farm|ranch|north|south|east|west|midwest|hills|province|"
+    "county|district|borough|seaside|boondocks|sticks|middle of nowhere|city centre|"
+    "city center|town centre|metro area|bay area|states|commune|kibbutz|reservation|"
+    "base|compound|highlands|lowlands|countryside|coastline|fjords|tropics|"
+    "suburbia|heartland|bush|outback|prairie|prairies|delta|peninsula|archipelago"
 )
 _BUSINESSES = _words(
     "business|company|shop|store|restaurant|cafe|bakery|studio|salon|gym|farm|firm|"
@@ -130,6 +153,11 @@ PLAYS = _alt(_INSTRUMENTS_AND_SPORTS)
 THINGS = _alt(_KID_AND_THINGS)
 BUSINESS = _alt(_BUSINESSES)
 ORGANISATION = _alt(_ORGANISATIONS)
+PLACE_KIND = _alt(_PLACE_KINDS)
+DIETS = (
+    r"vegan|vegetarian|pescatarian|pescetarian|keto|paleo|plant-based|gluten-free|"
+    r"dairy-free|low-carb|halal|kosher|raw"
+)
 # Verbs of pastimes and the noun each names: "I swim twice a week" → "swimming".
 ACTIVITY_NOUNS = {
     "run": "running", "swim": "swimming", "cycle": "cycling", "bike": "biking",
@@ -206,5 +234,5 @@ NOT_NAMES = {
     "Still", "Ever", "Never", "Not", "Do", "Does", "Did", "Is", "Are", "Was", "Were", "Can",
     "Could", "Would", "Should", "Will", "Have", "Has", "Had", "Let", "Gonna", "Wanna", "Dear",
     "Mr", "Mrs", "Ms", "Mx", "Dr", "Miss", "Prof", "Sir", "Madam", "Me", "Name", "Call",
-    "Look", "Looky", "Lookie", "Come", "Over", "Right", "Out", "Stop", "Get",
+    "Look", "Looky", "Lookie", "Come", "Over", "Right", "Out", "Stop", "Get", "Been",
 }  # fmt: skip
