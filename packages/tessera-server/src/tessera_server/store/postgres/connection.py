@@ -124,19 +124,14 @@ class Database:
             conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
             try:
 
-                def apply(version: int, name: str, sql: str) -> None:
+                def in_transaction(script: str) -> None:
                     with conn.transaction():
-                        conn.execute(sql.encode("utf-8"))
-                        conn.execute(
-                            "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                            (version, name),
-                        )
-                    log.info("applied migration %s", name)
+                        conn.execute(script.encode("utf-8"))
 
                 done = apply_pending(
                     conn,
                     migrations(self.dim),
-                    apply,
+                    in_transaction,
                     applied_at="timestamptz NOT NULL DEFAULT now()",
                 )
                 self._check_dimension(conn)
