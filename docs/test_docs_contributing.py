@@ -102,6 +102,20 @@ def test_the_lanes_are_the_ones_the_scripts_define() -> None:
     assert "bash scripts/test.sh\n" in ci, "CI runs the full lane"
 
 
+def test_the_fast_lane_starts_no_postgresql() -> None:
+    """A test parametrized over the backends marks its PostgreSQL case `postgres`, so the
+    fast lane, which deselects that marker, never starts the PostgreSQL server."""
+    # `params=[..., "postgres"]`: the name as a bare element, not inside `pytest.param(`.
+    bare = re.compile(r"params\s*=\s*\[(?:[^\]]*,)?\s*[\"']postgres[\"']", flags=re.S)
+    tests = [*ROOT.glob("packages/*/tests/**/*.py"), *ROOT.glob("bench/tests/**/*.py")]
+    unmarked = sorted(
+        str(path.relative_to(ROOT))
+        for path in tests
+        if bare.search(path.read_text(encoding="utf-8"))
+    )
+    assert not unmarked, f"a bare 'postgres' parameter runs in the fast lane: {unmarked}"
+
+
 # What each step of "Add an endpoint" says to look for, and where it must be found.
 ENDPOINT_PLACES = {
     "Schemas": ("api/schemas.py", "class SearchRequest"),

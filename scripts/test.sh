@@ -10,10 +10,13 @@ if ! python3 -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)'; then
 fi
 # `--quick`: the fast lane for the edit-test loop, in the venv you already set up: no install,
 # no browser, no PostgreSQL, no published-client venv, no install-instruction venvs, no test
-# marked slow (markers in pyproject.toml). CI runs the full suite.
+# marked slow (markers in pyproject.toml). CI runs the full suite. It runs a test file per
+# worker, one worker per core (pytest-xdist; at most four, each starts its own services):
+# the lane is CPU-bound, so one process would leave a core idle.
 if [ "${1:-}" = "--quick" ]; then
   shift
-  exec python3 -m pytest -q -m "not (browser or postgres or published or install or slow)" "$@"
+  exec python3 -m pytest -q -n auto --maxprocesses=4 --dist loadfile \
+    -m "not (browser or postgres or published or install or slow)" "$@"
 fi
 # `python3`, not `python`: stock Debian has no `python`. Inside an activated virtual
 # environment both name the environment's interpreter.

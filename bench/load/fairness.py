@@ -5,7 +5,8 @@ The scenario the red team ran, measured twice in one run on the same machine:
 
 1. **baseline**: the scheduler and the byte budget off (`TESSERA_FAIR_WORK_SLOTS=0`,
    `TESSERA_WORK_BUDGET_BYTES_PER_MINUTE=0`): only the request count is limited;
-2. **fair**: the service's defaults (embedding in turns between tenants, 4 MB of request
+2. **fair**: the service's defaults (bulk embedding a chunk at a time on its own instance
+   of the model, round-robin between tenants and behind interactive calls; 4 MB of request
    bodies per key a minute).
 
 Each gets a fresh service (`tessera serve`, its own SQLite file). An *interactive* tenant adds
@@ -15,11 +16,13 @@ batch, all at once, as the red team did), for `--loaded` seconds from the first 
 client that gets 429 waits `Retry-After` and sends the batch again, as the SDK does.
 
 Reported per configuration: the interactive tenant's p50/p95/max latency idle and loaded, the
-ratio of loaded to idle p95 (the goal: within 3x), errors, the bulk batches accepted and 429s.
+ratio of loaded to idle p95 (the goal: within 3x), errors, the bulk batches accepted and 429s,
+and the machine's load average around each run (the CPU may be shared). `--repeat N` runs the
+configurations N times, interleaved, and reports each configuration's median ratio.
 Writes `results/fairness.json` and `results/fairness.md`.
 
     python bench/load/fairness.py                 # both configurations, defaults below
-    python bench/load/fairness.py --loaded 90 --batches 4
+    python bench/load/fairness.py --loaded 90 --batches 4 --repeat 3
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ WORDS = [
 CONFIGS = {
     "baseline": {"TESSERA_FAIR_WORK_SLOTS": "0", "TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "0"},
     # The service's defaults, spelled out (the test harness raises the byte budget).
-    "fair": {"TESSERA_FAIR_WORK_SLOTS": "2", "TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "4000000"},
+    "fair": {"TESSERA_FAIR_WORK_SLOTS": "1", "TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "4000000"},
 }
 
 
@@ -153,6 +156,7 @@ def run_config(name: str, env: dict[str, str], args: argparse.Namespace) -> dict
     sys.path.insert(0, str(REPO_ROOT / "packages" / "tessera-server" / "src"))
     from tessera_server.testing import run_service
 
+    load_before = os.getloadavg()[0]
     rng = random.Random(7)
     batches = [bulk_batch(rng) for _ in range(args.batches)]
     with tempfile.TemporaryDirectory() as tmp, run_service(Path(tmp) / name, env=env) as svc:
@@ -191,6 +195,8 @@ def run_config(name: str, env: dict[str, str], args: argparse.Namespace) -> dict
         "error_kinds": sorted(set(errors)),
         "bulk": tally,
         "crashes": log.count("Traceback") + log.count("unhandled "),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg()[0],
     }
     result["p95_ratio"] = result["loaded"]["p95_ms"] / result["idle"]["p95_ms"]
     return result
@@ -206,32 +212,50 @@ def commit() -> str:
         return "?"
 
 
+def median(values: list[float]) -> float:
+    return percentile(values, 0.5)
+
+
 def markdown(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [
         f"# Tessera fairness: {meta['batches']} bulk batches of ~1.95 MB against one-line adds",
         "",
         f"{meta['when']} · {meta['cpus']} CPUs · Python {meta['python']} · commit {meta['commit']}"
-        f" · idle {meta['idle']} s, loaded {meta['loaded']} s (from the first batch)",
+        f" · idle {meta['idle']} s, loaded {meta['loaded']} s (from the first batch)"
+        f" · {meta['repeat']} round(s), configurations interleaved",
         "",
-        "| configuration | idle p50 ms | idle p95 ms | loaded p50 ms | loaded p95 ms | "
-        "loaded max ms | p95 loaded / idle | interactive errors | bulk accepted | bulk 429s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| configuration | median p95 loaded / idle | each round |",
+        "|---|---:|---|",
+    ]
+    for name in meta["configs"]:
+        ratios = [r["p95_ratio"] for r in runs if r["config"] == name]
+        lines.append(
+            f"| {name} | {median(ratios):.2f}x | {', '.join(f'{x:.2f}x' for x in ratios)} |"
+        )
+    lines += [
+        "",
+        "| round | configuration | load avg (1 min) before / after | idle p50 ms | idle p95 ms | "
+        "loaded p50 ms | loaded p95 ms | loaded max ms | p95 loaded / idle | "
+        "interactive errors | bulk accepted | bulk 429s |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         i, lo, b = run["idle"], run["loaded"], run["bulk"]
         lines.append(
-            f"| {run['config']} | {i['p50_ms']:.1f} | {i['p95_ms']:.1f} | {lo['p50_ms']:.1f} | "
-            f"{lo['p95_ms']:.1f} | {lo['max_ms']:.1f} | {run['p95_ratio']:.2f}x | "
-            f"{run['errors']} | {b['accepted']} | {b['429']} |"
+            f"| {run['round']} | {run['config']} | {run['loadavg_before']:.1f} / "
+            f"{run['loadavg_after']:.1f} | {i['p50_ms']:.1f} | {i['p95_ms']:.1f} | "
+            f"{lo['p50_ms']:.1f} | {lo['p95_ms']:.1f} | {lo['max_ms']:.1f} | "
+            f"{run['p95_ratio']:.2f}x | {run['errors']} | {b['accepted']} | {b['429']} |"
         )
     lines += [
         "",
         "baseline: scheduler and byte budget off (`TESSERA_FAIR_WORK_SLOTS=0`, "
         "`TESSERA_WORK_BUDGET_BYTES_PER_MINUTE=0`); fair: the defaults. A 429 is the byte "
-        "budget refusing a batch; the bulk client waits `Retry-After` and resends it.",
+        "budget refusing a batch; the bulk client waits `Retry-After` and resends it. The load "
+        f"average is the machine's ({meta['cpus']} CPUs, shared with other work).",
         "",
         f"Command: `python bench/load/fairness.py --batches {meta['batches']} --idle "
-        f"{meta['idle']} --loaded {meta['loaded']}`",
+        f"{meta['idle']} --loaded {meta['loaded']} --repeat {meta['repeat']}`",
         "",
     ]
     return "\n".join(lines)
@@ -244,9 +268,22 @@ def main() -> int:
     parser.add_argument("--loaded", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--configs", default="baseline,fair")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds, configurations interleaved")
     parser.add_argument("--output-dir", type=Path, default=HERE / "results")
     args = parser.parse_args()
-    runs = [run_config(name, CONFIGS[name], args) for name in args.configs.split(",")]
+    configs = args.configs.split(",")
+    runs = []
+    for round_no in range(1, args.repeat + 1):
+        for name in configs:
+            run = run_config(name, CONFIGS[name], args)
+            run["round"] = round_no
+            runs.append(run)
+            print(
+                f"round {round_no} {name}: p95 {run['loaded']['p95_ms']:.0f} ms loaded / "
+                f"{run['idle']['p95_ms']:.0f} ms idle = {run['p95_ratio']:.2f}x "
+                f"(load avg {run['loadavg_before']:.1f} -> {run['loadavg_after']:.1f})",
+                flush=True,
+            )
     meta = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
@@ -255,6 +292,8 @@ def main() -> int:
         "batches": args.batches,
         "idle": args.idle,
         "loaded": args.loaded,
+        "repeat": args.repeat,
+        "configs": configs,
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / "fairness.json").write_text(

@@ -169,3 +169,29 @@ def test_quality_run_reports_each_half_beside_the_whole(
             assert figures["questions"] == counts[part]
             assert 0.0 <= figures["turn_recall@10"] <= 1.0
     assert "**By part**" in (out / "longmemeval.md").read_text()
+
+
+def test_compare_shows_locomo_runs_by_their_own_figures_and_category(
+    data_dir: Path, tmp_path: Path, fake_embedder: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LoCoMo runs are compared on LoCoMo's figures (recall within budgets and at k), and
+    ``--group`` picks a LoCoMo category as it picks a LongMemEval question type."""
+    monkeypatch.setattr(cli.paths, "default_work_dir", lambda: tmp_path / "work")
+    out = tmp_path / "results"
+    for name, systems in (("one", "bm25"), ("two", "bm25,rrf")):
+        argv = ["locomo", "--data", str(data_dir), "--out", str(out), "--name", name]
+        argv += ["--systems", systems, "--cache-dir", str(tmp_path / "cache"), "--no-plot"]
+        assert cli.main(argv) == 0
+    argv = ["compare", "--out", str(out), "--name", "side", "--group", "1", "a=one", "b=two"]
+    assert cli.main(argv) == 0
+    doc = json.loads((out / "side.json").read_text())
+    assert doc["figures"][1] == "recall@budget500"
+    one = json.loads((out / "one.json").read_text())["systems"]["bm25"]
+    rows = {(r["run"], r["system"], r["part"]): r for r in doc["rows"]}
+    assert rows[("a", "bm25", "all")]["recall@budget500"] == one["recall@budget500"]
+    assert (
+        rows[("a", "bm25", "1")]["recall@budget500"] == one["by_category"]["1"]["recall@budget500"]
+    )
+    assert ("b", "rrf", "all") in rows
+    md = (out / "side.md").read_text()
+    assert "| recall@budget500 |" in md and "recall_any@5" not in md

@@ -110,6 +110,7 @@ class FakeService:
         return httpx.Response(404)
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_measure_grows_one_scope_and_reports_every_cell(tmp_path: Path) -> None:
     fake = FakeService()
     runner = Runner("http://t", "k", user_id="lat", top_k=10, transport=httpx.MockTransport(fake))

@@ -114,6 +114,7 @@ def test_scale_on_postgres(tmp_path: Path, data_dir: Path) -> None:
     assert set(doc["ingest"]) == {"1", "2"}
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_scale_on_sqlite(tmp_path: Path, data_dir: Path) -> None:
     doc = _run(tmp_path, data_dir, "sqlite", "1,2", "0")
     _common_checks(doc, 1e-4)  # without jitter, the vectors are the service's own

@@ -69,7 +69,10 @@ def fresh_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+# PostgreSQL is a throwaway server the tests start: left out of the fast lane by its marker.
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def either(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceHandle]:

@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from tessera_server.testing import ServiceHandle, run_service
 
 PROBLEM_FIELDS = ("type", "title", "status", "detail", "instance")
 KEY_MARK = "tsk_live_"
@@ -218,3 +222,19 @@ def assert_clean_log(log: str) -> None:
         assert key not in log, "an API key appears in the service log"
     for crash in ("Traceback", "unhandled ", "Exception in ASGI application"):
         assert crash not in log, f"the service log shows a crash ({crash!r})"
+
+
+@contextmanager
+def service_on(backend: str, folder: Path) -> Iterator[ServiceHandle]:
+    """A service of its own on `backend`: "sqlite" (a file in `folder`) or "postgres" (a
+    database of its own on the throwaway PostgreSQL server the tests start). Its log must
+    end clean."""
+    env: dict[str, str] = {}
+    with ExitStack() as stack:
+        if backend == "postgres":
+            pytest.importorskip("psycopg")
+            testserver = pytest.importorskip("tessera_server.store.postgres.testserver")
+            env["TESSERA_DATABASE_URL"] = stack.enter_context(testserver.database())
+        with run_service(folder, env=env) as handle:
+            yield handle
+            assert_clean_log(handle.logs())

@@ -67,6 +67,7 @@ def reference_relevance(model_dir: Path, query: str, text: str) -> float:
     return 1.0 / (1.0 + math.exp(-logit))
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_relevance_matches_the_model_run_pair_by_pair(model_dir: Path) -> None:
     reranker = CrossEncoderReranker(model_dir, LocalReranker())
     query = "Where did Ana move last spring?"
@@ -121,6 +122,7 @@ def test_an_incomplete_model_directory_is_refused_with_what_is_missing(
         load_reranker("local", str(tmp_path))
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_a_service_configured_with_a_cross_encoder_reranks_with_it(
     tmp_path: Path, model_dir: Path
 ) -> None:
@@ -149,6 +151,7 @@ def test_a_service_configured_with_a_cross_encoder_reranks_with_it(
             assert scores != [hit["score"] for hit in plain.json()["results"]]
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_a_service_with_a_wrong_model_directory_does_not_start(tmp_path: Path) -> None:
     env = {"TESSERA_RERANKER_MODEL_DIR": str(tmp_path / "nowhere")}
     with pytest.raises(RuntimeError), run_service(tmp_path / "svc", env=env):

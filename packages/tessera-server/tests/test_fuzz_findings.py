@@ -33,7 +33,9 @@ import pytest
 from server_helpers import Api, problem
 from tessera_server.store.sqlite.connection import ConnectionPool
 
-EP = f"ep_{uuid.uuid4()}"
+# Well-formed ids that no memory has. Fixed (uuid5), not random: the parametrized test ids
+# name them, and pytest-xdist workers must collect the same ids.
+EP = f"ep_{uuid.uuid5(uuid.NAMESPACE_URL, 'tessera-tests/absent-episode')}"
 
 NON_UTF8 = b'{"user_id": "u", "query": "caf\xe9 \xff\xfe"}'
 

@@ -91,6 +91,7 @@ def test_a_text_gets_its_vector_alone_or_in_a_batch(embedder: MiniLMEmbedder) ->
     assert embedder.embed(TEXTS).tobytes() == together.tobytes()
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_threads_embedding_at_once_get_their_own_vectors(embedder: MiniLMEmbedder) -> None:
     batches = [TEXTS[i:] + TEXTS[:i] for i in range(8)]
     serial = [embedder.embed(b) for b in batches]

@@ -8,91 +8,35 @@ clients against it under that environment's Python. The venv is built once per s
 Set TESSERA_PUBLISHED_CLIENT_PYTHON to a Python that already has the published client
 installed to skip building the venv.
 
-Self-contained: no fixtures from conftest.py.
+No fixtures from conftest.py; the venv set-up is `published_venv.py`'s.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from published_venv import PUBLISHED, clean_env, index_venv
 from tessera_server.testing import ServiceHandle, run_service
 
 # Builds a venv with the published client from the package index: not in the fast lane.
 pytestmark = pytest.mark.published
 
-PUBLISHED = "tessera-memory==0.1.4"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = REPO_ROOT / "scripts" / "published_client_check.py"
-
-# pip output that means the index could not be reached (as opposed to a real failure).
-_UNREACHABLE = re.compile(
-    r"(Could not find a version that satisfies|No matching distribution found|"
-    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name "
-    r"resolution|Network is unreachable|ConnectTimeout|ReadTimeout|SSLError|ProxyError|"
-    r"Max retries exceeded)",
-)
-
-
-def _clean_env() -> dict[str, str]:
-    """An environment in which nothing of this repository leaks into the venv's imports."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
-        and not k.startswith("TESSERA_")
-    }
-    env["PYTHONNOUSERSITE"] = "1"
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
-
-
-def _venv_python(venv: Path) -> Path:
-    scripts = venv / ("Scripts" if os.name == "nt" else "bin")
-    return scripts / ("python.exe" if os.name == "nt" else "python")
 
 
 @pytest.fixture(scope="session")
 def published_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Python interpreter with the published client, and nothing of ours, installed."""
-    preset = os.environ.get("TESSERA_PUBLISHED_CLIENT_PYTHON")
-    if preset:
-        return Path(preset)
-    venv = tmp_path_factory.mktemp("published-client-venv")
-    env = _clean_env()
-    subprocess.run(
-        [sys.executable, "-m", "venv", str(venv)],
-        check=True,
-        env=env,
-        capture_output=True,
-        timeout=300,
+    return index_venv(
+        tmp_path_factory,
+        "published-client-venv",
+        (PUBLISHED,),
+        preset="TESSERA_PUBLISHED_CLIENT_PYTHON",
     )
-    python = _venv_python(venv)
-    try:
-        install = subprocess.run(
-            [str(python), "-m", "pip", "install", "--no-input", PUBLISHED],
-            env=env,
-            cwd=venv,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"pip could not install {PUBLISHED} within 10 minutes (index unreachable?)")
-    if install.returncode != 0:
-        output = install.stdout + install.stderr
-        if _UNREACHABLE.search(output):
-            pytest.skip(
-                f"pip could not reach the package index to install {PUBLISHED}; "
-                f"this check needs the index. pip said:\n{output[-2000:]}"
-            )
-        pytest.fail(f"`pip install {PUBLISHED}` failed:\n{output[-4000:]}", pytrace=False)
-    return python
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +48,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceHandle]
 def _run_script(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(python), str(SCRIPT), *args],
-        env=_clean_env(),
+        env=clean_env(),
         cwd=cwd,  # outside the repository, so no local package shadows the installed one
         capture_output=True,
         text=True,
@@ -120,7 +64,7 @@ def test_published_client_is_the_one_from_the_index(published_python: Path, tmp_
             "import tessera_memory, importlib.metadata as m;"
             "print(tessera_memory.__version__, m.version('tessera-memory'), tessera_memory.__file__)",
         ],
-        env=_clean_env(),
+        env=clean_env(),
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -10,91 +10,43 @@ its 25 tests must pass: a skip counts as a failure.
 Set TESSERA_PUBLISHED_LIVE_PYTHON to a Python that already has `tessera-memory==0.1.4`,
 pytest and pytest-asyncio installed to skip building the venv.
 
-Self-contained: no fixtures from conftest.py.
+No fixtures from conftest.py; the venv set-up is `published_venv.py`'s.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from published_venv import PUBLISHED, clean_env, index_venv, pip
 from tessera_server.testing import ServiceHandle, run_service
 
 pytestmark = pytest.mark.published
 
-PUBLISHED = "tessera-memory==0.1.4"
 # The published suite's own test tools (its pyproject's dev group).
 TOOLS = ("pytest>=8.3", "pytest-asyncio>=0.25", "respx>=0.22")
 LIVE_TESTS = 25
-_UNREACHABLE = re.compile(
-    r"(Could not find a version that satisfies|No matching distribution found|"
-    r"NewConnectionError|Failed to establish a new connection|Temporary failure in name "
-    r"resolution|Network is unreachable|ConnectTimeout|ReadTimeout|SSLError|ProxyError|"
-    r"Max retries exceeded)",
-)
-
-
-def _clean_env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
-        and not k.startswith("TESSERA_")
-    }
-    env["PYTHONNOUSERSITE"] = "1"
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
-
-
-def _pip(python: Path, *args: str, cwd: Path) -> None:
-    try:
-        done = subprocess.run(
-            [str(python), "-m", "pip", *args],
-            env=_clean_env(),
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip("pip did not finish within 10 minutes (package index unreachable?)")
-    if done.returncode != 0:
-        output = done.stdout + done.stderr
-        if _UNREACHABLE.search(output):
-            pytest.skip(f"pip could not reach the package index:\n{output[-2000:]}")
-        pytest.fail(f"`pip {' '.join(args)}` failed:\n{output[-4000:]}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def live_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Python with the published client and the suite's test tools, nothing of ours."""
-    preset = os.environ.get("TESSERA_PUBLISHED_LIVE_PYTHON")
-    if preset:
-        return Path(preset)
-    venv = tmp_path_factory.mktemp("published-live-venv")
-    subprocess.run(
-        [sys.executable, "-m", "venv", str(venv)],
-        check=True,
-        env=_clean_env(),
-        capture_output=True,
-        timeout=300,
+    return index_venv(
+        tmp_path_factory,
+        "published-live-venv",
+        (PUBLISHED, *TOOLS),
+        preset="TESSERA_PUBLISHED_LIVE_PYTHON",
     )
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    _pip(python, "install", "--no-input", PUBLISHED, *TOOLS, cwd=venv)
-    return python
 
 
 @pytest.fixture(scope="session")
 def live_suite(live_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The published source distribution's root, holding `tests/test_live.py`."""
     where = tmp_path_factory.mktemp("published-sdist")
-    _pip(
+    pip(
         live_python,
         "download",
         "--no-input",
@@ -141,7 +93,7 @@ def default_service(
 def test_published_live_suite_passes_in_full(
     live_python: Path, live_suite: Path, default_service: ServiceHandle
 ) -> None:
-    env = _clean_env()
+    env = clean_env()
     env["TESSERA_BASE_URL"] = default_service.base_url
     env["TESSERA_API_KEY"] = default_service.api_key
     # From the sdist's root, so its pytest settings (asyncio mode, markers) apply; its

@@ -24,7 +24,9 @@ QUESTION = "who keeps beehives?"
 ENV = {"TESSERA_WORKER_ENABLED": "false"}
 
 
-@pytest.fixture(params=["sqlite", "postgres"], scope="module")
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], scope="module"
+)
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     env = dict(ENV)
     data = tmp_path_factory.mktemp(f"raw-{request.param}")

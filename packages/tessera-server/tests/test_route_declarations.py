@@ -2,6 +2,7 @@
 
 - Every `operationId` of the committed `openapi.json` is served by exactly one route and
   called by exactly one SDK method, with the same HTTP method and path.
+- Every `operationId` follows one rule, `<tag>-<function>`, applied by the app.
 - Each route declares its policy at most once, where it is declared; the default (a write,
   a JSON body, the ordinary size limit) is what an undeclared route gets, so a new endpoint
   is never looser than intended.
@@ -120,6 +121,16 @@ def test_every_operation_has_one_route_and_one_sdk_method(tmp_path: Path) -> Non
     stale = set(NOT_YET_IN_SDK) - set(ops.values())
     problems += [f"NOT_YET_IN_SDK names {name}, which the contract lacks" for name in stale]
     assert not problems, "\n".join(problems)
+
+
+def test_operation_ids_are_derived_by_one_rule() -> None:
+    """Every `operationId` is `<tag>-<function>` (the route's last tag and its function's
+    name), derived by the app, not spelled on each route, so none can disagree with it."""
+    ops = contract()
+    for route in api_routes():
+        assert route.operation_id is None, f"{route.path}: leave the operationId to the rule"
+        for method in route.methods:
+            assert ops[(method, template(route.path))] == f"{route.tags[-1]}-{route.name}"
 
 
 def test_each_route_declares_its_policy_at_most_once() -> None:

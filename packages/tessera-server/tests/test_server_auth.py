@@ -14,8 +14,10 @@ from tessera_server.api.policy import declared, route_for
 from tessera_server.app import ROUTERS
 from tessera_server.testing import ServiceHandle, run_service
 
-EP = f"ep_{uuid.uuid4()}"
-FT = f"ft_{uuid.uuid4()}"
+# Well-formed ids that no memory has. Fixed (uuid5), not random: the parametrized test ids
+# name them, and pytest-xdist workers must collect the same ids.
+EP = f"ep_{uuid.uuid5(uuid.NAMESPACE_URL, 'tessera-tests/absent-episode')}"
+FT = f"ft_{uuid.uuid5(uuid.NAMESPACE_URL, 'tessera-tests/absent-fact')}"
 
 # Every authenticated operation, with a body that would be valid.
 OPERATIONS: list[tuple[str, str, dict[str, Any] | None]] = [

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from server_helpers import Api, unique
 from tessera_server import __version__
 from tessera_server.testing import ServiceHandle, free_port, run_service, service_env
@@ -122,6 +123,7 @@ def test_health_names_the_extractor(service: ServiceHandle) -> None:
     assert httpx.get(f"{service.base_url}/").json()["extractor"] == "offline"
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_an_unreachable_llm_is_reported_at_start_and_not_counted_as_calls(
     fresh_dir: Path,
 ) -> None:

@@ -18,8 +18,10 @@ import pytest
 from server_helpers import Api, check_invariants, nothing_forgotten, problem
 from tessera_server.testing import ServiceHandle
 
-EP = f"ep_{uuid.uuid4()}"
-FT = f"ft_{uuid.uuid4()}"
+# Well-formed ids that no memory has. Fixed (uuid5), not random: the parametrized test ids
+# name them, and pytest-xdist workers must collect the same ids.
+EP = f"ep_{uuid.uuid5(uuid.NAMESPACE_URL, 'tessera-tests/absent-episode')}"
+FT = f"ft_{uuid.uuid5(uuid.NAMESPACE_URL, 'tessera-tests/absent-fact')}"
 
 # (method, path, body-or-query-without-scope) for every operation that takes a scope.
 SCOPED: list[tuple[str, str, dict[str, Any]]] = [
@@ -139,10 +141,10 @@ GARBAGE_IDS = [
     "123",
     "ep_",
     "ep_not-a-uuid",
-    f"EP_{uuid.uuid4()}",
-    f"ep_{uuid.uuid4()}x",
-    f"fs_{uuid.uuid4()}",
-    f"job_{uuid.uuid4()}",
+    f"EP_{EP[3:]}",
+    f"{EP}x",
+    f"fs_{EP[3:]}",
+    f"job_{EP[3:]}",
     "ep_%00",
     "x" * 300,
     "ep_' OR 1=1 --",

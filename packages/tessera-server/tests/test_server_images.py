@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from rendered_images import SCREENSHOTS, render
-from server_helpers import Api, assert_clean_log, problem, unique
+from server_helpers import Api, problem, service_on, unique
 from tessera_server.testing import run_service
 
 # The bundled OCR reading screenshots takes minutes: left out of the fast lane (CI runs it).
@@ -33,22 +33,10 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def images_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
-    env: dict[str, str] = {}
-    with_db: Any = None
-    if request.param == "postgres":
-        pytest.importorskip("psycopg")
-        testserver = pytest.importorskip("tessera_server.store.postgres.testserver")
-        with_db = testserver.database()
-        env["TESSERA_DATABASE_URL"] = with_db.__enter__()
-    try:
-        with run_service(tmp_path_factory.mktemp(f"images-{request.param}"), env=env) as handle:
-            client = Api(handle.base_url, handle.api_key)
-            yield client
-            client.close()
-            assert_clean_log(handle.logs())
-    finally:
-        if with_db is not None:
-            with_db.__exit__(None, None, None)
+    with service_on(request.param, tmp_path_factory.mktemp(f"images-{request.param}")) as handle:
+        client = Api(handle.base_url, handle.api_key)
+        yield client
+        client.close()
 
 
 def upload(api: Api, uid: str, name: str, data: bytes, mime: str = "image/png") -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import Api, assert_clean_log, problem, unique
+from server_helpers import Api, problem, service_on, unique
 from tessera_server.engine.compose import CHARS_PER_TOKEN, CONTEXT_TOKEN_BUDGET
 from tessera_server.testing import run_service
 
@@ -72,22 +72,10 @@ def document(chars: int, seed: int) -> str:
 def long_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
-    env: dict[str, str] = {}
-    with_db: Any = None
-    if request.param == "postgres":
-        pytest.importorskip("psycopg")
-        testserver = pytest.importorskip("tessera_server.store.postgres.testserver")
-        with_db = testserver.database()
-        env["TESSERA_DATABASE_URL"] = with_db.__enter__()
-    try:
-        with run_service(tmp_path_factory.mktemp(f"long-{request.param}"), env=env) as handle:
-            client = Api(handle.base_url, handle.api_key)
-            yield client
-            client.close()
-            assert_clean_log(handle.logs())
-    finally:
-        if with_db is not None:
-            with_db.__exit__(None, None, None)
+    with service_on(request.param, tmp_path_factory.mktemp(f"long-{request.param}")) as handle:
+        client = Api(handle.base_url, handle.api_key)
+        yield client
+        client.close()
 
 
 def found_part(api: Api, uid: str, turn_id: str, **fields: Any) -> dict[str, Any]:
@@ -135,6 +123,7 @@ def _index(item: dict[str, Any]) -> int:
     return int(item["metadata"]["tessera"]["part"]["index"])
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_a_long_turn_added_async_is_found_after_consolidation(long_api: Api) -> None:
     uid, text = unique("long-async"), document(100_000, 2)
     long_api.add_ok(uid, text, turn_id="log")
@@ -146,6 +135,7 @@ def test_a_long_turn_added_async_is_found_after_consolidation(long_api: Api) -> 
     reads_back_whole(long_api, uid, "log", text)
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_a_long_turn_in_a_batch_is_found(long_api: Api) -> None:
     uid, text = unique("long-batch"), document(100_000, 3)
     response = long_api.post(
@@ -169,6 +159,7 @@ def test_a_long_turn_in_a_batch_is_found(long_api: Api) -> None:
     reads_back_whole(long_api, uid, "b2", text)
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_a_verbatim_long_turn_is_notes_in_parts_and_forgotten_whole(long_api: Api) -> None:
     uid, text = unique("long-note"), document(100_000, 4)
     long_api.note(uid, text, turn_id="pasted")
@@ -183,6 +174,7 @@ def test_a_verbatim_long_turn_is_notes_in_parts_and_forgotten_whole(long_api: Ap
     assert long_api.get("/v1/memories/turns/pasted", user_id=uid).status_code == 404
 
 
+@pytest.mark.slow  # fast lane: left out (CI runs it)
 def test_the_composed_context_keeps_its_budget_with_long_parts(long_api: Api) -> None:
     uid = unique("long-query")
     for n in range(3):

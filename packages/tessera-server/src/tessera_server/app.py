@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -23,11 +24,12 @@ from .api.middleware import RequestContext
 from .api.policy import Policy, declared, route_for
 from .api.ratelimit import RateLimiter
 from .api.routes import maintenance, memories, reads, skills
+from .api.routes.common import operation_id
 from .config import Settings, load_settings
 from .engine.clock import utcnow
 from .engine.extract import Extractor
 from .engine.extract.offline import OfflineExtractor
-from .engine.fairness import FairEmbedder
+from .engine.fairness import FairEmbedder, bulk_threads
 from .engine.memory import Memory
 from .engine.runtime import Runtime
 from .engine.worker import Worker
@@ -62,7 +64,20 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
     if settings.fair_work_slots > 0:
-        embedder = FairEmbedder(embedder, settings.fair_work_slots)
+        # Bulk work gets its own instance of the model on fewer threads (see fairness.py),
+        # loaded on the first bulk call.
+        def bulk_lane() -> Embedder:
+            lane = load_embedder(
+                settings.embedder,
+                settings.embedder_runtime,
+                settings.embedder_precision,
+                bulk_threads(settings.embedder_threads, os.cpu_count()),
+                settings.embedder_combine_texts,
+            )
+            log.info("bulk embedding lane loaded")
+            return lane
+
+        embedder = FairEmbedder(embedder, settings.fair_work_slots, bulk_lane)
     store = open_store(settings, embedder.dim)
     store.migrate()
     offline = OfflineExtractor()
@@ -215,6 +230,7 @@ def create_app(
         # redirected onto the scope-wide list or wipe; it is a plain 404 problem.
         redirect_slashes=False,
         dependencies=[Depends(single_query_values)],
+        generate_unique_id_function=operation_id,
     )
     app.state.docs_url = settings.docs_url.rstrip("/")
     app.state.rate_limiter = RateLimiter(

@@ -119,11 +119,13 @@ class Settings(BaseSettings):
         "text); a larger body than this is charged this much. 0 turns the budget off.",
     )
     fair_work_slots: int = Field(
-        2,
+        1,
         ge=0,
-        description="Embedding runs admitted at once, taken in turns between tenants a chunk "
-        "at a time, so one tenant's bulk import cannot starve another's interactive calls. "
-        "About one per core; 0 turns the scheduler off.",
+        description="Chunks of bulk embedding (calls larger than one chunk: about one long "
+        "text or 32 short ones) run at once, taken round-robin between tenants, each after "
+        "the interactive calls that arrived before it, so one tenant's bulk import cannot "
+        "starve another's interactive calls. 1 suits one model that takes every core; 0 "
+        "turns the scheduler off.",
     )
 
     # Consolidation cadence and shape.

@@ -122,7 +122,8 @@ def run_service(
     a second service may share a first one's `data_dir` under another `log_name`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     full_env = service_env(data_dir, env)
-    run_cli(full_env, "migrate")
+    # `keys create` migrates the database before it writes the key (as every CLI command
+    # that opens the store does), so no separate `migrate` process is started.
     api_key = create_key(full_env, tenant)
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"

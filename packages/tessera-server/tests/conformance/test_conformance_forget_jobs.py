@@ -218,3 +218,37 @@ def test_concurrent_enqueues_make_one_job(backend: str, make_store: StoreFactory
     for t in threads:
         t.join()
     assert sum(c for _, c in results) == 1 and len({pk for pk, _ in results}) == 1
+
+
+def test_claims_go_round_robin_between_tenants(store: Store) -> None:
+    """`served` lists the tenants a worker served, least recently first: a tenant not in it
+    goes first, then in its order; within a tenant, the oldest job first."""
+    a, _ = store.ensure_tenant("backlog", T0)
+    b, _ = store.ensure_tenant("other", T0)
+    c, _ = store.ensure_tenant("third", T0)
+    jobs = {
+        name: store.enqueue_job(Scope(tenant, user, None), "consolidate", at(minute))[0].pk
+        for name, tenant, user, minute in [
+            ("a1", a, "u1", 0),
+            ("a2", a, "u2", 1),
+            ("a3", a, "u3", 2),
+            ("b1", b, "u1", 3),
+            ("b2", b, "u2", 4),
+            ("c1", c, "u1", 5),
+        ]
+    }
+    name_of = {pk: name for name, pk in jobs.items()}
+    served: list[int] = []
+    order = []
+    while (job := store.claim_job(at(10), LEASE, served)) is not None:
+        order.append(name_of[job.pk])
+        store.finish_job(job.pk, "succeeded", None, at(10))
+        served = [t for t in served if t != job.tenant_id] + [job.tenant_id]
+    assert order == ["a1", "b1", "c1", "a2", "b2", "a3"]
+    # Without `served`, the oldest job first, whoever's it is.
+    fresh, _ = store.enqueue_job(Scope(b, "u3", None), "consolidate", at(20))
+    older, _ = store.enqueue_job(Scope(a, "u4", None), "consolidate", at(19))
+    got = store.claim_job(at(30), LEASE)
+    assert got is not None and got.pk == older.pk
+    got = store.claim_job(at(30), LEASE, [b, a])  # a served last: b's job goes first
+    assert got is not None and got.pk == fresh.pk

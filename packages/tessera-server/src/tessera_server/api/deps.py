@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
 from ..engine.errors import InvalidInput
@@ -118,3 +118,15 @@ async def working_principal(who: Annotated[Principal, Depends(principal)]) -> Pr
 
 Caller = Annotated[Principal, Depends(working_principal)]
 Engine = Annotated[Memory, Depends(memory)]
+
+
+UserLabel = Annotated[str | None, Query(description="The memory's owner.")]
+SessionLabel = Annotated[str | None, Query(description="One session of the owner.")]
+
+
+def query_scope(who: Caller, user_id: UserLabel = None, session_id: SessionLabel = None) -> Scope:
+    """The scope a GET names in its query string."""
+    return scope_of(who, user_id, session_id)
+
+
+QueryScope = Annotated[Scope, Depends(query_scope)]

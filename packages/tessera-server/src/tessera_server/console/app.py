@@ -27,7 +27,18 @@ from ..store.protocol import StoreBusy
 from ..store.records import Scope
 from . import session as sessions
 from .facts import timelines
-from .guard import Refused, SignInNeeded, engine, same_site, scope_of, signed_in, writer
+from .guard import (
+    Label,
+    OptText,
+    Reading,
+    Refused,
+    SignInNeeded,
+    Writing,
+    engine,
+    same_site,
+    scope_of,
+    signed_in,
+)
 from .render import HEADERS, page, query
 from .session import Session
 
@@ -37,9 +48,11 @@ FACTS_LIMIT = 200
 JOBS_LIMIT = 100
 NOT_FOUND = "Nothing with that id exists in this scope."
 
-Label = Annotated[str | None, Query(max_length=1024)]
 Text = Annotated[str, Form(max_length=100_000)]
-OptText = Annotated[str | None, Form(max_length=100_000)]
+ItemId = Annotated[str, Query(max_length=200)]
+TurnId = Annotated[str, Query(max_length=1024)]
+FormItemId = Annotated[str, Form(max_length=200)]
+FormTurnId = Annotated[str, Form(max_length=1024)]
 
 
 def scope_label(scope: Scope) -> str:
@@ -180,13 +193,11 @@ def _pages(console: FastAPI) -> None:
     @console.get("/scope", include_in_schema=False)
     def scope_page(
         request: Request,
-        user_id: Label = None,
-        session_id: Label = None,
+        seat: Reading,
         cursor: Annotated[str | None, Query(max_length=600)] = None,
     ) -> HTMLResponse:
-        current = signed_in(request)
+        current, scope = seat
         memory = engine(request)
-        scope = scope_of(request, current, user_id, session_id)
         timeline = memory.timeline(
             scope, decode_cursor(cursor, scope) if cursor else None, PAGE_SIZE
         )
@@ -201,15 +212,9 @@ def _pages(console: FastAPI) -> None:
         )
 
     @console.get("/item", include_in_schema=False)
-    def item_page(
-        request: Request,
-        id: Annotated[str, Query(max_length=200)],
-        user_id: Label = None,
-        session_id: Label = None,
-    ) -> HTMLResponse:
-        current = signed_in(request)
+    def item_page(request: Request, id: ItemId, seat: Reading) -> HTMLResponse:
+        current, scope = seat
         memory = engine(request)
-        scope = scope_of(request, current, user_id, session_id)
         item = memory.get(scope, id)
         turns = []
         if item.type == "episode":
@@ -219,14 +224,12 @@ def _pages(console: FastAPI) -> None:
     @console.get("/facts", include_in_schema=False)
     def facts_page(
         request: Request,
-        user_id: Label = None,
-        session_id: Label = None,
+        seat: Reading,
         as_of: Annotated[str | None, Query(max_length=64)] = None,
         known_as_of: Annotated[str | None, Query(max_length=64)] = None,
     ) -> HTMLResponse:
-        current = signed_in(request)
+        current, scope = seat
         memory = engine(request)
-        scope = scope_of(request, current, user_id, session_id)
         at, known = _instant(as_of, "as_of"), _instant(known_as_of, "known_as_of")
         facts, linked = memory.fact_history(scope, at, known, FACTS_LIMIT)
         return page(
@@ -240,11 +243,8 @@ def _pages(console: FastAPI) -> None:
         )
 
     @console.get("/search", include_in_schema=False)
-    def search_form(
-        request: Request, user_id: Label = None, session_id: Label = None
-    ) -> HTMLResponse:
-        current = signed_in(request)
-        scope = scope_of(request, current, user_id, session_id)
+    def search_form(request: Request, seat: Reading) -> HTMLResponse:
+        current, scope = seat
         return page(
             "search.html",
             **_common(request, current, scope),
@@ -260,28 +260,16 @@ def _pages(console: FastAPI) -> None:
         return page("jobs.html", **_common(request, current), jobs=jobs, limit=JOBS_LIMIT)
 
     @console.get("/correct", include_in_schema=False)
-    def correct_form(
-        request: Request,
-        id: Annotated[str, Query(max_length=200)],
-        user_id: Label = None,
-        session_id: Label = None,
-    ) -> HTMLResponse:
-        current = signed_in(request)
-        scope = scope_of(request, current, user_id, session_id)
+    def correct_form(request: Request, id: ItemId, seat: Reading) -> HTMLResponse:
+        current, scope = seat
         if item_kind(id) != "fact":
             raise NotFound(NOT_FOUND)
         item = engine(request).get(scope, id)
         return page("correct.html", **_common(request, current, scope), item=item)
 
     @console.get("/forget-turn", include_in_schema=False)
-    def forget_turn_preview(
-        request: Request,
-        turn_id: Annotated[str, Query(max_length=1024)],
-        user_id: Label = None,
-        session_id: Label = None,
-    ) -> HTMLResponse:
-        current = signed_in(request)
-        scope = scope_of(request, current, user_id, session_id)
+    def forget_turn_preview(request: Request, turn_id: TurnId, seat: Reading) -> HTMLResponse:
+        current, scope = seat
         memory = engine(request)
         turn = memory.turn(scope, turn_id)
         cascade = memory.preview_forget_turn(scope, turn_id)
@@ -295,11 +283,8 @@ def _pages(console: FastAPI) -> None:
         )
 
     @console.get("/wipe", include_in_schema=False)
-    def wipe_confirm(
-        request: Request, user_id: Label = None, session_id: Label = None
-    ) -> HTMLResponse:
-        current = signed_in(request)
-        scope = scope_of(request, current, user_id, session_id)
+    def wipe_confirm(request: Request, seat: Reading) -> HTMLResponse:
+        current, scope = seat
         memory = engine(request)
         users = memory.users_in(scope) if scope.user_id is None else []
         rows = memory.scopes(current.holder.tenant_id, scope.user_id, SCOPES_LIMIT)
@@ -427,14 +412,11 @@ def _actions(console: FastAPI) -> None:
     @console.post("/pin", include_in_schema=False)
     def pin(
         request: Request,
-        id: Annotated[str, Form(max_length=200)],
+        id: FormItemId,
         pinned: Annotated[str, Form(max_length=5)],
-        csrf: OptText = None,
-        user_id: OptText = None,
-        session_id: OptText = None,
+        seat: Writing,
     ) -> HTMLResponse:
-        current = writer(request, csrf)
-        scope = scope_of(request, current, user_id, session_id)
+        current, scope = seat
         memory = engine(request)
         memory.get(scope, id)  # the same not-found page for ids this scope does not hold
         want = pinned == "1"
@@ -450,16 +432,13 @@ def _actions(console: FastAPI) -> None:
     @console.post("/correct", include_in_schema=False)
     def correct(
         request: Request,
-        id: Annotated[str, Form(max_length=200)],
+        id: FormItemId,
         object: Text,
-        csrf: OptText = None,
-        user_id: OptText = None,
-        session_id: OptText = None,
+        seat: Writing,
         confidence: Annotated[float, Form()] = 1.0,
         t_valid: OptText = None,
     ) -> HTMLResponse:
-        current = writer(request, csrf)
-        scope = scope_of(request, current, user_id, session_id)
+        current, scope = seat
         new = engine(request).correct(
             scope, id, obj=object, confidence=confidence, t_valid=_instant(t_valid, "t_valid")
         )
@@ -472,15 +451,8 @@ def _actions(console: FastAPI) -> None:
         )
 
     @console.post("/forget-turn", include_in_schema=False)
-    def forget_turn(
-        request: Request,
-        turn_id: Annotated[str, Form(max_length=1024)],
-        csrf: OptText = None,
-        user_id: OptText = None,
-        session_id: OptText = None,
-    ) -> HTMLResponse:
-        current = writer(request, csrf)
-        scope = scope_of(request, current, user_id, session_id)
+    def forget_turn(request: Request, turn_id: FormTurnId, seat: Writing) -> HTMLResponse:
+        current, scope = seat
         counts = engine(request).forget_turn(scope, turn_id)
         text = (
             f"Forgot turn {turn_id}: {counts.turns} turn(s), {counts.episodes} episode(s), "
@@ -491,13 +463,10 @@ def _actions(console: FastAPI) -> None:
     @console.post("/wipe", include_in_schema=False)
     def wipe(
         request: Request,
+        seat: Writing,
         confirm: Annotated[str, Form(max_length=3000)] = "",
-        csrf: OptText = None,
-        user_id: OptText = None,
-        session_id: OptText = None,
     ) -> HTMLResponse:
-        current = writer(request, csrf)
-        scope = scope_of(request, current, user_id, session_id)
+        current, scope = seat
         memory = engine(request)
         if confirm != scope_label(scope):
             users = memory.users_in(scope) if scope.user_id is None else []

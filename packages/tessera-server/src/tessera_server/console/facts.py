@@ -3,8 +3,8 @@ shared time axis, drawn as SVG (attributes, not inline styles, so the strict CSP
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from ..engine.clock import utcnow
 from ..store.records import FactRecord
@@ -12,30 +12,26 @@ from ..store.records import FactRecord
 WIDTH = 1000.0
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
     x: float
     width: float
     open_ended: bool
 
 
-@dataclass(frozen=True)
-class FactRow:
+class FactRow(NamedTuple):
     fact: FactRecord
     valid: Bar
     known: Bar
     current: bool
 
 
-@dataclass(frozen=True)
-class Axis:
+class Axis(NamedTuple):
     start: datetime
     end: datetime
     marks: list[tuple[str, float]]
 
 
-@dataclass(frozen=True)
-class Timelines:
+class Timelines(NamedTuple):
     rows: list[FactRow]
     axis: Axis | None
 

@@ -8,8 +8,9 @@ Failures are exceptions the console turns into pages (`app.py`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, NamedTuple
 
-from fastapi import Request
+from fastapi import Depends, Form, Query, Request
 
 from ..engine.memory import Memory
 from ..engine.scope import resolve_scope
@@ -78,3 +79,33 @@ def scope_of(
         session_id or None,
         engine(request).settings.max_label_chars,
     )
+
+
+Label = Annotated[str | None, Query(max_length=1024)]
+OptText = Annotated[str | None, Form(max_length=100_000)]
+
+
+class Seat(NamedTuple):
+    """Who is signed in, and the scope the page or form is about."""
+
+    session: Session
+    scope: Scope
+
+
+def reading(request: Request, user_id: Label = None, session_id: Label = None) -> Seat:
+    """A page's reader: a signed-in session and the scope named in the query string."""
+    current = signed_in(request)
+    return Seat(current, scope_of(request, current, user_id, session_id))
+
+
+def writing(
+    request: Request, csrf: OptText = None, user_id: OptText = None, session_id: OptText = None
+) -> Seat:
+    """A form's writer (see `writer`) and the scope named in the form."""
+    current = writer(request, csrf)
+    return Seat(current, scope_of(request, current, user_id, session_id))
+
+
+# A page that reads a scope, and a form that changes one, take one of these.
+Reading = Annotated[Seat, Depends(reading)]
+Writing = Annotated[Seat, Depends(writing)]

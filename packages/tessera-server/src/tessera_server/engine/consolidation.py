@@ -8,7 +8,7 @@ either the whole batch or none of it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from .ids import new_episode_id, new_fact_id, new_foresight_id, turn_episode_id
 from .maintenance import refresh_panels, refresh_portrait
 from .parts import part_attrs, split_parts
 from .runtime import Runtime
+from .scope import owned_by
 
 _SPEAKER_PREFIX = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s")
 # Pending turns read per batch.
@@ -40,11 +41,8 @@ class Summary:
     llm_calls: int = 0
 
     def add(self, other: Summary) -> None:
-        self.turns_consolidated += other.turns_consolidated
-        self.tesserae_created += other.tesserae_created
-        self.facts_created += other.facts_created
-        self.foresight_created += other.foresight_created
-        self.llm_calls += other.llm_calls
+        for name in (f.name for f in fields(self)):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 class TurnsTaken(Exception):
@@ -244,9 +242,7 @@ def _consolidate_batch(
                         id=turn_episode_id(first.tenant_id, first.pk)
                         if index == 1 and first.pk is not None
                         else new_episode_id(),
-                        tenant_id=first.tenant_id,
-                        user_id=first.user_id,
-                        session_id=first.session_id,
+                        **owned_by(first),
                         kind="episode",
                         text=text,
                         role=first.role,
@@ -278,9 +274,7 @@ def _consolidate_batch(
             store.insert_foresight(
                 ForesightRecord(
                     id=new_foresight_id(),
-                    tenant_id=turn.tenant_id,
-                    user_id=turn.user_id,
-                    session_id=turn.session_id,
+                    **owned_by(turn),
                     kind=item.kind,
                     content=item.content,
                     created_at=now,
@@ -323,9 +317,7 @@ def _apply_fact(
         runtime.store,
         FactRecord(
             id=new_fact_id(),
-            tenant_id=turn.tenant_id,
-            user_id=turn.user_id,
-            session_id=turn.session_id,
+            **owned_by(turn),
             subject=fact.subject,
             relation=fact.relation,
             object=fact.object,

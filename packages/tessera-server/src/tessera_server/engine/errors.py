@@ -6,9 +6,7 @@ from __future__ import annotations
 class EngineError(Exception):
     """Base of engine errors; `detail` is safe to show to the caller."""
 
-    status = 400
-    slug = "bad-request"
-    title = "Bad request"
+    status, slug, title = 400, "bad-request", "Bad request"
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -16,39 +14,28 @@ class EngineError(Exception):
 
 
 class InvalidInput(EngineError):
-    status = 422
-    slug = "invalid-input"
-    title = "Invalid input"
+    status, slug, title = 422, "invalid-input", "Invalid input"
 
 
 class MissingScope(InvalidInput):
-    slug = "missing-scope"
-    title = "Missing scope"
+    slug, title = "missing-scope", "Missing scope"
 
 
 class WrongIdKind(InvalidInput):
-    slug = "wrong-id-kind"
-    title = "Wrong kind of id"
+    slug, title = "wrong-id-kind", "Wrong kind of id"
 
 
 class NotFound(EngineError):
-    status = 404
-    slug = "not-found"
-    title = "Not found"
+    status, slug, title = 404, "not-found", "Not found"
 
 
 class Conflict(EngineError):
-    status = 409
-    slug = "conflict"
-    title = "Conflict"
+    status, slug, title = 409, "conflict", "Conflict"
 
 
 class PayloadTooLarge(EngineError):
-    status = 413
-    slug = "payload-too-large"
-    title = "Payload too large"
+    status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
 class NotConfigured(InvalidInput):
-    slug = "not-configured"
-    title = "Capability not configured"
+    slug, title = "not-configured", "Capability not configured"

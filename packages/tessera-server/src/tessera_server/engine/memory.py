@@ -31,6 +31,7 @@ from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
 from .parts import part_attrs, part_of, split_parts
 from .retrieval import Hit, SearchParams, search
 from .runtime import Runtime
+from .scope import owned_by
 
 ROLES = ("system", "user", "assistant")
 
@@ -78,6 +79,14 @@ def require_aware(value: datetime | None, name: str) -> datetime | None:
         return as_utc(value)
     except OverflowError:
         raise InvalidInput(f"`{name}` is outside the range of representable UTC times") from None
+
+
+def _count(name: str, value: int | None, default: int, most: int) -> int:
+    """A caller's count: `default` when not given, else between 1 and `most`."""
+    count = default if value is None else value
+    if count < 1 or count > most:
+        raise InvalidInput(f"`{name}` must be between 1 and {most}")
+    return count
 
 
 class Memory:
@@ -228,9 +237,7 @@ class Memory:
             raise InvalidInput(f"`role` must be one of {', '.join(ROLES)}")
         now = when or utcnow()
         return TurnRecord(
-            tenant_id=scope.tenant_id,
-            user_id=scope.user_id,
-            session_id=scope.session_id,
+            **owned_by(scope),
             turn_id=self._check_turn_id(turn_id),
             role=role,
             content=self._check_content(content, limit=self.settings.max_turn_chars),
@@ -254,9 +261,7 @@ class Memory:
                     self.store.insert_episode(
                         EpisodeRecord(
                             id=new_episode_id(),
-                            tenant_id=turn.tenant_id,
-                            user_id=turn.user_id,
-                            session_id=turn.session_id,
+                            **owned_by(turn),
                             kind="note",
                             text=text,
                             role=turn.role,
@@ -302,30 +307,22 @@ class Memory:
                 waiting = pending.find(self.store, scope, item_id)
                 if waiting is None:
                     raise NotFound("no such episode in this scope")
-                return episode_item(waiting[0])
-            return episode_item(episodes[0])
+                return as_item(waiting[0])
+            return as_item(episodes[0])
         facts = self.store.get_facts(scope, [item_id])
         if not facts:
             raise NotFound("no such fact in this scope")
-        return fact_item(facts[0])
+        return as_item(facts[0])
 
     # -- bounds a caller's numbers must keep (the API checks types only) -----------------
 
     def page_size(self, limit: int | None) -> int:
         """`limit` of a list call, defaulted and bounded."""
-        settings = self.settings
-        size = settings.default_page_size if limit is None else limit
-        if size < 1 or size > settings.max_page_size:
-            raise InvalidInput(f"`limit` must be between 1 and {settings.max_page_size}")
-        return size
+        return _count("limit", limit, self.settings.default_page_size, self.settings.max_page_size)
 
     def result_count(self, top_k: int | None) -> int:
         """`top_k` of a read, defaulted and bounded."""
-        settings = self.settings
-        k = settings.default_top_k if top_k is None else top_k
-        if k < 1 or k > settings.max_top_k:
-            raise InvalidInput(f"`top_k` must be between 1 and {settings.max_top_k}")
-        return k
+        return _count("top_k", top_k, self.settings.default_top_k, self.settings.max_top_k)
 
     def list(self, scope: Scope, cursor: ListCursor | None, limit: int) -> Page:
         # Turns waiting for consolidation are listed too, as the episodes they stand for
@@ -351,9 +348,9 @@ class Memory:
         items = []
         for row in page:
             if row.kind == "episode" and row.id in episodes:
-                items.append(episode_item(episodes[row.id]))
+                items.append(as_item(episodes[row.id]))
             elif row.kind == "fact" and row.id in facts:
-                items.append(fact_item(facts[row.id]))
+                items.append(as_item(facts[row.id]))
         next_cursor = ListCursor(page[-1].created_at, page[-1].id) if more and page else None
         return Page(items, next_cursor)
 
@@ -393,9 +390,7 @@ class Memory:
             )
             new = FactRecord(
                 id=new_fact_id(),
-                tenant_id=old.tenant_id,
-                user_id=old.user_id,
-                session_id=old.session_id,
+                **owned_by(old),
                 subject=old.subject,
                 relation=old.relation,
                 object=obj,
@@ -578,24 +573,11 @@ def _provenance(record: EpisodeRecord | FactRecord) -> dict[str, Any]:
     return base
 
 
-def episode_item(record: EpisodeRecord) -> Item:
-    return Item(
-        record.id,
-        "episode",
-        record.text,
-        record.created_at,
-        {**record.metadata, "tessera": _provenance(record)},
-    )
-
-
-def fact_item(record: FactRecord) -> Item:
-    return Item(
-        record.id,
-        "fact",
-        record.text,
-        record.created_at,
-        {**record.metadata, "tessera": _provenance(record)},
-    )
+def as_item(record: EpisodeRecord | FactRecord) -> Item:
+    """An episode or a fact as callers see it: its text, with provenance in `tessera`."""
+    kind: Literal["episode", "fact"] = "episode" if isinstance(record, EpisodeRecord) else "fact"
+    metadata = {**record.metadata, "tessera": _provenance(record)}
+    return Item(record.id, kind, record.text, record.created_at, metadata)
 
 
 __all__ = ["AddOutcome", "Item", "Memory", "Page", "turn_line"]

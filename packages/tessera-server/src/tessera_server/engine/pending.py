@@ -18,6 +18,7 @@ from ..store import Store
 from ..store.records import EpisodeRecord, ListCursor, ListedItem, Scope, TurnRecord
 from .consolidation import narrate
 from .ids import turn_episode_id
+from .scope import owned_by
 
 # A scope rarely holds more than `consolidate_every` waiting turns; a stopped worker can let
 # them pile up, and reads then show the newest this many.
@@ -38,9 +39,7 @@ def as_episode(turn: TurnRecord) -> EpisodeRecord:
     assert turn.pk is not None
     return EpisodeRecord(
         id=pending_id(turn),
-        tenant_id=turn.tenant_id,
-        user_id=turn.user_id,
-        session_id=turn.session_id,
+        **owned_by(turn),
         kind="episode",
         text=narrate([turn]),
         role=turn.role,

@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Protocol, TypedDict
+
 from ..store.records import Scope
 from .errors import InvalidInput, MissingScope
+
+
+class Owner(TypedDict):
+    """Whose a record is: the fields every stored row of memory carries."""
+
+    tenant_id: int
+    user_id: str | None
+    session_id: str | None
+
+
+class _Owned(Protocol):
+    @property
+    def tenant_id(self) -> int: ...
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def session_id(self) -> str | None: ...
+
+
+def owned_by(source: _Owned) -> Owner:
+    """The owner a new record takes from the scope, turn or record it is made from
+    (`Record(**owned_by(turn), ...)`)."""
+    return Owner(tenant_id=source.tenant_id, user_id=source.user_id, session_id=source.session_id)
 
 
 def _check_label(value: str | None, name: str, max_chars: int) -> str | None:

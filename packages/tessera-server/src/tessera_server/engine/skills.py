@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..providers.vision import CaptionError
-from ..store.records import EpisodeRecord, Scope
+from ..store.records import EpisodeKind, EpisodeRecord, Scope
 from . import image_text
 from .clock import utcnow
 from .errors import InvalidInput, NotConfigured, NotFound
 from .ids import expect, new_episode_id
 from .runtime import Runtime
+from .scope import owned_by
 
 MAX_STEPS = 50
 
@@ -46,22 +47,36 @@ def remember_procedure(
     if not steps or len(steps) > MAX_STEPS:
         raise InvalidInput(f"`steps` needs 1 to {MAX_STEPS} steps")
     steps = [_check_text(step, "steps[]", limit) for step in steps]
+    attrs = {"steps": steps, "success": success, "uses": 0, "last_outcome": None}
+    # A learned skill is pinned: kept until someone deletes it.
+    return _store(runtime, scope, "procedure", trigger, "system", 0.8, attrs, pinned=True)
+
+
+def _store(
+    runtime: Runtime,
+    scope: Scope,
+    kind: EpisodeKind,
+    text: str,
+    role: str,
+    importance: float,
+    attrs: dict[str, Any],
+    pinned: bool = False,
+) -> EpisodeRecord:
+    """Store a procedure or resource: an episode of that kind, made now, found by its text."""
     now = utcnow()
     episode = EpisodeRecord(
         id=new_episode_id(),
-        tenant_id=scope.tenant_id,
-        user_id=scope.user_id,
-        session_id=scope.session_id,
-        kind="procedure",
-        text=trigger,
-        role="system",
+        **owned_by(scope),
+        kind=kind,
+        text=text,
+        role=role,
         event_time=now,
-        importance=0.8,
+        importance=importance,
         metadata={},
         created_at=now,
-        attrs={"steps": steps, "success": success, "uses": 0, "last_outcome": None},
-        embedding=runtime.embedder.embed([trigger])[0],
-        pinned=True,  # a learned skill is kept until someone deletes it
+        attrs=attrs,
+        embedding=runtime.embedder.embed([text])[0],
+        pinned=pinned,
     )
     return runtime.store.insert_episode(episode)
 
@@ -150,25 +165,9 @@ def remember_resource(
         )
     else:
         raise InvalidInput("give a `caption`, an `image_url` or an uploaded file")
-    now = utcnow()
-    episode = EpisodeRecord(
-        id=new_episode_id(),
-        tenant_id=scope.tenant_id,
-        user_id=scope.user_id,
-        session_id=scope.session_id,
-        kind="resource",
-        text=text,
-        role="user",
-        event_time=now,
-        importance=0.5,
-        metadata={},
-        created_at=now,
-        attrs=attrs,
-        embedding=runtime.embedder.embed([text])[0],
-    )
-    stored = runtime.store.insert_episode(episode)
+    stored = _store(runtime, scope, "resource", text, "user", 0.5, attrs)
     if read_later:
-        runtime.store.enqueue_job(scope, image_text.JOB_KIND, now)
+        runtime.store.enqueue_job(scope, image_text.JOB_KIND, stored.created_at)
     return stored
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -60,12 +61,44 @@ def heartbeat(runtime: Runtime, job: JobRecord) -> Iterator[None]:
         thread.join(every + 5)
 
 
-def work_once(runtime: Runtime) -> bool:
+class ServedTenants:
+    """The tenants whose jobs this process claimed, least recently first: claims go
+    round-robin between tenants (a tenant never served, or served longest ago, first), so one
+    tenant's backlog of jobs cannot hold back another tenant's consolidation.
+
+    Bounded: a tenant that falls off the front counts as never served, which is where the
+    least recently served tenant belongs anyway.
+    """
+
+    def __init__(self, keep: int = 256) -> None:
+        self.keep = keep
+        self._order: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def order(self) -> list[int]:
+        with self._lock:
+            return list(self._order)
+
+    def served(self, tenant_id: int) -> None:
+        with self._lock:
+            self._order.pop(tenant_id, None)
+            self._order[tenant_id] = None
+            while len(self._order) > self.keep:
+                self._order.popitem(last=False)
+
+
+# Shared by the worker threads of a process (`tessera worker --threads N`).
+SERVED = ServedTenants()
+
+
+def work_once(runtime: Runtime, served: ServedTenants = SERVED) -> bool:
     """Claim and run one job; returns whether there was one."""
     settings, store = runtime.settings, runtime.store
-    job = store.claim_job(utcnow(), timedelta(seconds=settings.job_lease_seconds))
+    lease = timedelta(seconds=settings.job_lease_seconds)
+    job = store.claim_job(utcnow(), lease, served.order())
     if job is None:
         return False
+    served.served(job.tenant_id)
     try:
         with heartbeat(runtime, job), owned_by(job.tenant_id):
             run_job(runtime, job)

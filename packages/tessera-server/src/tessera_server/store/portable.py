@@ -20,7 +20,7 @@ import base64
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from .records import (
     TurnRecord,
     Vector,
 )
+from .rows import EPISODES, FACTS, FORESIGHT, PANELS, TURNS, Codec, Table
+
+R = TypeVar("R")
 
 FORMAT = "tessera-export"
 VERSION = 1
@@ -98,19 +101,11 @@ def enc_time(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def enc_time_opt(value: datetime | None) -> str | None:
-    return None if value is None else enc_time(value)
-
-
 def dec_time(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ImportRefused(f"time {value!r} has no UTC offset")
     return parsed.astimezone(timezone.utc)
-
-
-def dec_time_opt(value: str | None) -> datetime | None:
-    return None if value is None else dec_time(value)
 
 
 def enc_vec(value: Vector | None) -> str | None:
@@ -127,10 +122,31 @@ def dec_vec(value: str | None) -> Vector | None:
 
 # -- export ------------------------------------------------------------------------------
 
+# The format's spelling of a row's values: labels as null when absent, metadata and attributes
+# as JSON values, flags as booleans (rows.py's tables list the columns).
+PORTABLE = Codec(
+    enc_time=enc_time,
+    dec_time=dec_time,
+    enc_vec=enc_vec,
+    dec_vec=dec_vec,
+    enc_flag=bool,
+    enc_label=lambda value: value,
+    enc_json=lambda value: value,
+    dec_json=lambda value: value,
+)
+
 
 def _refs(refs: dict[int, int], pks: list[int]) -> list[int]:
     """Source turns by their number in the file (turns not in the file are left out)."""
     return [refs[pk] for pk in pks if pk in refs]
+
+
+def _row(kind: str, table: Table[Any], item: Any, **more: Any) -> dict[str, Any]:
+    """An exported row: its type, the record's columns but the tenant (the `tenant` row before
+    it names that), and `more`."""
+    values = table.encode(item, PORTABLE)
+    del values["tenant_id"]
+    return {"type": kind, **values, **more}
 
 
 def export_rows(src: Dumpable, tenant: str | None, user_id: str | None) -> Iterator[dict[str, Any]]:
@@ -155,83 +171,19 @@ def export_rows(src: Dumpable, tenant: str | None, user_id: str | None) -> Itera
         for turn in src.export_turns(tenant_id, user_id):
             assert turn.pk is not None
             refs[turn.pk] = len(refs) + 1
-            yield {
-                "type": "turn",
-                "ref": refs[turn.pk],
-                "user_id": turn.user_id,
-                "session_id": turn.session_id,
-                "turn_id": turn.turn_id,
-                "role": turn.role,
-                "content": turn.content,
-                "event_time": enc_time(turn.event_time),
-                "metadata": turn.metadata,
-                "infer": turn.infer,
-                "consolidated": turn.consolidated,
-                "created_at": enc_time(turn.created_at),
-                "embedding": enc_vec(turn.embedding),
-            }
-
+            yield _row("turn", TURNS, turn, ref=refs[turn.pk], consolidated=turn.consolidated)
         episode_ids: dict[int, str] = {}
         for ep in src.export_episodes(tenant_id, user_id):
             assert ep.pk is not None
             episode_ids[ep.pk] = ep.id
-            yield {
-                "type": "episode",
-                "id": ep.id,
-                "user_id": ep.user_id,
-                "session_id": ep.session_id,
-                "kind": ep.kind,
-                "text": ep.text,
-                "role": ep.role,
-                "event_time": enc_time(ep.event_time),
-                "importance": ep.importance,
-                "metadata": ep.metadata,
-                "attrs": ep.attrs,
-                "pinned": ep.pinned,
-                "created_at": enc_time(ep.created_at),
-                "sources": _refs(refs, ep.source_turn_pks),
-                "embedding": enc_vec(ep.embedding),
-            }
+            yield _row("episode", EPISODES, ep, sources=_refs(refs, ep.source_turn_pks))
         for fact in src.export_facts(tenant_id, user_id):
-            yield {
-                "type": "fact",
-                "id": fact.id,
-                "user_id": fact.user_id,
-                "session_id": fact.session_id,
-                "subject": fact.subject,
-                "relation": fact.relation,
-                "object": fact.object,
-                "text": fact.text,
-                "role": fact.role,
-                "confidence": fact.confidence,
-                "importance": fact.importance,
-                "functional": fact.functional,
-                "t_valid": enc_time(fact.t_valid),
-                "t_invalid": enc_time_opt(fact.t_invalid),
-                "t_created": enc_time(fact.t_created),
-                "t_expired": enc_time_opt(fact.t_expired),
-                "superseded_by": fact.superseded_by,
-                "episode_id": fact.episode_id,
-                "metadata": fact.metadata,
-                "created_at": enc_time(fact.created_at),
-                "sources": _refs(refs, fact.source_turn_pks),
-                "embedding": enc_vec(fact.embedding),
-            }
+            yield _row("fact", FACTS, fact, sources=_refs(refs, fact.source_turn_pks))
         for item in src.export_foresight(tenant_id, user_id):
-            yield {
-                "type": "foresight",
-                "id": item.id,
-                "user_id": item.user_id,
-                "session_id": item.session_id,
-                "kind": item.kind,
-                "content": item.content,
-                "due_at": enc_time_opt(item.due_at),
-                "expires_at": enc_time_opt(item.expires_at),
-                "episode_id": episode_ids.get(item.episode_pk) if item.episode_pk else None,
-                "created_at": enc_time(item.created_at),
-                "sources": _refs(refs, item.source_turn_pks),
-                "embedding": enc_vec(item.embedding),
-            }
+            row = _row("foresight", FORESIGHT, item, sources=_refs(refs, item.source_turn_pks))
+            # Named by the episode's id: primary keys do not travel.
+            pk = row.pop("episode_pk")
+            yield {**row, "episode_id": episode_ids.get(pk) if pk else None}
         for owner, data, updated_at in src.export_portraits(tenant_id, user_id):
             yield {
                 "type": "portrait",
@@ -240,15 +192,7 @@ def export_rows(src: Dumpable, tenant: str | None, user_id: str | None) -> Itera
                 "updated_at": enc_time(updated_at),
             }
         for panel in src.export_panels(tenant_id, user_id):
-            yield {
-                "type": "panel",
-                "user_id": panel.user_id,
-                "level": panel.level,
-                "summary": panel.summary,
-                "members": panel.members,
-                "centroid": enc_vec(panel.centroid),
-                "updated_at": enc_time(panel.updated_at),
-            }
+            yield _row("panel", PANELS, panel)
 
 
 # -- import ------------------------------------------------------------------------------
@@ -319,22 +263,12 @@ class _Importer:
         self.counts["tenant"] += 1
         self.refs, self.episode_pks = {}, {}
 
+    def _record(self, table: Table[R], row: dict[str, Any], **more: Any) -> R:
+        """The record of an imported row, in this database's tenant."""
+        return table.decode({**row, "tenant_id": self.tenant()}, PORTABLE, stored=False, **more)
+
     def _turn(self, row: dict[str, Any]) -> None:
-        stored, created = self.dst.insert_turn(
-            TurnRecord(
-                tenant_id=self.tenant(),
-                user_id=row["user_id"] or None,
-                session_id=row["session_id"] or None,
-                turn_id=str(row["turn_id"]),
-                role=str(row["role"]),
-                content=str(row["content"]),
-                event_time=dec_time(row["event_time"]),
-                metadata=dict(row["metadata"]),
-                infer=bool(row["infer"]),
-                created_at=dec_time(row["created_at"]),
-                embedding=dec_vec(row["embedding"]),
-            )
-        )
+        stored, created = self.dst.insert_turn(self._record(TURNS, row))
         assert stored.pk is not None
         self.refs[int(row["ref"])] = stored.pk
         if not created:
@@ -344,8 +278,8 @@ class _Importer:
         if row["consolidated"]:
             self.to_claim.append(stored.pk)
 
-    def _sources(self, refs: list[int]) -> list[int]:
-        return [self.refs[r] for r in refs if r in self.refs]
+    def _sources(self, row: dict[str, Any]) -> list[int]:
+        return [self.refs[r] for r in row["sources"] if r in self.refs]
 
     def _episode(self, row: dict[str, Any]) -> None:
         found = self.exists("episodes", row["id"])
@@ -354,23 +288,7 @@ class _Importer:
             self.counts["skipped"] += 1
             return
         ep = self.dst.insert_episode(
-            EpisodeRecord(
-                id=str(row["id"]),
-                tenant_id=self.tenant(),
-                user_id=row["user_id"] or None,
-                session_id=row["session_id"] or None,
-                kind=row["kind"],
-                text=str(row["text"]),
-                role=str(row["role"]),
-                event_time=dec_time(row["event_time"]),
-                importance=float(row["importance"]),
-                metadata=dict(row["metadata"]),
-                attrs=dict(row["attrs"]),
-                pinned=bool(row["pinned"]),
-                created_at=dec_time(row["created_at"]),
-                source_turn_pks=self._sources(row["sources"]),
-                embedding=dec_vec(row["embedding"]),
-            )
+            self._record(EPISODES, row, source_turn_pks=self._sources(row))
         )
         assert ep.pk is not None
         self.episode_pks[ep.id] = ep.pk
@@ -380,32 +298,7 @@ class _Importer:
         if self.exists("facts", row["id"]) is not None:
             self.counts["skipped"] += 1
             return
-        self.dst.insert_fact(
-            FactRecord(
-                id=str(row["id"]),
-                tenant_id=self.tenant(),
-                user_id=row["user_id"] or None,
-                session_id=row["session_id"] or None,
-                subject=str(row["subject"]),
-                relation=str(row["relation"]),
-                object=str(row["object"]),
-                text=str(row["text"]),
-                role=str(row["role"]),
-                confidence=float(row["confidence"]),
-                importance=float(row["importance"]),
-                functional=bool(row["functional"]),
-                t_valid=dec_time(row["t_valid"]),
-                t_invalid=dec_time_opt(row["t_invalid"]),
-                t_created=dec_time(row["t_created"]),
-                t_expired=dec_time_opt(row["t_expired"]),
-                superseded_by=row["superseded_by"],
-                episode_id=row["episode_id"],
-                metadata=dict(row["metadata"]),
-                created_at=dec_time(row["created_at"]),
-                source_turn_pks=self._sources(row["sources"]),
-                embedding=dec_vec(row["embedding"]),
-            )
-        )
+        self.dst.insert_fact(self._record(FACTS, row, source_turn_pks=self._sources(row)))
         self.counts["fact"] += 1
 
     def _foresight(self, row: dict[str, Any]) -> None:
@@ -419,22 +312,8 @@ class _Importer:
             if episode_pk is None:
                 owner = self.dst.item_owners("episodes", [episode_id]).get(episode_id)
                 episode_pk = owner[1] if owner and owner[0] == self.tenant() else None
-        self.dst.insert_foresight(
-            ForesightRecord(
-                id=str(row["id"]),
-                tenant_id=self.tenant(),
-                user_id=row["user_id"] or None,
-                session_id=row["session_id"] or None,
-                kind=str(row["kind"]),
-                content=str(row["content"]),
-                due_at=dec_time_opt(row["due_at"]),
-                expires_at=dec_time_opt(row["expires_at"]),
-                episode_pk=episode_pk,
-                created_at=dec_time(row["created_at"]),
-                source_turn_pks=self._sources(row["sources"]),
-                embedding=dec_vec(row["embedding"]),
-            )
-        )
+        item = {**row, "episode_pk": episode_pk}
+        self.dst.insert_foresight(self._record(FORESIGHT, item, source_turn_pks=self._sources(row)))
         self.counts["foresight"] += 1
 
     def _portrait(self, row: dict[str, Any]) -> None:
@@ -444,21 +323,11 @@ class _Importer:
         self.counts["portrait"] += 1
 
     def _panel(self, row: dict[str, Any]) -> None:
-        centroid = dec_vec(row["centroid"])
-        if centroid is None:
-            raise ImportRefused("a panel row has no centroid")
         user_id = str(row["user_id"] or "")
-        self.panels.setdefault(user_id, []).append(
-            PanelRecord(
-                tenant_id=self.tenant(),
-                user_id=user_id or None,
-                level=int(row["level"]),
-                summary=str(row["summary"]),
-                members=list(row["members"]),
-                centroid=centroid,
-                updated_at=dec_time(row["updated_at"]),
-            )
-        )
+        panel = self._record(PANELS, {**row, "user_id": user_id})
+        if panel.centroid is None:
+            raise ImportRefused("a panel row has no centroid")
+        self.panels.setdefault(user_id, []).append(panel)
         self.counts["panel"] += 1
 
 

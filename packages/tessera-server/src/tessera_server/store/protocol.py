@@ -291,8 +291,12 @@ class Store(Protocol):
 
     def get_job(self, tenant_id: int, pk: int) -> JobRecord | None: ...
 
-    def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
-        """Take the oldest queued job, or one whose lease ran out, and lease it."""
+    def claim_job(
+        self, now: datetime, lease: timedelta, served: Sequence[int] = ()
+    ) -> JobRecord | None:
+        """Lease a queued job, or one whose lease ran out: round-robin between tenants, a
+        tenant not in `served` first, then in the order of `served` (the tenants this worker
+        served, least recently first); the oldest job of that tenant."""
         ...
 
     def renew_job_lease(self, pk: int, attempts: int, now: datetime, lease: timedelta) -> bool:

@@ -124,6 +124,7 @@ class ForesightRecord:
     source_turn_pks: list[int] = field(default_factory=list)
     embedding: Vector | None = None
     pk: int | None = None
+    source_turn_ids: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -2,17 +2,18 @@
 
 The tables have the same columns in every backend; what differs is how a value is spelled
 (SQLite keeps times as ISO text, vectors as float32 bytes and flags as 0/1, PostgreSQL has
-native types) and the placeholder of a bound parameter. A backend describes that in a `Codec`
-and calls these functions, so a record's columns are listed in one place.
+native types) and the placeholder of a bound parameter. A backend describes that in a `Codec`;
+each record's columns and their kinds are listed once here (`Table`), and one encoder and one
+decoder serve every table and every codec, the export format's included (`portable.py`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from .records import (
     ApiKeyRecord,
@@ -47,6 +48,10 @@ class Codec:
     enc_vec: Callable[[Vector | None], Any] = _same
     dec_vec: Callable[[Any], Vector | None] = _same
     enc_flag: Callable[[bool], Any] = _same
+    enc_label: Callable[[str | None], Any] = lambda value: value or ""
+    dec_label: Callable[[Any], str | None] = lambda value: value or None
+    enc_json: Callable[[Any], Any] = lambda value: enc_json(value)
+    dec_json: Callable[[Any], Any] = lambda value: dec_json(value)
 
     def enc_time_opt(self, value: datetime | None) -> Any:
         return None if value is None else self.enc_time(value)
@@ -101,255 +106,212 @@ def dec_json(value: str) -> Any:
 
 Sources = Sequence[tuple[int, str]]
 
+# What a column holds, and so how a codec spells it.
+Kind = Literal["int", "float", "str", "raw", "label", "time", "time?", "json", "flag", "vec"]
 
-# -- turns ---------------------------------------------------------------------------------
+_ENCODE: dict[Kind, Callable[[Codec, Any], Any]] = {
+    "int": lambda c, v: v,
+    "float": lambda c, v: v,
+    "str": lambda c, v: v,
+    "raw": lambda c, v: v,
+    "label": lambda c, v: c.enc_label(v),
+    "time": lambda c, v: c.enc_time(v),
+    "time?": lambda c, v: c.enc_time_opt(v),
+    "json": lambda c, v: c.enc_json(v),
+    "flag": lambda c, v: c.enc_flag(v),
+    "vec": lambda c, v: c.enc_vec(v),
+}
+_DECODE: dict[Kind, Callable[[Codec, Any], Any]] = {
+    "int": lambda c, v: int(v),
+    "float": lambda c, v: float(v),
+    "str": lambda c, v: str(v),
+    "raw": lambda c, v: v,
+    "label": lambda c, v: c.dec_label(v),
+    "time": lambda c, v: c.dec_time(v),
+    "time?": lambda c, v: c.dec_time_opt(v),
+    "json": lambda c, v: c.dec_json(v),
+    "flag": lambda c, v: bool(v),
+    "vec": lambda c, v: c.dec_vec(v),
+}
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Table(Generic[R]):
+    """A record's columns, in order, with their kinds. `read` are read back but never written
+    by `encode` (the key, flags another statement sets); `named` maps a field to the column
+    it is read from where the two names differ."""
+
+    name: str
+    record: type[R]
+    columns: dict[str, Kind]
+    read: dict[str, Kind] = field(default_factory=lambda: {"pk": "int"})
+    named: dict[str, str] = field(default_factory=dict)
+
+    def encode(self, item: R, c: Codec, only: Sequence[str] | None = None) -> dict[str, Any]:
+        """The record as a row of written columns (or only the named ones)."""
+        return {
+            column: _ENCODE[kind](c, getattr(item, column))
+            for column, kind in self.columns.items()
+            if only is None or column in only
+        }
+
+    def decode(self, row: Row, c: Codec, *, stored: bool = True, **more: Any) -> R:
+        """The record of a row; `more` gives fields that are not columns (source turns).
+        A row not `stored` yet (an imported one) has only the written columns."""
+        kinds = {**self.read, **self.columns} if stored else self.columns
+        values = {
+            name: _DECODE[kind](c, row[self.named.get(name, name)]) for name, kind in kinds.items()
+        }
+        return self.record(**values, **more)
+
+
+_SCOPED: dict[str, Kind] = {"tenant_id": "int", "user_id": "label", "session_id": "label"}
+
+TURNS = Table(
+    "turns",
+    TurnRecord,
+    {
+        **_SCOPED,
+        "turn_id": "str",
+        "role": "str",
+        "content": "str",
+        "event_time": "time",
+        "metadata": "json",
+        "infer": "flag",
+        "embedding": "vec",
+        "created_at": "time",
+    },
+    read={"pk": "int", "consolidated": "flag"},
+)
+EPISODES = Table(
+    "episodes",
+    EpisodeRecord,
+    {
+        "id": "str",
+        **_SCOPED,
+        "kind": "raw",
+        "text": "str",
+        "role": "str",
+        "event_time": "time",
+        "importance": "float",
+        "metadata": "json",
+        "pinned": "flag",
+        "attrs": "json",
+        "embedding": "vec",
+        "created_at": "time",
+    },
+)
+# The columns `update_episode` rewrites.
+EPISODE_REWRITE = ("text", "attrs", "pinned", "embedding", "importance", "metadata")
+FACTS = Table(
+    "facts",
+    FactRecord,
+    {
+        "id": "str",
+        **_SCOPED,
+        "subject": "str",
+        "relation": "str",
+        "object": "str",
+        "text": "str",
+        "role": "str",
+        "confidence": "float",
+        "importance": "float",
+        "functional": "flag",
+        "t_valid": "time",
+        "t_invalid": "time?",
+        "t_created": "time",
+        "t_expired": "time?",
+        "superseded_by": "raw",
+        "episode_id": "raw",
+        "metadata": "json",
+        "embedding": "vec",
+        "created_at": "time",
+    },
+)
+FORESIGHT = Table(
+    "foresight",
+    ForesightRecord,
+    {
+        "id": "str",
+        **_SCOPED,
+        "kind": "str",
+        "content": "str",
+        "due_at": "time?",
+        "expires_at": "time?",
+        "episode_pk": "raw",
+        "embedding": "vec",
+        "created_at": "time",
+    },
+)
+PANELS = Table(
+    "panels",
+    PanelRecord,
+    {
+        "tenant_id": "int",
+        "user_id": "label",
+        "level": "int",
+        "summary": "str",
+        "members": "json",
+        "centroid": "vec",
+        "updated_at": "time",
+    },
+)
+KEYS = Table(
+    "api_keys",
+    ApiKeyRecord,
+    {
+        "id": "int",
+        "tenant_id": "int",
+        "tenant_name": "str",
+        "prefix": "str",
+        "read_only": "flag",
+        "created_at": "time",
+        "revoked_at": "time?",
+    },
+    read={},
+    named={"tenant_name": "name"},
+)
+JOBS = Table(
+    "jobs",
+    JobRecord,
+    {
+        "pk": "int",
+        "tenant_id": "int",
+        "kind": "str",
+        **{k: v for k, v in _SCOPED.items() if k != "tenant_id"},
+        "status": "raw",
+        "attempts": "int",
+        "error": "raw",
+        "created_at": "time",
+        "updated_at": "time",
+    },
+    read={},
+)
 
 
 def turn_row(turn: TurnRecord, c: Codec) -> dict[str, Any]:
-    return {
-        "tenant_id": turn.tenant_id,
-        "user_id": enc_label(turn.user_id),
-        "session_id": enc_label(turn.session_id),
-        "turn_id": turn.turn_id,
-        "role": turn.role,
-        "content": turn.content,
-        "event_time": c.enc_time(turn.event_time),
-        "metadata": enc_json(turn.metadata),
-        "infer": c.enc_flag(turn.infer),
-        "embedding": c.enc_vec(turn.embedding),
-        "created_at": c.enc_time(turn.created_at),
-    }
+    return TURNS.encode(turn, c)
 
 
 def turn_record(row: Row, c: Codec) -> TurnRecord:
-    return TurnRecord(
-        pk=int(row["pk"]),
-        tenant_id=int(row["tenant_id"]),
-        user_id=dec_label(row["user_id"]),
-        session_id=dec_label(row["session_id"]),
-        turn_id=str(row["turn_id"]),
-        role=str(row["role"]),
-        content=str(row["content"]),
-        event_time=c.dec_time(row["event_time"]),
-        metadata=dec_json(row["metadata"]),
-        infer=bool(row["infer"]),
-        consolidated=bool(row["consolidated"]),
-        embedding=c.dec_vec(row["embedding"]),
-        created_at=c.dec_time(row["created_at"]),
-    )
-
-
-# -- episodes ------------------------------------------------------------------------------
-
-
-def episode_row(ep: EpisodeRecord, c: Codec) -> dict[str, Any]:
-    return {
-        "id": ep.id,
-        "tenant_id": ep.tenant_id,
-        "user_id": enc_label(ep.user_id),
-        "session_id": enc_label(ep.session_id),
-        "kind": ep.kind,
-        "text": ep.text,
-        "role": ep.role,
-        "event_time": c.enc_time(ep.event_time),
-        "importance": ep.importance,
-        "metadata": enc_json(ep.metadata),
-        "pinned": c.enc_flag(ep.pinned),
-        "attrs": enc_json(ep.attrs),
-        "embedding": c.enc_vec(ep.embedding),
-        "created_at": c.enc_time(ep.created_at),
-    }
+    return TURNS.decode(row, c)
 
 
 def episode_rewrite(ep: EpisodeRecord, c: Codec) -> dict[str, Any]:
-    """The columns `update_episode` rewrites."""
-    return {
-        "text": ep.text,
-        "attrs": enc_json(ep.attrs),
-        "pinned": c.enc_flag(ep.pinned),
-        "embedding": c.enc_vec(ep.embedding),
-        "importance": ep.importance,
-        "metadata": enc_json(ep.metadata),
-    }
-
-
-def episode_record(row: Row, c: Codec, sources: Sources) -> EpisodeRecord:
-    return EpisodeRecord(
-        pk=int(row["pk"]),
-        id=str(row["id"]),
-        tenant_id=int(row["tenant_id"]),
-        user_id=dec_label(row["user_id"]),
-        session_id=dec_label(row["session_id"]),
-        kind=row["kind"],
-        text=str(row["text"]),
-        role=str(row["role"]),
-        event_time=c.dec_time(row["event_time"]),
-        importance=float(row["importance"]),
-        metadata=dec_json(row["metadata"]),
-        pinned=bool(row["pinned"]),
-        attrs=dec_json(row["attrs"]),
-        embedding=c.dec_vec(row["embedding"]),
-        created_at=c.dec_time(row["created_at"]),
-        source_turn_pks=[pk for pk, _ in sources],
-        source_turn_ids=[turn_id for _, turn_id in sources],
-    )
-
-
-# -- facts ---------------------------------------------------------------------------------
-
-
-def fact_row(fact: FactRecord, c: Codec) -> dict[str, Any]:
-    return {
-        "id": fact.id,
-        "tenant_id": fact.tenant_id,
-        "user_id": enc_label(fact.user_id),
-        "session_id": enc_label(fact.session_id),
-        "subject": fact.subject,
-        "relation": fact.relation,
-        "object": fact.object,
-        "text": fact.text,
-        "role": fact.role,
-        "confidence": fact.confidence,
-        "importance": fact.importance,
-        "functional": c.enc_flag(fact.functional),
-        "t_valid": c.enc_time(fact.t_valid),
-        "t_invalid": c.enc_time_opt(fact.t_invalid),
-        "t_created": c.enc_time(fact.t_created),
-        "t_expired": c.enc_time_opt(fact.t_expired),
-        "superseded_by": fact.superseded_by,
-        "episode_id": fact.episode_id,
-        "metadata": enc_json(fact.metadata),
-        "embedding": c.enc_vec(fact.embedding),
-        "created_at": c.enc_time(fact.created_at),
-    }
-
-
-def fact_record(row: Row, c: Codec, sources: Sources) -> FactRecord:
-    return FactRecord(
-        pk=int(row["pk"]),
-        id=str(row["id"]),
-        tenant_id=int(row["tenant_id"]),
-        user_id=dec_label(row["user_id"]),
-        session_id=dec_label(row["session_id"]),
-        subject=str(row["subject"]),
-        relation=str(row["relation"]),
-        object=str(row["object"]),
-        text=str(row["text"]),
-        role=str(row["role"]),
-        confidence=float(row["confidence"]),
-        importance=float(row["importance"]),
-        functional=bool(row["functional"]),
-        t_valid=c.dec_time(row["t_valid"]),
-        t_invalid=c.dec_time_opt(row["t_invalid"]),
-        t_created=c.dec_time(row["t_created"]),
-        t_expired=c.dec_time_opt(row["t_expired"]),
-        superseded_by=row["superseded_by"],
-        episode_id=row["episode_id"],
-        metadata=dec_json(row["metadata"]),
-        embedding=c.dec_vec(row["embedding"]),
-        created_at=c.dec_time(row["created_at"]),
-        source_turn_pks=[pk for pk, _ in sources],
-        source_turn_ids=[turn_id for _, turn_id in sources],
-    )
-
-
-# -- foresight, portrait, panels -----------------------------------------------------------
-
-
-def foresight_row(item: ForesightRecord, c: Codec) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "tenant_id": item.tenant_id,
-        "user_id": enc_label(item.user_id),
-        "session_id": enc_label(item.session_id),
-        "kind": item.kind,
-        "content": item.content,
-        "due_at": c.enc_time_opt(item.due_at),
-        "expires_at": c.enc_time_opt(item.expires_at),
-        "episode_pk": item.episode_pk,
-        "embedding": c.enc_vec(item.embedding),
-        "created_at": c.enc_time(item.created_at),
-    }
-
-
-def foresight_record(row: Row, c: Codec, sources: Sources = ()) -> ForesightRecord:
-    return ForesightRecord(
-        pk=int(row["pk"]),
-        id=str(row["id"]),
-        tenant_id=int(row["tenant_id"]),
-        user_id=dec_label(row["user_id"]),
-        session_id=dec_label(row["session_id"]),
-        kind=str(row["kind"]),
-        content=str(row["content"]),
-        due_at=c.dec_time_opt(row["due_at"]),
-        expires_at=c.dec_time_opt(row["expires_at"]),
-        episode_pk=row["episode_pk"],
-        embedding=c.dec_vec(row["embedding"]),
-        created_at=c.dec_time(row["created_at"]),
-        source_turn_pks=[pk for pk, _ in sources],
-    )
-
-
-def panel_row(tenant_id: int, user_id: str, panel: PanelRecord, c: Codec) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "user_id": user_id,
-        "level": panel.level,
-        "summary": panel.summary,
-        "members": enc_json(panel.members),
-        "centroid": c.enc_vec(panel.centroid),
-        "updated_at": c.enc_time(panel.updated_at),
-    }
+    return EPISODES.encode(ep, c, EPISODE_REWRITE)
 
 
 def panel_record(row: Row, c: Codec) -> PanelRecord:
-    centroid = c.dec_vec(row["centroid"])
-    assert centroid is not None
-    return PanelRecord(
-        pk=int(row["pk"]),
-        tenant_id=int(row["tenant_id"]),
-        user_id=dec_label(row["user_id"]),
-        level=int(row["level"]),
-        summary=str(row["summary"]),
-        members=dec_json(row["members"]),
-        centroid=centroid,
-        updated_at=c.dec_time(row["updated_at"]),
-    )
-
-
-def portrait_upsert(c: Codec) -> str:
-    return (
-        f"INSERT INTO portraits (tenant_id, user_id, data, updated_at) VALUES ({c.marks(4)}) "
-        "ON CONFLICT (tenant_id, user_id) DO UPDATE SET "
-        "data = excluded.data, updated_at = excluded.updated_at"
-    )
-
-
-# -- keys and jobs -------------------------------------------------------------------------
+    panel = PANELS.decode(row, c)
+    assert panel.centroid is not None
+    return panel
 
 
 def key_record(row: Row, c: Codec) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=int(row["id"]),
-        tenant_id=int(row["tenant_id"]),
-        tenant_name=str(row["name"]),
-        prefix=str(row["prefix"]),
-        read_only=bool(row["read_only"]),
-        created_at=c.dec_time(row["created_at"]),
-        revoked_at=c.dec_time_opt(row["revoked_at"]),
-    )
+    return KEYS.decode(row, c)
 
 
 def job_record(row: Row, c: Codec) -> JobRecord:
-    return JobRecord(
-        pk=int(row["pk"]),
-        tenant_id=int(row["tenant_id"]),
-        kind=str(row["kind"]),
-        user_id=dec_label(row["user_id"]),
-        session_id=dec_label(row["session_id"]),
-        status=row["status"],
-        attempts=int(row["attempts"]),
-        error=row["error"],
-        created_at=c.dec_time(row["created_at"]),
-        updated_at=c.dec_time(row["updated_at"]),
-    )
+    return JOBS.decode(row, c)

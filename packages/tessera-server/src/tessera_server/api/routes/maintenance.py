@@ -21,14 +21,13 @@ from ..schemas import (
     ReindexResponse,
 )
 from . import links
-from .common import errors, job_handle, summary_model
+from .common import errors, job_handle, summary_model, view
 
 router = APIRouter()
 
 
 @router.post(
     "/v1/consolidate",
-    operation_id="maintenance-consolidate",
     summary="Consolidate",
     status_code=202,
     response_model=EnqueuedResponse,
@@ -55,14 +54,7 @@ def consolidate(
     return EnqueuedResponse(job=job_handle(engine.enqueue_consolidation(scope)))
 
 
-@router.post(
-    "/v1/reindex",
-    operation_id="maintenance-reindex",
-    summary="Reindex",
-    response_model=ReindexResponse,
-    tags=["maintenance"],
-    responses=errors(422),
-)
+@router.post("/v1/reindex", summary="Reindex", tags=["maintenance"], responses=errors(422))
 def reindex(body: ConsolidateRequest, who: Caller, engine: Engine) -> ReindexResponse:
     """Backfill missing embeddings and refresh panel centroids; deterministic, inline."""
     backfilled, panels = engine.reindex(scope_of(who, body.user_id, body.session_id))
@@ -71,9 +63,7 @@ def reindex(body: ConsolidateRequest, who: Caller, engine: Engine) -> ReindexRes
 
 @router.post(
     "/v1/compress",
-    operation_id="maintenance-compress",
     summary="Compress",
-    response_model=CompressResponse,
     tags=["maintenance"],
     dependencies=[READS],
     responses=errors(422),
@@ -84,34 +74,14 @@ def compress(body: CompressRequest, who: Caller, engine: Engine) -> CompressResp
     return CompressResponse(digest=engine.compress(scope, body.token_budget))
 
 
-@router.get(
-    "/v1/jobs/{job_id}",
-    operation_id="jobs-get_job",
-    summary="Get a job",
-    response_model=JobStatusResponse,
-    tags=["jobs"],
-    responses=errors(404, 422),
-)
+@router.get("/v1/jobs/{job_id}", summary="Get a job", tags=["jobs"], responses=errors(404, 422))
 def get_job(job_id: str, who: Caller, engine: Engine) -> JobStatusResponse:
     """A job's status, with its last error; another tenant's job is not found."""
     job = engine.job(who.tenant_id, job_id)
-    return JobStatusResponse(
-        id=job_id_of(job.pk),
-        status=job.status,
-        kind=job.kind,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        error=job.error,
-    )
+    return view(JobStatusResponse, job, id=job_id_of(job.pk))
 
 
-@router.get(
-    "/health",
-    operation_id="health-health",
-    summary="Liveness",
-    response_model=HealthStatus,
-    tags=["health"],
-)
+@router.get("/health", summary="Liveness", tags=["health"])
 def health(request: Request, response: Response) -> HealthStatus:
     """The process is up. Needs no key."""
     # The `Tessera-Extractor` header names what reads facts out of turns (`offline`, or
@@ -124,7 +94,6 @@ def health(request: Request, response: Response) -> HealthStatus:
 
 @router.get(
     "/ready",
-    operation_id="health-ready",
     summary="Readiness",
     response_model=HealthStatus,
     tags=["health"],

@@ -15,7 +15,7 @@ from ...engine.consolidation import Summary
 from ...engine.errors import InvalidInput
 from ...engine.memory import AddOutcome, Item
 from ...store.records import ForgetCounts, JobRecord, ListCursor, Scope
-from ..deps import Caller, Engine, scope_of
+from ..deps import Caller, Engine, QueryScope, SessionLabel, UserLabel, scope_of
 from ..schemas import (
     AddMemoryRequest,
     AsyncAddResponse,
@@ -36,11 +36,9 @@ from ..schemas import (
     WipeResponse,
 )
 from . import links
-from .common import errors, job_handle, summary_model
+from .common import errors, job_handle, summary_model, view
 
 router = APIRouter(prefix="/v1", tags=["memories"])
-USER_Q = Query(description="The memory's owner.")
-SESSION_Q = Query(description="One session of the owner.")
 
 
 def _async_body(outcome: AddOutcome) -> AsyncAddResponse:
@@ -55,7 +53,6 @@ def _async_body(outcome: AddOutcome) -> AsyncAddResponse:
 
 @router.post(
     "/memories",
-    operation_id="memories-add_memory",
     summary="Add a turn",
     status_code=201,
     response_model=AsyncAddResponse,
@@ -95,10 +92,8 @@ def add_memory(
 
 @router.post(
     "/memories:batch",
-    operation_id="memories-add_memories_batch",
     summary="Add turns in order",
     status_code=201,
-    response_model=BatchAddResponse,
     responses={201: {"links": links.ADD_BATCH}, **errors(413, 422)},
 )
 def add_memories_batch(body: BatchAddRequest, who: Caller, engine: Engine) -> BatchAddResponse:
@@ -146,27 +141,17 @@ def decode_cursor(value: str, scope: Scope) -> ListCursor:
 
 
 def memory_item(item: Item) -> MemoryItem:
-    return MemoryItem(
-        id=item.id,
-        type=item.type,
-        text=item.text,
-        created_at=item.created_at,
-        metadata=item.metadata,
-    )
+    return view(MemoryItem, item)
 
 
 @router.get(
-    "/memories",
-    operation_id="memories-list_memories",
-    summary="List memories",
-    response_model=MemoryPage,
-    responses={200: {"links": links.LIST}, **errors(422)},
+    "/memories", summary="List memories", responses={200: {"links": links.LIST}, **errors(422)}
 )
 def list_memories(
     who: Caller,
     engine: Engine,
-    user_id: Annotated[str | None, USER_Q] = None,
-    session_id: Annotated[str | None, SESSION_Q] = None,
+    user_id: UserLabel = None,
+    session_id: SessionLabel = None,
     cursor: Annotated[str | None, Query(description="Opaque cursor from a previous page.")] = None,
     limit: Annotated[int | None, Query(description="Page size (default 50, max 200).")] = None,
 ) -> MemoryPage:
@@ -181,13 +166,7 @@ def list_memories(
     )
 
 
-@router.delete(
-    "/memories",
-    operation_id="memories-wipe_memories",
-    summary="Erase a scope",
-    response_model=WipeResponse,
-    responses=errors(422),
-)
+@router.delete("/memories", summary="Erase a scope", responses=errors(422))
 def wipe_memories(body: WipeRequest, who: Caller, engine: Engine) -> WipeResponse:
     """Erase every row of the scope from every table (right to be forgotten)."""
     return WipeResponse(total=engine.wipe(scope_of(who, body.user_id, body.session_id)))
@@ -203,71 +182,31 @@ def _forget_body(counts: ForgetCounts) -> ForgetResponse:
 
 
 @router.delete(
-    "/memories/turns/{turn_id:path}",
-    operation_id="memories-forget_turn",
-    summary="Forget a turn",
-    response_model=ForgetResponse,
-    responses=errors(404, 422),
+    "/memories/turns/{turn_id:path}", summary="Forget a turn", responses=errors(404, 422)
 )
 def forget_turn(turn_id: str, body: ScopedRequest, who: Caller, engine: Engine) -> ForgetResponse:
     """Remove a raw turn and everything derived from it alone."""
     return _forget_body(engine.forget_turn(scope_of(who, body.user_id, body.session_id), turn_id))
 
 
-@router.get(
-    "/memories/turns/{turn_id:path}",
-    operation_id="memories-get_turn",
-    summary="Get a turn",
-    response_model=TurnItem,
-    responses=errors(404, 422),
-)
-def get_turn(
-    turn_id: str,
-    who: Caller,
-    engine: Engine,
-    user_id: Annotated[str | None, USER_Q] = None,
-    session_id: Annotated[str | None, SESSION_Q] = None,
-) -> TurnItem:
+@router.get("/memories/turns/{turn_id:path}", summary="Get a turn", responses=errors(404, 422))
+def get_turn(turn_id: str, scope: QueryScope, engine: Engine) -> TurnItem:
     """One raw turn, whole: the way back from a search hit on a part of a long turn
     (`metadata.tessera.part`) to everything that was said in it."""
-    turn = engine.turn(scope_of(who, user_id, session_id), turn_id)
-    return TurnItem(
-        turn_id=turn.turn_id,
-        role=turn.role,
-        content=turn.content,
-        event_time=turn.event_time,
-        created_at=turn.created_at,
-        session_id=turn.session_id,
-        consolidated=turn.consolidated,
-        metadata=turn.metadata,
-    )
+    return view(TurnItem, engine.turn(scope, turn_id))
 
 
 @router.get(
     "/memories/{item_id}",
-    operation_id="memories-get_memory",
     summary="Get a memory",
-    response_model=MemoryItem,
     responses={200: {"links": links.GET}, **errors(404, 422)},
 )
-def get_memory(
-    item_id: str,
-    who: Caller,
-    engine: Engine,
-    user_id: Annotated[str | None, USER_Q] = None,
-    session_id: Annotated[str | None, SESSION_Q] = None,
-) -> MemoryItem:
+def get_memory(item_id: str, scope: QueryScope, engine: Engine) -> MemoryItem:
     """One episode (`ep_`) or fact (`ft_`) with its provenance in `metadata.tessera`."""
-    return memory_item(engine.get(scope_of(who, user_id, session_id), item_id))
+    return memory_item(engine.get(scope, item_id))
 
 
-@router.delete(
-    "/memories/{item_id}",
-    operation_id="memories-forget_memory",
-    summary="Forget a memory",
-    response_model=ForgetResponse,
-    responses=errors(404, 422),
-)
+@router.delete("/memories/{item_id}", summary="Forget a memory", responses=errors(404, 422))
 def forget_memory(item_id: str, body: ScopedRequest, who: Caller, engine: Engine) -> ForgetResponse:
     """Delete an episode or fact and what depends on it; counts are exact."""
     return _forget_body(engine.forget(scope_of(who, body.user_id, body.session_id), item_id))
@@ -275,9 +214,7 @@ def forget_memory(item_id: str, body: ScopedRequest, who: Caller, engine: Engine
 
 @router.patch(
     "/memories/{item_id}",
-    operation_id="facts-correct_fact",
     summary="Correct a fact",
-    response_model=FactItem,
     tags=["facts"],
     responses={200: {"links": links.CORRECT}, **errors(404, 409, 422)},
 )
@@ -292,16 +229,11 @@ def correct_fact(
         confidence=body.confidence,
         t_valid=body.t_valid,
     )
-    return FactItem(id=fact.id, text=fact.text, confidence=fact.confidence, t_valid=fact.t_valid)
+    return view(FactItem, fact)
 
 
 @router.post(
-    "/memories/{item_id}/pin",
-    operation_id="pins-pin_memory",
-    summary="Pin an episode",
-    response_model=PinResponse,
-    tags=["pins"],
-    responses=errors(404, 422),
+    "/memories/{item_id}/pin", summary="Pin an episode", tags=["pins"], responses=errors(404, 422)
 )
 def pin_memory(
     item_id: str, body: Annotated[ScopedRequest, Body()], who: Caller, engine: Engine
@@ -312,12 +244,7 @@ def pin_memory(
 
 
 @router.delete(
-    "/memories/{item_id}/pin",
-    operation_id="pins-unpin_memory",
-    summary="Unpin an episode",
-    response_model=PinResponse,
-    tags=["pins"],
-    responses=errors(404, 422),
+    "/memories/{item_id}/pin", summary="Unpin an episode", tags=["pins"], responses=errors(404, 422)
 )
 def unpin_memory(
     item_id: str, body: Annotated[ScopedRequest, Body()], who: Caller, engine: Engine

@@ -57,13 +57,7 @@ def _typed(hit: Hit) -> TypedResult:
 
 
 @router.post(
-    "/search",
-    operation_id="search-search",
-    summary="Search memory",
-    response_model=SearchResponse,
-    tags=["search"],
-    dependencies=[READS],
-    responses=errors(422),
+    "/search", summary="Search memory", tags=["search"], dependencies=[READS], responses=errors(422)
 )
 def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
     """Hybrid lexical + dense retrieval over episodes and facts, fused and optionally
@@ -86,9 +80,7 @@ def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
 
 @router.post(
     "/query",
-    operation_id="query-query",
     summary="Compose a context",
-    response_model=QueryResponse,
     tags=["query"],
     dependencies=[READS],
     responses=errors(422),

@@ -61,10 +61,8 @@ def resource_item(ep: EpisodeRecord) -> ResourceItem:
 
 @router.post(
     "/procedures",
-    operation_id="procedural-remember_procedure",
     summary="Remember a procedure",
     status_code=201,
-    response_model=ProcedureView,
     tags=["procedural"],
     responses={201: {"links": links.PROCEDURE}, **errors(422)},
 )
@@ -80,9 +78,7 @@ def remember_procedure(
 
 @router.post(
     "/procedures/recall",
-    operation_id="procedural-recall_procedures",
     summary="Recall procedures",
-    response_model=RecallProceduresResponse,
     tags=["procedural"],
     dependencies=[READS],
     responses=errors(422),
@@ -103,9 +99,7 @@ def recall_procedures(
 
 @router.post(
     "/procedures/{item_id}/outcome",
-    operation_id="procedural-record_outcome",
     summary="Record a procedure's outcome",
-    response_model=ProcedureView,
     tags=["procedural"],
     responses={200: {"links": links.PROCEDURE}, **errors(404, 422)},
 )
@@ -119,10 +113,8 @@ def record_outcome(
 
 @router.post(
     "/resources",
-    operation_id="resources-remember_resource",
     summary="Remember a resource",
     status_code=201,
-    response_model=ResourceItem,
     tags=["resources"],
     responses={201: {"links": links.RESOURCE}, **errors(422)},
 )
@@ -142,10 +134,8 @@ def remember_resource(body: RememberResourceRequest, who: Caller, engine: Engine
 
 @router.post(
     "/resources/file",
-    operation_id="resources-remember_resource_file",
     summary="Upload an image resource",
     status_code=201,
-    response_model=ResourceItem,
     tags=["resources"],
     dependencies=[UPLOAD],
     responses={201: {"links": links.RESOURCE}, **errors(413, 422)},
@@ -193,9 +183,7 @@ def remember_resource_file(
 
 @router.post(
     "/resources/recall",
-    operation_id="resources-recall_resources",
     summary="Recall resources",
-    response_model=RecallResourcesResponse,
     tags=["resources"],
     dependencies=[READS],
     responses=errors(422),

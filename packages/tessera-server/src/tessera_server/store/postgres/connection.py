@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -91,24 +91,24 @@ class Database:
         conn: Conn | None = getattr(self._local, "conn", None)
         return conn
 
-    @contextmanager
-    def read(self) -> Iterator[Conn]:
+    def read(self) -> AbstractContextManager[Conn]:
         """The thread's transaction connection, or a pooled one in autocommit."""
-        conn = self.active
-        if conn is not None:
-            yield conn
-            return
-        with self.pool.connection() as fresh:
-            yield fresh
+        return self._connection(transaction=False)
+
+    def write(self) -> AbstractContextManager[Conn]:
+        """A transaction; nested uses join the outer one."""
+        return self._connection(transaction=True)
 
     @contextmanager
-    def write(self) -> Iterator[Conn]:
-        """A transaction; nested uses join the outer one."""
+    def _connection(self, *, transaction: bool) -> Iterator[Conn]:
         conn = self.active
-        if conn is not None:
+        if conn is not None:  # inside the thread's transaction: join it
             yield conn
             return
         with self.pool.connection() as fresh:
+            if not transaction:
+                yield fresh
+                return
             self._local.conn = fresh
             try:
                 with fresh.transaction():
@@ -124,19 +124,14 @@ class Database:
             conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
             try:
 
-                def apply(version: int, name: str, sql: str) -> None:
+                def in_transaction(script: str) -> None:
                     with conn.transaction():
-                        conn.execute(sql.encode("utf-8"))
-                        conn.execute(
-                            "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                            (version, name),
-                        )
-                    log.info("applied migration %s", name)
+                        conn.execute(script.encode("utf-8"))
 
                 done = apply_pending(
                     conn,
                     migrations(self.dim),
-                    apply,
+                    in_transaction,
                     applied_at="timestamptz NOT NULL DEFAULT now()",
                 )
                 self._check_dimension(conn)

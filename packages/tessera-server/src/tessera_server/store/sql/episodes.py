@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..records import EpisodeRecord, Scope
-from ..rows import Codec, enc_json, episode_record, episode_rewrite, episode_row
+from ..rows import EPISODES, Table, enc_json, episode_rewrite
 from .base import EPISODE_COLUMNS, FACT_COLUMNS, SqlBase
 
 # Each table of things drawn from turns: the table naming those turns, and its key column.
@@ -19,12 +19,15 @@ SOURCES = {
 COLUMNS = {"episodes": EPISODE_COLUMNS, "facts": FACT_COLUMNS}
 
 
-class _HasId(Protocol):
-    @property
-    def id(self) -> str: ...
+class _Drawn(Protocol):
+    """An item drawn from turns (an episode, a fact, a foresight item)."""
+
+    id: str
+    pk: int | None
+    source_turn_pks: list[int]
 
 
-Item = TypeVar("Item", bound=_HasId)
+Item = TypeVar("Item", bound=_Drawn)
 
 
 class Sources(SqlBase):
@@ -41,40 +44,44 @@ class Sources(SqlBase):
                 [(pk, t) for t in turns],
             )
 
-    def _insert_drawn(self, table: str, values: dict[str, Any], turns: Sequence[int]) -> int:
-        """Insert a row of `table` and the turns it was drawn from; returns its pk."""
+    def _insert(self, table: Table[Item], item: Item) -> Item:
+        """Insert an item and the turns it was drawn from; sets and returns it with its pk."""
+        values = {**table.encode(item, self.codec)}
+        if table.name != "foresight":  # episodes and facts can be filtered by metadata
+            values.update(self._filter_columns(getattr(item, "metadata", {})))
         with self._write() as conn:
             row = conn.execute(
-                self.codec.insert(table, values, " RETURNING pk"), list(values.values())
+                self.codec.insert(table.name, values, " RETURNING pk"), list(values.values())
             ).fetchone()
-            pk = int(row["pk"])
-            self._add_sources(conn, table, pk, turns)
-        return pk
+            item.pk = int(row["pk"])
+            self._add_sources(conn, table.name, item.pk, item.source_turn_pks)
+        return item
 
-    def _drawn(
-        self, table: str, decode: Callable[[Any, Codec, Any], Item], sql: str, params: Sequence[Any]
+    def _items(
+        self, table: Table[Item], sql: str, params: Sequence[Any], *, held: bool = True
     ) -> list[Item]:
-        """Rows of `table` read by `sql`, each decoded with its source turns."""
+        """Rows of `table` read by `sql`, each with its source turns. Inside a transaction a
+        `held` read locks its rows until it ends (`_held`): they may be rewritten."""
         with self._read() as conn:
-            rows = self._fetch(conn, sql, params)
-            sources = self._sources(conn, table, [int(r["pk"]) for r in rows])
-        return [decode(row, self.codec, sources[int(row["pk"])]) for row in rows]
+            rows = self._fetch(conn, self._held(sql) if held else sql, params)
+            sources = self._sources(conn, table.name, [int(r["pk"]) for r in rows])
+        out = []
+        for row in rows:
+            drawn = sources[int(row["pk"])]
+            pks, ids = [pk for pk, _ in drawn], [turn_id for _, turn_id in drawn]
+            out.append(table.decode(row, self.codec, source_turn_pks=pks, source_turn_ids=ids))
+        return out
 
-    def _by_ids(
-        self,
-        read: Callable[[str, Sequence[Any]], list[Item]],
-        table: str,
-        scope: Scope,
-        ids: Sequence[str],
-    ) -> list[Item]:
+    def _by_ids(self, table: Table[Item], scope: Scope, ids: Sequence[str]) -> list[Item]:
         """Items of `table` by id, in the order asked, silently skipping ids outside the scope;
         inside a transaction, after the owner's writers (what is read may be rewritten)."""
         if not ids:
             return []
         where, params = self._scope(scope, by_id=True)
         self._hold_owner(scope)
-        sql = f"SELECT {COLUMNS[table]} FROM {table} WHERE {where} AND id IN {self._in(ids)} ORDER BY pk"
-        found = {item.id: item for item in read(sql, [*params, *ids])}
+        columns, name = COLUMNS[table.name], table.name
+        sql = f"SELECT {columns} FROM {name} WHERE {where} AND id IN {self._in(ids)} ORDER BY pk"
+        found = {item.id: item for item in self._items(table, sql, [*params, *ids])}
         return [found[i] for i in ids if i in found]
 
     def _sources(self, conn: Any, table: str, pks: list[int]) -> dict[int, list[tuple[int, str]]]:
@@ -95,16 +102,11 @@ class Sources(SqlBase):
 
 class Episodes(Sources):
     def insert_episode(self, ep: EpisodeRecord) -> EpisodeRecord:
-        values = {**episode_row(ep, self.codec), **self._filter_columns(ep.metadata)}
-        ep.pk = self._insert_drawn("episodes", values, ep.source_turn_pks)
-        return ep
-
-    def _episodes(self, sql: str, params: Sequence[Any]) -> list[EpisodeRecord]:
-        return self._drawn("episodes", episode_record, self._held(sql), params)
+        return self._insert(EPISODES, ep)
 
     def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[EpisodeRecord]:
         """Episodes by id, in the order asked, silently skipping ids outside the scope."""
-        return self._by_ids(self._episodes, "episodes", scope, ids)
+        return self._by_ids(EPISODES, scope, ids)
 
     def episodes_in_scope(
         self, scope: Scope, kinds: Sequence[str], limit: int = 100_000
@@ -118,7 +120,8 @@ class Episodes(Sources):
         whole_user = scope.user_id is not None and scope.session_id is None
         index = "episodes_user_kind" if whole_user else "episodes_scope"
         hint = self._index(index) if rare else ""
-        return self._episodes(
+        return self._items(
+            EPISODES,
             f"SELECT {EPISODE_COLUMNS} FROM episodes {hint}WHERE {where} "
             f"AND kind IN {self._in(kinds)} "
             f"ORDER BY event_time DESC, pk DESC LIMIT {self.codec.mark}",
@@ -132,7 +135,8 @@ class Episodes(Sources):
             # Forgetting: wait for a consolidation holding these turns, so the episodes it
             # is building are seen (and forgotten) too.
             self._hold_turns(conn, list(turn_pks))
-        return self._episodes(
+        return self._items(
+            EPISODES,
             f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE pk IN "
             f"(SELECT episode_pk FROM episode_sources WHERE turn_pk IN {self._in(turn_pks)}) "
             "ORDER BY pk",

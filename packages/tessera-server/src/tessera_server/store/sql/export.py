@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..records import EpisodeRecord, FactRecord, ForesightRecord, PanelRecord, TurnRecord
-from ..rows import dec_json, foresight_record, panel_record, turn_record
+from ..rows import EPISODES, FACTS, FORESIGHT, dec_json, panel_record, turn_record
 from .base import EPISODE_COLUMNS, FACT_COLUMNS, FORESIGHT_COLUMNS, PANEL_COLUMNS, TURN_COLUMNS
 from .episodes import Episodes
 from .facts import Facts
@@ -54,18 +54,20 @@ class Export(Episodes, Facts):
     def export_episodes(self, tenant_id: int, user_id: str | None) -> Iterator[EpisodeRecord]:
         for rows in self._chunks("episodes", "pk", tenant_id, user_id):
             where, pks = self._by_pk(rows)
-            yield from self._episodes(f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE {where}", pks)
+            sql = f"SELECT {EPISODE_COLUMNS} FROM episodes WHERE {where}"
+            yield from self._items(EPISODES, sql, pks, held=False)
 
     def export_facts(self, tenant_id: int, user_id: str | None) -> Iterator[FactRecord]:
         for rows in self._chunks("facts", "pk", tenant_id, user_id):
             where, pks = self._by_pk(rows)
-            yield from self._facts(f"SELECT {FACT_COLUMNS} FROM facts WHERE {where}", pks)
+            sql = f"SELECT {FACT_COLUMNS} FROM facts WHERE {where}"
+            yield from self._items(FACTS, sql, pks, held=False)
 
     def export_foresight(self, tenant_id: int, user_id: str | None) -> Iterator[ForesightRecord]:
         for rows in self._chunks("foresight", "pk", tenant_id, user_id):
             where, pks = self._by_pk(rows)
             sql = f"SELECT {FORESIGHT_COLUMNS} FROM foresight WHERE {where}"
-            yield from self._drawn("foresight", foresight_record, sql, pks)
+            yield from self._items(FORESIGHT, sql, pks, held=False)
 
     def export_portraits(
         self, tenant_id: int, user_id: str | None

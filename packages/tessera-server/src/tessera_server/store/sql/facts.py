@@ -7,22 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from ..records import FactRecord, Scope
-from ..rows import fact_record, fact_row
+from ..rows import FACTS
 from .base import FACT_COLUMNS
 from .episodes import Sources
 
 
 class Facts(Sources):
     def insert_fact(self, fact: FactRecord) -> FactRecord:
-        values = {**fact_row(fact, self.codec), **self._filter_columns(fact.metadata)}
-        fact.pk = self._insert_drawn("facts", values, fact.source_turn_pks)
-        return fact
-
-    def _facts(self, sql: str, params: Sequence[Any]) -> list[FactRecord]:
-        return self._drawn("facts", fact_record, self._held(sql), params)
+        return self._insert(FACTS, fact)
 
     def get_facts(self, scope: Scope, ids: Sequence[str]) -> list[FactRecord]:
-        return self._by_ids(self._facts, "facts", scope, ids)
+        return self._by_ids(FACTS, scope, ids)
+
+    def _facts(self, sql: str, params: Sequence[Any]) -> list[FactRecord]:
+        return self._items(FACTS, sql, params)
 
     def live_facts(
         self, scope: Scope, subject: str | None = None, relation: str | None = None

@@ -1,9 +1,10 @@
-"""Jobs: a queue with leases. A claim takes the oldest queued job, or one whose lease ran out
-(its worker died), so a job is retried by whoever is alive; recovering at start-up differs by
-backend (`recover_interrupted_jobs`)."""
+"""Jobs: a queue with leases. A claim takes a queued job, round-robin between tenants, or one
+whose lease ran out (its worker died), so a job is retried by whoever is alive; recovering at
+start-up differs by backend (`recover_interrupted_jobs`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from ..protocol import new_job_pk
@@ -40,16 +41,23 @@ class Jobs(SqlBase):
         workers); nothing where one worker is the rule."""
         return ""
 
-    def claim_job(self, now: datetime, lease: timedelta) -> JobRecord | None:
-        """Take the oldest queued job, or one whose lease ran out, and lease it."""
+    def claim_job(
+        self, now: datetime, lease: timedelta, served: Sequence[int] = ()
+    ) -> JobRecord | None:
+        """Lease a claimable job: round-robin between tenants (a tenant not in `served`
+        first, then in its order: the tenants this worker served, least recently first), the
+        oldest job of that tenant."""
         m, stamp = self.codec.mark, self.codec.enc_time(now)
+        turn = " ".join(f"WHEN {m} THEN {n}" for n in range(1, len(served) + 1))
+        order = f"CASE tenant_id {turn} ELSE 0 END, " if served else ""
         with self._write() as conn:
             row = conn.execute(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, "
                 f"lease_until = {m}, updated_at = {m} WHERE pk = (SELECT pk FROM jobs "
                 f"WHERE status = 'queued' OR (status = 'running' AND lease_until < {m}) "
-                f"ORDER BY created_at, pk LIMIT 1{self._skip_locked()}) RETURNING {JOB_COLUMNS}",
-                (self.codec.enc_time(now + lease), stamp, stamp),
+                f"ORDER BY {order}created_at, pk LIMIT 1{self._skip_locked()}) "
+                f"RETURNING {JOB_COLUMNS}",
+                (self.codec.enc_time(now + lease), stamp, stamp, *served),
             ).fetchone()
         return job_record(row, self.codec) if row else None
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
+
+log = logging.getLogger("tessera.store")
 
 
 def bundled(
@@ -26,15 +30,15 @@ def bundled(
 def apply_pending(
     conn: Any,
     bundled: Iterable[tuple[int, str, str]],
-    apply: Callable[[int, str, str], None],
+    run: Callable[[str], None],
     *,
     applied_at: str,
 ) -> list[str]:
-    """Apply each migration the database has not recorded, in order, by `apply(version, name,
-    sql)` (which runs it and records it in one transaction); returns the names applied.
-    `applied_at` is the bookkeeping column's type in the backend's dialect. Applied files are
-    never edited (databases in the field have run them): a change to the schema is a new file.
-    """
+    """Apply each migration the database has not recorded, in order; returns the names applied.
+    `run(script)` runs a script in one transaction: the migration and the line that records it
+    commit together. `applied_at` is the bookkeeping column's type in the backend's dialect.
+    Applied files are never edited (databases in the field have run them): a change to the
+    schema is a new file."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         f"(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at {applied_at})"
@@ -42,7 +46,14 @@ def apply_pending(
     applied = {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
     done = []
     for version, name, sql in bundled:
-        if version not in applied:
-            apply(version, name, sql)
-            done.append(name)
+        if version in applied:
+            continue
+        now = datetime.now(timezone.utc).isoformat()
+        # Names are the bundled files' own (digits, letters, '_', '.'), never input.
+        run(
+            f"{sql}\nINSERT INTO schema_migrations (version, name, applied_at) "
+            f"VALUES ({int(version)}, '{name}', '{now}');"
+        )
+        log.info("applied migration %s", name)
+        done.append(name)
     return done

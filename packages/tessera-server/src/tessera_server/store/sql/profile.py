@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..records import ForesightRecord, PanelRecord, Scope
-from ..rows import dec_json, enc_json, foresight_record, foresight_row, panel_record, panel_row
+from ..rows import FORESIGHT, PANELS, dec_json, enc_json, panel_record
 from .base import FORESIGHT_COLUMNS, PANEL_COLUMNS
 from .episodes import Sources
 
 
 class Profile(Sources):
     def insert_foresight(self, item: ForesightRecord) -> ForesightRecord:
-        values = foresight_row(item, self.codec)
-        item.pk = self._insert_drawn("foresight", values, item.source_turn_pks)
-        return item
+        return self._insert(FORESIGHT, item)
 
     def live_foresight(self, scope: Scope, now: datetime) -> list[ForesightRecord]:
         """Foresight not expired at `now`, with its source turns."""
         where, params = self._scope(scope)
-        return self._drawn(
-            "foresight",
-            foresight_record,
+        return self._items(
+            FORESIGHT,
             f"SELECT {FORESIGHT_COLUMNS} FROM foresight WHERE {where} "
             f"AND (expires_at IS NULL OR expires_at > {self.codec.mark}) "
             "ORDER BY COALESCE(due_at, created_at), pk",
             [*params, self.codec.enc_time(now)],
+            held=False,
         )
 
     def put_portrait(
@@ -58,7 +57,10 @@ class Profile(Sources):
 
     def replace_panels(self, tenant_id: int, user_id: str, panels: Sequence[PanelRecord]) -> int:
         m = self.codec.mark
-        rows = [panel_row(tenant_id, user_id, p, self.codec) for p in panels]
+        rows = [
+            PANELS.encode(replace(p, tenant_id=tenant_id, user_id=user_id), self.codec)
+            for p in panels
+        ]
         with self._write() as conn:
             self._hold_name(conn, "panels", tenant_id, user_id)
             conn.execute(

@@ -11,7 +11,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..protocol import StoreBusy
@@ -148,13 +147,8 @@ def migrate(pool: ConnectionPool) -> list[str]:
     """
     conn = pool.conn
 
-    def apply(version: int, name: str, sql: str) -> None:
-        now = datetime.now(timezone.utc).isoformat()
-        # executescript commits implicitly, so wrap the script and the bookkeeping together.
-        conn.executescript(
-            "BEGIN IMMEDIATE;\n"
-            + sql
-            + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}', '{now}');\nCOMMIT;"
-        )
+    # executescript commits implicitly, so the script carries its own transaction.
+    def run(script: str) -> None:
+        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
 
-    return apply_pending(conn, migrations(), apply, applied_at="TEXT NOT NULL")
+    return apply_pending(conn, migrations(), run, applied_at="TEXT NOT NULL")
