@@ -144,22 +144,8 @@ def summarise(latencies_s: Sequence[float], wall_s: float | None = None) -> dict
     return out
 
 
-def process_tree_rss_mb(pid: int) -> float | None:
-    """Resident memory of a process and its descendants, from /proc (Linux only)."""
-
-    def children(p: int) -> list[int]:
-        found: list[int] = []
-        task_dir = Path(f"/proc/{p}/task")
-        if not task_dir.is_dir():
-            return found
-        for task in task_dir.iterdir():
-            try:
-                found += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-        return found
-
-    total_kb = 0
+def _process_tree(pid: int) -> Iterator[int]:
+    """A process and its live descendants, each once, from /proc (Linux only)."""
     seen: set[int] = set()
     stack = [pid]
     while stack:
@@ -167,33 +153,39 @@ def process_tree_rss_mb(pid: int) -> float | None:
         if p in seen:
             continue
         seen.add(p)
+        yield p
+        task_dir = Path(f"/proc/{p}/task")
+        if not task_dir.is_dir():
+            continue
+        for task in task_dir.iterdir():
+            try:
+                stack += [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
+
+
+def process_tree_rss_mb(pid: int) -> float | None:
+    """Resident memory of a process and its descendants, from /proc (Linux only)."""
+    total_kb = 0
+    for p in _process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total_kb += int(line.split()[1])
         except OSError:
             continue
-        stack += children(p)
-    return round(total_kb / 1024, 1) if seen and total_kb else None
+    return round(total_kb / 1024, 1) if total_kb else None
 
 
 def process_tree_cpu_s(pid: int) -> float | None:
     """CPU seconds (user + system) used so far by a process and its descendants (Linux)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     total = 0
-    seen: set[int] = set()
-    stack = [pid]
-    while stack:
-        p = stack.pop()
-        if p in seen:
-            continue
-        seen.add(p)
+    for p in _process_tree(pid):
         try:
             # Fields after the command name (which may hold spaces) start at the state.
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
-            for task in Path(f"/proc/{p}/task").iterdir():
-                stack += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, IndexError, ValueError):
             continue
     return total / tick if total else None
