@@ -342,3 +342,50 @@ def test_the_worker_claims_round_robin_between_tenants(runtime: Runtime) -> None
     assert order == ["backlog", "interactive", "backlog", "interactive"] + ["backlog"] * 3
     # Each tenant's own jobs in the order they were queued.
     assert [pk for pk in claimed if tenant_of[pk] == bulk] == [j.pk for j in queued[:5]]
+
+
+def test_the_bulk_lane_is_dropped_when_idle_and_loaded_again() -> None:
+    """The second model instance is freed once no bulk work runs on it and none has ended
+    for the idle time, never while a bulk call holds it; the next bulk call loads it again,
+    and interactive calls never load it."""
+    log: list[str] = []
+    hold = {"100" + LONG[3:]: threading.Event()}
+    made: list[Recording] = []
+
+    def lane() -> Recording:
+        made.append(Recording("bulk", log, hold))
+        return made[-1]
+
+    fair = FairEmbedder(Recording("inner", log, {}), 1, lane, bulk_idle_seconds=3600)
+    fair.embed(["a query"])
+    assert not fair.bulk_loaded and not made
+    with owned_by("importer"):
+        fair.embed(long_texts(2))
+    assert fair.bulk_loaded and len(made) == 1
+    assert not fair.release_idle_bulk(3600)  # bulk work ended just now
+    assert fair.release_idle_bulk(0)
+    assert not fair.bulk_loaded
+    held = [f"{i:03d}" + LONG[3:] for i in (100, 101)]
+
+    def bulk() -> None:
+        with owned_by("importer"):
+            fair.embed(held)
+
+    importer = threading.Thread(target=bulk)
+    importer.start()
+    wait_until(lambda: f"start bulk:{held[0]}" in log, "the bulk call runs on a new lane")
+    assert len(made) == 2
+    assert not fair.release_idle_bulk(0)  # in use
+    hold[held[0]].set()
+    importer.join(30)
+    assert fair.release_idle_bulk(0)
+    assert made[1].calls == [[held[0]], [held[1]]]
+
+
+def test_the_lane_of_a_single_model_is_never_dropped() -> None:
+    inner = Recording("inner", [], {})
+    fair = FairEmbedder(inner, 1)
+    with owned_by("importer"):
+        fair.embed(long_texts(2))
+    assert not fair.release_idle_bulk(0)
+    assert fair.bulk is inner

@@ -26,6 +26,7 @@ and the worker sets from the job; work with no owner shares one anonymous turn.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from contextvars import ContextVar
 
 import numpy as np
 
+from ..heap import release_free_memory
 from ..providers.embedder import Embedder, Vectors
 
 # What a chunk may cost, counted in characters with each text capped at TEXT_COST_CAP (the
@@ -42,6 +44,9 @@ from ..providers.embedder import Embedder, Vectors
 TEXT_COST_CAP = 1_200
 CHUNK_COST = TEXT_COST_CAP
 CHUNK_TEXTS = 32
+# The bulk lane's model (about 65 MB resident) is dropped after this long without bulk work,
+# and loaded again (a second or two) by the next bulk call.
+BULK_IDLE_SECONDS = 120.0
 
 work_owner: ContextVar[Hashable] = ContextVar("work_owner", default=None)
 
@@ -170,11 +175,16 @@ class FairEmbedder:
     """An embedder whose bulk work goes through a FairGate a chunk at a time, behind the
     interactive calls, and runs on the bulk lane: a second instance of the model on fewer
     threads than there are cores (made by `bulk` on the first bulk call, so a service that
-    never sees bulk work never loads it), so an interactive call always finds a core and the
-    model free. Without `bulk`, both classes share `inner`."""
+    never sees bulk work never loads it, and dropped again once no bulk work has come for
+    `bulk_idle_seconds`), so an interactive call always finds a core and the model free.
+    Without `bulk`, both classes share `inner`."""
 
     def __init__(
-        self, inner: Embedder, slots: int, bulk: Callable[[], Embedder] | None = None
+        self,
+        inner: Embedder,
+        slots: int,
+        bulk: Callable[[], Embedder] | None = None,
+        bulk_idle_seconds: float = BULK_IDLE_SECONDS,
     ) -> None:
         self.inner = inner
         self.gate = FairGate(slots)
@@ -184,16 +194,52 @@ class FairEmbedder:
         self._make_bulk = bulk
         self._bulk: Embedder | None = None if bulk else inner
         self._bulk_lock = threading.Lock()
+        self._bulk_calls = 0  # bulk calls running on the lane now
+        self._bulk_used = time.monotonic()  # when the last one ended
+        self.bulk_idle_seconds = bulk_idle_seconds
+        self._reaper: threading.Thread | None = None
 
     @property
     def bulk(self) -> Embedder:
         """The bulk lane, made on first use."""
+        with self._bulk_lock:
+            return self._lane()
+
+    @property
+    def bulk_loaded(self) -> bool:
+        return self._bulk is not None
+
+    def _lane(self) -> Embedder:
         if self._bulk is None:
+            assert self._make_bulk is not None
+            self._bulk = self._make_bulk()
+        return self._bulk
+
+    def release_idle_bulk(self, idle_for: float) -> bool:
+        """Drop the bulk lane's model if it is a second instance, no bulk call runs on it
+        and none has ended in the last `idle_for` seconds; True if dropped. Calls already
+        holding it finish on it; the next one loads it again."""
+        with self._bulk_lock:
+            if (
+                self._make_bulk is None
+                or self._bulk is None
+                or self._bulk_calls
+                or time.monotonic() - self._bulk_used < idle_for
+            ):
+                return False
+            self._bulk = None
+        release_free_memory(force=True)
+        return True
+
+    def _reap(self) -> None:
+        """Background: drop the bulk lane once idle, then end (the next bulk call restarts it)."""
+        while True:
+            time.sleep(self.bulk_idle_seconds / 4)
+            self.release_idle_bulk(self.bulk_idle_seconds)
             with self._bulk_lock:
                 if self._bulk is None:
-                    assert self._make_bulk is not None
-                    self._bulk = self._make_bulk()
-        return self._bulk
+                    self._reaper = None
+                    return
 
     def embed(self, texts: list[str]) -> Vectors:
         if is_interactive(texts):
@@ -201,9 +247,22 @@ class FairEmbedder:
                 return self.inner.embed(texts)
         owner = work_owner.get()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for idx in chunks(texts):
-            with self.gate.turn(owner):
-                out[idx] = self.bulk.embed([texts[i] for i in idx])
+        with self._bulk_lock:
+            lane = self._lane()
+            self._bulk_calls += 1
+        try:
+            for idx in chunks(texts):
+                with self.gate.turn(owner):
+                    out[idx] = lane.embed([texts[i] for i in idx])
+        finally:
+            with self._bulk_lock:
+                self._bulk_calls -= 1
+                self._bulk_used = time.monotonic()
+                if self._make_bulk is not None and self._reaper is None:
+                    self._reaper = threading.Thread(
+                        target=self._reap, name="tessera-bulk-lane", daemon=True
+                    )
+                    self._reaper.start()
         return out
 
 

@@ -1,7 +1,8 @@
 """Exact in-memory search per scope, vectors and words, kept in step with the database.
 
 Rows live in SQLite; for each (table, scope) that is searched, one cache entry holds the
-rows' ids, their vectors as a matrix, a few columns for masks (episode kind, fact times),
+rows' ids, their vectors as a matrix of int8 codes (`int8.py`: a quarter of float32's
+memory), a few columns for masks (episode kind, fact times),
 and BM25 postings of their text (`lexical.Postings`). An entry grows by appending rows
 with a larger primary key. Any other change moves the tenant's generation in `index_state`
 and logs the rows it touched in `index_changes` (triggers write the log, `changes.py` moves the
@@ -9,12 +10,14 @@ generation at commit). An entry holding none of them only moves to
 the new generation; one holding rows whose mask columns alone changed (a fact closed, an
 episode pinned) re-reads them; rows deleted are dropped from its masks and word statistics;
 an entry holding rows whose vectors or texts were replaced is rebuilt.
-BM25 over the scope's own postings takes a few ms. Vectors are searched exactly (a full
-scan) up to `ann.ANN_MIN_ROWS` allowed rows; past that an entry also gets an HNSW graph
-(`ann.Graph`), built and kept up to date by one background thread per index, which
-proposes candidates that are then scored exactly. Rows the graph does not hold yet (new,
-or changed since) are scanned exactly beside it, and searches stay exact until a graph is
-ready, so the switch is invisible except for speed.
+BM25 over the scope's own postings takes a few ms. Vectors are scanned in full (every
+row's code) up to `ann.ANN_MIN_ROWS` allowed rows; past that an entry also gets an HNSW
+graph (`ann.Graph`), built and kept up to date by one background thread per index, which
+proposes candidates instead. Either way the best candidates by code are scored again
+against their float32 vectors, read from the database by primary key, so a search returns
+float32 scores. Rows the graph does not hold yet (new, or changed since) are scanned beside
+it, and searches scan every row until a graph is ready, so the switch is invisible except
+for speed.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,12 +40,15 @@ import numpy.typing as npt
 from ...logsafe import where
 from ..records import Scope, Vector
 from .ann import ANN_MIN_ROWS, Graph
+from .int8 import Codes, Scales, approximate, candidates, quantize
 from .lexical import LexicalSnapshot, Postings
 
 Extra = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
 Positions = npt.NDArray[np.int64]
 Key = tuple[str, int, str | None, str | None]
+# Reads the float32 vectors of rows by primary key: (the keys found, their vectors).
+VectorReader = Callable[[Positions], tuple[Positions, Vector]]
 
 log = logging.getLogger("tessera.store.sqlite")
 
@@ -62,7 +69,8 @@ class _Matrix:
     size: int = 0
     with_vector: int = 0
     ids: list[str] = field(default_factory=list)
-    vectors: Vector = field(init=False)
+    codes: Codes = field(init=False)  # the vectors as int8 codes (`int8.py`), row by row
+    scales: Scales = field(init=False)
     extra: Extra = field(init=False)
     has_vector: Mask = field(init=False)
     pks: Positions = field(init=False)  # ascending: rows are read in primary key order
@@ -75,18 +83,21 @@ class _Matrix:
 
     def __post_init__(self) -> None:
         # Empty until the first row: a scope with nothing in it costs next to nothing.
-        self.vectors = np.zeros((0, self.dim), np.float32)
+        self.codes = np.zeros((0, self.dim), np.int8)
+        self.scales = np.zeros(0, np.float32)
         self.extra = np.zeros((0, self.width), np.float64)
         self.has_vector = np.zeros(0, np.bool_)
         self.pks = np.zeros(0, np.int64)
         self.in_graph = np.zeros(0, np.bool_)
 
     def reserve(self, needed: int) -> None:
-        if needed <= len(self.vectors):
+        if needed <= len(self.codes):
             return
-        size = max(needed, len(self.vectors) + max(64, len(self.vectors) // 2))
-        vectors = np.zeros((size, self.dim), np.float32)
-        vectors[: self.size] = self.vectors[: self.size]
+        size = max(needed, len(self.codes) + max(64, len(self.codes) // 2))
+        codes = np.zeros((size, self.dim), np.int8)
+        codes[: self.size] = self.codes[: self.size]
+        scales = np.ones(size, np.float32)
+        scales[: self.size] = self.scales[: self.size]
         extra = np.zeros((size, self.width), np.float64)
         extra[: self.size] = self.extra[: self.size]
         has_vector = np.zeros(size, np.bool_)
@@ -95,7 +106,8 @@ class _Matrix:
         pks[: self.size] = self.pks[: self.size]
         in_graph = np.zeros(size, np.bool_)
         in_graph[: self.size] = self.in_graph[: self.size]
-        self.vectors, self.extra, self.has_vector = vectors, extra, has_vector
+        self.codes, self.scales = codes, scales
+        self.extra, self.has_vector = extra, has_vector
         self.pks, self.in_graph = pks, in_graph
 
     def append_rows(self, rows: list[sqlite3.Row], spec: DenseTable) -> None:
@@ -107,8 +119,9 @@ class _Matrix:
         present = np.fromiter((b is not None for b in blobs), np.bool_, len(blobs))
         if present.any():
             data = b"".join(b for b in blobs if b is not None)
-            block = np.frombuffer(data, dtype=np.float32).reshape(-1, self.dim)
-            self.vectors[start:end][present] = block
+            codes, scales = quantize(np.frombuffer(data, dtype=np.float32).reshape(-1, self.dim))
+            self.codes[start:end][present] = codes
+            self.scales[start:end][present] = scales
         self.has_vector[start:end] = present
         self.pks[start:end] = [int(row["pk"]) for row in rows]
         if self.width:
@@ -134,12 +147,14 @@ class _Matrix:
         if self.lexical is not None:
             self.lexical.remove(rows)
 
-    def snapshot(self, exact_rows: int) -> Snapshot:
+    def snapshot(self, exact_rows: int, read: VectorReader) -> Snapshot:
         n = self.size
         return Snapshot(
             ids=self.ids,
             size=n,
-            vectors=self.vectors[:n],
+            codes=self.codes[:n],
+            scales=self.scales[:n],
+            read=read,
             extra=self.extra[:n],
             has_vector=None if self.with_vector == n else self.has_vector[:n],
             lexical=self.lexical.snapshot() if self.lexical is not None else None,
@@ -155,18 +170,22 @@ class _Matrix:
         rows = np.flatnonzero(self.has_vector[:n] & ~self.in_graph[:n])
         return rows if limit is None else rows[:limit]
 
-    def adopt(self, graph: Graph, keys: Positions, vectors: Vector, at_rows: Positions) -> None:
+    def adopt(
+        self, graph: Graph, keys: Positions, codes: Codes, scales: Scales, at_rows: Positions
+    ) -> None:
         """Take over a graph built from other rows: `keys` (ascending) whose vectors are
-        `vectors[at_rows]`. Rows it holds with the same vector count as held; keys of
-        rows since removed or changed leave the graph."""
+        `codes[at_rows]` and `scales[at_rows]`. Rows it holds with the same vector count as
+        held; keys of rows since removed or changed leave the graph."""
         rows = np.flatnonzero(self.has_vector[: self.size])
         mine = self.pks[rows]
         at = np.minimum(np.searchsorted(keys, mine), max(len(keys) - 1, 0))
         same = keys[at] == mine if len(keys) else np.zeros(len(rows), np.bool_)
         for lo in range(0, len(rows), BATCH_ROWS):
             hit = np.flatnonzero(same[lo : lo + BATCH_ROWS]) + lo
-            theirs = vectors[at_rows[at[hit]]]
-            same[hit] = np.all(theirs == self.vectors[rows[hit]], axis=1)
+            theirs, mine_at = at_rows[at[hit]], rows[hit]
+            same[hit] = np.all(codes[theirs] == self.codes[mine_at], axis=1) & (
+                scales[theirs] == self.scales[mine_at]
+            )
         graph.remove(np.setdiff1d(keys, mine[same], assume_unique=True))
         self.in_graph[: self.size] = False
         self.in_graph[rows[same]] = True
@@ -175,7 +194,7 @@ class _Matrix:
 
     @property
     def nbytes(self) -> int:
-        held = self.vectors.nbytes + self.extra.nbytes + self.has_vector.nbytes
+        held = self.codes.nbytes + self.scales.nbytes + self.extra.nbytes + self.has_vector.nbytes
         held += self.pks.nbytes + self.in_graph.nbytes
         if self.graph is not None:
             held += self.graph.nbytes
@@ -193,7 +212,9 @@ class Snapshot:
 
     ids: list[str]
     size: int
-    vectors: Vector
+    codes: Codes  # the vectors, approximately (`int8.py`): they choose candidates
+    scales: Scales
+    read: VectorReader  # the exact float32 vectors, from the database: they score them
     extra: Extra
     has_vector: Mask | None  # None when every row has a vector
     lexical: LexicalSnapshot | None
@@ -205,9 +226,10 @@ class Snapshot:
     def nearest(self, query: Vector, mask: Mask | None, limit: int) -> list[tuple[int, float]]:
         """The `limit` rows the mask allows (all rows with a vector without one) nearest
         the query, best first, as (index, inner product). The mask must exclude rows
-        without a vector. Exact (a full scan, as `top_k` orders it) up to `exact_rows`
-        allowed rows; past that the graph's candidates and the rows outside the graph
-        are scored exactly, so only the candidate set is approximate."""
+        without a vector. Candidates come from the int8 codes (all allowed rows up to
+        `exact_rows`; past that the graph's and the rows outside the graph), and the best
+        of them are scored exactly against their float32 vectors, so the scores returned
+        are exact and only the candidate set is approximate."""
         n = self.size
         if n == 0 or limit <= 0:
             return []
@@ -216,8 +238,7 @@ class Snapshot:
             if mask is not None and n > self.exact_rows and 4 * allowed < n:
                 # A selective filter on a big scope: scan only the rows it allows.
                 return self._scored(np.flatnonzero(mask), query, limit)
-            scores = self.vectors @ query
-            return [(i, float(scores[i])) for i in top_k(scores, mask, limit)]
+            return self._scanned(query, mask, limit)
         # Ask for enough that `limit` are likely to pass the mask (which allows at least a
         # quarter of the rows), then score those exactly.
         count = min(n, -(-limit * n // allowed) + limit // 4 + 8)
@@ -232,14 +253,36 @@ class Snapshot:
             rows = rows[mask[rows]]
         if len(rows) < min(limit, allowed):
             # The graph fell short (a mask rejecting most of its candidates): scan all.
-            scores = self.vectors @ query
-            return [(i, float(scores[i])) for i in top_k(scores, mask, limit)]
+            return self._scanned(query, mask, limit)
         return self._scored(rows, query, limit)
+
+    def _scanned(self, query: Vector, mask: Mask | None, limit: int) -> list[tuple[int, float]]:
+        """All rows the mask allows, through their codes, then the best exactly."""
+        approx = approximate(self.codes, self.scales, query)
+        best = np.array(top_k(approx, mask, candidates(limit)), np.int64)
+        return self._rescored(best, query, limit)
 
     def _scored(self, rows: Positions, query: Vector, limit: int) -> list[tuple[int, float]]:
         """The best `limit` of the given rows, best first, as (index, inner product)."""
-        scores = self.vectors[rows] @ query
-        return [(int(rows[i]), float(scores[i])) for i in top_k(scores, None, limit)]
+        approx = approximate(self.codes[rows], self.scales[rows], query)
+        best = rows[np.array(top_k(approx, None, candidates(limit)), np.int64)]
+        return self._rescored(best, query, limit)
+
+    def _rescored(self, rows: Positions, query: Vector, limit: int) -> list[tuple[int, float]]:
+        # In row order, so that equal scores keep a full scan's order (`top_k` is stable).
+        kept, vectors = self.exact_vectors(np.sort(rows))
+        scores = vectors @ query
+        return [(int(kept[i]), float(scores[i])) for i in top_k(scores, None, limit)]
+
+    def exact_vectors(self, rows: Positions) -> tuple[Positions, Vector]:
+        """The float32 vectors of the given rows (ascending) as the database holds them
+        now: (the rows that still have one, their vectors)."""
+        if not len(rows):
+            return rows, np.zeros((0, self.codes.shape[1]), np.float32)
+        keys, vectors = self.read(self.pks[rows])
+        at = np.minimum(np.searchsorted(self.pks, keys), self.size - 1)
+        held = self.pks[at] == keys
+        return at[held], vectors[held]
 
 
 @dataclass(frozen=True)
@@ -269,8 +312,8 @@ PATCH_ROWS = 500  # rows re-read per statement when patching
 MAX_CACHED_MATRICES = 1024
 BATCH_ROWS = 8192  # rows read and appended at a time, which bounds a first load's peak
 # Past this many bytes over all entries, the least recently used go (never the one in use).
-# A scope of 100k memories holds about 190 MB per table (vectors 154 MB, words 35 MB), and
-# past `ANN_MIN_ROWS` rows a graph of about 150 MB more (half-precision vectors and links).
+# A scope of 100k memories holds about 75 MB per table (int8 codes 38 MB, words 35 MB), and
+# past `ANN_MIN_ROWS` rows a graph of about 85 MB more (int8 vectors and links).
 MAX_CACHED_BYTES = 1 << 30
 # Rows the graph lacks are scanned exactly beside it; past this many, the background thread
 # adds them, CATCH_UP_ROWS at a time (searches of that entry wait for one such step).
@@ -329,9 +372,13 @@ class DenseIndex:
     def load(
         self, conn: sqlite3.Connection, spec: DenseTable, scope: Scope
     ) -> tuple[list[str], Vector, Extra]:
-        """The scope's ids, vectors and extra columns, refreshed from the database."""
+        """The scope's ids, float32 vectors (zeros where a row has none) and extra columns,
+        refreshed from the database."""
         snap = self.snapshot(conn, spec, scope)
-        return snap.ids[: snap.size], snap.vectors, snap.extra
+        vectors = np.zeros((snap.size, self.dim), np.float32)
+        rows, held = snap.exact_vectors(np.arange(snap.size))
+        vectors[rows] = held
+        return snap.ids[: snap.size], vectors, snap.extra
 
     def snapshot(self, conn: sqlite3.Connection, spec: DenseTable, scope: Scope) -> Snapshot:
         """The scope's rows, refreshed from the database."""
@@ -392,12 +439,14 @@ class DenseIndex:
             if rebuilt and previous is not None and previous.graph is not None:
                 # Rows were removed or changed: keep the graph, minus what no longer holds.
                 held = np.flatnonzero(previous.in_graph[: previous.size])
-                cached.adopt(previous.graph, previous.pks[held], previous.vectors, held)
+                cached.adopt(
+                    previous.graph, previous.pks[held], previous.codes, previous.scales, held
+                )
             if appended or rebuilt:
                 self._account(key, cached.nbytes)
             self._evict(keep=key)
             self._schedule(key, cached)
-            return cached.snapshot(self._exact_rows)
+            return cached.snapshot(self._exact_rows, partial(read_vectors, conn, spec, self.dim))
 
     def _patch(
         self, conn: sqlite3.Connection, spec: DenseTable, scope: Scope, entry: _Matrix, to: int
@@ -541,7 +590,8 @@ class DenseIndex:
             if graph is None:
                 n = entry.size
                 rows = np.flatnonzero(entry.has_vector[:n])
-                keys, vectors = entry.pks[rows], entry.vectors  # rows below n never change
+                # Rows below n never change.
+                keys, codes, scales = entry.pks[rows], entry.codes, entry.scales
         if graph is None:
             graph = Graph(self.dim)
             for lo in range(0, len(rows), BUILD_ROWS):
@@ -549,7 +599,7 @@ class DenseIndex:
                     if key not in self._cache:  # evicted; a new generation can adopt it
                         return
                 part = rows[lo : lo + BUILD_ROWS]
-                graph.upsert(keys[lo : lo + BUILD_ROWS], vectors[part], self.build_threads)
+                graph.upsert(keys[lo : lo + BUILD_ROWS], codes[part], self.build_threads)
             with self._lock:
                 current = self._cache.get(key)
                 if current is None or current.graph is not None:
@@ -559,7 +609,7 @@ class DenseIndex:
                     # Rows dropped while the graph was built stay in it, masked; not counted.
                     entry.graphed, entry.graph = int(entry.has_vector[rows].sum()), graph
                 else:  # the generation moved on while it was built
-                    current.adopt(graph, keys, vectors, rows)
+                    current.adopt(graph, keys, codes, scales, rows)
                     entry = current
                 self._account(key, entry.nbytes)
         while True:
@@ -570,13 +620,34 @@ class DenseIndex:
                 if not len(rows):
                     self._account(key, entry.nbytes)
                     return
-                keys, block = entry.pks[rows], entry.vectors[rows]
+                keys, block = entry.pks[rows], entry.codes[rows]
             graph.upsert(keys, block)
             with self._lock:
                 if self._current(key, entry) and entry.graph is graph:
                     fresh = ~entry.in_graph[rows]
                     entry.in_graph[rows] = True
                     entry.graphed += int(fresh.sum())
+
+
+def read_vectors(
+    conn: sqlite3.Connection, spec: DenseTable, dim: int, pks: Positions
+) -> tuple[Positions, Vector]:
+    """The float32 vectors of the rows with these primary keys that have one, by key."""
+    keys: list[int] = []
+    blobs: list[bytes] = []
+    wanted = [int(k) for k in pks]
+    for lo in range(0, len(wanted), PATCH_ROWS):
+        part = wanted[lo : lo + PATCH_ROWS]
+        marks = ", ".join("?" for _ in part)
+        for pk, blob in conn.execute(
+            f"SELECT pk, embedding FROM {spec.table} "
+            f"WHERE pk IN ({marks}) AND embedding IS NOT NULL ORDER BY pk",
+            part,
+        ):
+            keys.append(int(pk))
+            blobs.append(blob)
+    vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dim)
+    return np.array(keys, np.int64), vectors
 
 
 def top_k(
