@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         ge=16,
         description="SQLite: most memory each process gives its in-memory search indexes "
         "(vectors, words and graphs per scope searched); the least recently searched scopes "
-        "go first. A scope of 100,000 memories takes about 340 MB per table with its graph.",
+        "go first. A scope of 100,000 memories takes about 170 MB per table with its graph.",
     )
     sqlite_graph_min_rows: int = Field(
         20_000,
