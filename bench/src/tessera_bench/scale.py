@@ -389,7 +389,7 @@ def sqlite_bulk_load(
 ) -> dict[str, Any]:
     """Through the store protocol, exactly as `Memory._store_turn` does, in big transactions."""
     from tessera_server.engine.ids import new_episode_id
-    from tessera_server.store.records import EpisodeRecord, TurnRecord
+    from tessera_server.engine.records import EpisodeRecord, TurnRecord
     from tessera_server.store.sqlite.store import SQLiteStore
 
     store = SQLiteStore(path, DIM)
@@ -647,7 +647,7 @@ def knn_check(
 ) -> dict[str, Any]:
     """recall@k of the store's scoped dense search against an exact scan of the user's
     vectors (ties broken by score: a returned row counts if it scores at least the k-th)."""
-    from tessera_server.store.records import Scope
+    from tessera_server.engine.records import Scope
 
     from .embedder import ServiceEmbedder
 
@@ -696,8 +696,8 @@ def tenant_knn_check(
     recall@k against an exact scan, when the store is asked for k rows and when it is asked
     for 50 (the depth the engine asks for at top_k 10), and how much lower the k-th score is."""
     import psycopg
+    from tessera_server.engine.records import Scope
     from tessera_server.store.postgres.adapt import register
-    from tessera_server.store.records import Scope
 
     from .embedder import ServiceEmbedder
 
@@ -750,7 +750,7 @@ def store_reads(
     n: int,
     rng: random.Random,
 ) -> dict[str, Any]:
-    from tessera_server.store.records import Scope
+    from tessera_server.engine.records import Scope
 
     from .embedder import ServiceEmbedder
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tessera_server.config import load_settings
+from tessera_server.engine.records import EpisodeRecord, FilterSpec, Scope
 from tessera_server.store import open_store
-from tessera_server.store.records import EpisodeRecord, FilterSpec, Scope
 
 psycopg = pytest.importorskip("psycopg")
 testserver = pytest.importorskip("tessera_server.store.postgres.testserver")

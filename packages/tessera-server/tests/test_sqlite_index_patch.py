@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 from tessera_server.engine.forgetting import remove_episode
-from tessera_server.store.records import EpisodeRecord, FactRecord, Scope, TimeTravel, Vector
+from tessera_server.engine.records import EpisodeRecord, FactRecord, Scope, TimeTravel, Vector
 from tessera_server.store.sqlite.dense import KEPT_GENERATIONS
 from tessera_server.store.sqlite.search import _EPISODE_DENSE, _FACT_DENSE
 from tessera_server.store.sqlite.store import SQLiteStore

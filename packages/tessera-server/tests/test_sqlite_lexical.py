@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sqlite_items import items_database
 from tessera_server.engine.forgetting import remove_episode
-from tessera_server.store.records import (
+from tessera_server.engine.records import (
     EpisodeRecord,
     FactRecord,
     Scope,

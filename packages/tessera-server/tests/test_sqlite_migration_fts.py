@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
-from tessera_server.store.records import EpisodeRecord, FactRecord, Scope, TurnRecord, Vector
+from tessera_server.engine.records import EpisodeRecord, FactRecord, Scope, TurnRecord, Vector
 from tessera_server.store.sqlite.connection import ConnectionPool, migrations
 from tessera_server.store.sqlite.store import SQLiteStore
 

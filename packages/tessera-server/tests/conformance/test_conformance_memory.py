@@ -6,8 +6,8 @@ import threading
 
 import numpy as np
 from conformance_helpers import T0, StoreFactory, at, episode, fact, foresight, panel, turn, vec
+from tessera_server.engine.records import Scope
 from tessera_server.store import Store
-from tessera_server.store.records import Scope
 
 
 def _tenant(store: Store, name: str = "acme") -> int:

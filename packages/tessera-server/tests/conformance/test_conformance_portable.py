@@ -19,9 +19,9 @@ from conformance_helpers import (
     turn,
     vec,
 )
+from tessera_server.engine.records import Scope
 from tessera_server.store import Store
 from tessera_server.store.portable import ImportRefused
-from tessera_server.store.records import Scope
 
 
 def fill(store: Store) -> None:

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from conformance_helpers import T0, at, episode, fact, turn, vec
+from tessera_server.engine.records import EpisodeRecord, FilterSpec, ListCursor, Scope, TimeTravel
 from tessera_server.store import Store
-from tessera_server.store.records import EpisodeRecord, FilterSpec, ListCursor, Scope, TimeTravel
 
 KINDS = ("episode", "note", "procedure", "resource")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from conformance_helpers import T0, at, fact, vec
 from tessera_server.engine import timeline
+from tessera_server.engine.records import FactRecord, Scope, TimeTravel
 from tessera_server.store import Store
-from tessera_server.store.records import FactRecord, Scope, TimeTravel
 
 
 def _alice(store: Store) -> Scope:

@@ -11,7 +11,14 @@ from typing import Any, Literal
 
 from ulid import ULID
 
-from ..store.records import (
+from . import consolidation, forgetting, maintenance, overview, pending, timeline
+from .clock import as_utc, utcnow
+from .compose import Composed, compose
+from .consolidation import Summary, turn_line
+from .errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
+from .parts import part_attrs, part_of, split_parts
+from .records import (
     EpisodeRecord,
     FactRecord,
     ForgetCounts,
@@ -22,13 +29,6 @@ from ..store.records import (
     TurnRecord,
     Vector,
 )
-from . import consolidation, forgetting, maintenance, overview, pending, timeline
-from .clock import as_utc, utcnow
-from .compose import Composed, compose
-from .consolidation import Summary, turn_line
-from .errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
-from .parts import part_attrs, part_of, split_parts
 from .retrieval import Hit, SearchParams, search
 from .runtime import Runtime
 from .scope import owned_by

@@ -15,12 +15,12 @@ from typing import Literal
 from ..providers.embedder import Vectors
 from ..providers.reranker import Candidate
 from ..store import Store
-from ..store.records import EpisodeRecord, FactRecord, Scope, TimeTravel
 from .clock import utcnow
 from .errors import InvalidInput
 from .filters import parse_filters
 from .parts import part_of
 from .pending import of_turns
+from .records import EpisodeRecord, FactRecord, Scope, TimeTravel
 from .runtime import Runtime
 
 RRF_K = 60

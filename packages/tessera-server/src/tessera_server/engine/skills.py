@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..providers.vision import CaptionError
-from ..store.records import EpisodeKind, EpisodeRecord, Scope
 from . import image_text
 from .clock import utcnow
 from .errors import InvalidInput, NotConfigured, NotFound
 from .ids import expect, new_episode_id
+from .records import EpisodeKind, EpisodeRecord, Scope
 from .runtime import Runtime
 from .scope import owned_by
 

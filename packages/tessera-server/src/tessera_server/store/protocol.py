@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from .records import (
+from ..engine.records import (
     ApiKeyRecord,
     EpisodeRecord,
     FactRecord,

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from ...engine.consolidation import Summary
 from ...engine.ids import job_id
-from ...store.records import JobRecord
+from ...engine.records import JobRecord
 from ..schemas import ConsolidationSummary, JobHandle, ProblemDetail
 
 Model = TypeVar("Model", bound=BaseModel)

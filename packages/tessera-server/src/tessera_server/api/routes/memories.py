@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from ...engine.consolidation import Summary
 from ...engine.errors import InvalidInput
 from ...engine.memory import AddOutcome, Item
-from ...store.records import ForgetCounts, JobRecord, ListCursor, Scope
+from ...engine.records import ForgetCounts, JobRecord, ListCursor, Scope
 from ..deps import Caller, Engine, QueryScope, SessionLabel, UserLabel, scope_of
 from ..schemas import (
     AddMemoryRequest,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from ...engine import skills
 from ...engine.errors import InvalidInput, PayloadTooLarge
-from ...store.records import EpisodeRecord
+from ...engine.records import EpisodeRecord
 from ..deps import Caller, Engine, scope_of
 from ..policy import READS, UPLOAD
 from ..schemas import (

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..records import FactRecord, Scope
+from ...engine.records import FactRecord, Scope
 from ..rows import FACTS
 from .base import FACT_COLUMNS
 from .episodes import Sources

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..records import FilterSpec, Scope, TimeTravel, Vector
+from ...engine.records import FilterSpec, Scope, TimeTravel, Vector
 from ..rows import Codec
 from .base import SqlBase
 from .filters import MetadataJson, filters_sql, travel_sql

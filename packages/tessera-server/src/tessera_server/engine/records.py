@@ -1,6 +1,8 @@
-"""Plain records passed between the engine and a store backend.
+"""The domain records: what a turn, an episode, a fact, a job and a scope are.
 
-Times are timezone-aware UTC datetimes in the engine; backends choose their own encoding.
+They belong to the engine, which holds the rules of memory; a store persists them and
+imports this module (and nothing else of the engine), so the types point the way the layers do.
+Times are timezone-aware UTC datetimes here; backends choose their own encoding.
 Scope labels are `None` when absent.
 """
 
