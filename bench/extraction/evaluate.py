@@ -212,8 +212,8 @@ def load(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def evaluate(rows: list[dict[str, Any]]) -> dict[str, SplitResult]:
-    extractor = OfflineExtractor()
+def evaluate(rows: list[dict[str, Any]], learned: bool = True) -> dict[str, SplitResult]:
+    extractor = OfflineExtractor(learned=learned)
     results = {name: SplitResult() for name in SPLITS}
     for row in rows:
         said_at = datetime.fromisoformat(row["event_time"])
@@ -331,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
         help="list the misses and extras of a split",
     )
     parser.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="the hand rules without the relation tagger (the fourth pass's 'before')",
+    )
+    parser.add_argument(
         "--save-baseline", action="store_true", help="also write these numbers as baseline.json"
     )
     args = parser.parse_args(argv)
@@ -345,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     for split, path in (("blind_3", args.blind_3), ("blind_4", args.blind_4)):
         if split not in args.skip and path.exists():
             rows += load(path, split)
-    results = evaluate(rows)
+    results = evaluate(rows, learned=not args.rules_only)
     current = {name: res.as_dict() for name, res in results.items()}
     baseline_path = HERE / "baseline.json"
     if args.save_baseline:

@@ -22,7 +22,7 @@ from .tagger import Tagging
 
 # Chosen on the choosing split, never on a reporting split (bench/extraction/README.md).
 VETO_BELOW = 0.0  # off: on both choosing folds every veto level cut more right facts than wrong
-ADD_FROM = 0.9
+ADD_FROM = 0.9  # the best F1 over both folds (0.943, tied with 0.8), the higher precision
 
 
 @dataclass(frozen=True)
