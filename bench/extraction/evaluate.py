@@ -212,7 +212,7 @@ def load(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def evaluate(rows: list[dict[str, Any]], learned: bool = True) -> dict[str, SplitResult]:
+def evaluate(rows: list[dict[str, Any]], learned: bool = False) -> dict[str, SplitResult]:
     extractor = OfflineExtractor(learned=learned)
     results = {name: SplitResult() for name in SPLITS}
     for row in rows:
@@ -331,9 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         help="list the misses and extras of a split",
     )
     parser.add_argument(
-        "--rules-only",
+        "--tagger",
         action="store_true",
-        help="the hand rules without the relation tagger (the fourth pass's 'before')",
+        help="with the relation tagger (TESSERA_OFFLINE_TAGGER); writes results_tagger.*",
     )
     parser.add_argument(
         "--save-baseline", action="store_true", help="also write these numbers as baseline.json"
@@ -350,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     for split, path in (("blind_3", args.blind_3), ("blind_4", args.blind_4)):
         if split not in args.skip and path.exists():
             rows += load(path, split)
-    results = evaluate(rows, learned=not args.rules_only)
+    results = evaluate(rows, learned=args.tagger)
+    stem = "results_tagger" if args.tagger else "results"
     current = {name: res.as_dict() for name, res in results.items()}
     baseline_path = HERE / "baseline.json"
     if args.save_baseline:
@@ -359,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         json.loads(baseline_path.read_text(encoding="utf-8")) if baseline_path.exists() else None
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
-    (args.out / "results.md").write_text(markdown(current, baseline), encoding="utf-8")
+    (args.out / f"{stem}.json").write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    (args.out / f"{stem}.md").write_text(markdown(current, baseline), encoding="utf-8")
 
     for split in SPLITS:
         cur = current[split]

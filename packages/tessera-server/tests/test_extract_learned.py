@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from server_helpers import Api, unique
 from tessera_server.engine.extract import TurnView
 from tessera_server.engine.extract.offline import OfflineExtractor
 from tessera_server.engine.extract.offline.learned import shipped_tagger
 from tessera_server.engine.extract.offline.learned.tagger import MODEL_FILE
 from tessera_server.engine.extract.offline.learned.training import tag_sequence, train
+from tessera_server.testing import run_service
 
 WED = datetime(2024, 5, 8, 14, 0, tzinfo=timezone.utc)
 
@@ -79,9 +81,25 @@ def test_a_learned_fact_is_about_whom_the_clause_is_about() -> None:
     assert {c.subject for c in mine.candidates} == {None}  # the speaker
 
 
-def test_the_rules_alone_are_still_available() -> None:
+def test_the_rules_alone_are_the_default() -> None:
     text = "I'm employed by Unilever as a chemist."
     assert facts(text, learned=False) < facts(text)
+    extractor = OfflineExtractor()
+    found = extractor.extract([TurnView(0, "User", "user", text, WED)]).facts
+    assert {(f.subject, f.relation, f.object) for f in found} == facts(text, learned=False)
+
+
+def test_the_service_uses_the_tagger_only_when_switched_on(api: Api, tmp_path: Path) -> None:
+    text = "I work in HR at Pfizer."
+    off = unique("tagger-off")
+    api.sync_add(off, text)
+    assert not any("Pfizer" in f["text"] for f in api.facts(user_id=off))
+    with run_service(tmp_path / "tagger", env={"TESSERA_OFFLINE_TAGGER": "true"}) as handle:
+        on_api = Api(handle.base_url, handle.api_key)
+        on = unique("tagger-on")
+        on_api.sync_add(on, text)
+        assert [f["text"] for f in on_api.facts(user_id=on)] == ["User works at Pfizer"]
+        on_api.close()
 
 
 def test_labels_tag_objects_with_their_relation_and_named_subjects() -> None:

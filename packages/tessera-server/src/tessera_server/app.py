@@ -80,7 +80,7 @@ def build_runtime(settings: Settings) -> Runtime:
         embedder = FairEmbedder(embedder, settings.fair_work_slots, bulk_lane)
     store = open_store(settings, embedder.dim)
     store.migrate()
-    offline = OfflineExtractor()
+    offline = OfflineExtractor(learned=settings.offline_tagger)
     extractor: Extractor = offline
     llm = None
     if settings.llm_base_url:
