@@ -94,7 +94,9 @@ def choose(rows: dict[str, list[dict[str, Any]]]) -> None:
         _accumulate(totals["rules"], rules)
         for veto in VETO_GRID:
             for add in ADD_GRID:
-                both = OfflineExtractor(learned=True, tagger=tagger, thresholds=Thresholds(veto, add))
+                both = OfflineExtractor(
+                    learned=True, tagger=tagger, thresholds=Thresholds(veto, add)
+                )
                 res = score(both, held)
                 _accumulate(totals.setdefault((veto, add), evaluate.SplitResult()), res)
                 print(
