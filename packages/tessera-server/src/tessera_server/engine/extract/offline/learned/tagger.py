@@ -17,7 +17,7 @@ from importlib.resources import files
 import pycrfsuite
 
 from .features import Token, features, tokenise
-from .training import OUTSIDE, SUBJECT
+from .training import OUTSIDE, SUBJECT, find_span
 
 MODEL_FILE = "relations.crfsuite"
 _FIRST_PERSON = frozenset(
@@ -47,7 +47,7 @@ _UNKNOWN = "\x00"  # no "I" and no person named before the span: whose fact it i
 class Candidate:
     """A relation span the tagger found, with who it is about."""
 
-    subject: str | None  # None: the speaker; "\x00": nobody found (never stated)
+    subject: str | None  # None: the speaker (spans about nobody found are dropped)
     relation: str
     start: int  # token indexes, end exclusive
     end: int
@@ -64,9 +64,8 @@ class Tagging:
     candidates: list[Candidate]
 
     def span_of(self, obj: str) -> tuple[int, int] | None:
-        """Where an object phrase (as a rule clipped it) sits among the tokens."""
-        from .training import find_span  # the same matching the labels were made with
-
+        """Where an object phrase (as a rule clipped it) sits among the tokens, matched the
+        way the training labels were."""
         return find_span(self.text, self.tokens, obj)
 
     def support(self, span: tuple[int, int]) -> float:
