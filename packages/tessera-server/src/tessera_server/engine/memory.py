@@ -20,6 +20,7 @@ from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
 from .parts import part_attrs, part_of, split_parts
 from .records import (
     EpisodeRecord,
+    FactEnd,
     FactRecord,
     ForgetCounts,
     JobRecord,
@@ -407,7 +408,9 @@ class Memory:
                 source_turn_pks=list(old.source_turn_pks),
                 embedding=self.runtime.embedder.embed([text])[0],
             )
-            self.store.close_fact(old.id, old.tenant_id, t_expired=now, superseded_by=new.id)
+            self.store.close_fact(
+                old.id, old.tenant_id, FactEnd(t_expired=now, superseded_by=new.id)
+            )
             self.store.insert_fact(new)
             chain = timeline.owner_scope(old.tenant_id, old.user_id, old.session_id)
             timeline.relink(self.store, chain, old.subject, old.relation)
