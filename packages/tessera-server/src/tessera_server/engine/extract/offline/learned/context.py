@@ -22,11 +22,8 @@ from ..text import (
     after_but,
     tidy,
 )
-from .features import Token
+from .features import FIRST_PERSON_LEAD, Token
 
-_FIRST_PERSON = frozenset(
-    ["i", "i'm", "i've", "i'd", "i'll", "im", "me", "my", "we", "we're", "we've", "our"]
-)
 # Between the speaker and the object: a past state, a hedge, a plan or a wish states no
 # present fact ("I lived in Dublin", "I'm thinking about studying law", "I might be …").
 _NOT_NOW = frozenset(
@@ -116,7 +113,7 @@ def stated(text: str, tokens: list[Token], start: int, end: int) -> bool:
         word = tokens[k].text.lower().replace("\u2019", "'")
         if word in _NOT_NOW or word in ("which", "whose"):
             return False
-        if word in _FIRST_PERSON:
+        if word in FIRST_PERSON_LEAD:
             lead = tidy(text[tokens[first].start : tokens[k].start])
             return not (
                 REPORTED_ABOUT_ME.search(lead) or DISTANCED.search(lead) or INVERTED.search(lead)

@@ -13,37 +13,14 @@ from typing import NamedTuple
 
 _TOKEN = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
 _SENTENCE_END = frozenset(".!?;")
-PRONOUNS = frozenset(
-    [
-        "i",
-        "i'm",
-        "i've",
-        "i'd",
-        "i'll",
-        "im",
-        "me",
-        "my",
-        "mine",
-        "myself",
-        "we",
-        "we're",
-        "we've",
-        "our",
-        "ours",
-        "us",
-        "he",
-        "he's",
-        "his",
-        "him",
-        "she",
-        "she's",
-        "her",
-        "hers",
-        "they",
-        "they're",
-        "their",
-    ]
+# Who a clause is about. The speaker's own words ("I", "my", "we"), then the rest of the first
+# person, the third person singular, and every pronoun the features mark.
+FIRST_PERSON_LEAD = frozenset(
+    ["i", "i'm", "i've", "i'd", "i'll", "im", "me", "my", "we", "we're", "we've", "our"]
 )
+FIRST_PERSON = FIRST_PERSON_LEAD | {"mine", "myself", "us"}
+THIRD_PERSON = frozenset(["he", "he's", "his", "him", "she", "she's", "her", "hers"])
+PRONOUNS = FIRST_PERSON | THIRD_PERSON | {"ours", "they", "they're", "their"}
 _LOOK_BACK = 10
 
 

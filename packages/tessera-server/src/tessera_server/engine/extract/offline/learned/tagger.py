@@ -16,30 +16,10 @@ from importlib.resources import files
 
 import pycrfsuite
 
-from .features import Token, features, tokenise
+from .features import FIRST_PERSON, THIRD_PERSON, Token, features, tokenise
 from .training import OUTSIDE, SUBJECT, find_span
 
 MODEL_FILE = "relations.crfsuite"
-_FIRST_PERSON = frozenset(
-    [
-        "i",
-        "i'm",
-        "i've",
-        "i'd",
-        "i'll",
-        "im",
-        "me",
-        "my",
-        "mine",
-        "myself",
-        "we",
-        "we're",
-        "we've",
-        "our",
-        "us",
-    ]
-)
-_THIRD_PERSON = frozenset(["he", "he's", "his", "him", "she", "she's", "her", "hers"])
 _UNKNOWN = "\x00"  # no "I" and no person named before the span: whose fact it is is unknown
 
 
@@ -139,9 +119,9 @@ def _subject_before(
         word = tokens[k].text.lower().replace("\u2019", "'")
         if word in ("my", "our") and k + 1 < start and _is_kin_word(tokens[k + 1].text):
             relative = True
-        elif word in _FIRST_PERSON:
+        elif word in FIRST_PERSON:
             return _UNKNOWN if relative else None
-        if word in _THIRD_PERSON:
+        if word in THIRD_PERSON:
             return _last_person(text, tokens, spans, k) or _UNKNOWN
         for s, (name, e) in named.items():
             if s <= k < e and tokens[s].text[:1].isupper() and is_person(name):
