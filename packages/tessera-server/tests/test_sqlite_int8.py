@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlite_items import items_database
-from tessera_server.store.records import Scope, Vector
+from tessera_server.engine.records import Scope, Vector
 from tessera_server.store.sqlite.dense import DenseIndex, DenseTable, top_k
 from tessera_server.store.sqlite.int8 import approximate, candidates, quantize
 

@@ -20,7 +20,7 @@ import threading
 import numpy as np
 import numpy.typing as npt
 
-from ..records import Vector
+from ...engine.records import Vector
 from .int8 import Codes, quantize
 
 # Scopes (after masks) of at most this many rows are always searched exactly, so results

@@ -17,7 +17,7 @@ import numkong as nk
 import numpy as np
 import numpy.typing as npt
 
-from ..records import Vector
+from ...engine.records import Vector
 
 Codes = npt.NDArray[np.int8]
 Scales = npt.NDArray[np.float32]
