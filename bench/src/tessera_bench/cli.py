@@ -198,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(long_turns)
     add_long_arguments(long_turns)
     _add_service_args(long_turns)
+    from .ingest import add_arguments as add_ingest_arguments
+
+    ingest = sub.add_parser(
+        "ingest", help="API add and consolidation turns/s, variant against variant, same run"
+    )
+    _add_common(ingest)
+    add_ingest_arguments(ingest)
     ocr = sub.add_parser("ocr", help="OCR of uploaded images: ms per image, words read")
     _add_common(ocr)
     add_ocr_arguments(ocr)
@@ -362,6 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .longturns import run as run_long_turns
 
         return run_long_turns(args)
+    if args.command == "ingest":
+        from .ingest import run_ingest
+
+        return run_ingest(args)
     if args.command == "ocr":
         from .ocr import run as run_ocr
 

@@ -55,6 +55,7 @@ import httpx
 import numpy as np
 
 from . import paths
+from .ingest import embedded_work, per_consolidated_turn
 from .latency import load_pools, post_json, process_tree_rss_mb, settle, summarise
 
 log = logging.getLogger("tessera_bench")
@@ -891,6 +892,8 @@ def ingest_with_workers(
         state = jobs_state(backend, db, prefix)
         done = consolidated_turns(backend, db, prefix)
         wall = finished - (first_claim or finished)
+        # What was embedded per turn: a turns/s figure moves with the text it is made of.
+        embedded = embedded_work(backend, db, prefix)
         out[str(n)] = {
             "workers": n,
             "users": users,
@@ -901,6 +904,8 @@ def ingest_with_workers(
             "api_add_turns_per_second": round(users * turns / api_seconds, 1),
             "drain_seconds": round(wall, 2),
             "turns_consolidated_per_second": round(done / wall, 1) if wall else None,
+            "add_tokens_per_turn": round(embedded["turns"]["tokens"] / (users * turns), 1),
+            **per_consolidated_turn(embedded, done),
         }
         log.info("ingest with %d worker(s): %s", n, out[str(n)])
     return out
