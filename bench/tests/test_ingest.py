@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ def test_a_variant_names_a_source_tree_and_settings() -> None:
     assert parse_variant("current") == Variant("current")
     v = parse_variant("old:tree=/src/old,TESSERA_TURN_PART_CHARS=5000")
     assert v == Variant("old", "/src/old", {"TESSERA_TURN_PART_CHARS": "5000"})
-    for bad in (":tree=/x", "x:tree", "x:PATH=/y"):
+    pg = parse_variant("pg:backend=postgres,workers=2")
+    assert (pg.backend, pg.workers) == ("postgres", 2)
+    for bad in (":tree=/x", "x:tree", "x:PATH=/y", "x:backend=mysql", "x:workers=0"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_variant(bad)
 
@@ -70,3 +73,21 @@ def test_ingest_counts_what_each_variant_embedded(tmp_path: Path, data_dir: Path
     assert runs["base"]["add_tokens_per_turn"] == runs["whole"]["add_tokens_per_turn"]
     md = (out / "ingest-test.md").read_text()
     assert "| base |" in md and "TESSERA_TURN_PART_CHARS=200000" in md
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("pgserver") is None or importlib.util.find_spec("psycopg") is None,
+    reason="needs tessera-server[postgres,test]",
+)
+def test_ingest_on_postgres_counts_the_database_cpu(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "results"
+    args = ["ingest", "--rounds", "1", "--users", "2", "--turns", "8", "--name", "pg"]
+    args += ["--variant", "pg:backend=postgres,workers=2", "--data", str(data_dir)]
+    assert main([*args, "--out", str(out), "--work", str(tmp_path / "work")]) == 0
+    run = json.loads((out / "pg.json").read_text())["runs"][0]
+    assert (run["backend"], run["workers"]) == ("postgres", 2)
+    assert run["turns"] == run["turns_consolidated"] == 16
+    assert run["embedded"]["turns"]["texts"] == 16
+    assert run["db_cpu_ms_per_turn_added"] > 0  # the server's own processes did the writes

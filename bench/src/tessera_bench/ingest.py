@@ -39,10 +39,13 @@ class Variant:
     name: str
     tree: str | None = None  # a source folder put first on the Python path
     env: dict[str, str] = field(default_factory=dict)
+    backend: str = "sqlite"  # or "postgres": a new database on a throwaway server
+    workers: int = 1  # `tessera worker` processes draining the jobs
 
 
 def parse_variant(text: str) -> Variant:
-    """`NAME[:ITEM,ITEM…]`, each item `tree=PATH` or `TESSERA_…=VALUE`."""
+    """`NAME[:ITEM,ITEM…]`, each item `tree=PATH`, `backend=sqlite|postgres`, `workers=N` or
+    `TESSERA_…=VALUE`."""
     name, _, rest = text.partition(":")
     if not name:
         raise argparse.ArgumentTypeError(f"a variant needs a name: {text!r}")
@@ -53,6 +56,10 @@ def parse_variant(text: str) -> Variant:
             raise argparse.ArgumentTypeError(f"expected KEY=VALUE in {text!r}, got {item!r}")
         if key == "tree":
             variant.tree = value
+        elif key == "backend" and value in ("sqlite", "postgres"):
+            variant.backend = value
+        elif key == "workers" and value.isdigit() and int(value) >= 1:
+            variant.workers = int(value)
         elif key.startswith("TESSERA_"):
             variant.env[key] = value
         else:
@@ -66,7 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         type=parse_variant,
         default=[],
-        metavar="NAME[:tree=PATH,TESSERA_X=V]",
+        metavar="NAME[:tree=PATH,backend=postgres,workers=N,TESSERA_X=V]",
         help="a service to measure (repeatable; default: the current code alone)",
     )
     p.add_argument("--rounds", type=int, default=3, help="rounds (each runs every variant)")
@@ -142,8 +149,13 @@ def _texts(backend: str, db: str, sql: str, like: str) -> list[str]:
 
 
 def one_run(
-    variant: Variant, bodies: list[dict[str, Any]], work: Path, log_dir: Path
+    variant: Variant,
+    bodies: list[dict[str, Any]],
+    work: Path,
+    log_dir: Path,
+    postgres: Any = None,
 ) -> dict[str, Any]:
+    """One variant's ingest; `postgres` is the throwaway server PostgreSQL variants use."""
     from tessera_server.testing import run_service
 
     from .latency import process_tree_cpu_s
@@ -151,9 +163,19 @@ def one_run(
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    db = work / "tessera.db"
+    backend = variant.backend
+    db_pid: int | None = None
+    if backend == "postgres":
+        db = postgres.create_database(prefix="ingest")
+        url = db
+        pid_file = postgres.data / "postmaster.pid" if postgres.data else None
+        if pid_file is not None and pid_file.exists():
+            db_pid = int(pid_file.read_text().split()[0])
+    else:
+        db = str(work / "tessera.db")
+        url = f"sqlite:///{db}"
     env = {
-        "TESSERA_DATABASE_URL": f"sqlite:///{db}",
+        "TESSERA_DATABASE_URL": url,
         "TESSERA_WORKER_ENABLED": "false",
         "TESSERA_RATE_LIMIT_PER_MINUTE": "10000000",
         "TESSERA_LOG_LEVEL": "warning",
@@ -173,34 +195,40 @@ def one_run(
             client.post("/v1/search", {"user_id": "warm", "query": "warm up"})
             load_before = _load()
             cpu0 = process_tree_cpu_s(handle.process.pid) or 0.0
+            db0 = _cpu(db_pid)
             t0 = time.perf_counter()
             for body in bodies:
                 client.post("/v1/memories:batch", body)
             api_seconds = time.perf_counter() - t0
             api_cpu = (process_tree_cpu_s(handle.process.pid) or 0.0) - cpu0
+            api_db_cpu = _cpu(db_pid) - db0
         finally:
             client.close()
-        total_jobs = sum(jobs_state("sqlite", str(db), USER_PREFIX).values())
-        with worker_processes(handle.env, 1, log_dir) as procs:
+        total_jobs = sum(jobs_state(backend, db, USER_PREFIX).values())
+        with worker_processes(handle.env, variant.workers, log_dir) as procs:
             first: float | None = None
-            first_cpu = 0.0
+            first_cpu = first_db = 0.0
             while True:
-                state = jobs_state("sqlite", str(db), USER_PREFIX)
+                state = jobs_state(backend, db, USER_PREFIX)
                 now = time.perf_counter()
                 if first is None and state.get("queued", 0) < total_jobs:
                     first = now
-                    first_cpu = process_tree_cpu_s(procs[0].pid) or 0.0
+                    first_cpu = sum(_cpu(p.pid) for p in procs)
+                    first_db = _cpu(db_pid)
                 if not state.get("queued") and not state.get("running"):
                     break
                 time.sleep(0.05)
             finished = time.perf_counter()
-            worker_cpu = (process_tree_cpu_s(procs[0].pid) or 0.0) - first_cpu
+            worker_cpu = sum(_cpu(p.pid) for p in procs) - first_cpu
+            drain_db_cpu = _cpu(db_pid) - first_db
         load_after = _load()
-    done = consolidated_turns("sqlite", str(db), USER_PREFIX)
+    done = consolidated_turns(backend, db, USER_PREFIX)
     drain = finished - (first or finished)
-    work_done = embedded_work("sqlite", str(db), USER_PREFIX)
+    work_done = embedded_work(backend, db, USER_PREFIX)
     return {
         "variant": variant.name,
+        "backend": backend,
+        "workers": variant.workers,
         "turns": turns,
         "jobs": total_jobs,
         "api_add_turns_per_second": round(turns / api_seconds, 1),
@@ -211,11 +239,23 @@ def one_run(
         # work costs, which a busy box's share of the cores does not change much.
         "api_add_cpu_ms_per_turn": round(1000 * api_cpu / turns, 1),
         "consolidation_cpu_ms_per_turn": round(1000 * worker_cpu / done, 1) if done else None,
+        # PostgreSQL's own processes (the store's side of the same work); None on SQLite,
+        # whose work runs inside the service and the worker.
+        "db_cpu_ms_per_turn_added": round(1000 * api_db_cpu / turns, 1) if db_pid else None,
+        "db_cpu_ms_per_turn_consolidated": round(1000 * drain_db_cpu / done, 1)
+        if db_pid and done
+        else None,
         "embedded": work_done,
         "add_tokens_per_turn": round(work_done["turns"]["tokens"] / turns, 1),
         **per_consolidated_turn(work_done, done),
         "load_average": [load_before, load_after],
     }
+
+
+def _cpu(pid: int | None) -> float:
+    from .latency import process_tree_cpu_s
+
+    return (process_tree_cpu_s(pid) or 0.0) if pid else 0.0
 
 
 def _load() -> float:
@@ -230,6 +270,8 @@ def summarise(runs: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str,
         "turns_consolidated_per_second",
         "api_add_cpu_ms_per_turn",
         "consolidation_cpu_ms_per_turn",
+        "db_cpu_ms_per_turn_added",
+        "db_cpu_ms_per_turn_consolidated",
         "add_tokens_per_turn",
         "consolidation_texts_per_turn",
         "consolidation_tokens_per_turn",
@@ -258,14 +300,15 @@ def ingest_markdown(doc: dict[str, Any]) -> str:
         f"`{doc['command']}`",
         "",
         f"{s['rounds']} rounds of {s['users']} users x {s['turns']} turns (async batch adds, "
-        "then one `tessera worker`), every variant on the same turns in each round, in "
-        f"alternating order; {doc['machine']['cpu']}, {doc['machine']['cores']} cores. "
+        "then the variant's `tessera worker` processes, one unless it says), every variant "
+        "on the same turns in each round, in alternating order; "
+        f"{doc['machine']['cpu']}, {doc['machine']['cores']} cores. "
         "Medians over rounds; load average (1 min) before/after each run in the rounds table.",
         "",
         "| variant | API add turns/s | consolidation turns/s | API add CPU ms/turn "
-        "| consolidation CPU ms/turn | add tokens/turn | consolidation texts/turn "
-        "| consolidation tokens/turn | episodes |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| consolidation CPU ms/turn | PostgreSQL CPU ms/turn, add / consolidation "
+        "| add tokens/turn | consolidation texts/turn | consolidation tokens/turn | episodes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, m in doc["summary"].items():
         cells = [
@@ -273,6 +316,8 @@ def ingest_markdown(doc: dict[str, Any]) -> str:
             _fmt(m["turns_consolidated_per_second"], 1),
             _fmt(m["api_add_cpu_ms_per_turn"], 1),
             _fmt(m["consolidation_cpu_ms_per_turn"], 1),
+            f"{_fmt(m['db_cpu_ms_per_turn_added'], 1)} / "
+            f"{_fmt(m['db_cpu_ms_per_turn_consolidated'], 1)}",
             _fmt(m["add_tokens_per_turn"], 1),
             _fmt(m["consolidation_texts_per_turn"], 2),
             _fmt(m["consolidation_tokens_per_turn"], 1),
@@ -297,7 +342,14 @@ def ingest_markdown(doc: dict[str, Any]) -> str:
     variants = doc["settings"]["variants"]
     lines += ["", "Variants:", ""]
     for v in variants:
-        what = ", ".join([*([f"tree {v['tree']}"] if v["tree"] else []), *v["env_items"]])
+        what = ", ".join(
+            [
+                *([f"tree {v['tree']}"] if v["tree"] else []),
+                *(["PostgreSQL"] if v.get("backend") == "postgres" else []),
+                *([f"{v['workers']} workers"] if v.get("workers", 1) > 1 else []),
+                *v["env_items"],
+            ]
+        )
         lines.append(f"- **{v['name']}**: {what or 'the current code, default settings'}")
     return "\n".join(lines) + "\n"
 
@@ -313,11 +365,38 @@ def run_ingest(args: argparse.Namespace) -> int:
     pool, _ = load_pools(data_dir)
     texts = list(dict.fromkeys(pool.take(args.pool)))
     runs: list[dict[str, Any]] = []
+    postgres = None
+    if any(v.backend == "postgres" for v in variants):
+        from tessera_server.store.postgres import testserver
+
+        postgres = testserver.start()
+    try:
+        _rounds(args, variants, texts, work, postgres, runs)
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    shutil.rmtree(work, ignore_errors=True)
+    doc = _doc(args, name, variants, texts, runs)
+    write_json(out_dir / f"{name}.json", doc)
+    md = ingest_markdown(doc)
+    (out_dir / f"{name}.md").write_text(md, encoding="utf-8")
+    print(md)
+    return 0
+
+
+def _rounds(
+    args: argparse.Namespace,
+    variants: Sequence[Variant],
+    texts: Sequence[str],
+    work: Path,
+    postgres: Any,
+    runs: list[dict[str, Any]],
+) -> None:
     for rnd in range(args.rounds):
         bodies = turn_bodies(texts, args.users, args.turns, args.seed + rnd)
-        order = variants if rnd % 2 == 0 else list(reversed(variants))
+        order = list(variants) if rnd % 2 == 0 else list(reversed(variants))
         for v in order:
-            result = one_run(v, bodies, work / v.name, work)
+            result = one_run(v, bodies, work / v.name, work, postgres)
             result["round"] = rnd
             runs.append(result)
             print(
@@ -327,8 +406,16 @@ def run_ingest(args: argparse.Namespace) -> int:
                 f"load {result['load_average']}",
                 flush=True,
             )
-    shutil.rmtree(work, ignore_errors=True)
-    doc = {
+
+
+def _doc(
+    args: argparse.Namespace,
+    name: str,
+    variants: Sequence[Variant],
+    texts: Sequence[str],
+    runs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
         "benchmark": "ingest",
         "name": name,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -344,6 +431,8 @@ def run_ingest(args: argparse.Namespace) -> int:
                 {
                     "name": v.name,
                     "tree": v.tree,
+                    "backend": v.backend,
+                    "workers": v.workers,
                     "env_items": [f"{k}={x}" for k, x in sorted(v.env.items())],
                 }
                 for v in variants
@@ -352,8 +441,3 @@ def run_ingest(args: argparse.Namespace) -> int:
         "summary": summarise(runs, [v.name for v in variants]),
         "runs": runs,
     }
-    write_json(out_dir / f"{name}.json", doc)
-    md = ingest_markdown(doc)
-    (out_dir / f"{name}.md").write_text(md, encoding="utf-8")
-    print(md)
-    return 0
