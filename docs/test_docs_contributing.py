@@ -119,7 +119,7 @@ def test_the_fast_lane_starts_no_postgresql() -> None:
 # What each step of "Add an endpoint" says to look for, and where it must be found.
 ENDPOINT_PLACES = {
     "Schemas": ("api/schemas.py", "class SearchRequest"),
-    "Route": ("api/routes/reads.py", "@router.post("),
+    "Route": ("api/routes/memories.py", "@router.post("),
     "Engine": ("engine/memory.py", "class Memory"),
     "Store": ("store/protocol.py", "class Store"),
     "SDK": ("../../../tessera-memory/src/tessera_memory/resources/search.py", "@endpoint"),

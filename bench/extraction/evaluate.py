@@ -16,7 +16,8 @@ looked at while tuning (`--errors` lists them only when asked for `--errors held
 scored once; `statements_blind_2.jsonl` ("blind_2", facts only) was written and frozen
 before issue 19's changes; `statements_blind_3.jsonl` ("blind_3", facts only) was written
 and frozen after blind_2 was spent, before the third round of extractor work, and is reported
-only; `statements_dev.jsonl` ("dev", facts only) holds the examples the issue-19 changes were
+only; `statements_blind_4.jsonl` ("blind_4", facts only) likewise before the fourth round
+(`--skip blind_3 blind_4` leaves both out while working); `statements_dev.jsonl` ("dev", facts only) holds the examples the issue-19 changes were
 tuned on. See README.md. `baseline.json`, when present, holds the
 numbers of the extractor before issue 19 (commit e9d8854) and is shown beside the current
 ones.
@@ -211,8 +212,8 @@ def load(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def evaluate(rows: list[dict[str, Any]]) -> dict[str, SplitResult]:
-    extractor = OfflineExtractor()
+def evaluate(rows: list[dict[str, Any]], learned: bool = False) -> dict[str, SplitResult]:
+    extractor = OfflineExtractor(learned=learned)
     results = {name: SplitResult() for name in SPLITS}
     for row in rows:
         said_at = datetime.fromisoformat(row["event_time"])
@@ -234,7 +235,8 @@ def evaluate(rows: list[dict[str, Any]]) -> dict[str, SplitResult]:
     return results
 
 
-SPLITS = ("tuned", "held_out", "all", "dev", "blind", "blind_2", "blind_3")
+SPLITS = ("tuned", "held_out", "all", "dev", "blind", "blind_2", "blind_3", "blind_4")
+BLIND = ("blind_3", "blind_4")  # reporting splits nobody may tune on: loaded only when asked
 
 
 def _fmt(scores: dict[str, Any]) -> str:
@@ -253,7 +255,9 @@ def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         f"`statements_blind.jsonl`), **blind_2** ({current['blind_2']['statements']}, "
         "`statements_blind_2.jsonl`, frozen before the extractor was touched; facts only) and "
         f"**blind_3** ({current['blind_3']['statements']}, `statements_blind_3.jsonl`, frozen "
-        "before the third round of extractor work; facts only). See README.md."
+        "before the third round of extractor work; facts only) and "
+        f"**blind_4** ({current['blind_4']['statements']}, `statements_blind_4.jsonl`, frozen "
+        "before the fourth round; facts only). See README.md."
     )
     out += ["", "## Summary (precision | recall | F1)", ""]
     head = "| split | what | " + ("before: P | R | F1 | " if baseline else "") + "P | R | F1 |"
@@ -280,7 +284,7 @@ def markdown(current: dict[str, Any], baseline: dict[str, Any] | None) -> str:
         if baseline and split in baseline:
             line += f" (before: {baseline[split]['fact_free_statements_with_a_fact']})"
         out.append(line)
-    for split in ("tuned", "held_out", "dev", "blind", "blind_2", "blind_3"):
+    for split in ("tuned", "held_out", "dev", "blind", "blind_2", *BLIND):
         if not current[split]["statements"]:
             continue
         out += ["", f"## Facts per relation ({split})", ""]
@@ -311,12 +315,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", type=Path, default=HERE / "statements_dev.jsonl")
     parser.add_argument("--blind-2", type=Path, default=HERE / "statements_blind_2.jsonl")
     parser.add_argument("--blind-3", type=Path, default=HERE / "statements_blind_3.jsonl")
+    parser.add_argument("--blind-4", type=Path, default=HERE / "statements_blind_4.jsonl")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        choices=BLIND,
+        default=[],
+        help="leave these reporting splits out (while working, so they stay unseen)",
+    )
     parser.add_argument("--out", type=Path, default=HERE, help="where results.* are written")
     parser.add_argument(
         "--errors",
         choices=("none", *SPLITS),
         default="none",
         help="list the misses and extras of a split",
+    )
+    parser.add_argument(
+        "--tagger",
+        action="store_true",
+        help="with the relation tagger (TESSERA_OFFLINE_TAGGER); writes results_tagger.*",
     )
     parser.add_argument(
         "--save-baseline", action="store_true", help="also write these numbers as baseline.json"
@@ -330,9 +347,11 @@ def main(argv: list[str] | None = None) -> int:
         rows += load(args.blind, "blind")
     if args.blind_2.exists():
         rows += load(args.blind_2, "blind_2")
-    if args.blind_3.exists():
-        rows += load(args.blind_3, "blind_3")
-    results = evaluate(rows)
+    for split, path in (("blind_3", args.blind_3), ("blind_4", args.blind_4)):
+        if split not in args.skip and path.exists():
+            rows += load(path, split)
+    results = evaluate(rows, learned=args.tagger)
+    stem = "results_tagger" if args.tagger else "results"
     current = {name: res.as_dict() for name, res in results.items()}
     baseline_path = HERE / "baseline.json"
     if args.save_baseline:
@@ -341,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         json.loads(baseline_path.read_text(encoding="utf-8")) if baseline_path.exists() else None
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
-    (args.out / "results.md").write_text(markdown(current, baseline), encoding="utf-8")
+    (args.out / f"{stem}.json").write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
+    (args.out / f"{stem}.md").write_text(markdown(current, baseline), encoding="utf-8")
 
     for split in SPLITS:
         cur = current[split]

@@ -7,8 +7,9 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,66 @@ def _add_quality(p: argparse.ArgumentParser) -> None:
     _add_service_args(p)
 
 
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark with arguments of its own: its subcommand, and the two functions of its
+    module that declare its arguments and run it. One row here adds a benchmark."""
+
+    command: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    starts_service: bool = False  # takes the service options (--base-url, --service-env, ...)
+
+
+def _benchmarks() -> tuple[Benchmark, ...]:
+    from . import compare, console, ingest, latency, longturns, ocr, scale
+
+    return (
+        Benchmark(
+            "latency",
+            "search/query/add latency and ingest throughput",
+            latency.add_arguments,
+            latency.run_latency,
+            starts_service=True,
+        ),
+        Benchmark(
+            "scale",
+            "many memories across many users: search, ingest with workers, sizes",
+            scale.add_arguments,
+            scale.run_scale,
+        ),
+        Benchmark(
+            "console",
+            "server time of the memory console's pages on 10k and 100k scopes",
+            console.add_arguments,
+            console.run_console,
+        ),
+        Benchmark(
+            "compare",
+            "quality runs side by side (e.g. a setting off/on)",
+            compare.add_arguments,
+            compare.run,
+        ),
+        Benchmark(
+            "long-turns",
+            "ingest of long turns (documents, logs): speed, parts, needle found",
+            longturns.add_arguments,
+            longturns.run,
+            starts_service=True,
+        ),
+        Benchmark(
+            "ingest",
+            "API add and consolidation turns/s, variant against variant, same run",
+            ingest.add_arguments,
+            ingest.run_ingest,
+        ),
+        Benchmark(
+            "ocr", "OCR of uploaded images: ms per image, words read", ocr.add_arguments, ocr.run
+        ),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tessera-bench",
@@ -164,50 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=40,
         help="distractor sessions per question with --haystack long (default 40)",
     )
-    lat = sub.add_parser("latency", help="search/query/add latency and ingest throughput")
-    _add_common(lat)
-    from .latency import add_arguments
-
-    add_arguments(lat)
-    _add_service_args(lat)
-    scale = sub.add_parser(
-        "scale", help="many memories across many users: search, ingest with workers, sizes"
-    )
-    _add_common(scale)
-    from .scale import add_arguments as add_scale_arguments
-
-    add_scale_arguments(scale)
-    console = sub.add_parser(
-        "console", help="server time of the memory console's pages on 10k and 100k scopes"
-    )
-    _add_common(console)
-    from .console import add_arguments as add_console_arguments
-
-    add_console_arguments(console)
-    from .compare import add_arguments as add_compare_arguments
-
-    compare = sub.add_parser("compare", help="quality runs side by side (e.g. a setting off/on)")
-    _add_common(compare)
-    add_compare_arguments(compare)
-    from .longturns import add_arguments as add_long_arguments
-    from .ocr import add_arguments as add_ocr_arguments
-
-    long_turns = sub.add_parser(
-        "long-turns", help="ingest of long turns (documents, logs): speed, parts, needle found"
-    )
-    _add_common(long_turns)
-    add_long_arguments(long_turns)
-    _add_service_args(long_turns)
-    from .ingest import add_arguments as add_ingest_arguments
-
-    ingest = sub.add_parser(
-        "ingest", help="API add and consolidation turns/s, variant against variant, same run"
-    )
-    _add_common(ingest)
-    add_ingest_arguments(ingest)
-    ocr = sub.add_parser("ocr", help="OCR of uploaded images: ms per image, words read")
-    _add_common(ocr)
-    add_ocr_arguments(ocr)
+    for bench in _benchmarks():
+        p = sub.add_parser(bench.command, help=bench.help)
+        _add_common(p)
+        bench.add_arguments(p)
+        if bench.starts_service:
+            _add_service_args(p)
+        p.set_defaults(run=bench.run)
     return parser
 
 
@@ -353,33 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command in ("locomo", "longmemeval"):
         return run_quality(args)
-    if args.command == "scale":
-        from .scale import run_scale
-
-        return run_scale(args)
-    if args.command == "console":
-        from .console import run_console
-
-        return run_console(args)
-    if args.command == "compare":
-        from .compare import run as run_compare
-
-        return run_compare(args)
-    if args.command == "long-turns":
-        from .longturns import run as run_long_turns
-
-        return run_long_turns(args)
-    if args.command == "ingest":
-        from .ingest import run_ingest
-
-        return run_ingest(args)
-    if args.command == "ocr":
-        from .ocr import run as run_ocr
-
-        return run_ocr(args)
-    from .latency import run_latency
-
-    return run_latency(args)
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .report import command_line, write_json
+from .report import command_line, write_result
 
 #: LoCoMo runs: recall of the evidence turns within word budgets and at k items.
 LOCOMO_FIGURES = (
@@ -90,9 +90,7 @@ def run(args: argparse.Namespace) -> int:
         "figures": list(figures),
         "rows": table,
     }
-    write_json(out_dir / f"{name}.json", doc)
-    (out_dir / f"{name}.md").write_text(markdown(doc), encoding="utf-8")
-    print(markdown(doc))
+    print(write_result(out_dir, doc, markdown))
     return 0
 
 

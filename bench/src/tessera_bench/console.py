@@ -67,7 +67,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def load_facts(path: Path, tenant_id: int, user_id: str, count: int, vectors: Any) -> int:
     """`count` facts in chains: each (subject, relation) changes value every few months."""
     from tessera_server.engine.ids import new_fact_id
-    from tessera_server.store.records import FactRecord
+    from tessera_server.engine.records import FactEnd, FactRecord
     from tessera_server.store.sqlite.store import SQLiteStore
 
     store = SQLiteStore(path, int(vectors.shape[1]))
@@ -109,8 +109,7 @@ def load_facts(path: Path, tenant_id: int, user_id: str, count: int, vectors: An
                     store.close_fact(
                         previous.id,
                         tenant_id,
-                        t_invalid=when,
-                        superseded_by=record.id,
+                        FactEnd(t_invalid=when, superseded_by=record.id),
                     )
                 previous = record
                 made += 1

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
-from .report import command_line, machine_info, write_json
+from .report import run_header, write_result
 from .tessera import TesseraClient, service
 
 NEEDLE = (
@@ -120,17 +120,11 @@ def run(args: argparse.Namespace) -> int:
             client.close()
     doc = {
         "benchmark": "long-turns",
-        "name": name,
-        "command": command_line(),
-        "machine": machine_info(),
-        "load_average_at_start": [round(x, 2) for x in load_start],
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        **run_header(name, load_start),
         "backend": "postgresql" if "TESSERA_DATABASE_URL" in env else "sqlite",
         "rows": rows,
     }
-    write_json(out_dir / f"{name}.json", doc)
-    (out_dir / f"{name}.md").write_text(markdown(doc), encoding="utf-8")
-    print(markdown(doc))
+    print(write_result(out_dir, doc, markdown))
     return 0
 
 

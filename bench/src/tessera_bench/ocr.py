@@ -26,7 +26,7 @@ import matplotlib
 from PIL import Image, ImageDraw, ImageFont
 
 from . import paths
-from .report import command_line, machine_info, write_json
+from .report import run_header, write_result
 
 _FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONTS: dict[str, Path | None] = {
@@ -171,11 +171,7 @@ def run(args: argparse.Namespace) -> int:
     }
     screens = [r for r in rows if r["image"].endswith("-1920x1080")]
     doc: dict[str, Any] = {
-        "name": name,
-        "command": command_line(),
-        "machine": machine_info(),
-        "load_average_at_start": [round(x, 2) for x in load_before],
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        **run_header(name, load_before),
         "ocr": {
             "engine": f"rapidocr {version('rapidocr')}, PP-OCRv6 small det/rec (bundled), "
             f"onnxruntime {version('onnxruntime')}",
@@ -196,9 +192,7 @@ def run(args: argparse.Namespace) -> int:
         "baseline_inspect": _summary([r["inspect_ms"] / 1000 for r in rows]),
         "images": rows,
     }
-    write_json(out_dir / f"{name}.json", doc)
-    (out_dir / f"{name}.md").write_text(markdown(doc), encoding="utf-8")
-    print(markdown(doc))
+    print(write_result(out_dir, doc, markdown))
     return 0
 
 

@@ -8,7 +8,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -93,6 +93,29 @@ def machine_info() -> dict[str, Any]:
 def command_line() -> str:
     args = sys.argv[1:]
     return " ".join(["python -m tessera_bench", *args])
+
+
+def run_header(name: str, load_at_start: Sequence[float]) -> dict[str, Any]:
+    """What a result says of the run that made it: its name, the command, the machine, and
+    the load average when it started and now (a shared machine slows wall times)."""
+    return {
+        "name": name,
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_at_start": [round(x, 2) for x in load_at_start],
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def write_result(
+    out_dir: Path, doc: dict[str, Any], markdown: Callable[[dict[str, Any]], str]
+) -> str:
+    """A run's `<name>.json` and its `<name>.md` table in `out_dir`; returns the markdown."""
+    name = str(doc["name"])
+    text = markdown(doc)
+    write_json(out_dir / f"{name}.json", doc)
+    (out_dir / f"{name}.md").write_text(text, encoding="utf-8")
+    return text
 
 
 def quality_result(

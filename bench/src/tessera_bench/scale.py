@@ -390,7 +390,7 @@ def sqlite_bulk_load(
 ) -> dict[str, Any]:
     """Through the store protocol, exactly as `Memory._store_turn` does, in big transactions."""
     from tessera_server.engine.ids import new_episode_id
-    from tessera_server.store.records import EpisodeRecord, TurnRecord
+    from tessera_server.engine.records import EpisodeRecord, TurnRecord
     from tessera_server.store.sqlite.store import SQLiteStore
 
     store = SQLiteStore(path, DIM)
@@ -648,7 +648,7 @@ def knn_check(
 ) -> dict[str, Any]:
     """recall@k of the store's scoped dense search against an exact scan of the user's
     vectors (ties broken by score: a returned row counts if it scores at least the k-th)."""
-    from tessera_server.store.records import Scope
+    from tessera_server.engine.records import EpisodePool, Scope
 
     from .embedder import ServiceEmbedder
 
@@ -669,7 +669,7 @@ def knn_check(
         for uid, q in list(zip(users, qvecs, strict=True))[:count]:
             scope = Scope(tenant_id, uid, None)
             t0 = time.perf_counter()
-            got = store.dense_episodes(scope, q, KINDS, [], k)
+            got = store.dense_episodes(EpisodePool(scope, KINDS), q, k)
             latencies.append(time.perf_counter() - t0)
             eps = store.episodes_in_scope(scope, KINDS)
             scores = sorted((float(np.dot(e.embedding, q)) for e in eps), reverse=True)
@@ -697,8 +697,8 @@ def tenant_knn_check(
     recall@k against an exact scan, when the store is asked for k rows and when it is asked
     for 50 (the depth the engine asks for at top_k 10), and how much lower the k-th score is."""
     import psycopg
+    from tessera_server.engine.records import EpisodePool, Scope
     from tessera_server.store.postgres.adapt import register
-    from tessera_server.store.records import Scope
 
     from .embedder import ServiceEmbedder
 
@@ -726,7 +726,7 @@ def tenant_knn_check(
             exact_ids = {str(r[0]) for r in rows}
             for a in asks:
                 t0 = time.perf_counter()
-                got = store.dense_episodes(Scope(tenant_id, None, None), q, KINDS, [], a)
+                got = store.dense_episodes(EpisodePool(Scope(tenant_id, None, None), KINDS), q, a)
                 approx_lat[a].append(time.perf_counter() - t0)
                 top = got[:k]
                 recalls[a].append(len(exact_ids & {i for i, _ in top}) / len(rows))
@@ -751,7 +751,7 @@ def store_reads(
     n: int,
     rng: random.Random,
 ) -> dict[str, Any]:
-    from tessera_server.store.records import Scope
+    from tessera_server.engine.records import EpisodePool, Scope
 
     from .embedder import ServiceEmbedder
 
@@ -763,13 +763,13 @@ def store_reads(
     for text, q in zip(asked, qvecs, strict=True):
         scope = Scope(tenant_id, population.user_id(rng.randrange(population.users)), None)
         t0 = time.perf_counter()
-        store.dense_episodes(scope, q, KINDS, [], 50)
+        store.dense_episodes(EpisodePool(scope, KINDS), q, 50)
         dense.append(time.perf_counter() - t0)
         # Every word of 3+ letters, stop words kept (the engine drops them first), so this
         # is the harder case of what a search's lexical arm asks of the store.
         terms = [w.strip("?,.!").lower() for w in text.split() if len(w) > 2]
         t0 = time.perf_counter()
-        store.lexical_episodes(scope, terms, KINDS, [], 50)
+        store.lexical_episodes(EpisodePool(scope, KINDS), terms, 50)
         lexical.append(time.perf_counter() - t0)
     return {"dense_episodes": summarise(dense), "lexical_episodes": summarise(lexical)}
 

@@ -4,15 +4,21 @@ every response must keep, and small builders for the calls the tests repeat.
 Every response that goes through `Api` is checked, whatever the test asserts itself:
 it carries `X-Request-Id`; it is never a 5xx; a non-2xx body is an RFC 9457 problem whose
 `instance` is the request id; and no body ever contains an API key.
+
+A remote model (an LLM or a vision model) cannot run here, so it is a scripted
+OpenAI-compatible server on loopback (`ScriptedChat`, `scripted_service`), never a patch of the
+service's own code.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +244,59 @@ def service_on(backend: str, folder: Path) -> Iterator[ServiceHandle]:
         with run_service(folder, env=env) as handle:
             yield handle
             assert_clean_log(handle.logs())
+
+
+class ScriptedChat(BaseHTTPRequestHandler):
+    """An OpenAI-compatible `/chat/completions`: a subclass says what to answer to each
+    request (`answer`: an HTTP status and a body, see `chat`), this sends it."""
+
+    def answer(self, body: dict[str, Any], raw: bytes) -> tuple[int, str]:
+        raise NotImplementedError
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        status, text = self.answer(json.loads(raw), raw)
+        data = text.encode()
+        self.send_response(status)
+        if data:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def chat(content: str) -> str:
+    """The body of a chat completion whose one message says `content`."""
+    return json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]})
+
+
+@contextmanager
+def scripted_service(
+    folder: Path,
+    handler: type[ScriptedChat],
+    *,
+    llm: str | None = None,
+    vision: str | None = None,
+    key: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[ServiceHandle]:
+    """A service whose LLM (model name `llm`) and/or vision model (`vision`) is the scripted
+    `handler`, served on loopback while the block runs; `key` is the API key the service is
+    given for it, `env` any other settings."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings = dict(env or {})
+    for kind, model in (("LLM", llm), ("VISION", vision)):
+        if model is not None:
+            settings[f"TESSERA_{kind}_BASE_URL"] = f"http://127.0.0.1:{server.server_address[1]}/v1"
+            settings[f"TESSERA_{kind}_MODEL"] = model
+            if key is not None:
+                settings[f"TESSERA_{kind}_API_KEY"] = key
+    try:
+        with run_service(folder, env=settings) as handle:
+            yield handle
+    finally:
+        server.shutdown()

@@ -19,8 +19,8 @@ from tessera_server.config import load_settings
 from tessera_server.engine import consolidation
 from tessera_server.engine.clock import utcnow
 from tessera_server.engine.memory import Memory
+from tessera_server.engine.records import Scope
 from tessera_server.engine.runtime import Runtime
-from tessera_server.store.records import Scope
 
 T0 = datetime(2024, 5, 4, 18, 0, tzinfo=timezone.utc)
 LINES = [

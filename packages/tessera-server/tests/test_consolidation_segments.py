@@ -15,8 +15,8 @@ import numpy as np
 from server_helpers import Api
 from tessera_server.config import Settings
 from tessera_server.engine.consolidation import asks_question, narrate, segment
+from tessera_server.engine.records import TurnRecord
 from tessera_server.engine.runtime import Runtime
-from tessera_server.store.records import TurnRecord
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 

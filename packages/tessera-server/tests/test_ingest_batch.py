@@ -19,8 +19,8 @@ from tessera_server.app import build_runtime
 from tessera_server.config import load_settings
 from tessera_server.engine.clock import utcnow
 from tessera_server.engine.memory import Memory
+from tessera_server.engine.records import Scope
 from tessera_server.engine.retrieval import SearchParams
-from tessera_server.store.records import Scope
 
 TEXTS = [
     "Hey Mel! Good to see you! How have you been?",

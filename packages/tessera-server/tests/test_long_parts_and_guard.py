@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 from tessera_server.engine.parts import part_attrs, part_of, split_parts
+from tessera_server.engine.records import EpisodeRecord
 from tessera_server.engine.retrieval import Hit, keep_fused_head
-from tessera_server.store.records import EpisodeRecord
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 

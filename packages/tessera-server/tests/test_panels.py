@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 from tessera_server.engine.maintenance import PANEL_SIMILARITY, _clusters
-from tessera_server.store.records import EpisodeRecord
+from tessera_server.engine.records import EpisodeRecord
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 

@@ -26,8 +26,8 @@ from server_helpers import Api, problem
 from tessera_server.config import Settings
 from tessera_server.engine import worker
 from tessera_server.engine.clock import utcnow
+from tessera_server.engine.records import Scope, TurnRecord
 from tessera_server.store import Store, StoreBusy
-from tessera_server.store.records import Scope, TurnRecord
 from tessera_server.store.sqlite.store import SQLiteStore
 from tessera_server.testing import run_service
 

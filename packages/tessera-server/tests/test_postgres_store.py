@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tessera_server.config import load_settings
+from tessera_server.engine.records import EpisodePool, EpisodeRecord, FilterSpec, Scope
 from tessera_server.store import open_store
-from tessera_server.store.records import EpisodeRecord, FilterSpec, Scope
 
 psycopg = pytest.importorskip("psycopg")
 testserver = pytest.importorskip("tessera_server.store.postgres.testserver")
@@ -140,7 +140,9 @@ def test_hnsw_with_iterative_scans_keeps_scoped_knn_complete(pg_url: str) -> Non
     for n, (scope, admits) in enumerate(cases):
         admitted = [i for i in range(users * per_user) if admits(i)]
         got = store.dense_episodes(
-            scope, query, ["episode"], [FilterSpec("importance", "gte", threshold[n])], 10
+            EpisodePool(scope, ["episode"], [FilterSpec("importance", "gte", threshold[n])]),
+            query,
+            10,
         )
         found = [int(i.removeprefix("ep_")) for i, _ in got]
         assert len(found) == min(10, len(admitted))
@@ -155,7 +157,7 @@ def test_hnsw_with_iterative_scans_keeps_scoped_knn_complete(pg_url: str) -> Non
     store.iterative_scan = "off"
     scope, admits = cases[2]
     got = store.dense_episodes(
-        scope, query, ["episode"], [FilterSpec("importance", "gte", 0.9)], 10
+        EpisodePool(scope, ["episode"], [FilterSpec("importance", "gte", 0.9)]), query, 10
     )
     assert len(got) == 10 and store.exact_fallbacks == 1
     store.close()

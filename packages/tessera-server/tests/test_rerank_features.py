@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from tessera_server.engine.records import EpisodeRecord, TurnRecord
 from tessera_server.engine.retrieval import CONTEXT_LIFT, Hit, lift_neighbours
 from tessera_server.providers.embedder import Embedder, load_embedder
 from tessera_server.providers.reranker import Candidate
 from tessera_server.providers.reranker.local import LocalReranker
-from tessera_server.store.records import EpisodeRecord, TurnRecord
 from tessera_server.store.sqlite.store import SQLiteStore
 
 T0 = datetime(2023, 7, 7, 18, 0, tzinfo=timezone.utc)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlite_items import items_database
-from tessera_server.store.records import Scope
+from tessera_server.engine.records import Scope
 from tessera_server.store.sqlite.dense import DenseIndex, DenseTable
 
 TABLE = DenseTable("items", (), lambda row: ())

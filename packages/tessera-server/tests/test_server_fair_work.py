@@ -39,10 +39,10 @@ from tessera_server.engine.fairness import (
     owned_by,
     text_cost,
 )
+from tessera_server.engine.records import Scope
 from tessera_server.engine.runtime import Runtime
 from tessera_server.providers.embedder.minilm import MiniLMEmbedder
 from tessera_server.providers.embedder.openvino_graph import OpenVinoGraph
-from tessera_server.store.records import Scope
 from tessera_server.testing import ServiceHandle, run_service
 
 BUDGET = 30_000

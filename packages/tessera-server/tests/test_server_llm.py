@@ -3,89 +3,56 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from server_helpers import Api, assert_clean_log
-from tessera_server.testing import ServiceHandle, run_service
+from server_helpers import Api, ScriptedChat, assert_clean_log, chat, scripted_service
+from tessera_server.testing import ServiceHandle
 
 LLM_KEY = "sk-llm-secret-never-logged"
 
 
-class FakeChat(BaseHTTPRequestHandler):
-    """Answers /chat/completions according to `mode`; records what it was asked."""
+class FakeChat(ScriptedChat):
+    """Answers according to `mode`; records what it was asked."""
 
     mode: ClassVar[str] = "good"
     requests: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+    def answer(self, body: dict[str, Any], raw: bytes) -> tuple[int, str]:
         FakeChat.requests.append({"body": body, "auth": self.headers.get("Authorization")})
         if FakeChat.mode == "down":
-            self.send_response(503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
+            return 503, ""
         if FakeChat.mode == "garbage":
-            content = "this is not JSON at all"
-        else:
-            answer = {
-                "facts": [
-                    {
-                        "subject": "User",
-                        "relation": "lives in",
-                        "object": "Valencia",
-                        "text": "User lives in Valencia",
-                        "confidence": 1e999,  # out of range: clamped, never stored as inf
-                        "functional": True,
-                        "negated": False,
-                        "turn": 0,
-                    }
-                ],
-                "foresight": [
-                    {
-                        "kind": "deadline",
-                        "content": "Tax return due",
-                        "turn": 0,
-                        "due": "9999-12-31",
-                    }
-                ],
-            }
-            content = json.dumps(answer).replace("Infinity", "1e999")
-        reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]})
-        data = reply.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+            return 200, chat("this is not JSON at all")
+        answer = {
+            "facts": [
+                {
+                    "subject": "User",
+                    "relation": "lives in",
+                    "object": "Valencia",
+                    "text": "User lives in Valencia",
+                    "confidence": 1e999,  # out of range: clamped, never stored as inf
+                    "functional": True,
+                    "negated": False,
+                    "turn": 0,
+                }
+            ],
+            "foresight": [
+                {"kind": "deadline", "content": "Tax return due", "turn": 0, "due": "9999-12-31"}
+            ],
+        }
+        return 200, chat(json.dumps(answer).replace("Infinity", "1e999"))
 
 
 @pytest.fixture(scope="module")
 def llm_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceHandle]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeChat)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {
-        "TESSERA_LLM_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",
-        "TESSERA_LLM_MODEL": "fake-model",
-        "TESSERA_LLM_API_KEY": LLM_KEY,
-    }
-    data_dir: Path = tmp_path_factory.mktemp("llm")
-    try:
-        with run_service(data_dir, env=env) as handle:
-            yield handle
-            logs = handle.logs()
-            assert LLM_KEY not in logs
-            assert_clean_log(logs)
-    finally:
-        server.shutdown()
+    folder = tmp_path_factory.mktemp("llm")
+    with scripted_service(folder, FakeChat, llm="fake-model", key=LLM_KEY) as handle:
+        yield handle
+        logs = handle.logs()
+        assert LLM_KEY not in logs
+        assert_clean_log(logs)
 
 
 @pytest.fixture

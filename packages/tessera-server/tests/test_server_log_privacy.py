@@ -13,22 +13,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from server_helpers import Api
-from tessera_server.testing import ServiceHandle, run_service
+from server_helpers import Api, ScriptedChat, chat, scripted_service
+from tessera_server.testing import ServiceHandle
 
 MARK = f"zqmark{uuid.uuid4().hex[:10]}"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-class Attacker(BaseHTTPRequestHandler):
+class Attacker(ScriptedChat):
     """Answers each chat call with the next shape, always quoting what it was shown."""
 
     shapes: ClassVar[Iterator[str]] = itertools.cycle(
@@ -36,21 +33,16 @@ class Attacker(BaseHTTPRequestHandler):
     )
     calls: ClassVar[int] = 0
 
-    def do_POST(self) -> None:
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        body = json.loads(raw)
+    def answer(self, body: dict[str, Any], raw: bytes) -> tuple[int, str]:
         Attacker.calls += 1
         shown = json.dumps(body["messages"])[-400:]
         if "image_url" in raw.decode("utf-8", "replace"):
-            self._reply(200, self._chat(f"A photo; the model adds: {MARK} {shown}"))
-            return
+            return 200, chat(f"A photo; the model adds: {MARK} {shown}")
         shape = next(Attacker.shapes)
         if shape == "http-error":
-            self._reply(400, json.dumps({"error": {"message": f"refused: {MARK} {shown}"}}))
-            return
+            return 400, json.dumps({"error": {"message": f"refused: {MARK} {shown}"}})
         if shape == "not-json":
-            self._reply(200, self._chat(f"Sure! {MARK} {shown}"))
-            return
+            return 200, chat(f"Sure! {MARK} {shown}")
         fact = {
             "subject": "User",
             "relation": f"has_{MARK}",
@@ -67,44 +59,19 @@ class Attacker(BaseHTTPRequestHandler):
         if shape == "missing-field":
             del fact["relation"]
             fact["note"] = f"{MARK} {shown}"
-        answer = {"facts": [fact], "foresight": [foresight]}
-        self._reply(200, self._chat(json.dumps(answer)))
-
-    @staticmethod
-    def _chat(content: str) -> str:
-        return json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]})
-
-    def _reply(self, status: int, text: str) -> None:
-        data = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        return 200, chat(json.dumps({"facts": [fact], "foresight": [foresight]}))
 
 
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceHandle]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    env = {
-        "TESSERA_LLM_BASE_URL": base,
-        "TESSERA_LLM_MODEL": "scripted",
-        "TESSERA_VISION_BASE_URL": base,
-        "TESSERA_VISION_MODEL": "scripted-vision",
-        "TESSERA_LOG_LEVEL": "debug",
-        "TESSERA_CONSOLIDATE_EVERY": "2",
-    }
-    data_dir: Path = tmp_path_factory.mktemp("attacked")
-    try:
-        with run_service(data_dir, env=env) as handle:
-            yield handle
-    finally:
-        server.shutdown()
+    with scripted_service(
+        tmp_path_factory.mktemp("attacked"),
+        Attacker,
+        llm="scripted",
+        vision="scripted-vision",
+        env={"TESSERA_LOG_LEVEL": "debug", "TESSERA_CONSOLIDATE_EVERY": "2"},
+    ) as handle:
+        yield handle
 
 
 def test_no_stored_text_or_model_output_reaches_the_log(attacked: ServiceHandle) -> None:

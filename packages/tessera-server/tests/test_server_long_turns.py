@@ -101,6 +101,15 @@ def reads_back_whole(api: Api, uid: str, turn_id: str, content: str) -> None:
     assert body["content"] == content and body["turn_id"] == turn_id
 
 
+def consolidated_then_found(api: Api, uid: str, turn_id: str, content: str) -> None:
+    """Consolidate the scope now: the needle is then found in a part of the turn, and the
+    turn reads back whole."""
+    response = api.post("/v1/consolidate", {"user_id": uid}, params={"sync": "true"}, timeout=900)
+    assert response.status_code == 200, response.text
+    found_part(api, uid, turn_id)
+    reads_back_whole(api, uid, turn_id, content)
+
+
 def test_a_needle_in_a_long_turn_is_found_in_sync_mode(long_api: Api) -> None:
     uid, text = unique("long-sync"), document(100_000, 1)
     assert len(text) > 99_000
@@ -127,12 +136,7 @@ def _index(item: dict[str, Any]) -> int:
 def test_a_long_turn_added_async_is_found_after_consolidation(long_api: Api) -> None:
     uid, text = unique("long-async"), document(100_000, 2)
     long_api.add_ok(uid, text, turn_id="log")
-    response = long_api.post(
-        "/v1/consolidate", {"user_id": uid}, params={"sync": "true"}, timeout=900
-    )
-    assert response.status_code == 200, response.text
-    found_part(long_api, uid, "log")
-    reads_back_whole(long_api, uid, "log", text)
+    consolidated_then_found(long_api, uid, "log", text)
 
 
 @pytest.mark.slow  # fast lane: left out (CI runs it)
@@ -151,12 +155,7 @@ def test_a_long_turn_in_a_batch_is_found(long_api: Api) -> None:
     )
     assert response.status_code == 201, response.text
     assert [r["created"] for r in response.json()["results"]] == [True, True, True]
-    consolidated = long_api.post(
-        "/v1/consolidate", {"user_id": uid}, params={"sync": "true"}, timeout=900
-    )
-    assert consolidated.status_code == 200, consolidated.text
-    found_part(long_api, uid, "b2")
-    reads_back_whole(long_api, uid, "b2", text)
+    consolidated_then_found(long_api, uid, "b2", text)
 
 
 @pytest.mark.slow  # fast lane: left out (CI runs it)

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import io
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from PIL import Image
-from server_helpers import Api, assert_clean_log, problem
-from tessera_server.testing import run_service
+from server_helpers import Api, ScriptedChat, assert_clean_log, chat, problem, scripted_service
 
 
 def _image(fmt: str) -> bytes:
@@ -292,53 +287,29 @@ def test_upload_limits_and_types(api: Api, uid: str) -> None:
 # -- with a vision model ------------------------------------------------------------------
 
 
-class FakeVision(BaseHTTPRequestHandler):
-    """An OpenAI-compatible /chat/completions that captions every image the same way."""
+class FakeVision(ScriptedChat):
+    """Captions every image the same way: a bicycle or a kayak."""
 
     seen: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+    def answer(self, body: dict[str, Any], raw: bytes) -> tuple[int, str]:
         FakeVision.seen.append(body)
         url = body["messages"][0]["content"][1]["image_url"]["url"]
-        caption = (
-            "A red bicycle leaning on a brick wall"
-            if "bike" in url or url.startswith("data:image/jpeg")
-            else "A blue kayak on a lake"
-        )
-        reply = json.dumps(
-            {"choices": [{"message": {"role": "assistant", "content": caption}}]}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        if "bike" in url or url.startswith("data:image/jpeg"):
+            return 200, chat("A red bicycle leaning on a brick wall")
+        return 200, chat("A blue kayak on a lake")
 
 
 @pytest.fixture(scope="module")
 def vision_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeVision)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    env = {
-        "TESSERA_VISION_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1",
-        "TESSERA_VISION_MODEL": "fake-vision",
-        "TESSERA_VISION_API_KEY": "sk-vision-secret-do-not-log",
-    }
-    data_dir: Path = tmp_path_factory.mktemp("vision")
-    try:
-        with run_service(data_dir, env=env) as handle:
-            client = Api(handle.base_url, handle.api_key, secrets=[env["TESSERA_VISION_API_KEY"]])
-            yield client
-            client.close()
-            assert env["TESSERA_VISION_API_KEY"] not in handle.logs()
-            assert_clean_log(handle.logs())
-    finally:
-        server.shutdown()
+    key = "sk-vision-secret-do-not-log"
+    folder = tmp_path_factory.mktemp("vision")
+    with scripted_service(folder, FakeVision, vision="fake-vision", key=key) as handle:
+        client = Api(handle.base_url, handle.api_key, secrets=[key])
+        yield client
+        client.close()
+        assert key not in handle.logs()
+        assert_clean_log(handle.logs())
 
 
 def test_vision_model_captions_urls_and_uploads(vision_api: Api, uid: str) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from sqlite_items import items_database
-from tessera_server.store.records import Scope, TurnRecord, Vector
+from tessera_server.engine.records import Scope, TurnRecord, Vector
 from tessera_server.store.sqlite import dense
 from tessera_server.store.sqlite.dense import DenseIndex, DenseTable, Snapshot, top_k
 from tessera_server.store.sqlite.search import _TURN_DENSE

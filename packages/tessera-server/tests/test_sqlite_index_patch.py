@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 import pytest
 from tessera_server.engine.forgetting import remove_episode
-from tessera_server.store.records import EpisodeRecord, FactRecord, Scope, TimeTravel, Vector
+from tessera_server.engine.records import (
+    EpisodePool,
+    EpisodeRecord,
+    FactEnd,
+    FactPool,
+    FactRecord,
+    Scope,
+    TimeTravel,
+    Vector,
+)
 from tessera_server.store.sqlite.dense import KEPT_GENERATIONS
 from tessera_server.store.sqlite.search import _EPISODE_DENSE, _FACT_DENSE
 from tessera_server.store.sqlite.store import SQLiteStore
@@ -95,10 +104,10 @@ def answers(store: SQLiteStore, scope: Scope, query: Vector) -> list[object]:
     with and without pins, densely and by words."""
     out: list[object] = []
     for travel in (TimeTravel(), TimeTravel(as_of=at(20)), TimeTravel(known_as_of=at(30))):
-        out.append(store.dense_facts(scope, query, travel, [], at(100), 50))
-        out.append(store.lexical_facts(scope, ["harbour", "lisbon"], travel, [], at(100), 50))
-    out.append(store.dense_episodes(scope, query, ["episode"], [], 50))
-    out.append(store.lexical_episodes(scope, ["harbour"], ["episode"], [], 50))
+        out.append(store.dense_facts(FactPool(scope, travel, at(100)), query, 50))
+        out.append(store.lexical_facts(FactPool(scope, travel, at(100)), ["harbour", "lisbon"], 50))
+    out.append(store.dense_episodes(EpisodePool(scope, ["episode"]), query, 50))
+    out.append(store.lexical_episodes(EpisodePool(scope, ["episode"]), ["harbour"], 50))
     snap = store.dense.snapshot(store.pool.conn, _EPISODE_DENSE, scope)
     # Mask columns of the rows searches can find (here every row has a vector; a deleted
     # row keeps its place in a patched index, without one).
@@ -168,7 +177,9 @@ def test_closed_facts_and_pins_are_patched_in_and_answers_match_a_rebuild(
     index_of = {s.user_id: postings(store, s) for s in (ALICE, BOB)}
 
     for old in facts["alice"][5:15]:
-        store.close_fact(old.id, 1, t_invalid=at(25), t_expired=at(28), superseded_by="ft_x")
+        store.close_fact(
+            old.id, 1, FactEnd(t_invalid=at(25), t_expired=at(28), superseded_by="ft_x")
+        )
     store.set_pinned(ALICE, "ep_alice_007", True)
     store.set_pinned(ALICE, "ep_alice_009", True)
     store.set_pinned(ALICE, "ep_alice_009", False)
@@ -240,14 +251,15 @@ def test_deleted_rows_never_come_back_and_new_rows_still_arrive(filled: Filled) 
     for fact in facts["alice"][10:30]:
         store.delete_fact(fact)
     gone = {f.id for f in facts["alice"][10:30]}
-    found = store.dense_facts(ALICE, query, TimeTravel(), [], at(100), 100)
+    found = store.dense_facts(FactPool(ALICE, TimeTravel(), at(100)), query, 100)
     assert len(found) == 20 and not gone & {fid for fid, _ in found}
-    words = store.lexical_facts(ALICE, ["harbour"], TimeTravel(), [], at(100), 100)
+    words = store.lexical_facts(FactPool(ALICE, TimeTravel(), at(100)), ["harbour"], 100)
     assert len(words) == 20 and not gone & {fid for fid, _ in words}
     extra = dataclasses.replace(facts["alice"][0], id="ft_alice_new", pk=None, text="harbour")
     store.insert_fact(extra)
     assert "ft_alice_new" in {
-        fid for fid, _ in store.lexical_facts(ALICE, ["harbour"], TimeTravel(), [], at(100), 100)
+        fid
+        for fid, _ in store.lexical_facts(FactPool(ALICE, TimeTravel(), at(100)), ["harbour"], 100)
     }
     assert postings(store, ALICE) is kept
     assert same(answers(store, ALICE, query), answers(filled.fresh(), ALICE, query))
@@ -256,7 +268,7 @@ def test_deleted_rows_never_come_back_and_new_rows_still_arrive(filled: Filled) 
 def test_an_entry_behind_the_kept_log_is_rebuilt(filled: Filled) -> None:
     store, facts, query = filled.store, filled.facts, filled.query
     kept = postings(store, ALICE)
-    store.close_fact(facts["alice"][0].id, 1, t_invalid=at(3))
+    store.close_fact(facts["alice"][0].id, 1, FactEnd(t_invalid=at(3)))
     for n in range(KEPT_GENERATIONS):
         store.set_pinned(BOB, "ep_bob_001", n % 2 == 0)
     logged = store.pool.conn.execute("SELECT count(DISTINCT generation) FROM index_changes")
@@ -271,7 +283,7 @@ def test_a_write_from_another_process_is_seen(filled: Filled) -> None:
     store, facts, query = filled.store, filled.facts, filled.query
     kept = postings(store, ALICE)
     other = filled.fresh()
-    other.close_fact(facts["alice"][1].id, 1, t_invalid=at(2), t_expired=at(2))
+    other.close_fact(facts["alice"][1].id, 1, FactEnd(t_invalid=at(2), t_expired=at(2)))
     other.set_pinned(ALICE, "ep_alice_002", True)
     assert same(answers(store, ALICE, query), answers(filled.fresh(), ALICE, query))
     assert postings(store, ALICE) is kept
@@ -289,7 +301,7 @@ def test_a_new_row_taking_a_deleted_rows_key_is_found(filled: Filled) -> None:
         dataclasses.replace(last, id="ft_bob_new", pk=None, text="User loves the lighthouse")
     )
     assert new.pk == last.pk
-    found = store.lexical_facts(BOB, ["lighthouse"], TimeTravel(), [], at(100), 10)
+    found = store.lexical_facts(FactPool(BOB, TimeTravel(), at(100)), ["lighthouse"], 10)
     assert [fid for fid, _ in found] == ["ft_bob_new"]
     assert same(answers(store, BOB, filled.query), answers(filled.fresh(), BOB, filled.query))
 

@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 from sqlite_items import items_database
 from tessera_server.engine.forgetting import remove_episode
-from tessera_server.store.records import (
+from tessera_server.engine.records import (
+    EpisodePool,
     EpisodeRecord,
+    FactEnd,
+    FactPool,
     FactRecord,
     Scope,
     TimeTravel,
@@ -214,18 +217,21 @@ def _ids(hits: list[tuple[str, float]]) -> list[str]:
 def test_statistics_and_results_are_per_scope(store: SQLiteStore) -> None:
     alice, bob, other = Scope(1, "alice", None), Scope(1, "bob", None), Scope(2, "alice", None)
     mine = [_episode(store, alice, t) for t in ("kayak trip on the lake", "lake house weekend")]
-    before = store.lexical_episodes(alice, ["kayak", "lake"], KINDS, [], 10)
+    before = store.lexical_episodes(EpisodePool(alice, KINDS), ["kayak", "lake"], 10)
     # Another user's and another tenant's rows, full of the same words and one unique to them.
     for scope in (bob, other):
         for i in range(20):
             _episode(store, scope, f"lake lake lake kayak {i} zeppelin")
-    after = store.lexical_episodes(alice, ["kayak", "lake"], KINDS, [], 10)
+    after = store.lexical_episodes(EpisodePool(alice, KINDS), ["kayak", "lake"], 10)
     assert after == before  # same ids, same scores: nobody else's data moves them
     assert _ids(after) == [mine[0].id, mine[1].id]
-    assert store.lexical_episodes(alice, ["zeppelin"], KINDS, [], 10) == []
-    with_zeppelin = store.lexical_episodes(alice, ["kayak", "zeppelin"], KINDS, [], 10)
-    assert with_zeppelin == store.lexical_episodes(alice, ["kayak"], KINDS, [], 10)
-    assert len(store.lexical_episodes(Scope(1, None, None), ["zeppelin"], KINDS, [], 50)) == 20
+    assert store.lexical_episodes(EpisodePool(alice, KINDS), ["zeppelin"], 10) == []
+    with_zeppelin = store.lexical_episodes(EpisodePool(alice, KINDS), ["kayak", "zeppelin"], 10)
+    assert with_zeppelin == store.lexical_episodes(EpisodePool(alice, KINDS), ["kayak"], 10)
+    assert (
+        len(store.lexical_episodes(EpisodePool(Scope(1, None, None), KINDS), ["zeppelin"], 50))
+        == 20
+    )
 
 
 def test_new_rows_are_searchable_at_once_and_rebuilds_follow_the_generation(
@@ -233,9 +239,9 @@ def test_new_rows_are_searchable_at_once_and_rebuilds_follow_the_generation(
 ) -> None:
     scope = Scope(1, "u", None)
     first = _episode(store, scope, "sourdough bread recipe")
-    assert _ids(store.lexical_episodes(scope, ["bread"], KINDS, [], 10)) == [first.id]
+    assert _ids(store.lexical_episodes(EpisodePool(scope, KINDS), ["bread"], 10)) == [first.id]
     second = _episode(store, scope, "rye bread loaf")
-    assert set(_ids(store.lexical_episodes(scope, ["bread"], KINDS, [], 10))) == {
+    assert set(_ids(store.lexical_episodes(EpisodePool(scope, KINDS), ["bread"], 10))) == {
         first.id,
         second.id,
     }
@@ -243,41 +249,45 @@ def test_new_rows_are_searchable_at_once_and_rebuilds_follow_the_generation(
     # Text rewritten in place (forget re-narrates, consolidation merges): generation moves.
     first.text = "croissant pastry"
     store.update_episode(first)
-    assert _ids(store.lexical_episodes(scope, ["bread"], KINDS, [], 10)) == [second.id]
-    assert _ids(store.lexical_episodes(scope, ["croissant"], KINDS, [], 10)) == [first.id]
+    assert _ids(store.lexical_episodes(EpisodePool(scope, KINDS), ["bread"], 10)) == [second.id]
+    assert _ids(store.lexical_episodes(EpisodePool(scope, KINDS), ["croissant"], 10)) == [first.id]
     assert store.dense._cache[("episodes", 1, "u", None)] is not entry
     remove_episode(store, second)
-    assert store.lexical_episodes(scope, ["bread"], KINDS, [], 10) == []
-    assert _ids(store.dense_episodes(scope, _vec(0), KINDS, [], 10)) == [first.id]
+    assert store.lexical_episodes(EpisodePool(scope, KINDS), ["bread"], 10) == []
+    assert _ids(store.dense_episodes(EpisodePool(scope, KINDS), _vec(0), 10)) == [first.id]
 
 
 def test_kinds_pins_and_filters_mask_the_lexical_arm(store: SQLiteStore) -> None:
     scope = Scope(1, "u", None)
     note = _episode(store, scope, "violin lesson", "note")
     _episode(store, scope, "violin procedure", "procedure")
-    assert _ids(store.lexical_episodes(scope, ["violin"], KINDS, [], 10)) == [note.id]
+    assert _ids(store.lexical_episodes(EpisodePool(scope, KINDS), ["violin"], 10)) == [note.id]
 
 
 def test_facts_follow_correction_and_time_travel(store: SQLiteStore) -> None:
     scope = Scope(1, "u", None)
     old = _fact(store, scope, "alice lives in paris", 1)
     travel = TimeTravel(None, None)
-    assert _ids(store.lexical_facts(scope, ["paris"], travel, [], NOW, 10)) == [old.id]
+    assert _ids(store.lexical_facts(FactPool(scope, travel, NOW), ["paris"], 10)) == [old.id]
     # A correction: a new fact, the old one closed.
     new = _fact(store, scope, "alice lives in berlin", 2)
     store.close_fact(
         old.id,
         1,
-        t_invalid=NOW - timedelta(hours=1),
-        t_expired=NOW - timedelta(hours=1),
-        superseded_by=new.id,
+        FactEnd(
+            t_invalid=NOW - timedelta(hours=1),
+            t_expired=NOW - timedelta(hours=1),
+            superseded_by=new.id,
+        ),
     )
-    assert store.lexical_facts(scope, ["paris"], travel, [], NOW, 10) == []
-    assert _ids(store.lexical_facts(scope, ["berlin", "lives"], travel, [], NOW, 10)) == [new.id]
+    assert store.lexical_facts(FactPool(scope, travel, NOW), ["paris"], 10) == []
+    assert _ids(store.lexical_facts(FactPool(scope, travel, NOW), ["berlin", "lives"], 10)) == [
+        new.id
+    ]
     past = TimeTravel(NOW - timedelta(hours=2), NOW - timedelta(hours=2))
-    assert _ids(store.lexical_facts(scope, ["paris"], past, [], NOW, 10)) == [old.id]
+    assert _ids(store.lexical_facts(FactPool(scope, past, NOW), ["paris"], 10)) == [old.id]
     store.delete_fact(new)
-    assert store.lexical_facts(scope, ["berlin"], travel, [], NOW, 10) == []
+    assert store.lexical_facts(FactPool(scope, travel, NOW), ["berlin"], 10) == []
 
 
 def test_turns_forget_wipe_and_turns_without_vectors(store: SQLiteStore) -> None:

@@ -12,7 +12,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
-from tessera_server.store.records import EpisodeRecord, FactRecord, Scope, TurnRecord, Vector
+from tessera_server.engine.records import (
+    EpisodePool,
+    EpisodeRecord,
+    FactRecord,
+    Scope,
+    TurnRecord,
+    Vector,
+)
 from tessera_server.store.sqlite.connection import ConnectionPool, migrations
 from tessera_server.store.sqlite.store import SQLiteStore
 
@@ -144,9 +151,9 @@ def test_an_fts5_database_upgrades_and_keeps_every_row(tmp_path: Path) -> None:
     assert store.integrity_ok()
     assert store.migrate() == []
 
-    hits = store.lexical_episodes(scope, ["pottery"], ["note"], [], 50)
+    hits = store.lexical_episodes(EpisodePool(scope, ["note"]), ["pottery"], 50)
     assert {h for h, _ in hits} == {f"ep_{n:04d}" for n in range(3, 30, 3)}
-    kayaking = store.lexical_episodes(scope, ["kayaking"], ["note"], [], 5)
+    kayaking = store.lexical_episodes(EpisodePool(scope, ["note"]), ["kayaking"], 5)
     assert [h for h, _ in kayaking] == ["ep_0001"]
     _, created = store.insert_turn(
         TurnRecord(tenant, "u", "", "t-new", "user", "pottery again", NOW, {}, False, NOW, _vec(1))

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tessera_server.store.records import Scope
+from tessera_server.engine.records import Scope
 from tessera_server.store.sqlite.store import SQLiteStore
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 Source = Literal["chatgpt", "claude"]
 SOURCES: tuple[Source, ...] = ("chatgpt", "claude")
+Role = Literal["user", "assistant", "system"]
+NO_TIME = "no time: neither the message nor the conversation says when"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Skipped:
 @dataclass(frozen=True)
 class HistoryMessage:
     turn_id: str
-    role: Literal["user", "assistant", "system"]
+    role: Role
     content: str
     event_time: datetime
 
@@ -149,73 +151,118 @@ def _thread(mapping: Mapping[str, Any], current: Any) -> list[Mapping[str, Any]]
     return list(reversed(path))
 
 
+@dataclass(frozen=True)
+class _Said:
+    """A message a format reads as a turn; `at` is None when it has no time of its own."""
+
+    turn_id: str
+    role: Role
+    content: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Unread:
+    """A message a format cannot read as a turn, and why."""
+
+    message_id: str | None
+    reason: str
+
+
+def _gather(
+    conv: Conversation, read: Iterable[_Said | _Unread], started: datetime | None
+) -> Conversation:
+    """What every format does with the messages it read: a message without a time of its own
+    is dated by the one before it (the first by the conversation's start); one still
+    without a time, or one that could not be read, is listed as skipped with the reason."""
+    last = started
+    for item in read:
+        if isinstance(item, _Unread):
+            conv.skipped.append(Skipped(conv.id, item.message_id, item.reason))
+            continue
+        when = item.at or last
+        if when is None:
+            conv.skipped.append(Skipped(conv.id, item.turn_id, NO_TIME))
+            continue
+        last = when
+        conv.messages.append(HistoryMessage(item.turn_id, item.role, item.content, when))
+    return conv
+
+
+def _no_text(other: int) -> str:
+    return "no text (an attachment or an empty message)" if other else "empty message"
+
+
+def _conversation(
+    raw: Mapping[str, Any], index: int, ids: Iterable[str], title: str
+) -> Conversation:
+    """An empty conversation named by the first of its `ids` it has, else by its place."""
+    cid = next((str(raw[key]) for key in ids if raw.get(key)), f"#{index}")
+    return Conversation(cid, str(raw.get(title) or ""))
+
+
+def _unreadable(conv: Conversation, missing: str) -> Conversation:
+    """The conversation with nothing read from it, and why: it has no `missing`."""
+    conv.skipped.append(_bad(conv.id, f"has no {missing}"))
+    return conv
+
+
 def _chatgpt(raw: Mapping[str, Any], index: int) -> Conversation:
-    cid = str(raw.get("id") or raw.get("conversation_id") or f"#{index}")
-    conv = Conversation(cid, str(raw.get("title") or ""))
+    conv = _conversation(raw, index, ("id", "conversation_id"), "title")
     mapping = raw.get("mapping")
     if not isinstance(mapping, Mapping):
-        conv.skipped.append(_bad(cid, "has no message tree (`mapping`)"))
-        return conv
-    started = _epoch(raw.get("create_time"))
-    last = started
-    for node in _thread(mapping, raw.get("current_node")):
+        return _unreadable(conv, "message tree (`mapping`)")
+    read = _chatgpt_messages(mapping, raw.get("current_node"))
+    return _gather(conv, read, _epoch(raw.get("create_time")))
+
+
+def _chatgpt_messages(mapping: Mapping[str, Any], current: Any) -> Iterator[_Said | _Unread]:
+    for node in _thread(mapping, current):
         message = node.get("message")
         if not isinstance(message, Mapping):
             continue  # the tree's empty root
         mid = message.get("id") or node.get("id")
         role = (message.get("author") or {}).get("role")
         meta = message.get("metadata") or {}
-
-        def skip(reason: str, mid: Any = mid) -> None:
-            conv.skipped.append(Skipped(cid, str(mid) if mid else None, reason))
-
-        if not isinstance(mid, str) or not mid:
-            skip("message without an id")
-            continue
-        if role not in ("user", "assistant", "system"):
-            skip(f"{role or 'unknown'} message (tool output and the like are not turns)")
-            continue
-        if isinstance(meta, Mapping) and meta.get("is_visually_hidden_from_conversation"):
-            skip("hidden from the conversation (a system or context message)")
-            continue
         content = message.get("content") or {}
         kind = content.get("content_type", "text") if isinstance(content, Mapping) else None
-        if kind not in ("text", "multimodal_text"):
-            skip(f"{kind or 'unreadable'} content is not conversation text")
-            continue
-        text, other = _text(content.get("parts") or [])
-        if not text:
-            skip("no text (an attachment or an empty message)" if other else "empty message")
-            continue
-        when = _epoch(message.get("create_time")) or last
-        if when is None:
-            skip("no time: neither the message nor the conversation says when")
-            continue
-        last = when
-        conv.messages.append(HistoryMessage(mid, role, text, when))
-    return conv
+        if not isinstance(mid, str) or not mid:
+            yield _Unread(str(mid) if mid else None, "message without an id")
+        elif role not in ("user", "assistant", "system"):
+            yield _Unread(
+                mid, f"{role or 'unknown'} message (tool output and the like are not turns)"
+            )
+        elif isinstance(meta, Mapping) and meta.get("is_visually_hidden_from_conversation"):
+            yield _Unread(mid, "hidden from the conversation (a system or context message)")
+        elif kind not in ("text", "multimodal_text"):
+            yield _Unread(mid, f"{kind or 'unreadable'} content is not conversation text")
+        else:
+            text, other = _text(content.get("parts") or [])
+            at = _epoch(message.get("create_time"))
+            yield _Said(mid, role, text, at) if text else _Unread(mid, _no_text(other))
 
 
 def _claude(raw: Mapping[str, Any], index: int) -> Conversation:
-    cid = str(raw.get("uuid") or raw.get("id") or f"#{index}")
-    conv = Conversation(cid, str(raw.get("name") or ""))
+    conv = _conversation(raw, index, ("uuid", "id"), "name")
     messages = raw.get("chat_messages")
     if not isinstance(messages, list):
-        conv.skipped.append(_bad(cid, "has no `chat_messages`"))
-        return conv
-    last = _iso(raw.get("created_at"))
+        return _unreadable(conv, "`chat_messages`")
+    return _gather(conv, _claude_messages(messages), _iso(raw.get("created_at")))
+
+
+def _claude_messages(messages: list[Any]) -> Iterator[_Said | _Unread]:
     roles: dict[Any, Literal["user", "assistant"]] = {"human": "user", "assistant": "assistant"}
     for message in messages:
         if not isinstance(message, Mapping):
-            conv.skipped.append(Skipped(cid, None, "message is not an object"))
+            yield _Unread(None, "message is not an object")
             continue
         mid = message.get("uuid") or message.get("id")
         if not isinstance(mid, str) or not mid:
-            conv.skipped.append(Skipped(cid, None, "message without an id"))
+            yield _Unread(None, "message without an id")
             continue
         role = roles.get(message.get("sender"))
         if role is None:
-            conv.skipped.append(Skipped(cid, mid, f"unknown sender {message.get('sender')!r}"))
+            yield _Unread(mid, f"unknown sender {message.get('sender')!r}")
             continue
         text = message.get("text") if isinstance(message.get("text"), str) else ""
         other = 0
@@ -223,15 +270,6 @@ def _claude(raw: Mapping[str, Any], index: int) -> Conversation:
             text, other = _text(message.get("content") or [])
         other += len(message.get("attachments") or []) + len(message.get("files") or [])
         if not str(text).strip():
-            reason = "no text (an attachment or an empty message)" if other else "empty message"
-            conv.skipped.append(Skipped(cid, mid, reason))
+            yield _Unread(mid, _no_text(other))
             continue
-        when = _iso(message.get("created_at")) or last
-        if when is None:
-            conv.skipped.append(
-                Skipped(cid, mid, "no time: neither the message nor the conversation says when")
-            )
-            continue
-        last = when
-        conv.messages.append(HistoryMessage(mid, role, str(text).strip(), when))
-    return conv
+        yield _Said(mid, role, str(text).strip(), _iso(message.get("created_at")))

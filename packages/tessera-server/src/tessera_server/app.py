@@ -93,7 +93,7 @@ def build_runtime(settings: Settings, *, background: bool = False) -> Runtime:
         embedder = FairEmbedder(embedder, settings.fair_work_slots, bulk_lane)
     store = open_store(settings, embedder.dim)
     store.migrate()
-    offline = OfflineExtractor()
+    offline = OfflineExtractor(learned=settings.offline_tagger)
     extractor: Extractor = offline
     llm = None
     if settings.llm_base_url:
@@ -277,25 +277,25 @@ def install_docs(app: FastAPI, site: str) -> None:
     these use the copies of the same assets that the `fastapi-offline` package ships.
     """
     assets = resources.files("fastapi_offline") / "static"
-    app.mount("/docs/assets", StaticFiles(directory=str(assets)), name="docs-assets")
+    local = "/docs/assets"
+    page: dict[str, Any] = {"openapi_url": "/openapi.json", "title": "Tessera API"}
+    app.mount(local, StaticFiles(directory=str(assets)), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Tessera API",
-            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/docs/assets/favicon.png",
+            **page,
+            swagger_js_url=f"{local}/swagger-ui-bundle.js",
+            swagger_css_url=f"{local}/swagger-ui.css",
+            swagger_favicon_url=f"{local}/favicon.png",
         )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
         return get_redoc_html(
-            openapi_url="/openapi.json",
-            title="Tessera API",
-            redoc_js_url="/docs/assets/redoc.standalone.js",
-            redoc_favicon_url="/docs/assets/favicon.png",
+            **page,
+            redoc_js_url=f"{local}/redoc.standalone.js",
+            redoc_favicon_url=f"{local}/favicon.png",
             with_google_fonts=False,
         )
 

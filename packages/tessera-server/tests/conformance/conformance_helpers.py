@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tessera_server.store.records import (
+from tessera_server.engine.records import (
     EpisodeRecord,
     FactRecord,
     ForesightRecord,

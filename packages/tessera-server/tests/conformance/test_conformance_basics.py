@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import numpy as np
 from conformance_helpers import T0, StoreFactory, at, turn, vec
+from tessera_server.engine.records import Scope
 from tessera_server.store import Store
-from tessera_server.store.records import Scope
 
 
 def test_migrate_is_idempotent_and_the_store_is_healthy(store: Store) -> None:

@@ -4,8 +4,8 @@ fact history at a vantage, a key by its prefix) agree on every backend."""
 from __future__ import annotations
 
 from conformance_helpers import T0, at, episode, fact, foresight, turn
+from tessera_server.engine.records import Scope, TimeTravel
 from tessera_server.store import Store
-from tessera_server.store.records import Scope, TimeTravel
 
 
 def test_scope_summaries_count_each_user_and_session_of_the_tenant_only(store: Store) -> None:

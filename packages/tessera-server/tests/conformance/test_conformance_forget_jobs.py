@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from conformance_helpers import T0, StoreFactory, at, episode, fact, foresight, panel, turn, vec
 from tessera_server.engine.forgetting import remove_episode, remove_orphans
+from tessera_server.engine.records import ForgetCounts, Scope
 from tessera_server.store import Store
-from tessera_server.store.records import ForgetCounts, Scope
 
 LEASE = timedelta(seconds=60)
 

@@ -6,8 +6,8 @@ import threading
 
 import numpy as np
 from conformance_helpers import T0, StoreFactory, at, episode, fact, foresight, panel, turn, vec
+from tessera_server.engine.records import FactEnd, Scope
 from tessera_server.store import Store
-from tessera_server.store.records import Scope
 
 
 def _tenant(store: Store, name: str = "acme") -> int:
@@ -140,8 +140,8 @@ def test_facts_round_trip_and_close_without_deleting(store: Store) -> None:
     assert (got.t_valid, got.t_created, got.t_invalid, got.t_expired) == (at(1), at(2), None, None)
     assert (got.episode_id, got.superseded_by, got.confidence) == ("ep_x", None, 0.9)
     assert got.source_turn_pks == [src] and got.source_turn_ids == ["t"]
-    store.close_fact(f.id, scope.tenant_id, t_invalid=at(5), superseded_by="ft_next")
-    store.close_fact(f.id, scope.tenant_id, t_expired=at(6))
+    store.close_fact(f.id, scope.tenant_id, FactEnd(t_invalid=at(5), superseded_by="ft_next"))
+    store.close_fact(f.id, scope.tenant_id, FactEnd(t_expired=at(6)))
     [got] = store.get_facts(scope, [f.id])
     assert (got.t_invalid, got.t_expired, got.superseded_by) == (at(5), at(6), "ft_next")
 
@@ -249,7 +249,7 @@ def test_one_of_many_concurrent_corrections_wins(backend: str, make_store: Store
                 outcomes.append("conflict")
                 return
             new = fact(scope, obj=f"City {index}", known=1)
-            handle.close_fact(old.id, tenant, t_expired=at(1), superseded_by=new.id)
+            handle.close_fact(old.id, tenant, FactEnd(t_expired=at(1), superseded_by=new.id))
             handle.insert_fact(new)
             outcomes.append("corrected")
 

@@ -19,9 +19,9 @@ from conformance_helpers import (
     turn,
     vec,
 )
+from tessera_server.engine.records import FactEnd, Scope
 from tessera_server.store import Store
 from tessera_server.store.portable import ImportRefused
-from tessera_server.store.records import Scope
 
 
 def fill(store: Store) -> None:
@@ -93,7 +93,7 @@ def fill(store: Store) -> None:
             confidence=0.123456789,
         )
     )
-    store.close_fact(berlin.id, acme, t_invalid=at(2), superseded_by=rome.id)
+    store.close_fact(berlin.id, acme, FactEnd(t_invalid=at(2), superseded_by=rome.id))
     store.insert_fact(fact(alice, relation="likes", obj="tea", valid=0, known=0, expired=3))
     store.insert_foresight(
         foresight(

@@ -11,8 +11,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from conformance_helpers import T0, at, episode, fact, turn, vec
+from tessera_server.engine.records import (
+    EpisodePool,
+    EpisodeRecord,
+    FactPool,
+    FilterSpec,
+    ListCursor,
+    Scope,
+    TimeTravel,
+)
 from tessera_server.store import Store
-from tessera_server.store.records import EpisodeRecord, FilterSpec, ListCursor, Scope, TimeTravel
 
 KINDS = ("episode", "note", "procedure", "resource")
 
@@ -91,21 +99,25 @@ def test_lexical_episodes_are_scoped_and_stemmed(world: World) -> None:
     store, items = world.store, world.items
     acme = world.acme
     alice = Scope(acme, "alice", None)
-    got = _ids(store.lexical_episodes(alice, ["hiking"], ["episode", "note"], [], 10))
+    got = _ids(store.lexical_episodes(EpisodePool(alice, ["episode", "note"]), ["hiking"], 10))
     assert sorted(got) == sorted([items["hiking"].id, items["note"].id])
     # "runs" and "running" share a stem in both backends' English stemmers.
-    assert _ids(store.lexical_episodes(alice, ["runs"], KINDS, [], 10)) == [items["running"].id]
-    assert _ids(
-        store.lexical_episodes(Scope(acme, None, "s2"), ["hiking", "marathon"], KINDS, [], 10)
-    ) == [items["running"].id]
-    assert _ids(store.lexical_episodes(Scope(acme, "bob", None), ["hiking"], KINDS, [], 10)) == [
-        items["bob"].id
+    assert _ids(store.lexical_episodes(EpisodePool(alice, KINDS), ["runs"], 10)) == [
+        items["running"].id
     ]
-    assert store.lexical_episodes(alice, ["zebra"], KINDS, [], 10) == []
+    assert _ids(
+        store.lexical_episodes(
+            EpisodePool(Scope(acme, None, "s2"), KINDS), ["hiking", "marathon"], 10
+        )
+    ) == [items["running"].id]
+    assert _ids(
+        store.lexical_episodes(EpisodePool(Scope(acme, "bob", None), KINDS), ["hiking"], 10)
+    ) == [items["bob"].id]
+    assert store.lexical_episodes(EpisodePool(alice, KINDS), ["zebra"], 10) == []
     # Terms are words, never query syntax; odd characters do no harm.
     for odd in (['"hiking" OR *'], ["AND", "-x", "NEAR(a b)"], ["'", "\\"]):
-        assert isinstance(store.lexical_episodes(alice, odd, KINDS, [], 10), list)
-    assert len(store.lexical_episodes(alice, ["hiking"], KINDS, [], 1)) == 1
+        assert isinstance(store.lexical_episodes(EpisodePool(alice, KINDS), odd, 10), list)
+    assert len(store.lexical_episodes(EpisodePool(alice, KINDS), ["hiking"], 1)) == 1
 
 
 def test_lexical_scores_rank_better_matches_first(search_store: Store) -> None:
@@ -116,7 +128,7 @@ def test_lexical_scores_rank_better_matches_first(search_store: Store) -> None:
         episode(scope, "a long story where tea appears once among many other words")
     )
     strong = store.insert_episode(episode(scope, "tea tea tea: green tea"))
-    ranked = store.lexical_episodes(scope, ["tea"], KINDS, [], 10)
+    ranked = store.lexical_episodes(EpisodePool(scope, KINDS), ["tea"], 10)
     assert _ids(ranked) == [strong.id, weak.id]
     assert ranked[0][1] > ranked[1][1]
 
@@ -126,7 +138,7 @@ def test_dense_episodes_are_exact_scoped_and_kind_filtered(world: World) -> None
     acme = world.acme
     alice = Scope(acme, "alice", None)
     query = vec(1, 0)
-    ranked = store.dense_episodes(alice, query, KINDS, [], 10)
+    ranked = store.dense_episodes(EpisodePool(alice, KINDS), query, 10)
     assert _ids(ranked) == [
         items["procedure"].id,
         items["hiking"].id,
@@ -135,14 +147,16 @@ def test_dense_episodes_are_exact_scoped_and_kind_filtered(world: World) -> None
     ]
     expected = float(vec(1, 0.05) @ query)
     assert ranked[0][1] == pytest.approx(expected, abs=1e-5)
-    assert _ids(store.dense_episodes(alice, query, ["episode"], [], 1)) == [items["hiking"].id]
-    assert _ids(store.dense_episodes(Scope(acme, None, "s2"), query, KINDS, [], 10)) == [
+    assert _ids(store.dense_episodes(EpisodePool(alice, ["episode"]), query, 1)) == [
+        items["hiking"].id
+    ]
+    assert _ids(store.dense_episodes(EpisodePool(Scope(acme, None, "s2"), KINDS), query, 10)) == [
         items["running"].id
     ]
-    assert _ids(store.dense_episodes(Scope(acme, "bob", None), query, KINDS, [], 10)) == [
+    assert _ids(store.dense_episodes(EpisodePool(Scope(acme, "bob", None), KINDS), query, 10)) == [
         items["bob"].id
     ]
-    assert store.dense_episodes(Scope(acme, "nobody", None), query, KINDS, [], 10) == []
+    assert store.dense_episodes(EpisodePool(Scope(acme, "nobody", None), KINDS), query, 10) == []
 
 
 def test_filters_on_columns_and_metadata(world: World) -> None:
@@ -151,11 +165,13 @@ def test_filters_on_columns_and_metadata(world: World) -> None:
     q = vec(1, 0)
 
     def both(*filters: FilterSpec) -> list[str]:
-        dense = sorted(_ids(store.dense_episodes(alice, q, KINDS, list(filters), 10)))
+        dense = sorted(_ids(store.dense_episodes(EpisodePool(alice, KINDS, list(filters)), q, 10)))
         words = sorted(
             _ids(
                 store.lexical_episodes(
-                    alice, ["alice", "hiking", "note", "procedure"], KINDS, list(filters), 10
+                    EpisodePool(alice, KINDS, list(filters)),
+                    ["alice", "hiking", "note", "procedure"],
+                    10,
                 )
             )
         )
@@ -218,8 +234,8 @@ def test_metadata_filter_rule(search_store: Store) -> None:
 
     def match(op: str, value: object) -> set[str]:
         spec = [FilterSpec("metadata", op, value, "v")]  # type: ignore[arg-type]
-        dense = _ids(store.dense_episodes(scope, vec(1), KINDS, spec, 50))
-        words = _ids(store.lexical_episodes(scope, ["alpha"], KINDS, spec, 50))
+        dense = _ids(store.dense_episodes(EpisodePool(scope, KINDS, spec), vec(1), 50))
+        words = _ids(store.lexical_episodes(EpisodePool(scope, KINDS, spec), ["alpha"], 50))
         assert sorted(dense) == sorted(words), (op, value)
         return {name for name, item_id in stored.items() if item_id in dense}
 
@@ -247,14 +263,14 @@ def test_metadata_filters_on_unusual_values(search_store: Store) -> None:
     store.insert_episode(episode(scope, "alpha", embedding=vec(1), metadata={"n": 2**62}))
     assert _ids(
         store.dense_episodes(
-            scope, vec(1), KINDS, [FilterSpec("metadata", "eq", 2**62 + 1, "n")], 5
+            EpisodePool(scope, KINDS, [FilterSpec("metadata", "eq", 2**62 + 1, "n")]), vec(1), 5
         )
     ) == [big.id]
     # U+0000 can be stored in metadata and is read back exactly; a filter value with it is harmless.
     [got] = store.get_episodes(scope, [big.id])
     assert got.metadata["s"] == "nul\x00inside"
     store.dense_episodes(
-        scope, vec(1), KINDS, [FilterSpec("metadata", "eq", "nul\x00inside", "s")], 5
+        EpisodePool(scope, KINDS, [FilterSpec("metadata", "eq", "nul\x00inside", "s")]), vec(1), 5
     )
 
 
@@ -286,9 +302,9 @@ def test_fact_arms_honour_time_travel(search_store: Store) -> None:
         travel = TimeTravel(
             at(as_of) if as_of is not None else None, at(known) if known is not None else None
         )
-        dense = sorted(_ids(store.dense_facts(scope, q, travel, [], at(now), 10)))
+        dense = sorted(_ids(store.dense_facts(FactPool(scope, travel, at(now)), q, 10)))
         words = sorted(
-            _ids(store.lexical_facts(scope, ["alice", "lives"], travel, [], at(now), 10))
+            _ids(store.lexical_facts(FactPool(scope, travel, at(now)), ["alice", "lives"], 10))
         )
         assert dense == words, (as_of, known, dense, words)
         return dense
@@ -306,11 +322,13 @@ def test_fact_arms_honour_time_travel(search_store: Store) -> None:
         sorted(
             _ids(
                 store.dense_facts(
-                    scope,
+                    FactPool(
+                        scope,
+                        TimeTravel(at(15), at(25)),
+                        at(100),
+                        [FilterSpec("subject", "eq", "Bob")],
+                    ),
                     q,
-                    TimeTravel(at(15), at(25)),
-                    [FilterSpec("subject", "eq", "Bob")],
-                    at(100),
                     10,
                 )
             )
@@ -319,11 +337,10 @@ def test_fact_arms_honour_time_travel(search_store: Store) -> None:
     )
     assert _ids(
         store.dense_facts(
-            scope,
+            FactPool(
+                scope, TimeTravel(at(15), at(25)), at(100), [FilterSpec("confidence", "gte", 0.5)]
+            ),
             q,
-            TimeTravel(at(15), at(25)),
-            [FilterSpec("confidence", "gte", 0.5)],
-            at(100),
             10,
         )
     ) == [f.id]

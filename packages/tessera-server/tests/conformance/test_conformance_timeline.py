@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from conformance_helpers import T0, at, fact, vec
 from tessera_server.engine import timeline
+from tessera_server.engine.records import FactPool, FactRecord, Scope, TimeTravel
 from tessera_server.store import Store
-from tessera_server.store.records import FactRecord, Scope, TimeTravel
 
 
 def _alice(store: Store) -> Scope:
@@ -52,8 +52,8 @@ def test_search_sees_only_the_fact_valid_at_the_instant_asked(store: Store) -> N
 
     def seen(as_of: float | None) -> list[str]:
         travel = TimeTravel(at(as_of) if as_of is not None else None, None)
-        dense = store.dense_facts(scope, vec(1), travel, [], at(100), 10)
-        words = store.lexical_facts(scope, ["user", "lives"], travel, [], at(100), 10)
+        dense = store.dense_facts(FactPool(scope, travel, at(100)), vec(1), 10)
+        words = store.lexical_facts(FactPool(scope, travel, at(100)), ["user", "lives"], 10)
         ids = {i for i, _ in dense} | {i for i, _ in words}
         return sorted(f.object for f in store.get_facts(scope, list(ids)))
 

@@ -12,8 +12,8 @@ from ..engine.errors import InvalidInput
 from ..engine.fairness import work_owner
 from ..engine.keys import PREFIX, hash_key
 from ..engine.memory import Memory
+from ..engine.records import Scope
 from ..engine.scope import resolve_scope
-from ..store.records import Scope
 from .policy import declared
 from .problems import ProblemError
 from .ratelimit import RateLimiter

@@ -2,7 +2,8 @@
 
 Which POSTs a read-only key may make, which media type a route's body must have, and which
 size limit applies are properties of the route, so each route states them next to its path
-(`dependencies=[READS]`, `[UPLOAD]`). A route that states nothing gets the strict default:
+(`dependencies=[READS]`, `[UPLOAD]`; `read_post` in `routes/common.py` declares a reading POST
+with `READS`). A route that states nothing gets the strict default:
 a write, a JSON body, the ordinary body limit. A new endpoint therefore cannot slip past a
 policy by being left off a list of paths; at worst it is stricter than it needs to be.
 """

@@ -22,9 +22,9 @@ from ..engine.compose import CHARS_PER_TOKEN, CONTEXT_TOKEN_BUDGET
 from ..engine.errors import EngineError, InvalidInput, NotFound
 from ..engine.ids import item_kind
 from ..engine.memory import require_aware
+from ..engine.records import Scope
 from ..engine.retrieval import SearchParams
 from ..store.protocol import StoreBusy
-from ..store.records import Scope
 from . import session as sessions
 from .facts import timelines
 from .guard import (

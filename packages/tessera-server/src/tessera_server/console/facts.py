@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from ..engine.clock import utcnow
-from ..store.records import FactRecord
+from ..engine.records import FactRecord
 
 WIDTH = 1000.0
 

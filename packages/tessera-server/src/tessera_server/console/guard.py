@@ -13,8 +13,8 @@ from typing import Annotated, NamedTuple
 from fastapi import Depends, Form, Query, Request
 
 from ..engine.memory import Memory
+from ..engine.records import Scope
 from ..engine.scope import resolve_scope
-from ..store.records import Scope
 from . import session as sessions
 from .session import Session
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..store.records import EpisodeRecord, FactRecord, ForesightRecord, Scope
 from .clock import utcnow
 from .maintenance import portrait_at
+from .records import EpisodeRecord, FactRecord, ForesightRecord, Scope
 from .retrieval import Hit, SearchParams, search
 from .runtime import Runtime
 

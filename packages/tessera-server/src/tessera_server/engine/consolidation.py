@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..store.records import EpisodeRecord, FactRecord, ForesightRecord, Scope, TurnRecord
 from . import timeline
 from .clock import utcnow
 from .extract import ExtractedFact, Extraction, TurnView
@@ -23,6 +22,7 @@ from .extract.dates import annotate, valid_from
 from .ids import new_episode_id, new_fact_id, new_foresight_id, turn_episode_id
 from .maintenance import refresh_panels, refresh_portrait
 from .parts import part_attrs, split_parts
+from .records import EpisodeRecord, FactRecord, ForesightRecord, Scope, TurnRecord
 from .runtime import Runtime
 from .scope import owned_by
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from ..store.records import FilterSpec
 from .errors import InvalidInput
+from .records import FilterSpec
 
 FieldType = Literal["number", "time", "text", "role"]
 

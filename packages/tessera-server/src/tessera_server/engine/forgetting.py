@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..store import Store
-from ..store.records import EpisodeRecord, ForgetCounts, Scope, TurnRecord
 from .consolidation import narrate
 from .ids import item_kind
 from .maintenance import refresh_panels, refresh_portrait
 from .parts import part_of
+from .records import EpisodeRecord, ForgetCounts, Scope, TurnRecord
 from .runtime import Runtime
 from .timeline import relink_dangling
 

@@ -23,8 +23,8 @@ from ..providers.vision.image import (
     thumbnail_data_url,
 )
 from ..providers.vision.ocr import OCRError
-from ..store.records import EpisodeRecord, Scope
 from .errors import InvalidInput, PayloadTooLarge
+from .records import EpisodeRecord, Scope
 from .runtime import Runtime
 
 log = logging.getLogger("tessera.ocr")

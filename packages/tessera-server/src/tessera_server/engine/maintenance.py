@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..store.records import EpisodeRecord, FactRecord, PanelRecord, Scope
 from .clock import utcnow
+from .records import EpisodeRecord, FactRecord, PanelRecord, Scope
 from .runtime import Runtime
 from .timeline import holds
 

@@ -11,8 +11,16 @@ from typing import Any, Literal
 
 from ulid import ULID
 
-from ..store.records import (
+from . import consolidation, forgetting, maintenance, overview, pending, timeline
+from .clock import as_utc, utcnow
+from .compose import Composed, compose
+from .consolidation import Summary, turn_line
+from .errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
+from .parts import part_attrs, part_of, split_parts
+from .records import (
     EpisodeRecord,
+    FactEnd,
     FactRecord,
     ForgetCounts,
     JobRecord,
@@ -22,13 +30,6 @@ from ..store.records import (
     TurnRecord,
     Vector,
 )
-from . import consolidation, forgetting, maintenance, overview, pending, timeline
-from .clock import as_utc, utcnow
-from .compose import Composed, compose
-from .consolidation import Summary, turn_line
-from .errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
-from .parts import part_attrs, part_of, split_parts
 from .retrieval import Hit, SearchParams, search
 from .runtime import Runtime
 from .scope import owned_by
@@ -407,7 +408,9 @@ class Memory:
                 source_turn_pks=list(old.source_turn_pks),
                 embedding=self.runtime.embedder.embed([text])[0],
             )
-            self.store.close_fact(old.id, old.tenant_id, t_expired=now, superseded_by=new.id)
+            self.store.close_fact(
+                old.id, old.tenant_id, FactEnd(t_expired=now, superseded_by=new.id)
+            )
             self.store.insert_fact(new)
             chain = timeline.owner_scope(old.tenant_id, old.user_id, old.session_id)
             timeline.relink(self.store, chain, old.subject, old.relation)

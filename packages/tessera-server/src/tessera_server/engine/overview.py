@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..store.records import (
+from .clock import utcnow
+from .keys import PREFIX, hash_key
+from .records import (
     EpisodeRecord,
     FactRecord,
     ForesightRecord,
@@ -20,8 +22,6 @@ from ..store.records import (
     TimeTravel,
     TurnRecord,
 )
-from .clock import utcnow
-from .keys import PREFIX, hash_key
 from .runtime import Runtime
 
 SIDE_LIMIT = 50

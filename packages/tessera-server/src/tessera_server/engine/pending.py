@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..store import Store
-from ..store.records import EpisodeRecord, ListCursor, ListedItem, Scope, TurnRecord
 from .consolidation import narrate
 from .ids import turn_episode_id
+from .records import EpisodeRecord, ListCursor, ListedItem, Scope, TurnRecord
 from .scope import owned_by
 
 # A scope rarely holds more than `consolidate_every` waiting turns; a stopped worker can let

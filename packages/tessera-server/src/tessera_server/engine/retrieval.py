@@ -15,12 +15,12 @@ from typing import Literal
 from ..providers.embedder import Vectors
 from ..providers.reranker import Candidate
 from ..store import Store
-from ..store.records import EpisodeRecord, FactRecord, Scope, TimeTravel
 from .clock import utcnow
 from .errors import InvalidInput
 from .filters import parse_filters
 from .parts import part_of
 from .pending import of_turns
+from .records import EpisodePool, EpisodeRecord, FactPool, FactRecord, Scope, TimeTravel
 from .runtime import Runtime
 
 RRF_K = 60
@@ -128,19 +128,10 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     arms: list[Arm] = []
     waiting: dict[str, EpisodeRecord] = {}
     if "episode" in params.types and filters.episodes is not None:
+        episodes = EpisodePool(scope, SEARCHABLE_KINDS, filters.episodes)
         if match:
-            arms.append(
-                Arm.of(
-                    "lexical episodes",
-                    store.lexical_episodes(scope, match, SEARCHABLE_KINDS, filters.episodes, depth),
-                )
-            )
-        arms.append(
-            Arm.of(
-                "dense episodes",
-                store.dense_episodes(scope, qvec, SEARCHABLE_KINDS, filters.episodes, depth),
-            )
-        )
+            arms.append(Arm.of("lexical episodes", store.lexical_episodes(episodes, match, depth)))
+        arms.append(Arm.of("dense episodes", store.dense_episodes(episodes, qvec, depth)))
     if "episode" in params.types and filters.episodes == []:
         # Turn-level arms: an episode ranks by the best of its turns, so one matching line
         # inside a longer episode is enough to find it. Skipped under episode filters,
@@ -168,16 +159,10 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
             if best:
                 arms.append(Arm(name, list(best), best))
     if "fact" in params.types and filters.facts is not None:
+        facts = FactPool(scope, travel, now, filters.facts)
         if match:
-            arms.append(
-                Arm.of(
-                    "lexical facts",
-                    store.lexical_facts(scope, match, travel, filters.facts, now, depth),
-                )
-            )
-        arms.append(
-            Arm.of("dense facts", store.dense_facts(scope, qvec, travel, filters.facts, now, depth))
-        )
+            arms.append(Arm.of("lexical facts", store.lexical_facts(facts, match, depth)))
+        arms.append(Arm.of("dense facts", store.dense_facts(facts, qvec, depth)))
     fused = fuse([arm.ranking for arm in arms])
     ordered = sorted(fused, key=lambda i: (-fused[i], i))
     head = ordered[: max(params.top_k * 3, 30)] if params.rerank else ordered[: params.top_k]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, TypedDict
 
-from ..store.records import Scope
 from .errors import InvalidInput, MissingScope
+from .records import Scope
 
 
 class Owner(TypedDict):

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..providers.vision import CaptionError
-from ..store.records import EpisodeKind, EpisodeRecord, Scope
 from . import image_text
 from .clock import utcnow
 from .errors import InvalidInput, NotConfigured, NotFound
 from .ids import expect, new_episode_id
+from .records import EpisodeKind, EpisodePool, EpisodeRecord, Scope
 from .runtime import Runtime
 from .scope import owned_by
 
@@ -85,7 +85,7 @@ def _recall(
     runtime: Runtime, scope: Scope, text: str, kind: str, k: int, min_similarity: float | None
 ) -> list[Recalled]:
     qvec = runtime.embedder.embed([text])[0]
-    ranked = runtime.store.dense_episodes(scope, qvec, (kind,), [], k)
+    ranked = runtime.store.dense_episodes(EpisodePool(scope, (kind,)), qvec, k)
     if min_similarity is not None:
         ranked = [(i, s) for i, s in ranked if s >= min_similarity]
     episodes = {e.id: e for e in runtime.store.get_episodes(scope, [i for i, _ in ranked])}

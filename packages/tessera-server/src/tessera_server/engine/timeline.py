@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..store import Store
-from ..store.records import FactRecord, Scope
+from .records import FactRecord, Scope
 
 Change = tuple[str, datetime | None, str | None]
 

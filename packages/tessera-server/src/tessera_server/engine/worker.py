@@ -17,10 +17,10 @@ from datetime import timedelta
 
 from ..logsafe import where
 from ..store.protocol import StoreBusy
-from ..store.records import JobRecord, Scope
 from . import consolidation, image_text
 from .clock import utcnow
 from .fairness import owned_by
+from .records import JobRecord, Scope
 from .runtime import Runtime
 
 log = logging.getLogger("tessera.worker")

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from .records import (
+from ..engine.records import (
     EpisodeRecord,
     FactRecord,
     ForesightRecord,

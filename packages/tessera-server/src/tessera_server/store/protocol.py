@@ -12,17 +12,21 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from .records import (
+from ..engine.records import (
     ApiKeyRecord,
+    EpisodePool,
     EpisodeRecord,
+    FactEnd,
+    FactPool,
     FactRecord,
-    FilterSpec,
     ForesightRecord,
     ForgetCounts,
     JobRecord,
     ListCursor,
     ListedItem,
     PanelRecord,
+    RankedIds,
+    RankedPks,
     Scope,
     ScopeSummary,
     TimeTravel,
@@ -136,16 +140,8 @@ class Store(Protocol):
         """Facts neither expired nor invalidated, optionally for one subject and relation."""
         ...
 
-    def close_fact(
-        self,
-        fact_id: str,
-        tenant_id: int,
-        *,
-        t_invalid: datetime | None = None,
-        t_expired: datetime | None = None,
-        superseded_by: str | None = None,
-    ) -> None:
-        """End a fact's validity and/or its belief interval; never deletes it."""
+    def close_fact(self, fact_id: str, tenant_id: int, end: FactEnd) -> None:
+        """End a fact's validity and/or its belief interval as `end` says; never deletes it."""
         ...
 
     def believed_facts(self, scope: Scope, subject: str, relation: str) -> list[FactRecord]:
@@ -187,53 +183,21 @@ class Store(Protocol):
 
     def get_panels(self, tenant_id: int, user_id: str) -> list[PanelRecord]: ...
 
+    # The search arms: the engine says which rows may be ranked (a pool), the store ranks
+    # them by words (BM25-style over stemmed terms) or by vector (cosine), best first.
     def lexical_episodes(
-        self,
-        scope: Scope,
-        terms: Sequence[str],
-        kinds: Sequence[str],
-        filters: Sequence[FilterSpec],
-        limit: int,
-    ) -> list[tuple[str, float]]: ...
+        self, pool: EpisodePool, terms: Sequence[str], limit: int
+    ) -> RankedIds: ...
 
-    def lexical_facts(
-        self,
-        scope: Scope,
-        terms: Sequence[str],
-        travel: TimeTravel,
-        filters: Sequence[FilterSpec],
-        now: datetime,
-        limit: int,
-    ) -> list[tuple[str, float]]: ...
+    def dense_episodes(self, pool: EpisodePool, query: Vector, limit: int) -> RankedIds: ...
 
-    def dense_episodes(
-        self,
-        scope: Scope,
-        query: Vector,
-        kinds: Sequence[str],
-        filters: Sequence[FilterSpec],
-        limit: int,
-    ) -> list[tuple[str, float]]: ...
+    def lexical_facts(self, pool: FactPool, terms: Sequence[str], limit: int) -> RankedIds: ...
 
-    def dense_facts(
-        self,
-        scope: Scope,
-        query: Vector,
-        travel: TimeTravel,
-        filters: Sequence[FilterSpec],
-        now: datetime,
-        limit: int,
-    ) -> list[tuple[str, float]]: ...
+    def dense_facts(self, pool: FactPool, query: Vector, limit: int) -> RankedIds: ...
 
-    def lexical_turns(
-        self, scope: Scope, terms: Sequence[str], limit: int
-    ) -> list[tuple[int, float]]:
-        """Turns matching the terms, best first, as (turn pk, score)."""
-        ...
+    def lexical_turns(self, scope: Scope, terms: Sequence[str], limit: int) -> RankedPks: ...
 
-    def dense_turns(self, scope: Scope, query: Vector, limit: int) -> list[tuple[int, float]]:
-        """Turns nearest the query vector, as (turn pk, cosine)."""
-        ...
+    def dense_turns(self, scope: Scope, query: Vector, limit: int) -> RankedPks: ...
 
     def episodes_of_turns(
         self, scope: Scope, turn_pks: Sequence[int], kinds: Sequence[str]

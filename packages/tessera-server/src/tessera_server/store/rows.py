@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from .records import (
+from ..engine.records import (
     ApiKeyRecord,
     EpisodeRecord,
     FactRecord,

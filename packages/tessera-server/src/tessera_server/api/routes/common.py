@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any, TypeVar
 
+from fastapi import APIRouter, params
 from fastapi.routing import APIRoute
+from fastapi.types import DecoratedCallable
 from fastapi.utils import generate_unique_id
 from pydantic import BaseModel
 
 from ...engine.consolidation import Summary
 from ...engine.ids import job_id
-from ...store.records import JobRecord
+from ...engine.records import JobRecord
+from ..policy import READS
 from ..schemas import ConsolidationSummary, JobHandle, ProblemDetail
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -34,6 +38,39 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
+
+
+def read_post(
+    router: APIRouter, path: str, *, summary: str, tag: str
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """Declare a POST that only reads (a search, a recall, a digest): the body carries the
+    question, nothing is stored, so a read-only key may call it (`READS`) and its one failure
+    is input to fix (422). One declaration, so no read route can miss half of it."""
+    return router.post(
+        path, summary=summary, tags=[tag], dependencies=[READS], responses=errors(422)
+    )
+
+
+def create_post(
+    router: APIRouter,
+    path: str,
+    *,
+    summary: str,
+    links: dict[str, Any],
+    tag: str | None = None,
+    fails: tuple[int, ...] = (422,),
+    dependencies: Sequence[params.Depends] = (),
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """Declare a POST that stores something new: 201 Created, with the OpenAPI links that
+    read back what it made, and the problems it can answer with (`fails`)."""
+    return router.post(
+        path,
+        summary=summary,
+        status_code=201,
+        tags=[tag] if tag else None,
+        dependencies=list(dependencies),
+        responses={201: {"links": links}, **errors(*fails)},
+    )
 
 
 def job_handle(job: JobRecord) -> JobHandle:

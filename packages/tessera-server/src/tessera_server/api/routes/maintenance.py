@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from ...engine.ids import job_id as job_id_of
 from ..deps import Caller, Engine, scope_of
-from ..policy import READS
 from ..schemas import (
     CompressRequest,
     CompressResponse,
@@ -21,7 +20,7 @@ from ..schemas import (
     ReindexResponse,
 )
 from . import links
-from .common import errors, job_handle, summary_model, view
+from .common import errors, job_handle, read_post, summary_model, view
 
 router = APIRouter()
 
@@ -61,13 +60,7 @@ def reindex(body: ConsolidateRequest, who: Caller, engine: Engine) -> ReindexRes
     return ReindexResponse(turns_backfilled=backfilled, panels_refreshed=panels)
 
 
-@router.post(
-    "/v1/compress",
-    summary="Compress",
-    tags=["maintenance"],
-    dependencies=[READS],
-    responses=errors(422),
-)
+@read_post(router, "/v1/compress", summary="Compress", tag="maintenance")
 def compress(body: CompressRequest, who: Caller, engine: Engine) -> CompressResponse:
     """Panel summaries, newest first, packed under `token_budget`."""
     scope = scope_of(who, body.user_id, body.session_id)

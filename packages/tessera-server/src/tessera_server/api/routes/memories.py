@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from ...engine.consolidation import Summary
 from ...engine.errors import InvalidInput
 from ...engine.memory import AddOutcome, Item
-from ...store.records import ForgetCounts, JobRecord, ListCursor, Scope
+from ...engine.records import ForgetCounts, JobRecord, ListCursor, Scope
 from ..deps import Caller, Engine, QueryScope, SessionLabel, UserLabel, scope_of
 from ..schemas import (
     AddMemoryRequest,
@@ -36,7 +36,7 @@ from ..schemas import (
     WipeResponse,
 )
 from . import links
-from .common import errors, job_handle, summary_model, view
+from .common import create_post, errors, job_handle, summary_model, view
 
 router = APIRouter(prefix="/v1", tags=["memories"])
 
@@ -90,11 +90,12 @@ def add_memory(
     return _async_body(outcome)
 
 
-@router.post(
+@create_post(
+    router,
     "/memories:batch",
     summary="Add turns in order",
-    status_code=201,
-    responses={201: {"links": links.ADD_BATCH}, **errors(413, 422)},
+    links=links.ADD_BATCH,
+    fails=(413, 422),
 )
 def add_memories_batch(body: BatchAddRequest, who: Caller, engine: Engine) -> BatchAddResponse:
     """Append messages in order under one scope; each is individually replay-safe."""

@@ -10,7 +10,6 @@ from fastapi import APIRouter
 from ...engine.memory import Memory, require_aware
 from ...engine.retrieval import Hit, SearchParams
 from ..deps import Caller, Engine, scope_of
-from ..policy import READS
 from ..schemas import (
     FilterClause,
     ForesightItem,
@@ -22,7 +21,7 @@ from ..schemas import (
     SearchResult,
     TypedResult,
 )
-from .common import errors
+from .common import read_post
 
 router = APIRouter(prefix="/v1")
 
@@ -56,9 +55,7 @@ def _typed(hit: Hit) -> TypedResult:
     return TypedResult(id=hit.id, type=hit.type, text=hit.text, score=hit.score)
 
 
-@router.post(
-    "/search", summary="Search memory", tags=["search"], dependencies=[READS], responses=errors(422)
-)
+@read_post(router, "/search", summary="Search memory", tag="search")
 def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
     """Hybrid lexical + dense retrieval over episodes and facts, fused and optionally
     reranked; scores descending. Never calls an LLM."""
@@ -78,13 +75,7 @@ def search(body: SearchRequest, who: Caller, engine: Engine) -> SearchResponse:
     )
 
 
-@router.post(
-    "/query",
-    summary="Compose a context",
-    tags=["query"],
-    dependencies=[READS],
-    responses=errors(422),
-)
+@read_post(router, "/query", summary="Compose a context", tag="query")
 def query(body: QueryRequest, who: Caller, engine: Engine) -> QueryResponse:
     """Retrieve and compose one dated, prompt-ready `context` block with its parts."""
     params = _params(

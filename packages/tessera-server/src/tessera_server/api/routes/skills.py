@@ -9,9 +9,9 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from ...engine import skills
 from ...engine.errors import InvalidInput, PayloadTooLarge
-from ...store.records import EpisodeRecord
+from ...engine.records import EpisodeRecord
 from ..deps import Caller, Engine, scope_of
-from ..policy import READS, UPLOAD
+from ..policy import UPLOAD
 from ..schemas import (
     ProcedureView,
     RecalledProcedure,
@@ -26,7 +26,7 @@ from ..schemas import (
     ResourceItem,
 )
 from . import links
-from .common import errors
+from .common import create_post, errors, read_post
 
 router = APIRouter(prefix="/v1")
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -59,12 +59,8 @@ def resource_item(ep: EpisodeRecord) -> ResourceItem:
     )
 
 
-@router.post(
-    "/procedures",
-    summary="Remember a procedure",
-    status_code=201,
-    tags=["procedural"],
-    responses={201: {"links": links.PROCEDURE}, **errors(422)},
+@create_post(
+    router, "/procedures", summary="Remember a procedure", tag="procedural", links=links.PROCEDURE
 )
 def remember_procedure(
     body: RememberProcedureRequest, who: Caller, engine: Engine
@@ -76,13 +72,7 @@ def remember_procedure(
     )
 
 
-@router.post(
-    "/procedures/recall",
-    summary="Recall procedures",
-    tags=["procedural"],
-    dependencies=[READS],
-    responses=errors(422),
-)
+@read_post(router, "/procedures/recall", summary="Recall procedures", tag="procedural")
 def recall_procedures(
     body: RecallProceduresRequest, who: Caller, engine: Engine
 ) -> RecallProceduresResponse:
@@ -111,12 +101,8 @@ def record_outcome(
     return procedure_view(skills.record_outcome(engine.runtime, scope, item_id, body.success))
 
 
-@router.post(
-    "/resources",
-    summary="Remember a resource",
-    status_code=201,
-    tags=["resources"],
-    responses={201: {"links": links.RESOURCE}, **errors(422)},
+@create_post(
+    router, "/resources", summary="Remember a resource", tag="resources", links=links.RESOURCE
 )
 def remember_resource(body: RememberResourceRequest, who: Caller, engine: Engine) -> ResourceItem:
     """Keep a blob handle with a searchable caption (given, or written by a vision model)."""
@@ -132,13 +118,14 @@ def remember_resource(body: RememberResourceRequest, who: Caller, engine: Engine
     return resource_item(episode)
 
 
-@router.post(
+@create_post(
+    router,
     "/resources/file",
     summary="Upload an image resource",
-    status_code=201,
-    tags=["resources"],
+    tag="resources",
+    links=links.RESOURCE,
+    fails=(413, 422),
     dependencies=[UPLOAD],
-    responses={201: {"links": links.RESOURCE}, **errors(413, 422)},
 )
 def remember_resource_file(
     who: Caller,
@@ -181,13 +168,7 @@ def remember_resource_file(
     return resource_item(episode)
 
 
-@router.post(
-    "/resources/recall",
-    summary="Recall resources",
-    tags=["resources"],
-    dependencies=[READS],
-    responses=errors(422),
-)
+@read_post(router, "/resources/recall", summary="Recall resources", tag="resources")
 def recall_resources(
     body: RecallResourcesRequest, who: Caller, engine: Engine
 ) -> RecallResourcesResponse:

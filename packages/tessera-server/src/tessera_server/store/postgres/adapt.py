@@ -19,7 +19,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from psycopg.types.string import StrDumperUnknown
 
-from ..records import Vector
+from ...engine.records import Vector
 
 _HEADER = struct.Struct(">HH")
 

@@ -42,11 +42,11 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from ..protocol import StoreBusy
-from ..records import (
+from ...engine.records import (
     Scope,
     Vector,
 )
+from ..protocol import StoreBusy
 from ..rows import (
     Codec,
     dec_label,

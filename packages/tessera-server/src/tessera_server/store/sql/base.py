@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from ..records import Scope
+from ...engine.records import Scope
 from ..rows import Codec
 from .filters import MetadataJson
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..records import ApiKeyRecord, FactRecord, JobRecord, Scope, ScopeSummary, TimeTravel
+from ...engine.records import ApiKeyRecord, FactRecord, JobRecord, Scope, ScopeSummary, TimeTravel
 from ..rows import dec_label, job_record, key_record
 from .base import FACT_COLUMNS, JOB_COLUMNS, KEY_COLUMNS, SUMMARY_TABLES
 from .facts import Facts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
-from ..records import EpisodeRecord, Scope
+from ...engine.records import EpisodeRecord, Scope
 from ..rows import EPISODES, Table, enc_json, episode_rewrite
 from .base import EPISODE_COLUMNS, FACT_COLUMNS, SqlBase
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..records import EpisodeRecord, FactRecord, ForesightRecord, PanelRecord, TurnRecord
+from ...engine.records import EpisodeRecord, FactRecord, ForesightRecord, PanelRecord, TurnRecord
 from ..rows import EPISODES, FACTS, FORESIGHT, dec_json, panel_record, turn_record
 from .base import EPISODE_COLUMNS, FACT_COLUMNS, FORESIGHT_COLUMNS, PANEL_COLUMNS, TURN_COLUMNS
 from .episodes import Episodes

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..records import FactRecord, Scope
+from ...engine.records import FactEnd, FactRecord, Scope
 from ..rows import FACTS
 from .base import FACT_COLUMNS
 from .episodes import Sources
@@ -38,15 +38,7 @@ class Facts(Sources):
                 params.append(value)
         return self._facts(sql + " ORDER BY t_valid, pk", params)
 
-    def close_fact(
-        self,
-        fact_id: str,
-        tenant_id: int,
-        *,
-        t_invalid: datetime | None = None,
-        t_expired: datetime | None = None,
-        superseded_by: str | None = None,
-    ) -> None:
+    def close_fact(self, fact_id: str, tenant_id: int, end: FactEnd) -> None:
         """End a fact's validity and/or its belief interval; never deletes it."""
         c = self.codec
         with self._write() as conn:
@@ -56,9 +48,9 @@ class Facts(Sources):
                 f"superseded_by = COALESCE({c.mark}, superseded_by) "
                 f"WHERE id = {c.mark} AND tenant_id = {c.mark}",
                 (
-                    c.enc_time_opt(t_invalid),
-                    c.enc_time_opt(t_expired),
-                    superseded_by,
+                    c.enc_time_opt(end.t_invalid),
+                    c.enc_time_opt(end.t_expired),
+                    end.superseded_by,
                     fact_id,
                     tenant_id,
                 ),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from ..records import FilterSpec, TimeTravel
+from ...engine.records import FilterSpec, TimeTravel
 from ..rows import Codec
 
 OPS = {"eq": "=", "ne": "<>", "gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}

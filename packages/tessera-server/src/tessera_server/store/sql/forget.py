@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..records import EpisodeRecord, FactRecord, ForgetCounts, Scope
+from ...engine.records import EpisodeRecord, FactRecord, ForgetCounts, Scope
 from .base import SqlBase
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from ...engine.records import JobRecord, Scope
 from ..protocol import new_job_pk
-from ..records import JobRecord, Scope
 from ..rows import enc_label, job_record
 from .base import JOB_COLUMNS, SqlBase
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..records import ApiKeyRecord
+from ...engine.records import ApiKeyRecord
 from ..rows import key_record
 from .base import KEY_COLUMNS, SqlBase
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..records import ListCursor, ListedItem, Scope
+from ...engine.records import ListCursor, ListedItem, Scope
 from .base import SqlBase
 
 

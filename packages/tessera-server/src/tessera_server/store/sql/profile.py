@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ..records import ForesightRecord, PanelRecord, Scope
+from ...engine.records import ForesightRecord, PanelRecord, Scope
 from ..rows import FORESIGHT, PANELS, dec_json, enc_json, panel_record
 from .base import FORESIGHT_COLUMNS, PANEL_COLUMNS
 from .episodes import Sources

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..records import FilterSpec, Scope, TimeTravel, Vector
+from ...engine.records import (
+    EpisodePool,
+    FactPool,
+    FilterSpec,
+    RankedIds,
+    RankedPks,
+    Scope,
+    TimeTravel,
+    Vector,
+)
 from ..rows import Codec
 from .base import SqlBase
 from .filters import MetadataJson, filters_sql, travel_sql
@@ -32,6 +41,14 @@ class Candidates:
     travel: TimeTravel | None = None
     now: datetime | None = None
     filters: Sequence[FilterSpec] = field(default_factory=tuple)
+
+    @classmethod
+    def episodes(cls, pool: EpisodePool) -> Candidates:
+        return cls("episodes", pool.scope, pool.kinds, filters=pool.filters)
+
+    @classmethod
+    def facts(cls, pool: FactPool) -> Candidates:
+        return cls("facts", pool.scope, None, pool.travel, pool.now, pool.filters)
 
     @property
     def key(self) -> str:
@@ -60,11 +77,11 @@ class Candidates:
         return " AND ".join(clauses), params
 
 
-def _ids(hits: list[Hit]) -> list[tuple[str, float]]:
+def _ids(hits: list[Hit]) -> RankedIds:
     return [(str(key), score) for key, score in hits]
 
 
-def _pks(hits: list[Hit]) -> list[tuple[int, float]]:
+def _pks(hits: list[Hit]) -> RankedPks:
     return [(int(key), score) for key, score in hits]
 
 
@@ -79,56 +96,20 @@ class SearchArms(SqlBase):
         """The candidates with a vector nearest the query, by cosine (inner product)."""
         raise NotImplementedError
 
-    def lexical_episodes(
-        self,
-        scope: Scope,
-        terms: Sequence[str],
-        kinds: Sequence[str],
-        filters: Sequence[FilterSpec],
-        limit: int,
-    ) -> list[tuple[str, float]]:
-        found = Candidates("episodes", scope, kinds, filters=filters)
-        return _ids(self._lexical_hits(found, terms, limit))
+    def lexical_episodes(self, pool: EpisodePool, terms: Sequence[str], limit: int) -> RankedIds:
+        return _ids(self._lexical_hits(Candidates.episodes(pool), terms, limit))
 
-    def lexical_facts(
-        self,
-        scope: Scope,
-        terms: Sequence[str],
-        travel: TimeTravel,
-        filters: Sequence[FilterSpec],
-        now: datetime,
-        limit: int,
-    ) -> list[tuple[str, float]]:
-        found = Candidates("facts", scope, None, travel, now, filters)
-        return _ids(self._lexical_hits(found, terms, limit))
+    def dense_episodes(self, pool: EpisodePool, query: Vector, limit: int) -> RankedIds:
+        return _ids(self._dense_hits(Candidates.episodes(pool), query, limit))
 
-    def lexical_turns(
-        self, scope: Scope, terms: Sequence[str], limit: int
-    ) -> list[tuple[int, float]]:
+    def lexical_facts(self, pool: FactPool, terms: Sequence[str], limit: int) -> RankedIds:
+        return _ids(self._lexical_hits(Candidates.facts(pool), terms, limit))
+
+    def dense_facts(self, pool: FactPool, query: Vector, limit: int) -> RankedIds:
+        return _ids(self._dense_hits(Candidates.facts(pool), query, limit))
+
+    def lexical_turns(self, scope: Scope, terms: Sequence[str], limit: int) -> RankedPks:
         return _pks(self._lexical_hits(Candidates("turns", scope), terms, limit))
 
-    def dense_episodes(
-        self,
-        scope: Scope,
-        query: Vector,
-        kinds: Sequence[str],
-        filters: Sequence[FilterSpec],
-        limit: int,
-    ) -> list[tuple[str, float]]:
-        found = Candidates("episodes", scope, kinds, filters=filters)
-        return _ids(self._dense_hits(found, query, limit))
-
-    def dense_facts(
-        self,
-        scope: Scope,
-        query: Vector,
-        travel: TimeTravel,
-        filters: Sequence[FilterSpec],
-        now: datetime,
-        limit: int,
-    ) -> list[tuple[str, float]]:
-        found = Candidates("facts", scope, None, travel, now, filters)
-        return _ids(self._dense_hits(found, query, limit))
-
-    def dense_turns(self, scope: Scope, query: Vector, limit: int) -> list[tuple[int, float]]:
+    def dense_turns(self, scope: Scope, query: Vector, limit: int) -> RankedPks:
         return _pks(self._dense_hits(Candidates("turns", scope), query, limit))

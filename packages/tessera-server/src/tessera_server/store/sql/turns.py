@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from ..records import Scope, TurnRecord, Vector
+from ...engine.records import Scope, TurnRecord, Vector
 from ..rows import dec_label, enc_label, turn_record, turn_row
 from .base import TURN_COLUMNS, SqlBase
 

@@ -18,7 +18,7 @@ import threading
 import numpy as np
 import numpy.typing as npt
 
-from ..records import Vector
+from ...engine.records import Vector
 
 # Scopes (after masks) of at most this many rows are always searched exactly, so results
 # there are exactly those of a full scan.

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from ..records import Vector
+from ...engine.records import Vector
 from ..rows import Codec
 
 

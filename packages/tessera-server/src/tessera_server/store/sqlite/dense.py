@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ...engine.records import Scope, Vector
 from ...logsafe import where
-from ..records import Scope, Vector
 from .ann import ANN_MIN_ROWS, Graph
 from .lexical import LexicalSnapshot, Postings
 

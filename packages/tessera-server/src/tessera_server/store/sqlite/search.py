@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from ..records import TimeTravel, Vector
+from ...engine.records import TimeTravel, Vector
 from ..sql.search import Candidates, Hit, SearchArms
 from .codec import dec_time
 from .connection import ConnectionPool

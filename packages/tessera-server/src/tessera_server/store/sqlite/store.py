@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..records import Scope
+from ...engine.records import Scope
 from ..sql.store import SqlStore
 from . import changes
 from .ann import ANN_MIN_ROWS

@@ -26,6 +26,7 @@ LLM extractor when one is configured.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from typing import NamedTuple
 
 from .. import ExtractedFact, Extraction, TurnView
 from .foresight import foresight
+from .learned import RelationTagger, Thresholds, revise, shipped_tagger
 from .objects import (
     DEFINITE_REFERENCE,
     GENERIC_PLACE,
@@ -178,12 +180,26 @@ class OfflineExtractor:
 
     name = "offline"
 
+    def __init__(
+        self,
+        *,
+        learned: bool = False,
+        tagger: RelationTagger | None = None,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        """`learned=True` lets the relation tagger add facts (`TESSERA_OFFLINE_TAGGER`); the
+        default is the hand rules alone, which are more precise on the blind sets."""
+        self._learned = learned
+        self._tagger = tagger
+        self._thresholds = thresholds or Thresholds()
+
     def extract(self, turns: list[TurnView]) -> Extraction:
         out = Extraction()
         for turn in turns:
             text = SPEAKER_PREFIX.sub("", turn.text, count=1)
             ctx = _Context(turn, turn.speaker, turn.role != "assistant")
             seen: set[tuple[str, str, str, bool]] = set()
+            facts: list[ExtractedFact] = []
             for raw in SENTENCE.split(text):
                 raw = raw.strip()
                 if not raw:
@@ -193,10 +209,48 @@ class OfflineExtractor:
                     key = (fact.subject.lower(), fact.relation, fact.object.lower(), fact.negated)
                     if key not in seen:
                         seen.add(key)
-                        out.facts.append(fact)
+                        facts.append(fact)
                 if ctx.first_person:  # the assistant's own plans ("I'm going to…") are not memory
                     out.foresight.extend(foresight(turn, ctx.speaker, raw, sentence))
+            if self._learned and ctx.first_person:
+                tagger = self._tagger or shipped_tagger()
+                facts = revise(
+                    tagger.tag(text),
+                    ctx.speaker,
+                    facts,
+                    functools.partial(self._learned_fact, ctx),
+                    self._thresholds,
+                )
+            out.facts.extend(facts)
         return out
+
+    def _learned_fact(
+        self, ctx: _Context, subject: str, relation: str, obj: str, confidence: float
+    ) -> ExtractedFact | None:
+        """A fact the tagger found, read like the rules' facts of that relation."""
+        obj = re.sub(r"^(?:a|an|the|my|our)\s+", "", obj.strip(" ,.;:!?\"'"), flags=re.IGNORECASE)
+        if not obj:
+            return None
+        conf = min(0.7, confidence)  # below the rules' constants: learned, not catalogued
+        if relation in RELATIONS:
+            return self._stated(ctx, subject, relation, obj, conf)
+        if relation.startswith("favorite_"):
+            words = relation.removeprefix("favorite_").replace("_", " ")
+            return self._fact(
+                ctx, subject, relation, obj, f"{{s}}'s favorite {words} is {{o}}", True, conf
+            )
+        if relation == "pet":
+            return self._fact(ctx, subject, "pet", obj, "{s}'s pet is {o}", False, conf)
+        words = relation.replace("_", " ")
+        return self._fact(
+            ctx,
+            subject,
+            relation,
+            obj,
+            f"{{s}}'s {words} is {{o}}",
+            relation in FUNCTIONAL_KIN,
+            conf,
+        )
 
     # -- facts ----------------------------------------------------------------------------
 

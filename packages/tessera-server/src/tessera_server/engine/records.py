@@ -1,11 +1,14 @@
-"""Plain records passed between the engine and a store backend.
+"""The domain records: what a turn, an episode, a fact, a job and a scope are.
 
-Times are timezone-aware UTC datetimes in the engine; backends choose their own encoding.
+They belong to the engine, which holds the rules of memory; a store persists them and
+imports this module (and nothing else of the engine), so the types point the way the layers do.
+Times are timezone-aware UTC datetimes here; backends choose their own encoding.
 Scope labels are `None` when absent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -109,6 +112,17 @@ class FactRecord:
     source_turn_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FactEnd:
+    """How a fact is closed, never deleted: the end of its validity (`t_invalid`), of the
+    belief in it (`t_expired`), and the fact that superseded it. A field left None keeps what
+    is stored."""
+
+    t_invalid: datetime | None = None
+    t_expired: datetime | None = None
+    superseded_by: str | None = None
+
+
 @dataclass
 class ForesightRecord:
     id: str
@@ -187,6 +201,31 @@ class Window:
     start: str
     end: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class EpisodePool:
+    """The episodes a search arm may rank: the scope's, of these kinds, that the filters admit."""
+
+    scope: Scope
+    kinds: Sequence[str]
+    filters: Sequence[FilterSpec] = ()
+
+
+@dataclass(frozen=True)
+class FactPool:
+    """The facts a search arm may rank: the scope's, seen through `travel` at `now`, that the
+    filters admit."""
+
+    scope: Scope
+    travel: TimeTravel
+    now: datetime
+    filters: Sequence[FilterSpec] = ()
+
+
+# What a search arm answers, best first: (episode or fact id, score), or (turn pk, score).
+RankedIds = list[tuple[str, float]]
+RankedPks = list[tuple[int, float]]
 
 
 @dataclass(frozen=True)
