@@ -55,7 +55,7 @@ import httpx
 import numpy as np
 
 from . import paths
-from .ingest import embedded_work, per_consolidated_turn
+from .ingest import embedded_work, per_consolidated_turn, warm_up
 from .latency import load_pools, post_json, process_tree_rss_mb, settle, summarise
 
 log = logging.getLogger("tessera_bench")
@@ -871,6 +871,8 @@ def ingest_with_workers(
             bodies.append(
                 {"user_id": f"{prefix}{u:04d}", "infer": True, "mode": "async", "messages": msgs}
             )
+        if n == counts[0]:
+            warm_up(client)  # the service's model lanes loaded before the first ingest
         t0 = time.perf_counter()
         for body in bodies:
             client.post("/v1/memories:batch", body)
