@@ -62,7 +62,7 @@ def build_runtime(settings: Settings, *, background: bool = False) -> Runtime:
         # A worker process serves no interactive calls, so it needs no second instance of
         # the model: one, on the bulk lane's threads (a core left to the API processes beside
         # it, as the service's own bulk lane leaves one). With a lane of its own to load, each
-        # worker paid 0.3 s of CPU (0.6 s wall) in its first large job: 11 ms per turn
+        # worker paid 0.3 s of CPU (0.6 s wall) in its first large job: 9-11 ms per turn
         # consolidated when four workers drained 128 turns.
         threads = bulk_threads(0, os.cpu_count())
     embedder: Embedder = load_embedder(
