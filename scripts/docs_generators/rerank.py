@@ -46,6 +46,12 @@ RERANK_FEATURES = {
         "the query names whoever said the item's best-matching line",
         '"what did Caroline decide?" answered by Caroline\'s own lines',
     ),
+    "w_own": (
+        'the item was said by the user and the question is in the first person ("I", "my") '
+        "without asking what the assistant said",
+        '"how many tanks do I have?" answered by the user\'s own lines, not the replies that '
+        "echo them at length",
+    ),
 }
 
 

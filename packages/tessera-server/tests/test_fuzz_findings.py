@@ -132,6 +132,9 @@ def test_connections_of_ended_threads_are_closed(tmp_path: Path) -> None:
         use()  # a new thread's first connection closes those of the ended ones
         assert len(pool._all) == 1
         fds = _open_fds_to(db)
-        assert fds is None or fds == 1, f"{fds} descriptors still open on the database"
+        # 40 ended threads leaking would leave 41. SQLite's unix file layer may keep one closed
+        # connection's descriptor a moment longer while another holds a lock on the same file
+        # (closing it would drop the process's locks), so the bound allows that one.
+        assert fds is None or fds <= 2, f"{fds} descriptors still open on the database"
     finally:
         pool.close()

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from tessera_server.engine.parts import part_attrs, part_of, split_parts
 from tessera_server.engine.records import EpisodeRecord
-from tessera_server.engine.retrieval import Hit, keep_fused_head
+from tessera_server.engine.retrieval import Hit, guarded_ids, keep_fused_head
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
@@ -63,12 +63,14 @@ def _hits(ids: list[str]) -> list[Hit]:
 
 def test_the_guard_leaves_an_answer_that_keeps_fusions_best_alone() -> None:
     hits = _hits(["b", "a", "c", "d", "e", "f"])
-    assert keep_fused_head(hits, ["a", "b", "c"], 3, 5) is hits
+    assert keep_fused_head(hits, ["a", "b", "c"], 5) is hits
 
 
 def test_the_guard_lifts_fusions_best_back_within_its_place_with_descending_scores() -> None:
     reranked = ["d", "e", "f", "g", "h", "b", "a", "i", "c"]
-    hits = keep_fused_head(_hits(reranked), ["a", "b", "c", "x"], 3, 5)
+    hits = keep_fused_head(
+        _hits(reranked), guarded_ids(_hits(reranked), ["a", "b", "c", "x"], [], 3, 0), 5
+    )
     order = [h.id for h in hits]
     assert sorted(order) == sorted(reranked)
     assert {"a", "b", "c"} <= set(order[:5])
@@ -82,5 +84,12 @@ def test_the_guard_lifts_fusions_best_back_within_its_place_with_descending_scor
 
 def test_the_guard_is_off_at_zero_and_bounded_by_top_k() -> None:
     hits = _hits(["d", "e", "a"])
-    assert [h.id for h in keep_fused_head(hits, ["a"], 0, 5)] == ["d", "e", "a"]
-    assert [h.id for h in keep_fused_head(_hits(["d", "e", "a"]), ["a"], 1, 1)] == ["a", "d", "e"]
+    assert guarded_ids(hits, ["a"], ["a"], 0, 0) == []
+    assert [h.id for h in keep_fused_head(hits, [], 5)] == ["d", "e", "a"]
+    assert [h.id for h in keep_fused_head(_hits(["d", "e", "a"]), ["a"], 1)] == ["a", "d", "e"]
+
+
+def test_guarded_ids_put_the_turn_level_best_first_and_skip_what_is_not_a_candidate() -> None:
+    hits = _hits(["d", "e", "a", "b"])
+    assert guarded_ids(hits, ["a", "b", "d"], ["x", "b", "a"], 2, 1) == ["b", "a"]
+    assert guarded_ids(hits, ["a", "b"], ["x", "b"], 0, 1) == ["b"]

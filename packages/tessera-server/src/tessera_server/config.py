@@ -150,11 +150,19 @@ class Settings(BaseSettings):
         "`rerank_keep_within` of the answer; 0 (the default: on the tuning questions the "
         "guard cost turn recall and gained no session recall) lets the rerank order freely.",
     )
+    rerank_keep_turns: int = Field(
+        1,
+        ge=0,
+        description="The best this many results of the turn-level arms alone (lexical and "
+        "dense matches of single turns, fused: what a search over raw turns ranks first) keep "
+        "a place within `rerank_keep_within` of the answer, whatever the rerank and the "
+        "episode and fact arms do; 0 turns it off.",
+    )
     rerank_keep_within: int = Field(
         5,
         ge=1,
-        description="The place (1-based) that fusion's best `rerank_keep_fused` results keep "
-        "at least (e.g. 3 within 5).",
+        description="The place (1-based) that fusion's best `rerank_keep_fused` results and "
+        "the turn-level arms' best `rerank_keep_turns` keep at least (e.g. 3 within 5).",
     )
     episode_gap_minutes: float = Field(
         30.0, description="A pause longer than this between turns starts a new episode."

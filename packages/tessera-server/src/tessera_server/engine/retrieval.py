@@ -115,6 +115,10 @@ def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
     return scores
 
 
+def fuse_arms(arms: list[Arm]) -> dict[str, float]:
+    return fuse([arm.ranking for arm in arms])
+
+
 def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
     settings, store = runtime.settings, runtime.store
     query = check_query(params.query, settings.max_content_chars)
@@ -163,7 +167,7 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         if match:
             arms.append(Arm.of("lexical facts", store.lexical_facts(facts, match, depth)))
         arms.append(Arm.of("dense facts", store.dense_facts(facts, qvec, depth)))
-    fused = fuse([arm.ranking for arm in arms])
+    fused = fuse_arms(arms)
     ordered = sorted(fused, key=lambda i: (-fused[i], i))
     head = ordered[: max(params.top_k * 3, 30)] if params.rerank else ordered[: params.top_k]
     hits = _load(runtime, scope, head, fused, waiting)
@@ -175,6 +179,8 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
                     rank = arm.ranking.index(hit.id)
                     share = 1.0 / (RRF_K + rank + 1)
                     hit.signals.arms[arm.name] = (rank + 1, arm.scores[hit.id], share)
+    keep_turns = settings.rerank_keep_turns
+    within = min(settings.rerank_keep_within, params.top_k)
     if params.rerank and hits:
         turn_pks = [pk for h in hits for pk in h.record.source_turn_pks]
         parts = store.turn_vectors(turn_pks) if turn_pks else {}
@@ -187,6 +193,7 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
                 else h.record.t_valid,
                 pinned=isinstance(h.record, EpisodeRecord) and h.record.pinned,
                 fused_rank=rank,
+                role=h.record.role if isinstance(h.record, EpisodeRecord) else "",
                 # A part of a long turn is matched by its own vector, not the turn's head.
                 part_vectors=()
                 if not isinstance(h.record, EpisodeRecord) or part_of(h.record.attrs) is not None
@@ -213,9 +220,8 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         lifted = {h.id: h.score for h in hits}
         hits = keep_fused_head(
             hits,
-            ordered,
-            settings.rerank_keep_fused,
-            min(settings.rerank_keep_within, params.top_k),
+            guarded_ids(hits, ordered, turn_order(arms), settings.rerank_keep_fused, keep_turns),
+            within,
         )
         kept = {h.id: h.score for h in hits}
         hits = demote_redundant(hits)
@@ -224,6 +230,10 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
                 hit.signals.lift = lifted[hit.id] - before[hit.id]
                 hit.signals.guard = kept[hit.id] - lifted[hit.id]
                 hit.signals.demotion = kept[hit.id] - hit.score
+    elif keep_turns and hits:
+        # Without the rerank the answer is fusion's order; the turn-level arms' best still
+        # keep their place in its head (episode and fact arms can outvote them there).
+        hits = keep_fused_head(hits, guarded_ids(hits, [], turn_order(arms), 0, keep_turns), within)
     return hits[: params.top_k]
 
 
@@ -239,20 +249,46 @@ def _turn_owners(owners: list[str], same: Arm | None) -> list[str]:
     return [min(ranked, key=same.ranking.index)] if ranked else []
 
 
-def keep_fused_head(hits: list[Hit], fused_order: list[str], keep: int, within: int) -> list[Hit]:
-    """Fusion's best `keep` results keep a place among the first `within` of the answer.
+TURN_ARMS = ("lexical turns", "dense turns")
+
+
+def turn_order(arms: list[Arm]) -> list[str]:
+    """The items ranked by the turn-level arms alone, fused: what a search over raw turns
+    would put first, each turn standing for the episode that holds it."""
+    fused = fuse([arm.ranking for arm in arms if arm.name in TURN_ARMS])
+    return sorted(fused, key=lambda i: (-fused[i], i))
+
+
+def guarded_ids(
+    hits: list[Hit], fused_order: list[str], turns: list[str], keep: int, keep_turns: int
+) -> list[str]:
+    """What keeps a place in the head whatever the rerank does: fusion's best `keep` and the
+    turn-level arms' best `keep_turns`, among the candidates in `hits`.
+
+    The turn-level arms rank single turns as a search over raw turns would; the episode and
+    fact arms can outvote them in fusion (an item found at both grains earns twice), and the
+    rerank can misjudge. Their best match is the candidate least likely to be irrelevant, so
+    it is never lost from the head: ranking never does worse there than its own first stage."""
+    candidates = {h.id for h in hits}
+    best_fused = [i for i in fused_order if i in candidates][:keep]
+    best_turns = [i for i in turns if i in candidates][:keep_turns]
+    return list(dict.fromkeys(best_turns + best_fused))
+
+
+def keep_fused_head(hits: list[Hit], guarded_order: list[str], within: int) -> list[Hit]:
+    """The `guarded_order` results (see `guarded_ids`) keep a place among the first `within`
+    of the answer.
 
     The rerank's features are finer than fusion's but can still be wrong, and a result that
-    every first-stage arm put on top is rarely irrelevant: the rerank may reorder the head,
-    but not push fusion's best out of it. A guarded result below its place moves up to it
+    the first-stage arms put on top is rarely irrelevant: the rerank may reorder the head,
+    but not push the first stage's best out of it. A guarded result below its place moves up to it
     (the last place not already held by a guarded result), taking the score of the result
     it lands before so scores stay descending.
     """
-    keep = min(keep, within)
-    if keep <= 0 or not hits:
-        return hits
     position = {h.id: i for i, h in enumerate(hits)}
-    guarded = set([i for i in fused_order if i in position][:keep])
+    guarded = set([i for i in guarded_order if i in position][:within])
+    if not guarded:
+        return hits
     if all(position[i] < within for i in guarded):
         return hits
     others = [h for h in hits if h.id not in guarded]

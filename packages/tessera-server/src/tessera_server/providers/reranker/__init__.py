@@ -24,6 +24,8 @@ class Candidate:
     pinned: bool
     fused_rank: int
     part_vectors: tuple[Vectors, ...] = ()
+    #: Who said it (`user`, `assistant`, …: an episode's role); empty for a fact.
+    role: str = ""
 
 
 class Reranker(Protocol):

@@ -107,6 +107,7 @@ class LocalReranker:
         w_long: float = 0.5,
         w_when: float = 0.1,
         w_speaker: float = 0.06,
+        w_own: float = 0.2,
         long_words: int = 80,
     ) -> None:
         self.weights = (
@@ -120,6 +121,7 @@ class LocalReranker:
             w_long,
             w_when,
             w_speaker,
+            w_own,
         )
         self.long_words = long_words
 
@@ -133,13 +135,19 @@ class LocalReranker:
         self, query: str, query_vector: Vectors, candidates: list[Candidate]
     ) -> list[dict[str, float]]:
         """Each candidate's score as its features' weighted parts (they add up to it)."""
-        w_cos, w_part, w_cov, w_fused, w_date, w_day, w_pin, w_long, w_when, w_spk = self.weights
+        (w_cos, w_part, w_cov, w_fused, w_date, w_day, w_pin, w_long, w_when, w_spk, w_own) = (
+            self.weights
+        )
         q_stems = content_stems(query)
         q_words = {w.lower() for w in _WORD.findall(query)}
         asks_when = bool(_ASKS_WHEN.search(query))
+        asks_what_you_said = bool(_ASKS_WHAT_YOU_SAID.search(query))
         # "What did you recommend…?": the answer is the assistant's own reply, often long, so
         # length is no reason to doubt it.
-        w_long = 0.0 if _ASKS_WHAT_YOU_SAID.search(query) else w_long
+        w_long = 0.0 if asks_what_you_said else w_long
+        # "How many tanks do I have?": the user asks about their own life, which they told in
+        # their own lines; the assistant's replies echo the topic in many more words.
+        about_self = bool(_FIRST_PERSON.search(query)) and not asks_what_you_said
         q_dates = [d for d in find_dates(query, _anchor(candidates)) if not d.relative]
         scores: list[dict[str, float]] = []
         # Query words weigh by how rare they are among the candidates: a name that every
@@ -187,6 +195,7 @@ class LocalReranker:
                     "length": -(w_long * _excess_length(cand.text, self.long_words)),
                     "says when": w_when * dated,
                     "speaker named": w_spk * named,
+                    "own words": w_own * (about_self and cand.role == "user"),
                 }
             )
         return scores
@@ -203,6 +212,9 @@ _ASKS_WHAT_YOU_SAID = re.compile(
     r"|explain|describ|shar|wrote|write)|\b(previous|last|earlier) (chat|conversation)",
     re.I,
 )
+# A question in the first person singular ("I", "my", "I've"…), as the user asks about
+# themselves.
+_FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself)\b", re.I)
 _DATE_PREFIX = re.compile(r"^\[[^\]]*\]\s*")
 _LINE_SPEAKER = re.compile(r"^(?:\[[^\]]*\]\s*)?([A-Z][\w .'-]{0,40}):\s")
 
