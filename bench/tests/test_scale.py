@@ -90,6 +90,10 @@ def _common_checks(doc: dict[str, Any], vector_diff: float) -> None:
     for run in doc["ingest"].values():
         assert run["job_states"] == {"succeeded": run["jobs"]}
         assert run["turns_consolidated"] == run["turns"] == 16
+        # What the turns/s figures were made of: text embedded at add and by consolidation.
+        assert run["add_tokens_per_turn"] > 0
+        assert run["consolidation_texts_per_turn"] >= 0.25  # at most four turns an episode
+        assert run["consolidation_tokens_per_turn"] > 0
 
 
 @pytest.mark.postgres

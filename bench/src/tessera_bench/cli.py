@@ -151,7 +151,7 @@ class Benchmark:
 
 
 def _benchmarks() -> tuple[Benchmark, ...]:
-    from . import compare, console, latency, longturns, ocr, scale
+    from . import compare, console, ingest, latency, longturns, ocr, scale
 
     return (
         Benchmark(
@@ -185,6 +185,12 @@ def _benchmarks() -> tuple[Benchmark, ...]:
             longturns.add_arguments,
             longturns.run,
             starts_service=True,
+        ),
+        Benchmark(
+            "ingest",
+            "API add and consolidation turns/s, variant against variant, same run",
+            ingest.add_arguments,
+            ingest.run_ingest,
         ),
         Benchmark(
             "ocr", "OCR of uploaded images: ms per image, words read", ocr.add_arguments, ocr.run

@@ -55,6 +55,7 @@ import httpx
 import numpy as np
 
 from . import paths
+from .ingest import embedded_work, per_consolidated_turn, warm_up
 from .latency import load_pools, post_json, process_tree_rss_mb, settle, summarise
 
 log = logging.getLogger("tessera_bench")
@@ -870,6 +871,8 @@ def ingest_with_workers(
             bodies.append(
                 {"user_id": f"{prefix}{u:04d}", "infer": True, "mode": "async", "messages": msgs}
             )
+        if n == counts[0]:
+            warm_up(client)  # the service's model lanes loaded before the first ingest
         t0 = time.perf_counter()
         for body in bodies:
             client.post("/v1/memories:batch", body)
@@ -891,6 +894,8 @@ def ingest_with_workers(
         state = jobs_state(backend, db, prefix)
         done = consolidated_turns(backend, db, prefix)
         wall = finished - (first_claim or finished)
+        # What was embedded per turn: a turns/s figure moves with the text it is made of.
+        embedded = embedded_work(backend, db, prefix)
         out[str(n)] = {
             "workers": n,
             "users": users,
@@ -901,6 +906,8 @@ def ingest_with_workers(
             "api_add_turns_per_second": round(users * turns / api_seconds, 1),
             "drain_seconds": round(wall, 2),
             "turns_consolidated_per_second": round(done / wall, 1) if wall else None,
+            "add_tokens_per_turn": round(embedded["turns"]["tokens"] / (users * turns), 1),
+            **per_consolidated_turn(embedded, done),
         }
         log.info("ingest with %d worker(s): %s", n, out[str(n)])
     return out

@@ -14,6 +14,7 @@ Ordering is asserted with events, never with timings.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -40,6 +41,8 @@ from tessera_server.engine.fairness import (
 )
 from tessera_server.engine.records import Scope
 from tessera_server.engine.runtime import Runtime
+from tessera_server.providers.embedder.minilm import MiniLMEmbedder
+from tessera_server.providers.embedder.openvino_graph import OpenVinoGraph
 from tessera_server.testing import ServiceHandle, run_service
 
 BUDGET = 30_000
@@ -313,6 +316,38 @@ def test_bulk_lane_gives_the_vectors_of_the_interactive_one(runtime: Runtime) ->
     assert together.shape == (len(texts), fair.dim)
     assert fair.bulk is not fair.inner  # the bulk call loaded the second instance
     assert float(np.min(np.sum(together * alone, axis=1))) >= 0.9999
+
+
+def _model_threads(embedder: object) -> int:
+    """The threads the real model was compiled for (OpenVINO, the default runtime)."""
+    assert isinstance(embedder, MiniLMEmbedder) and isinstance(embedder.graph, OpenVinoGraph)
+    return int(embedder.graph._compiled.get_property("INFERENCE_NUM_THREADS"))
+
+
+def test_a_worker_process_loads_the_model_once_and_leaves_a_core(tmp_path: Path) -> None:
+    """`tessera worker` serves no interactive calls: its runtime loads one instance of the
+    model, on the bulk lane's threads (every core but one), and runs bulk work on it rather
+    than loading a second instance in its first large job; threads an operator sets are
+    taken as they are."""
+    url = f"sqlite:///{tmp_path / 'worker.db'}"
+    rt = build_runtime(load_settings(database_url=url), background=True)
+    try:
+        fair = rt.embedder
+        assert isinstance(fair, FairEmbedder)
+        texts = [f"note {i}: the ferry to Porto leaves at {i} o'clock" for i in range(40)]
+        with owned_by("importer"):
+            vectors = fair.embed([*texts, "a long turn about the orchard " * 60])
+        assert vectors.shape == (41, fair.dim)
+        assert fair.bulk is fair.inner  # no second instance was loaded for the bulk call
+        assert _model_threads(fair.inner) == bulk_threads(0, os.cpu_count())
+    finally:
+        rt.store.close()
+    chosen = build_runtime(load_settings(database_url=url, embedder_threads=2), background=True)
+    try:
+        assert isinstance(chosen.embedder, FairEmbedder)
+        assert _model_threads(chosen.embedder.inner) == 2
+    finally:
+        chosen.store.close()
 
 
 def test_the_worker_claims_round_robin_between_tenants(runtime: Runtime) -> None:

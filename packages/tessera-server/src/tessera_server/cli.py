@@ -185,7 +185,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.threads < 1:
         print("--threads must be at least 1", file=sys.stderr)
         return 2
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, background=True)
     # SQLite requeues jobs a dead process left running; PostgreSQL relies on lease expiry.
     recovered = runtime.store.recover_interrupted_jobs(utcnow())
     if recovered:

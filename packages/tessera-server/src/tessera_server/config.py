@@ -200,7 +200,8 @@ class Settings(BaseSettings):
     embedder_threads: int = Field(
         0,
         ge=0,
-        description="Threads the embedding model runs on in each process; 0 = every core. "
+        description="Threads the embedding model runs on in each process; 0 = every core "
+        "(in a `tessera worker` process, with the fair scheduler on, every core but one). "
         "With `serve --workers N`, set it to cores / N so the processes do not fight over "
         "the cores.",
     )
