@@ -19,7 +19,7 @@ from tessera_server.config import load_settings
 from tessera_server.engine import consolidation
 from tessera_server.engine.clock import utcnow
 from tessera_server.engine.memory import Memory
-from tessera_server.engine.records import Scope
+from tessera_server.engine.records import NewTurn, Scope
 from tessera_server.engine.runtime import Runtime
 
 T0 = datetime(2024, 5, 4, 18, 0, tzinfo=timezone.utc)
@@ -49,16 +49,8 @@ def setup(tmp_path: Path) -> Iterator[tuple[Runtime, Memory, Path, int]]:
 
 def add(memory: Memory, scope: Scope, lines: list[str], start: int) -> None:
     for n, line in enumerate(lines, start):
-        memory.add(
-            scope,
-            content=line,
-            role="user",
-            turn_id=f"t{n}",
-            mode="async",
-            infer=True,
-            event_time=T0 + timedelta(seconds=n),
-            metadata=None,
-        )
+        said = NewTurn(line, "user", f"t{n}", T0 + timedelta(seconds=n))
+        memory.add(scope, said, mode="async", infer=True, metadata=None)
 
 
 def episodes(path: Path, user: str) -> list[tuple[str, ...]]:

@@ -19,7 +19,7 @@ from tessera_server.app import build_runtime
 from tessera_server.config import load_settings
 from tessera_server.engine.clock import utcnow
 from tessera_server.engine.memory import Memory
-from tessera_server.engine.records import Scope
+from tessera_server.engine.records import NewTurn, Scope
 from tessera_server.engine.retrieval import SearchParams
 
 TEXTS = [
@@ -59,11 +59,9 @@ def _rows(path: Path, user: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
-def _messages(prefix: str) -> list[dict[str, object]]:
+def _messages(prefix: str) -> list[NewTurn]:
     roles = ("user", "assistant")
-    return [
-        {"role": roles[i % 2], "content": t, "turn_id": f"{prefix}{i}"} for i, t in enumerate(TEXTS)
-    ]
+    return [NewTurn(t, roles[i % 2], f"{prefix}{i}") for i, t in enumerate(TEXTS)]
 
 
 def test_a_batch_stores_what_single_adds_store_byte_for_byte(
@@ -74,16 +72,7 @@ def test_a_batch_stores_what_single_adds_store_byte_for_byte(
     outcomes = mem.batch(Scope(tenant, "batch", None), _messages("m"), infer=False, metadata=meta)
     assert [o.created for o in outcomes] == [True] * len(TEXTS)
     for m in _messages("m"):
-        mem.add(
-            Scope(tenant, "single", None),
-            content=str(m["content"]),
-            role=str(m["role"]),
-            turn_id=str(m["turn_id"]),
-            mode="async",
-            infer=False,
-            event_time=None,
-            metadata=meta,
-        )
+        mem.add(Scope(tenant, "single", None), m, mode="async", infer=False, metadata=meta)
     batch, single = _rows(path, "batch"), _rows(path, "single")
     assert len(batch) == len(single)
     vectors = (5, 10)
@@ -169,9 +158,9 @@ def test_a_batch_embeds_long_turns_parts_before_it_takes_the_write_lock(tmp_path
         Memory(runtime).batch(
             Scope(tenant, "u", None),
             [
-                {"role": "user", "content": long_text},
-                {"role": "assistant", "content": "short reply"},
-                {"role": "user", "content": long_text.replace("build", "deploy")},
+                NewTurn(long_text, "user"),
+                NewTurn("short reply", "assistant"),
+                NewTurn(long_text.replace("build", "deploy"), "user"),
             ],
             infer=False,
             metadata=None,

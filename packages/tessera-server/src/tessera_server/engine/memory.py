@@ -25,6 +25,7 @@ from .records import (
     ForgetCounts,
     JobRecord,
     ListCursor,
+    NewTurn,
     Scope,
     ScopeSummary,
     TurnRecord,
@@ -156,16 +157,13 @@ class Memory:
     def add(
         self,
         scope: Scope,
+        said: NewTurn,
         *,
-        content: str,
-        role: str,
-        turn_id: str | None,
         mode: str,
         infer: bool,
-        event_time: datetime | None,
         metadata: dict[str, Any] | None,
     ) -> AddOutcome:
-        turn = self._new_turn(scope, content, role, turn_id, infer, event_time, metadata, None)
+        turn = self._new_turn(scope, said, infer, metadata, None)
         turn.embedding = self.runtime.embedder.embed([turn.content])[0]
         stored, created = self._store_turn(turn)
         if not infer:
@@ -179,7 +177,7 @@ class Memory:
     def batch(
         self,
         scope: Scope,
-        messages: list[dict[str, Any]],
+        messages: list[NewTurn],
         *,
         infer: bool,
         metadata: dict[str, Any] | None,
@@ -193,16 +191,7 @@ class Memory:
         base = utcnow()
         turns = [
             # Microsecond steps keep the batch's order when all share one clock reading.
-            self._new_turn(
-                scope,
-                m["content"],
-                m["role"],
-                m.get("turn_id"),
-                infer,
-                m.get("event_time"),
-                metadata,
-                base + timedelta(microseconds=i),
-            )
+            self._new_turn(scope, m, infer, metadata, base + timedelta(microseconds=i))
             for i, m in enumerate(messages)
         ]
         vectors = self.runtime.embedder.embed([t.content for t in turns])
@@ -226,23 +215,20 @@ class Memory:
     def _new_turn(
         self,
         scope: Scope,
-        content: str,
-        role: str,
-        turn_id: str | None,
+        said: NewTurn,
         infer: bool,
-        event_time: datetime | None,
         metadata: dict[str, Any] | None,
         when: datetime | None,
     ) -> TurnRecord:
-        if role not in ROLES:
+        if said.role not in ROLES:
             raise InvalidInput(f"`role` must be one of {', '.join(ROLES)}")
         now = when or utcnow()
         return TurnRecord(
             **owned_by(scope),
-            turn_id=self._check_turn_id(turn_id),
-            role=role,
-            content=self._check_content(content, limit=self.settings.max_turn_chars),
-            event_time=require_aware(event_time, "event_time") or now,
+            turn_id=self._check_turn_id(said.turn_id),
+            role=said.role,
+            content=self._check_content(said.content, limit=self.settings.max_turn_chars),
+            event_time=require_aware(said.event_time, "event_time") or now,
             metadata=self._check_metadata(metadata),
             infer=infer,
             created_at=now,

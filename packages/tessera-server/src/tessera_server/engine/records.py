@@ -46,6 +46,16 @@ class ApiKeyRecord:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True)
+class NewTurn:
+    """A turn as a caller sends it, before the service gives it a scope, a clock and a vector."""
+
+    content: str
+    role: str
+    turn_id: str | None = None
+    event_time: datetime | None = None
+
+
 @dataclass
 class TurnRecord:
     tenant_id: int

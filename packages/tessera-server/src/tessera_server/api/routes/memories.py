@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from ...engine.consolidation import Summary
 from ...engine.errors import InvalidInput
 from ...engine.memory import AddOutcome, Item
-from ...engine.records import ForgetCounts, JobRecord, ListCursor, Scope
+from ...engine.records import ForgetCounts, JobRecord, ListCursor, NewTurn, Scope
 from ..deps import Caller, Engine, QueryScope, SessionLabel, UserLabel, scope_of
 from ..schemas import (
     AddMemoryRequest,
@@ -71,14 +71,12 @@ def add_memory(
 ) -> AsyncAddResponse | JSONResponse:
     """Store one conversational turn. `mode=async` (201) queues consolidation on the cadence;
     `mode=sync` (200) consolidates before answering. `infer=false` stores the text verbatim."""
+    said = NewTurn(body.content, body.role, body.turn_id, body.event_time)
     outcome = engine.add(
         scope_of(who, body.user_id, body.session_id),
-        content=body.content,
-        role=body.role,
-        turn_id=body.turn_id,
+        said,
         mode=body.mode,
         infer=body.infer,
-        event_time=body.event_time,
         metadata=body.metadata,
     )
     if body.mode == "sync":
@@ -101,7 +99,7 @@ def add_memories_batch(body: BatchAddRequest, who: Caller, engine: Engine) -> Ba
     """Append messages in order under one scope; each is individually replay-safe."""
     outcomes = engine.batch(
         scope_of(who, body.user_id, body.session_id),
-        [m.model_dump() for m in body.messages],
+        [NewTurn(m.content, m.role, m.turn_id, m.event_time) for m in body.messages],
         infer=body.infer,
         metadata=body.metadata,
     )
