@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +44,9 @@ except ImportError:  # running from a checkout without the package installed
 from tessera_server.engine.extract import Extraction, TurnView  # noqa: E402
 from tessera_server.engine.extract.offline import OfflineExtractor  # noqa: E402
 
+# The comparison form the relation tagger was trained against: one rule for both.
+from tessera_server.engine.extract.offline.learned.training import normalise  # noqa: E402
+
 FAMILY = {
     "partner", "wife", "husband", "boyfriend", "girlfriend", "fiance", "fiancee", "spouse",
     "son", "daughter", "brother", "sister", "mother", "father", "grandmother", "grandfather",
@@ -53,21 +54,6 @@ FAMILY = {
     "mother_in_law", "father_in_law", "brother_in_law", "sister_in_law", "niece", "nephew",
     "child", "coworker", "colleague", "neighbor", "grandson", "granddaughter", "twin",
 }  # fmt: skip
-_ARTICLES = re.compile(r"^(?:a|an|the|my|our|his|her|their|some)\s+")
-_ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
-_PUNCT = re.compile(r"[^\w\s'-]")
-
-
-def normalise(text: str) -> str:
-    """Lower case, no surrounding quotes or punctuation, no leading article or possessive."""
-    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
-    text = _ORDINAL.sub("", text)
-    text = _PUNCT.sub(" ", text)
-    text = " ".join(text.split()).strip(" '-")
-    previous = None
-    while previous != text:
-        previous, text = text, _ARTICLES.sub("", text)
-    return text
 
 
 def group_of(relation: str) -> str:
