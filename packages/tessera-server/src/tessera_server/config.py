@@ -158,6 +158,22 @@ class Settings(BaseSettings):
         "a place within `rerank_keep_within` of the answer, whatever the rerank and the "
         "episode and fact arms do; 0 turns it off.",
     )
+    rerank_keep_sittings: int = Field(
+        0,
+        ge=0,
+        description="The sittings (turns said without a pause longer than "
+        "`episode_gap_minutes`) of fusion's best this many distinct sittings keep a result "
+        "within `rerank_keep_within` of the answer: the rerank may choose which of a sitting's "
+        "items stands for it, but not drop the sitting fusion ranks first; 0 turns it off.",
+    )
+    rerank_spread: float = Field(
+        0.0,
+        ge=0.0,
+        description="For a question that gathers several things (how many, in total, "
+        "compared with…), each result after the first of its sitting loses this much score "
+        "per better result of the same sitting, so other sittings' best items come forward; "
+        "0 turns it off.",
+    )
     rerank_keep_within: int = Field(
         5,
         ge=1,

@@ -44,14 +44,16 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 class Signals:
     """Why a hit ranks where it does (`SearchParams.explain`): for each arm that found it, its
     rank there (1 = best), the arm's own score and the share of fusion it earned; the fused
-    score; each rerank feature's weighted part; the lift from neighbouring hits; the raise that
-    keeps fusion's best results in the head; and how far it was moved back as redundant (so
-    parts + lift + guard - demotion = the final score)."""
+    score; each rerank feature's weighted part; the lift from neighbouring hits; what it gave up
+    to other sittings (`spread_sittings`); the raise that keeps fusion's best results in the
+    head; and how far it was moved back as redundant (so parts + lift - spread + guard -
+    demotion = the final score)."""
 
     arms: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     fused: float = 0.0
     rerank: dict[str, float] = field(default_factory=dict)
     lift: float = 0.0
+    spread: float = 0.0  # given up to other sittings' best items (`spread_sittings`)
     guard: float = 0.0  # raised to keep fusion's best in the head (`keep_fused_head`)
     demotion: float = 0.0
 
@@ -218,17 +220,28 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         lift_neighbours(hits, store, timedelta(minutes=settings.episode_gap_minutes))
         hits.sort(key=lambda h: (-h.score, h.id))
         lifted = {h.id: h.score for h in hits}
-        hits = keep_fused_head(
-            hits,
-            guarded_ids(hits, ordered, turn_order(arms), settings.rerank_keep_fused, keep_turns),
-            within,
+        gap = timedelta(minutes=settings.episode_gap_minutes)
+        sitting = sittings(hits, gap)
+        if settings.rerank_spread and gathers(query):
+            spread_sittings(hits, sitting, settings.rerank_spread)
+            hits.sort(key=lambda h: (-h.score, h.id))
+        spread = {h.id: h.score for h in hits}
+        guarded = guarded_ids(
+            hits, ordered, turn_order(arms), settings.rerank_keep_fused, keep_turns
         )
+        guarded += [
+            i
+            for i in sitting_guards(hits, ordered, sitting, settings.rerank_keep_sittings)
+            if i not in guarded
+        ]
+        hits = keep_fused_head(hits, guarded, within)
         kept = {h.id: h.score for h in hits}
         hits = demote_redundant(hits)
         for hit in hits:
             if hit.signals is not None:
                 hit.signals.lift = lifted[hit.id] - before[hit.id]
-                hit.signals.guard = kept[hit.id] - lifted[hit.id]
+                hit.signals.spread = lifted[hit.id] - spread[hit.id]
+                hit.signals.guard = kept[hit.id] - spread[hit.id]
                 hit.signals.demotion = kept[hit.id] - hit.score
     elif keep_turns and hits:
         # Without the rerank the answer is fusion's order; the turn-level arms' best still
@@ -308,6 +321,75 @@ def keep_fused_head(hits: list[Hit], guarded_order: list[str], within: int) -> l
             result.append(others[taken])
             taken += 1
     return result
+
+
+def sittings(hits: list[Hit], gap: timedelta) -> dict[str, int]:
+    """Each hit's sitting: hits said with no pause longer than `gap` between them (in event
+    time, among the hits) share one. Facts count by the time they became true."""
+    order = sorted(hits, key=lambda h: (_said_at(h), h.id))
+    label: dict[str, int] = {}
+    current, last = 0, None
+    for hit in order:
+        when = _said_at(hit)
+        if last is not None and when - last > gap:
+            current += 1
+        label[hit.id] = current
+        last = when
+    return label
+
+
+def _said_at(hit: Hit) -> datetime:
+    record = hit.record
+    return record.event_time if isinstance(record, EpisodeRecord) else record.t_valid
+
+
+# A question that gathers several things: counts, totals, sums, comparisons, differences.
+_GATHERS = re.compile(
+    r"\b(how many|how much|in total|total|altogether|combined|sum|average|difference"
+    r"|compared?|more|less|fewer|between|both|different)\b",
+    re.I,
+)
+
+
+def gathers(query: str) -> bool:
+    """Whether the question collects its answer from several occasions ("How many tanks do I
+    have?", "What is the total cost of…?", "How much more did I spend on X than on Y?")."""
+    return bool(_GATHERS.search(query))
+
+
+def spread_sittings(hits: list[Hit], sitting: dict[str, int], share: float) -> None:
+    """Each hit loses `share` of score per better hit of its own sitting.
+
+    A question that counts or compares is answered by one line in each of several sittings;
+    a sitting's second and third matches mostly repeat its first, and the places they take
+    are worth more to the best match of another sitting. `hits` must be sorted best first.
+    """
+    seen: dict[int, int] = {}
+    for hit in hits:
+        label = sitting[hit.id]
+        hit.score -= share * seen.get(label, 0)
+        seen[label] = seen.get(label, 0) + 1
+
+
+def sitting_guards(
+    hits: list[Hit], fused_order: list[str], sitting: dict[str, int], keep: int
+) -> list[str]:
+    """For fusion's best `keep` distinct sittings, the hit (in the rerank's order) that stands
+    for each: the rerank chooses which of a sitting's items comes first, but cannot drop the
+    sitting that the first stage ranks best from the head. `hits` must be sorted best first."""
+    if keep <= 0:
+        return []
+    wanted: list[int] = []
+    for item_id in fused_order:
+        label = sitting.get(item_id)
+        if label is not None and label not in wanted:
+            wanted.append(label)
+            if len(wanted) == keep:
+                break
+    first: dict[int, str] = {}
+    for hit in hits:
+        first.setdefault(sitting[hit.id], hit.id)
+    return [first[label] for label in wanted]
 
 
 CONTEXT_LIFT = (0.5, 0.35, 0.25)
