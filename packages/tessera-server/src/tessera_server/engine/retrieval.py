@@ -229,9 +229,10 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         guarded = guarded_ids(
             hits, ordered, turn_order(arms), settings.rerank_keep_fused, keep_turns
         )
+        keep_sittings = settings.rerank_keep_sittings
         guarded += [
             i
-            for i in sitting_guards(hits, ordered, sitting, settings.rerank_keep_sittings)
+            for i in sitting_guards(hits, [turn_order(arms), ordered], sitting, keep_sittings)
             if i not in guarded
         ]
         hits = keep_fused_head(hits, guarded, within)
@@ -372,20 +373,24 @@ def spread_sittings(hits: list[Hit], sitting: dict[str, int], share: float) -> N
 
 
 def sitting_guards(
-    hits: list[Hit], fused_order: list[str], sitting: dict[str, int], keep: int
+    hits: list[Hit], orders: list[list[str]], sitting: dict[str, int], keep: int
 ) -> list[str]:
-    """For fusion's best `keep` distinct sittings, the hit (in the rerank's order) that stands
-    for each: the rerank chooses which of a sitting's items comes first, but cannot drop the
-    sitting that the first stage ranks best from the head. `hits` must be sorted best first."""
+    """For the best `keep` distinct sittings of each first-stage order (the turn-level arms',
+    fusion's), the hit (in the rerank's order) that stands for each: the rerank chooses which
+    of a sitting's items comes first, but cannot drop from the head a sitting that the first
+    stage ranks best. `hits` must be sorted best first."""
     if keep <= 0:
         return []
     wanted: list[int] = []
-    for item_id in fused_order:
-        label = sitting.get(item_id)
-        if label is not None and label not in wanted:
-            wanted.append(label)
-            if len(wanted) == keep:
-                break
+    for order in orders:
+        mine: list[int] = []
+        for item_id in order:
+            label = sitting.get(item_id)
+            if label is not None and label not in mine:
+                mine.append(label)
+                if len(mine) == keep:
+                    break
+        wanted += [label for label in mine if label not in wanted]
     first: dict[int, str] = {}
     for hit in hits:
         first.setdefault(sitting[hit.id], hit.id)
