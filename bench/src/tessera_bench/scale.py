@@ -104,6 +104,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pool and --seed (kept with --keep): migrate it and measure, without loading again",
     )
     p.add_argument(
+        "--loaded-by",
+        default=None,
+        help="with --database: the name of the run that loaded it, whose load figures (time, "
+        "index builds) the report then shows, marked as that run's",
+    )
+    p.add_argument(
         "--work", type=Path, default=None, help="scratch folder (default bench/.work/<name>)"
     )
     p.add_argument("--no-cache", action="store_true", help="do not use bench/.cache embeddings")
@@ -1288,6 +1294,10 @@ def run_scale(args: argparse.Namespace) -> int:
         if args.database:
             log.info("measuring the database already loaded at %s", args.database)
             doc["load"] = {"reused_database": True}
+            earlier = out_dir / f"{args.loaded_by}.json" if args.loaded_by else None
+            if earlier is not None and earlier.exists():
+                loaded = json.loads(earlier.read_text(encoding="utf-8")).get("load", {})
+                doc["load"] = {**loaded, "reused_database": True, "loaded_by": args.loaded_by}
         elif args.backend == "postgres":
             log.info("bulk-loading %d memories for %d users", args.memories, args.users)
             doc["load"] = pg_bulk_load(
@@ -1542,10 +1552,43 @@ def scale_markdown(runs: Sequence[dict[str, Any]]) -> str:
                 ),
                 "",
             ]
+        lines += _lexical_compare_lines(r.get("lexical_compare"))
         lines += [r.get("method", ""), ""]
         if r.get("note"):
             lines += [f"Note: {r['note']}", ""]
     return "\n".join(lines)
+
+
+def _lexical_compare_lines(cmp: dict[str, Any] | None) -> list[str]:
+    """The store's word search against the statement it ran before, from the same run."""
+    if not cmp:
+        return []
+    lines = [
+        "Word search in the store (50 hits, every query word of 3+ letters): the statement "
+        "before wave 5 (the planner free to start from the GIN postings) against the store's "
+        f"call (scope-first up to {cmp['lexical_scan_max']:,} rows), interleaved in one run; "
+        "buffers (shared hit + read) and rows scanned from EXPLAIN (ANALYZE, BUFFERS) of the "
+        "first queries, the store's count of the scope included:",
+        "",
+        "| scope | statement | p50 / p95 ms | buffers p50 / p95 | rows scanned p50 / p95 "
+        "| plans using GIN | hits differing |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, cell in cmp.items():
+        if not isinstance(cell, dict):
+            continue
+        for name in ("before", "after"):
+            c = cell[name]
+            b, rows = c["buffers"], c["rows_scanned"]
+            lines.append(
+                f"| {label.replace('_', ', one ').replace('one tenant', 'whole tenant')} "
+                f"| {'before' if name == 'before' else 'store (after)'} "
+                f"| {_pp(c)} | {_num(b['p50'])} / {_num(b['p95'])} "
+                f"| {_num(rows['p50'])} / {_num(rows['p95'])} "
+                f"| {c['plans_with_gin']} of {c['explained']} "
+                f"| {cell['hits_differing'] if name == 'after' else ''} |"
+            )
+    return [*lines, ""]
 
 
 def _table(r: dict[str, Any], table: str) -> str:
