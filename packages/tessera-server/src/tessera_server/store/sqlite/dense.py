@@ -698,4 +698,5 @@ def top_k(
     k = min(k, scores.size)
     part = np.argpartition(-scores, k - 1)[:k]
     order = part[np.argsort(-scores[part], kind="stable")]
-    return [int(i) for i in order if np.isfinite(scores[i])]
+    kept: list[int] = order[np.isfinite(scores[order])].tolist()
+    return kept
