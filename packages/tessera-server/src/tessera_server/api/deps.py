@@ -132,7 +132,9 @@ UserLabel = Annotated[str | None, Query(description="The memory's owner.")]
 SessionLabel = Annotated[str | None, Query(description="One session of the owner.")]
 
 
-def query_scope(who: Caller, user_id: UserLabel = None, session_id: SessionLabel = None) -> Scope:
+async def query_scope(
+    who: Caller, user_id: UserLabel = None, session_id: SessionLabel = None
+) -> Scope:
     """The scope a GET names in its query string."""
     return scope_of(who, user_id, session_id)
 
