@@ -102,8 +102,6 @@ from .patterns import (
 from .relations import RELATIONS
 from .rules import FREE_TIME, FREE_TIME_RULE, LEAD_ADVERBS, NEGATION, RULES, Rule, singular
 from .text import (
-    DISTANCED,
-    INVERTED,
     IRREALIS,
     JOKE,
     QUOTED,
@@ -111,8 +109,9 @@ from .text import (
     SARCASM,
     SENTENCE,
     SPEAKER_PREFIX,
-    after_but,
     declarative_parts,
+    held_apart,
+    hypothetical,
     tidy,
     window,
 )
@@ -578,12 +577,7 @@ class OfflineExtractor:
             if subject is None or start == end:
                 continue
             before = window(part, start)
-            if (
-                IRREALIS.search(after_but(before))
-                or INVERTED.search(before)
-                or DISTANCED.search(before)
-                or EMBEDDED.search(before)
-            ):
+            if hypothetical(before) or held_apart(before) or EMBEDDED.search(before):
                 continue
             if subject == ctx.speaker and REPORTED_ABOUT_ME.search(before):
                 continue

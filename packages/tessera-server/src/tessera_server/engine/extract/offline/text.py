@@ -97,6 +97,18 @@ def after_but(text: str) -> str:
     return text[ends[-1] :] if ends else text
 
 
+def hypothetical(before: str) -> bool:
+    """Whether the words before a subject make what follows a supposition ("if", "I wish"),
+    unless a later "but" asserts again."""
+    return IRREALIS.search(after_but(before)) is not None
+
+
+def held_apart(before: str) -> bool:
+    """Whether the words just before a subject hold its statement at a distance: a question's
+    auxiliary ("do I …") or "not that", "feels like". Rules and tagger both ask this."""
+    return INVERTED.search(before) is not None or DISTANCED.search(before) is not None
+
+
 # How far back a subject looks for "if", "wish" or a question's auxiliary, and how far
 # forward its verb phrase may run: bounded, so a 30,000-character turn stays linear.
 _LOOK_BACK_CHARS = 200

@@ -12,14 +12,12 @@ auxiliary.
 from __future__ import annotations
 
 from ..text import (
-    DISTANCED,
-    INVERTED,
-    IRREALIS,
     JOKE,
     QUOTED,
     REPORTED_ABOUT_ME,
     SARCASM,
-    after_but,
+    held_apart,
+    hypothetical,
     tidy,
 )
 from .features import FIRST_PERSON_LEAD, Token
@@ -107,7 +105,7 @@ def stated(text: str, tokens: list[Token], start: int, end: int) -> bool:
         for m in QUOTED.finditer(whole)
     ):
         return False
-    if IRREALIS.search(after_but(tidy(before))):
+    if hypothetical(tidy(before)):
         return False
     for k in range(start - 1, first - 1, -1):
         word = tokens[k].text.lower().replace("\u2019", "'")
@@ -115,7 +113,5 @@ def stated(text: str, tokens: list[Token], start: int, end: int) -> bool:
             return False
         if word in FIRST_PERSON_LEAD:
             lead = tidy(text[tokens[first].start : tokens[k].start])
-            return not (
-                REPORTED_ABOUT_ME.search(lead) or DISTANCED.search(lead) or INVERTED.search(lead)
-            )
+            return not (REPORTED_ABOUT_ME.search(lead) or held_apart(lead))
     return True
