@@ -161,3 +161,44 @@ def test_hnsw_with_iterative_scans_keeps_scoped_knn_complete(pg_url: str) -> Non
     )
     assert len(got) == 10 and store.exact_fallbacks == 1
     store.close()
+
+
+def test_word_search_reads_a_small_scope_by_its_rows_with_the_same_answer(pg_url: str) -> None:
+    """A scope of at most `exact_max` rows is matched on its own rows (the scope's index),
+    a larger one through the tenant's word index: both give the same in-scope ranking."""
+    words = ["tea", "garden", "piano", "lisbon", "rain", "dog", "chairs", "wedding"]
+    small, large = PostgresStore(pg_url, DIM), PostgresStore(pg_url, DIM, exact_max=0)
+    small.migrate()
+    tenant, _ = small.ensure_tenant("acme", T0)
+    users = 12
+    with small.transaction():
+        for i in range(users * 20):
+            # Each user has every word, in one to three of its episodes' texts.
+            text = " ".join([words[(i // users) % len(words)]] + words[: i % 3])
+            small.insert_episode(
+                EpisodeRecord(
+                    id=f"ep_{i:05d}",
+                    tenant_id=tenant,
+                    user_id=f"user{i % users}",
+                    session_id=None,
+                    kind="episode",
+                    text=f"{text} note {i}",
+                    role="user",
+                    event_time=T0,
+                    importance=0.5,
+                    metadata={},
+                    created_at=T0,
+                )
+            )
+    try:
+        for user, terms in (("user3", ["tea", "piano"]), ("user7", ["rain"]), ("user0", ["x"])):
+            pool = EpisodePool(Scope(tenant, user, None), ("episode",))
+            got = small.lexical_episodes(pool, terms, 50)
+            assert got == large.lexical_episodes(pool, terms, 50)
+            found = small.get_episodes(Scope(tenant, user, None), [i for i, _ in got])
+            assert len(found) == len(got)  # every hit is the user's own
+            assert all(any(t in e.text.split() for t in terms) for e in found)
+            assert len(got) >= (2 if terms != ["x"] else 0)
+    finally:
+        small.close()
+        large.close()
