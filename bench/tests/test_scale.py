@@ -116,6 +116,13 @@ def test_scale_on_postgres(tmp_path: Path, data_dir: Path) -> None:
     assert doc["knn_within_user"]["hnsw_forced"]["n"] == 6
     assert 0.0 <= doc["knn_whole_tenant"]["recall_at_k"] <= 1.0
     assert set(doc["ingest"]) == {"1", "2"}
+    # The store's word search and the statement before it: the same hits, both measured.
+    compare = doc["lexical_compare"]
+    for case in ("turns_user", "episodes_user", "episodes_tenant"):
+        assert compare[case]["hits_differing"] == 0
+        assert compare[case]["after"]["explained"] == compare[case]["before"]["explained"] > 0
+    assert compare["episodes_user"]["after"]["plans_with_gin"] == 0
+    assert "Word search in the store" in (tmp_path / "results" / "scale.md").read_text()
 
 
 @pytest.mark.slow  # fast lane: left out (CI runs it)

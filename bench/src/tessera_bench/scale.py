@@ -92,7 +92,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk", type=int, default=50_000, help="memories per load transaction")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument(
-        "--keep", action="store_true", help="keep the database (SQLite file) after the run"
+        "--keep",
+        action="store_true",
+        help="keep the database after the run (the SQLite file; on PostgreSQL the server "
+        "is left running and its URL logged, for --database)",
+    )
+    p.add_argument(
+        "--database",
+        default=None,
+        help="PostgreSQL: a database an earlier run loaded with the same --memories, --users, "
+        "--pool and --seed (kept with --keep): migrate it and measure, without loading again",
+    )
+    p.add_argument(
+        "--loaded-by",
+        default=None,
+        help="with --database: the name of the run that loaded it, whose load figures (time, "
+        "index builds) the report then shows, marked as that run's",
     )
     p.add_argument(
         "--work", type=Path, default=None, help="scratch folder (default bench/.work/<name>)"
@@ -760,10 +775,6 @@ def store_reads(
     qvecs = embedder.embed(asked)
     dense: list[float] = []
     lexical: list[float] = []
-    # PostgreSQL: the same word reads through the tenant's word (GIN) index, as every scope
-    # was read before small scopes were matched on their own rows; interleaved with them.
-    exact_max = getattr(store, "exact_max", None)
-    tenant_index: list[float] = []
     for text, q in zip(asked, qvecs, strict=True):
         scope = Scope(tenant_id, population.user_id(rng.randrange(population.users)), None)
         t0 = time.perf_counter()
@@ -775,17 +786,141 @@ def store_reads(
         t0 = time.perf_counter()
         store.lexical_episodes(EpisodePool(scope, KINDS), terms, 50)
         lexical.append(time.perf_counter() - t0)
-        if exact_max is not None:
-            store.exact_max = 0
-            try:
+    return {"dense_episodes": summarise(dense), "lexical_episodes": summarise(lexical)}
+
+
+def _plan_totals(conn: Any, sql: str, args: Sequence[Any]) -> dict[str, Any]:
+    """Shared buffers (hit + read) and the indexes one statement's plan used, from EXPLAIN
+    (ANALYZE, BUFFERS): robust to the machine's load, unlike its time."""
+    plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, args).fetchone()
+    top = (plan[0] if isinstance(plan, tuple) else next(iter(plan.values())))[0]["Plan"]
+    indexes: set[str] = set()
+    scanned = 0  # rows the scan nodes produced plus those their filters removed
+    stack = [top]
+    while stack:
+        node = stack.pop()
+        if "Index Name" in node:
+            indexes.add(str(node["Index Name"]))
+        if "Scan" in str(node.get("Node Type", "")) and "Subquery" not in node["Node Type"]:
+            for field_name in (
+                "Actual Rows",
+                "Rows Removed by Filter",
+                "Rows Removed by Index Recheck",
+            ):
+                scanned += round(
+                    float(node.get(field_name, 0)) * float(node.get("Actual Loops", 1))
+                )
+        stack.extend(node.get("Plans", []))
+    return {
+        "buffers": int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0)),
+        "rows_scanned": scanned,
+        "indexes": sorted(indexes),
+    }
+
+
+def _spread(values: Sequence[float]) -> dict[str, float]:
+    from .latency import percentile
+
+    xs = list(values)
+    return {
+        "n": float(len(xs)),
+        "p50": round(percentile(xs, 50), 1),
+        "p95": round(percentile(xs, 95), 1),
+        "mean": round(sum(xs) / len(xs), 1) if xs else math.nan,
+    }
+
+
+def pg_lexical_compare(
+    store: Any,
+    tenant_id: int,
+    population: Population,
+    questions: Sequence[str],
+    n: int,
+    n_tenant: int,
+    explain_n: int,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """The store's word search against the statement it ran before wave 5, same run.
+
+    For each sampled question and scope (one random user, for turns and for episodes; and a
+    few over the whole tenant), the store's call and the earlier statement (the one GIN-free-
+    to-choose query, `lexical_sql(scan_scope=False)`, sent on the same connection pool) are
+    timed interleaved, in alternating order, and their hits compared (ids and scores must be
+    equal). The first `explain_n` of each are also run under EXPLAIN (ANALYZE, BUFFERS): the
+    buffers and rows a statement touches do not move with the machine's load.
+    """
+    from tessera_server.engine.records import EpisodePool, Scope
+    from tessera_server.store.postgres.filters import METADATA_JSON
+    from tessera_server.store.postgres.store import CODEC, lexical_sql, tsquery_sql
+    from tessera_server.store.sql.search import Candidates
+
+    def terms_of(text: str) -> list[str]:
+        return [w.strip("?,.!").lower() for w in text.split() if len(w) > 2]
+
+    out: dict[str, Any] = {"lexical_scan_max": store.lexical_scan_max}
+    cases = (("turns", False), ("episodes", False), ("episodes", True))
+    for table, whole_tenant in cases:
+        label = f"{table}_{'tenant' if whole_tenant else 'user'}"
+        times: dict[str, list[float]] = {"before": [], "after": []}
+        plans: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+        differing = 0
+        for i in range(n_tenant if whole_tenant else n):
+            user = None if whole_tenant else population.user_id(rng.randrange(population.users))
+            scope = Scope(tenant_id, user, None)
+            terms = terms_of(rng.choice(questions))
+            found = (
+                Candidates("turns", scope)
+                if table == "turns"
+                else Candidates.episodes(EpisodePool(scope, KINDS))
+            )
+            where, params = found.sql("x", CODEC, METADATA_JSON)
+            query, qparams = tsquery_sql(terms)
+            if not qparams:
+                continue
+            before_sql = lexical_sql(table, found.key, where, query, scan_scope=False)
+            before_args = [*qparams, *params, 50]
+
+            got: dict[str, list[tuple[Any, float]]] = {}
+            for name in ("before", "after") if i % 2 == 0 else ("after", "before"):
                 t0 = time.perf_counter()
-                store.lexical_episodes(EpisodePool(scope, KINDS), terms, 50)
-                tenant_index.append(time.perf_counter() - t0)
-            finally:
-                store.exact_max = exact_max
-    out = {"dense_episodes": summarise(dense), "lexical_episodes": summarise(lexical)}
-    if tenant_index:
-        out["lexical_episodes_tenant_index"] = summarise(tenant_index)
+                if name == "before":
+                    with store.db.read() as conn:
+                        rows = conn.execute(before_sql, before_args).fetchall()
+                    got[name] = [(r["key"], float(r["rank"])) for r in rows]
+                else:
+                    got[name] = list(store._lexical_hits(found, terms, 50))
+                times[name].append(time.perf_counter() - t0)
+            differing += got["before"] != got["after"]
+            if i < explain_n:
+                with store.db.read() as conn:
+                    plans["before"].append(_plan_totals(conn, before_sql, before_args))
+                    count_sql = (
+                        f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} x WHERE {where} "
+                        "LIMIT %s) c"
+                    )
+                    count_args = [*params, store.lexical_scan_max + 1]
+                    counted = _plan_totals(conn, count_sql, count_args)
+                    row = conn.execute(count_sql, count_args).fetchone()
+                    scan = int(row["n"]) <= store.lexical_scan_max
+                    after_sql = lexical_sql(table, found.key, where, query, scan_scope=scan)
+                    after_args = [*params, *qparams, 50] if scan else before_args
+                    plan = _plan_totals(conn, after_sql, after_args)
+                    plan["buffers"] += counted["buffers"]  # the count is part of the call
+                    plan["scanned_scope"] = scan
+                    plans["after"].append(plan)
+        cell: dict[str, Any] = {"queries": len(times["after"]), "hits_differing": differing}
+        for name in ("before", "after"):
+            cell[name] = {
+                **summarise(times[name]),
+                "buffers": _spread([p["buffers"] for p in plans[name]]),
+                "rows_scanned": _spread([p["rows_scanned"] for p in plans[name]]),
+                "plans_with_gin": sum(
+                    any(ix.endswith("_tsv") for ix in p["indexes"]) for p in plans[name]
+                ),
+                "explained": len(plans[name]),
+            }
+        out[label] = cell
+        log.info("lexical %s: %s", label, cell)
     return out
 
 
@@ -1022,6 +1157,8 @@ def _scale_doc(
 def _open_target(args: argparse.Namespace, work: Path) -> tuple[Target, Any]:
     """The database to fill: a new PostgreSQL database on a throwaway server (returned, to
     stop), or a fresh SQLite file in the work folder."""
+    if args.backend == "postgres" and args.database:
+        return Target("postgres", args.database, args.database), None
     if args.backend == "postgres":
         from tessera_server.store.postgres import testserver
 
@@ -1075,6 +1212,17 @@ def _store_checks(
         out["store_reads"] = store_reads(
             store, tenant_id, population, questions, args.searches, rng
         )
+        if args.backend == "postgres" and hasattr(store, "lexical_scan_max"):
+            out["lexical_compare"] = pg_lexical_compare(
+                store,
+                tenant_id,
+                population,
+                questions,
+                args.searches,
+                20,
+                40,
+                random.Random(args.seed + 1),  # the search cells' draws stay as before
+            )
     finally:
         store.close()
     return out
@@ -1140,14 +1288,23 @@ def run_scale(args: argparse.Namespace) -> int:
         }
         env = service_env(work, extra_env)
         run_cli(env, "migrate")
-        run_cli(env, "keys", "create", "--tenant", TENANT)
+        if not args.database:
+            run_cli(env, "keys", "create", "--tenant", TENANT)
         tenant_id = tenant_id_of(target)
-        log.info("bulk-loading %d memories for %d users", args.memories, args.users)
-        if args.backend == "postgres":
+        if args.database:
+            log.info("measuring the database already loaded at %s", args.database)
+            doc["load"] = {"reused_database": True}
+            earlier = out_dir / f"{args.loaded_by}.json" if args.loaded_by else None
+            if earlier is not None and earlier.exists():
+                loaded = json.loads(earlier.read_text(encoding="utf-8")).get("load", {})
+                doc["load"] = {**loaded, "reused_database": True, "loaded_by": args.loaded_by}
+        elif args.backend == "postgres":
+            log.info("bulk-loading %d memories for %d users", args.memories, args.users)
             doc["load"] = pg_bulk_load(
                 target.db, tenant_id, population, texts, vectors, args.chunk, noise
             )
         else:
+            log.info("bulk-loading %d memories for %d users", args.memories, args.users)
             doc["load"] = sqlite_bulk_load(
                 Path(target.db), tenant_id, population, texts, vectors, args.chunk, noise
             )
@@ -1195,7 +1352,9 @@ def run_scale(args: argparse.Namespace) -> int:
                 client.close()
         doc["sizes_after"] = _sizes(args, target)
     finally:
-        if server is not None:
+        if server is not None and args.keep:
+            log.info("PostgreSQL left running; the database: %s", target.url)
+        elif server is not None:
             server.stop()
         elif args.backend == "sqlite" and not args.keep:
             for suffix in ("", "-wal", "-shm"):
@@ -1288,11 +1447,6 @@ def scale_markdown(runs: Sequence[dict[str, Any]]) -> str:
     row(
         "store lexical read p50 / p95 ms (one user; all query words, stop words kept)",
         [_pp(get(r, "store_reads", "lexical_episodes")) for r in runs],
-    )
-    row(
-        "same, through the tenant's word index (PostgreSQL before small scopes were read by "
-        "their rows)",
-        [_pp(get(r, "store_reads", "lexical_episodes_tenant_index")) for r in runs],
     )
     row(
         "k-NN recall@10 within a user (as configured)",
@@ -1398,10 +1552,43 @@ def scale_markdown(runs: Sequence[dict[str, Any]]) -> str:
                 ),
                 "",
             ]
+        lines += _lexical_compare_lines(r.get("lexical_compare"))
         lines += [r.get("method", ""), ""]
         if r.get("note"):
             lines += [f"Note: {r['note']}", ""]
     return "\n".join(lines)
+
+
+def _lexical_compare_lines(cmp: dict[str, Any] | None) -> list[str]:
+    """The store's word search against the statement it ran before, from the same run."""
+    if not cmp:
+        return []
+    lines = [
+        "Word search in the store (50 hits, every query word of 3+ letters): the statement "
+        "before wave 5 (the planner free to start from the GIN postings) against the store's "
+        f"call (scope-first up to {cmp['lexical_scan_max']:,} rows), interleaved in one run; "
+        "buffers (shared hit + read) and rows scanned from EXPLAIN (ANALYZE, BUFFERS) of the "
+        "first queries, the store's count of the scope included:",
+        "",
+        "| scope | statement | p50 / p95 ms | buffers p50 / p95 | rows scanned p50 / p95 "
+        "| plans using GIN | hits differing |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, cell in cmp.items():
+        if not isinstance(cell, dict):
+            continue
+        for name in ("before", "after"):
+            c = cell[name]
+            b, rows = c["buffers"], c["rows_scanned"]
+            lines.append(
+                f"| {label.replace('_', ', one ').replace('one tenant', 'whole tenant')} "
+                f"| {'before' if name == 'before' else 'store (after)'} "
+                f"| {_pp(c)} | {_num(b['p50'])} / {_num(b['p95'])} "
+                f"| {_num(rows['p50'])} / {_num(rows['p95'])} "
+                f"| {c['plans_with_gin']} of {c['explained']} "
+                f"| {cell['hits_differing'] if name == 'after' else ''} |"
+            )
+    return [*lines, ""]
 
 
 def _table(r: dict[str, Any], table: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tessera_server.config import load_settings
-from tessera_server.engine.records import EpisodePool, EpisodeRecord, FilterSpec, Scope
+from tessera_server.engine.records import EpisodePool, EpisodeRecord, FilterSpec, Scope, TurnRecord
 from tessera_server.store import open_store
 
 psycopg = pytest.importorskip("psycopg")
@@ -163,42 +163,99 @@ def test_hnsw_with_iterative_scans_keeps_scoped_knn_complete(pg_url: str) -> Non
     store.close()
 
 
-def test_word_search_reads_a_small_scope_by_its_rows_with_the_same_answer(pg_url: str) -> None:
-    """A scope of at most `exact_max` rows is matched on its own rows (the scope's index),
-    a larger one through the tenant's word index: both give the same in-scope ranking."""
-    words = ["tea", "garden", "piano", "lisbon", "rain", "dog", "chairs", "wedding"]
-    small, large = PostgresStore(pg_url, DIM), PostgresStore(pg_url, DIM, exact_max=0)
-    small.migrate()
-    tenant, _ = small.ensure_tenant("acme", T0)
-    users = 12
-    with small.transaction():
-        for i in range(users * 20):
-            # Each user has every word, in one to three of its episodes' texts.
-            text = " ".join([words[(i // users) % len(words)]] + words[: i % 3])
-            small.insert_episode(
+def _index_scans(store: PostgresStore, index: str) -> int:
+    """How often this transaction has read an index so far (the store joins it)."""
+    conn = store.db.active
+    assert conn is not None
+    row = conn.execute("SELECT pg_stat_get_xact_numscans(%s::regclass) AS n", (index,)).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def test_word_search_within_a_small_scope_reads_its_rows_not_the_tables_postings(
+    pg_url: str,
+) -> None:
+    """The rule: a word search whose scope holds at most `lexical_scan_max` rows (one user)
+    matches that scope's rows, read through its btree index, and never walks the table-wide
+    GIN postings, however selective the words look to the planner; a larger scope (the whole
+    tenant) is served by the GIN index. Both give the same hits with the same scores."""
+    store = PostgresStore(pg_url, DIM)
+    store.migrate()
+    tenant, _ = store.ensure_tenant("acme", T0)
+    rng = np.random.default_rng(3)
+    words = [
+        "apple",
+        "river",
+        "garden",
+        "music",
+        "travel",
+        "coffee",
+        "winter",
+        "friend",
+        "doctor",
+        "movie",
+    ]
+    with store.transaction():
+        for i in range(100):
+            # A word the planner sees as rare across the table ("zebra") beside common ones.
+            text = f"my {words[i % 10]} and {words[(i * 3) % 10]} today" + (
+                " zebra" if i % 25 == 0 else ""
+            )
+            vector = rng.standard_normal(DIM).astype(np.float32)
+            vector /= np.linalg.norm(vector)
+            store.insert_turn(
+                TurnRecord(tenant, "user3", None, f"t{i:03d}", "user", text, T0, {}, False, T0)
+            )
+            store.insert_episode(
                 EpisodeRecord(
                     id=f"ep_{i:05d}",
                     tenant_id=tenant,
-                    user_id=f"user{i % users}",
+                    user_id="user3",
                     session_id=None,
-                    kind="episode",
-                    text=f"{text} note {i}",
+                    kind="note",
+                    text=text,
                     role="user",
                     event_time=T0,
                     importance=0.5,
                     metadata={},
                     created_at=T0,
+                    embedding=vector,
                 )
             )
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        # 200 other users with the same rows: the words' postings span the whole table.
+        conn.execute(
+            "INSERT INTO episodes (id, tenant_id, user_id, session_id, kind, text, role, "
+            "event_time, importance, metadata, meta, pinned, attrs, embedding, created_at) "
+            "SELECT e.id || '_' || g, tenant_id, 'other' || g, session_id, kind, text, role, "
+            "event_time, importance, metadata, meta, pinned, attrs, embedding, created_at "
+            "FROM episodes e, generate_series(1, 200) g"
+        )
+        conn.execute(
+            "INSERT INTO turns (tenant_id, user_id, session_id, turn_id, role, content, "
+            "event_time, metadata, infer, created_at) SELECT tenant_id, 'other' || g, "
+            "session_id, turn_id, role, content, event_time, metadata, infer, created_at "
+            "FROM turns t, generate_series(1, 200) g"
+        )
+        conn.execute("VACUUM ANALYZE episodes, turns")
+    gin = PostgresStore(pg_url, DIM, lexical_scan_max=0)  # every scope asks the GIN index
+    terms = ["zebra", "coffee"]
     try:
-        for user, terms in (("user3", ["tea", "piano"]), ("user7", ["rain"]), ("user0", ["x"])):
-            pool = EpisodePool(Scope(tenant, user, None), ("episode",))
-            got = small.lexical_episodes(pool, terms, 50)
-            assert got == large.lexical_episodes(pool, terms, 50)
-            found = small.get_episodes(Scope(tenant, user, None), [i for i, _ in got])
-            assert len(found) == len(got)  # every hit is the user's own
-            assert all(any(t in e.text.split() for t in terms) for e in found)
-            assert len(got) >= (2 if terms != ["x"] else 0)
+        for scope in (Scope(tenant, "user3", None), Scope(tenant, None, None)):
+            small = scope.user_id is not None
+            pool = EpisodePool(scope, ("note", "episode"))
+            with store.transaction():
+                seen = (_index_scans(store, "episodes_tsv"), _index_scans(store, "turns_tsv"))
+                episodes = store.lexical_episodes(pool, terms, 10)
+                turns = store.lexical_turns(scope, terms, 10)
+                read = (_index_scans(store, "episodes_tsv"), _index_scans(store, "turns_tsv"))
+            if small:
+                assert read == seen, "a one-user word search walked the table's postings"
+            else:
+                assert read[0] > seen[0] and read[1] > seen[1]
+            assert len(episodes) == len(turns) == 10
+            assert [s for _, s in episodes] == sorted((s for _, s in episodes), reverse=True)
+            assert episodes == gin.lexical_episodes(pool, terms, 10)
+            assert turns == gin.lexical_turns(scope, terms, 10)
     finally:
-        small.close()
-        large.close()
+        gin.close()
+        store.close()

@@ -37,9 +37,8 @@ class Settings(BaseSettings):
     postgres_exact_search_rows: int = Field(
         10_000,
         ge=0,
-        description="PostgreSQL: a search among at most this many candidate rows (its scope "
-        "and filters) reads those rows: its vector search is exact and its words are matched on "
-        "them; larger ones use the HNSW index (approximate) and the tenant's word index.",
+        description="PostgreSQL: a vector search among at most this many candidate rows (its "
+        "scope and filters) is exact; larger ones use the HNSW index (approximate).",
     )
     sqlite_cache_mb: int = Field(
         1024,

