@@ -21,6 +21,7 @@ from tessera_server.providers.embedder.minilm import (
     BATCH,
     BATCH_TOKENS,
     CROWDED_SECONDS,
+    MAX_PADDING,
     MAX_TOKENS,
     MIN_BATCH,
     MiniLMEmbedder,
@@ -138,6 +139,22 @@ def test_runs_hold_every_text_once_within_the_caps() -> None:
     assert len(batches[0]) == BATCH
     assert BATCH_TOKENS // 10 in [len(b) for b in batches if lengths[b[0]] == 10]
     assert [len(b) for b in batches if lengths[b[-1]] >= 200][:2] == [MIN_BATCH, MIN_BATCH]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_runs_of_mixed_lengths_pad_little(seed: int) -> None:
+    """A run never holds more than MAX_PADDING padded tokens per real one: a text much longer
+    than the run so far starts its own (padding costs the model as much as real tokens)."""
+    rng = np.random.default_rng(seed)
+    lengths = [int(n) for n in rng.integers(3, MAX_TOKENS + 1, size=int(rng.integers(2, 80)))]
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches = _batches(order, lengths)
+    assert [i for b in batches for i in b] == order
+    for batch in batches:
+        real = sum(lengths[i] for i in batch)
+        assert len(batch) * max(lengths[i] for i in batch) <= MAX_PADDING * real
+    # Three short turns and a long one: four runs' worth of padding before, two runs now.
+    assert _batches([0, 1, 2, 3], [10, 12, 14, 250]) == [[0, 1, 2], [3]]
 
 
 def test_concurrent_queries_get_their_own_vectors(embedder: MiniLMEmbedder) -> None:

@@ -41,6 +41,12 @@ BATCH_TOKENS = 512
 # token cap, 9-10 % slower than four (OpenVINO bfloat16, 1,000 long answers); short texts are
 # unaffected. Four texts of 256 tokens keep the attention tensors near 12 MB.
 MIN_BATCH = 4
+# Padded tokens a run may hold per real token: the next text starts a run of its own when
+# joining would pass it. Every padded position costs the model as much as a real one, and
+# without the cap a run of chat turns of mixed lengths (a batch, concurrent adds combined, a
+# fairness chunk) took MIN_BATCH texts however unequal; a tighter cap makes more, smaller runs
+# (bench/results/ingest-postgres-wave5.md).
+MAX_PADDING = 1.25
 # Calls of at most this many texts (search queries) made while the model is busy wait and
 # then run together in one batch: on two cores eight short queries embed in one run at
 # about half the time per query of eight runs, so concurrent searches queue less.
@@ -220,19 +226,24 @@ def _load_graph(threads: int, runtime: str, precision: str, fused: bool) -> Enco
 
 
 def _batches(order: list[int], lengths: list[int]) -> list[list[int]]:
-    """Split length-sorted indexes into batches of at most BATCH texts and, past MIN_BATCH
-    texts, BATCH_TOKENS padded tokens. The token cap also bounds the attention tensors (batch
-    x heads x len^2): 32 texts of 256 tokens made onnxruntime's arena hold over a gigabyte."""
+    """Split length-sorted indexes into batches of at most BATCH texts, MAX_PADDING padded
+    tokens per real one and, past MIN_BATCH texts, BATCH_TOKENS padded tokens. The token cap
+    also bounds the attention tensors (batch x heads x len^2): 32 texts of 256 tokens made
+    onnxruntime's arena hold over a gigabyte."""
     batches: list[list[int]] = []
     current: list[int] = []
+    real = 0  # the current batch's tokens before padding
     for i in order:
         padded = (len(current) + 1) * lengths[i]
         if current and (
-            len(current) >= BATCH or (padded > BATCH_TOKENS and len(current) >= MIN_BATCH)
+            len(current) >= BATCH
+            or (padded > BATCH_TOKENS and len(current) >= MIN_BATCH)
+            or padded > MAX_PADDING * (real + lengths[i])
         ):
             batches.append(current)
-            current = []
+            current, real = [], 0
         current.append(i)
+        real += lengths[i]
     if current:
         batches.append(current)
     return batches
