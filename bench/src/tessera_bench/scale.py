@@ -104,6 +104,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pool and --seed (kept with --keep): migrate it and measure, without loading again",
     )
     p.add_argument(
+        "--reference-src",
+        type=Path,
+        default=None,
+        help="a source folder of tessera_server from other code (e.g. `git archive` of an "
+        "older commit's packages/tessera-server/src): a second service runs it on the same "
+        "database and one-client searches (rerank off) alternate between the two, same bodies",
+    )
+    p.add_argument(
         "--loaded-by",
         default=None,
         help="with --database: the name of the run that loaded it, whose load figures (time, "
@@ -551,6 +559,24 @@ def timed_calls(
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             latencies = list(pool.map(one, bodies))
     return summarise(latencies, time.perf_counter() - started)
+
+
+def interleaved_calls(
+    clients: dict[str, Client], path: str, bodies: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """Each body sent to every client in turn (the order alternating per body), one at a
+    time: services compared under the same load, on the same requests."""
+    names = list(clients)
+    for body in bodies[:2]:  # warm-up, not counted
+        for name in names:
+            clients[name].post(path, body)
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    for i, body in enumerate(bodies):
+        for name in names if i % 2 == 0 else reversed(names):
+            t0 = time.perf_counter()
+            clients[name].post(path, body)
+            latencies[name].append(time.perf_counter() - t0)
+    return {name: summarise(latencies[name]) for name in names}
 
 
 def search_bodies(
@@ -1250,6 +1276,37 @@ def _search_cells(
     return search
 
 
+def _reference_cell(
+    args: argparse.Namespace,
+    work: Path,
+    extra_env: dict[str, str],
+    client: Client,
+    population: Population,
+    questions: list[str],
+) -> dict[str, Any]:
+    """One-client searches (rerank off) alternating between this code's service and one
+    running `--reference-src`, on the same database and the same bodies."""
+    from tessera_server.testing import run_service
+
+    env = {**extra_env, "PYTHONPATH": str(Path(args.reference_src).resolve())}
+    bodies = search_bodies(
+        random.Random(args.seed + 2), population, questions, args.searches, top_k=args.top_k
+    )
+    with run_service(work / "reference", env=env, tenant=TENANT) as ref:
+        other = Client(ref.base_url, ref.api_key)
+        try:
+            cells = interleaved_calls({"current": client, "reference": other}, "/v1/search", bodies)
+        finally:
+            other.close()
+    out = {
+        "reference_src": str(args.reference_src),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        **cells,
+    }
+    log.info("search interleaved with the reference code: %s", out)
+    return out
+
+
 def run_scale(args: argparse.Namespace) -> int:
     from tessera_server.testing import run_cli, run_service, service_env
 
@@ -1325,6 +1382,10 @@ def run_scale(args: argparse.Namespace) -> int:
                     settle(lambda: [client.post("/v1/search", b) for b in warm], args.settle)
                 doc["settle_seconds"] = args.settle
                 doc["search"] = _search_cells(args, client, population, questions, concurrency, rng)
+                if args.reference_src:
+                    doc["search_interleaved"] = _reference_cell(
+                        args, work, extra_env, client, population, questions
+                    )
                 qbodies = search_bodies(rng, population, questions, args.queries, mode="chat")
                 doc["query"] = {"chat_c1": timed_calls(client, "/v1/query", qbodies, 1)}
                 log.info("query: %s", doc["query"])
@@ -1438,6 +1499,17 @@ def scale_markdown(runs: Sequence[dict[str, Any]]) -> str:
         row(
             f"search calls/s, rerank off, {c} client(s)",
             [_num(get(r, "search", "rerank_off", f"c{c}", "per_second"), 1) for r in runs],
+        )
+    if any(get(r, "search_interleaved") for r in runs):
+        row(
+            "search p50 / p95 ms, rerank off, 1 client, alternating with the reference code",
+            [
+                f"{_pp(get(r, 'search_interleaved', 'current'))} "
+                f"(reference {_pp(get(r, 'search_interleaved', 'reference'))})"
+                if get(r, "search_interleaved")
+                else "-"
+                for r in runs
+            ],
         )
     row("query (chat) p50 / p95 ms", [_pp(get(r, "query", "chat_c1")) for r in runs])
     row(
