@@ -1443,18 +1443,19 @@ def _num(x: Any, places: int = 0) -> str:
 RESULT_STEMS = ("scale-postgres", "scale-sqlite", "scale-sqlite-1m")
 
 
-def load_runs(out_dir: Path, current: str | None = None) -> list[dict[str, Any]]:
+def load_runs(out_dir: Path, current: str | Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The runs shown side by side: `scale-postgres`, `scale-sqlite` and `scale-sqlite-1m`
-    (a SQLite run at PostgreSQL's scale that stopped after the load), or `current` in place
-    of the run of its backend."""
+    (a SQLite run at PostgreSQL's scale that stopped after the load), or the run(s) named by
+    `current` in place of the run of their backend."""
     runs: dict[str, dict[str, Any]] = {}
     for stem in RESULT_STEMS:
         path = out_dir / f"{stem}.json"
         if path.exists():
             runs[stem] = json.loads(path.read_text(encoding="utf-8"))
-    if current and current not in RESULT_STEMS and (out_dir / f"{current}.json").exists():
-        doc = json.loads((out_dir / f"{current}.json").read_text(encoding="utf-8"))
-        runs[f"scale-{doc.get('backend')}"] = doc
+    for name in [current] if isinstance(current, str) else list(current or ()):
+        if name not in RESULT_STEMS and (out_dir / f"{name}.json").exists():
+            doc = json.loads((out_dir / f"{name}.json").read_text(encoding="utf-8"))
+            runs[f"scale-{doc.get('backend')}"] = doc
     return [runs[s] for s in RESULT_STEMS if s in runs]
 
 
@@ -1715,7 +1716,7 @@ def scale_plot(runs: Sequence[dict[str, Any]], path: Path) -> None:
 
 
 def write_scale_report(
-    out_dir: Path, *, current: str | None = None, plot: bool = True
+    out_dir: Path, *, current: str | Sequence[str] | None = None, plot: bool = True
 ) -> list[Path]:
     runs = load_runs(out_dir, current)
     md = out_dir / "scale.md"
