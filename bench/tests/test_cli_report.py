@@ -47,6 +47,8 @@ def test_locomo_baseline_run_writes_json_markdown_and_plot(
             assert 0.0 <= entry[key] <= 1.0
         assert entry["unresolved_evidence"] == 2
         assert entry["questions"] == 5
+        # Perfectly ordering the first hits can only raise recall within the budget.
+        assert entry["recall@budget500"] <= entry["recall@budget500_first30"] <= 1.0
         assert set(entry["by_category"]) == {"1", "2", "3", "4"}
     assert doc["data"]["unresolved_ids"] == ["conv-a:D9:9", "conv-a:D"]
     assert doc["settings"]["budget_policy"] == "fit"
@@ -54,6 +56,7 @@ def test_locomo_baseline_run_writes_json_markdown_and_plot(
     assert doc["ratios_vs_best_baseline"] == {}
     md = (out / "locomo.md").read_text()
     assert "| rrf |" in md and "recall@budget500" in md
+    assert "**Order or reach: recall@budget500 as ranked / with the first 30 hits" in md
     assert (out / "locomo-recall.png").stat().st_size > 1000
     details = json.loads((tmp_path / "work" / "locomo.questions.json").read_text())
     assert len(details["bm25"]) == 5

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from tessera_bench.cli import main
-from tessera_bench.ingest import Variant, parse_variant, turn_bodies
+from tessera_bench.ingest import Variant, add_requests, parse_variant, turn_bodies
 
 
 def test_a_variant_names_a_source_tree_and_settings() -> None:
@@ -20,7 +20,10 @@ def test_a_variant_names_a_source_tree_and_settings() -> None:
     assert v == Variant("old", "/src/old", {"TESSERA_TURN_PART_CHARS": "5000"})
     pg = parse_variant("pg:backend=postgres,workers=2")
     assert (pg.backend, pg.workers) == ("postgres", 2)
-    for bad in (":tree=/x", "x:tree", "x:PATH=/y", "x:backend=mysql", "x:workers=0"):
+    many = parse_variant("many:clients=8,adds=single,processes=2")
+    assert (many.clients, many.single, many.processes) == (8, True, 2)
+    bad_items = ("x:clients=0", "x:adds=some", "x:processes=")
+    for bad in (":tree=/x", "x:tree", "x:PATH=/y", "x:backend=mysql", "x:workers=0", *bad_items):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_variant(bad)
 
@@ -31,6 +34,19 @@ def test_every_variant_of_a_round_gets_the_same_turns() -> None:
     bodies = turn_bodies(texts, 3, 4, 9)
     assert [b["user_id"] for b in bodies] == ["ingest-0000", "ingest-0001", "ingest-0002"]
     assert [m["role"] for m in bodies[0]["messages"]] == ["user", "assistant"] * 2
+
+
+def test_single_adds_send_each_users_turns_in_order() -> None:
+    bodies = turn_bodies([f"text {i}" for i in range(50)], 2, 3, 9)
+    assert add_requests(bodies, single=False) == [[("/v1/memories:batch", b)] for b in bodies]
+    users = add_requests(bodies, single=True)
+    assert [[body["turn_id"] for _, body in user] for user in users] == [
+        ["t000", "t001", "t002"]
+    ] * 2
+    path, body = users[1][2]
+    message = bodies[1]["messages"][2]
+    assert path == "/v1/memories"
+    assert body == {"user_id": "ingest-0001", "infer": True, "mode": "async", **message}
 
 
 @pytest.mark.slow  # two services and two workers: left out of the fast lane (CI runs it)

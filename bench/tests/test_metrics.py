@@ -7,6 +7,7 @@ from tessera_bench.metrics import (
     Hit,
     aggregate,
     covered,
+    evidence_first,
     question_metrics,
     recall_at_budget,
     recall_at_k,
@@ -131,3 +132,24 @@ def test_aggregate_macro_averages_over_questions_and_groups() -> None:
     assert groups["1"]["recall@10"] == pytest.approx(0.5)
     assert groups["2"]["recall@10"] == pytest.approx(0.5)
     assert groups["2"]["questions"] == 2
+
+
+def test_evidence_first_keeps_the_first_hits_holding_evidence_shortest_first() -> None:
+    hits = [hit(300, "x"), hit(200, "a"), hit(40, "b", "y"), hit(10, "z"), hit(5, "c")]
+    evidence = frozenset({"a", "b", "c"})
+    # Only the first four count: "c" (fifth) is beyond reach, however short it is.
+    assert [h.sources for h in evidence_first(evidence, hits, 4)] == [("b", "y"), ("a",)]
+    # As ranked, the 300-word miss fills the budget before "a"; reordered, both fit.
+    assert recall_at_budget(evidence, hits, 250) == 0.0
+    figures = question_metrics(evidence, hits, budgets=(250,), ks=(), reordered=(250, 4))
+    assert figures["recall@budget250_first4"] == pytest.approx(2 / 3)
+
+
+def test_reordered_recall_is_never_below_the_ranked_one() -> None:
+    hits = [hit(30, "a"), hit(60, "x"), hit(30, "b"), hit(30, "c")]
+    evidence = frozenset({"a", "b", "c"})
+    for budget in (0, 30, 60, 100, 200):
+        for first in (1, 2, 3, 4):
+            ranked = recall_at_budget(evidence, hits[:first], budget)
+            best = recall_at_budget(evidence, evidence_first(evidence, hits, first), budget)
+            assert best >= ranked

@@ -264,6 +264,7 @@ def run_quality(args: argparse.Namespace) -> int:
         session_ks=spec.session_ks,
         policy=args.budget_policy,
         depth=args.depth,
+        reordered=spec.reordered,
     )
     wanted: list[str] = args.systems
     log.info(
@@ -323,7 +324,8 @@ def run_quality(args: argparse.Namespace) -> int:
                 top_k=args.top_k,
                 scope_prefix=prefix,
                 max_words=max(spec.budgets),
-                min_items=max(spec.ks),
+                # Enough hits for every k and for the reordered figure's first hits.
+                min_items=max((*spec.ks, spec.reordered[1] if spec.reordered else 0)),
                 ingest=not args.reuse_service,
             )
             for n in wanted:

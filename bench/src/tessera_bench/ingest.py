@@ -41,11 +41,14 @@ class Variant:
     env: dict[str, str] = field(default_factory=dict)
     backend: str = "sqlite"  # or "postgres": a new database on a throwaway server
     workers: int = 1  # `tessera worker` processes draining the jobs
+    clients: int = 1  # threads sending the adds at once (each user's turns stay in order)
+    single: bool = False  # each turn its own `POST /v1/memories` instead of a batch per user
+    processes: int = 1  # API processes (`tessera serve --workers N`)
 
 
 def parse_variant(text: str) -> Variant:
-    """`NAME[:ITEM,ITEM…]`, each item `tree=PATH`, `backend=sqlite|postgres`, `workers=N` or
-    `TESSERA_…=VALUE`."""
+    """`NAME[:ITEM,ITEM…]`, each item `tree=PATH`, `backend=sqlite|postgres`, `workers=N`,
+    `clients=N`, `adds=single|batch`, `processes=N` or `TESSERA_…=VALUE`."""
     name, _, rest = text.partition(":")
     if not name:
         raise argparse.ArgumentTypeError(f"a variant needs a name: {text!r}")
@@ -58,8 +61,10 @@ def parse_variant(text: str) -> Variant:
             variant.tree = value
         elif key == "backend" and value in ("sqlite", "postgres"):
             variant.backend = value
-        elif key == "workers" and value.isdigit() and int(value) >= 1:
-            variant.workers = int(value)
+        elif key in ("workers", "clients", "processes") and value.isdigit() and int(value) >= 1:
+            setattr(variant, key, int(value))
+        elif key == "adds" and value in ("single", "batch"):
+            variant.single = value == "single"
         elif key.startswith("TESSERA_"):
             variant.env[key] = value
         else:
@@ -73,7 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         type=parse_variant,
         default=[],
-        metavar="NAME[:tree=PATH,backend=postgres,workers=N,TESSERA_X=V]",
+        metavar="NAME[:tree=PATH,backend=postgres,workers=N,clients=N,adds=single,"
+        "processes=N,TESSERA_X=V]",
         help="a service to measure (repeatable; default: the current code alone)",
     )
     p.add_argument("--rounds", type=int, default=3, help="rounds (each runs every variant)")
@@ -102,6 +108,28 @@ def turn_bodies(texts: Sequence[str], users: int, turns: int, seed: int) -> list
             {"user_id": f"{USER_PREFIX}{u:04d}", "infer": True, "mode": "async", "messages": msgs}
         )
     return bodies
+
+
+def add_requests(bodies: Sequence[dict[str, Any]], single: bool) -> list[list[tuple[str, Any]]]:
+    """Each user's requests in order: its batch, or (`single`) one add per turn."""
+    if not single:
+        return [[("/v1/memories:batch", b)] for b in bodies]
+    keep = ("user_id", "infer", "mode")
+    return [
+        [("/v1/memories", {**{k: b[k] for k in keep}, **m}) for m in b["messages"]] for b in bodies
+    ]
+
+
+def send_adds(client: Any, users: list[list[tuple[str, Any]]], clients: int) -> None:
+    """Send every user's requests, `clients` users at a time, each user's in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one_user(requests: list[tuple[str, Any]]) -> None:
+        for path, body in requests:
+            client.post(path, body)
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one_user, users))
 
 
 def embedded_work(backend: str, db: str, prefix: str) -> dict[str, Any]:
@@ -199,7 +227,8 @@ def one_run(
     if variant.tree:
         env["PYTHONPATH"] = variant.tree
     turns = sum(len(b["messages"]) for b in bodies)
-    with run_service(work, env=env, tenant="bench") as handle:
+    requests = add_requests(bodies, variant.single)
+    with run_service(work, env=env, tenant="bench", workers=variant.processes) as handle:
         client = Client(handle.base_url, handle.api_key)
         try:
             warm_up(client)
@@ -207,8 +236,7 @@ def one_run(
             cpu0 = process_tree_cpu_s(handle.process.pid) or 0.0
             db0 = _cpu(db_pid)
             t0 = time.perf_counter()
-            for body in bodies:
-                client.post("/v1/memories:batch", body)
+            send_adds(client, requests, variant.clients)
             api_seconds = time.perf_counter() - t0
             api_cpu = (process_tree_cpu_s(handle.process.pid) or 0.0) - cpu0
             api_db_cpu = _cpu(db_pid) - db0
@@ -239,6 +267,9 @@ def one_run(
         "variant": variant.name,
         "backend": backend,
         "workers": variant.workers,
+        "clients": variant.clients,
+        "single": variant.single,
+        "processes": variant.processes,
         "turns": turns,
         "jobs": total_jobs,
         "api_add_turns_per_second": round(turns / api_seconds, 1),
@@ -309,8 +340,9 @@ def ingest_markdown(doc: dict[str, Any]) -> str:
         "",
         f"`{doc['command']}`",
         "",
-        f"{s['rounds']} rounds of {s['users']} users x {s['turns']} turns (async batch adds, "
-        "then the variant's `tessera worker` processes, one unless it says), every variant "
+        f"{s['rounds']} rounds of {s['users']} users x {s['turns']} turns (async adds, a batch "
+        "per user from one client unless the variant says otherwise, then the variant's "
+        "`tessera worker` processes, one unless it says), every variant "
         "on the same turns in each round, in alternating order; "
         f"{doc['machine']['cpu']}, {doc['machine']['cores']} cores. "
         "Medians over rounds; load average (1 min) before/after each run in the rounds table.",
@@ -357,6 +389,9 @@ def ingest_markdown(doc: dict[str, Any]) -> str:
                 *([f"tree {v['tree']}"] if v["tree"] else []),
                 *(["PostgreSQL"] if v.get("backend") == "postgres" else []),
                 *([f"{v['workers']} workers"] if v.get("workers", 1) > 1 else []),
+                *([f"{v['clients']} clients"] if v.get("clients", 1) > 1 else []),
+                *(["one add per turn"] if v.get("single") else []),
+                *([f"{v['processes']} API processes"] if v.get("processes", 1) > 1 else []),
                 *v["env_items"],
             ]
         )
@@ -443,6 +478,9 @@ def _doc(
                     "tree": v.tree,
                     "backend": v.backend,
                     "workers": v.workers,
+                    "clients": v.clients,
+                    "single": v.single,
+                    "processes": v.processes,
                     "env_items": [f"{k}={x}" for k, x in sorted(v.env.items())],
                 }
                 for v in variants

@@ -88,6 +88,23 @@ def recall_at_budget(
     return turn_recall(evidence, within_budget(hits, budget, policy))
 
 
+def evidence_first(
+    evidence: frozenset[str] | set[str], hits: Sequence[Hit], first: int
+) -> list[Hit]:
+    """The first ``first`` hits as a perfect reorder would put them: those holding evidence
+    first, fewest words first (then in their own order), the rest dropped.
+
+    Recall within a budget over this list says how much of a system's shortfall is order
+    (the evidence was among its first hits, ranked past the budget) rather than reach (the
+    evidence was not among them at all). Fewest-words-first is the greedy fill, not an exact
+    knapsack, so it is a near-ceiling, never above what the hits could reach in any order
+    within the budget.
+    """
+    holding = [(i, h) for i, h in enumerate(hits[:first]) if evidence & set(h.sources)]
+    holding.sort(key=lambda pair: (word_count(pair[1].text), pair[0]))
+    return [h for _, h in holding]
+
+
 def session_recall_any(
     gold_sessions: frozenset[str] | set[str],
     hits: Sequence[Hit],
@@ -112,17 +129,30 @@ def question_metrics(
     gold_sessions: frozenset[str] = frozenset(),
     session_of: Mapping[str, str] | None = None,
     session_ks: Sequence[int] = (),
+    reordered: tuple[int, int] | None = None,
 ) -> dict[str, float]:
-    """All per-question figures under the output key names (``recall@budget500`` …)."""
+    """All per-question figures under the output key names (``recall@budget500`` …).
+
+    ``reordered=(budget, first)`` adds ``recall@budget500_first30``: recall within the budget
+    had the first hits been perfectly ordered (:func:`evidence_first`)."""
     out: dict[str, float] = {}
     for budget in budgets:
         out[f"{prefix}@budget{budget}"] = recall_at_budget(evidence, hits, budget, policy)
     for k in ks:
         out[f"{prefix}@{k}"] = recall_at_k(evidence, hits, k)
+    if reordered is not None:
+        budget, first = reordered
+        out[reordered_key(prefix, budget, first)] = recall_at_budget(
+            evidence, evidence_first(evidence, hits, first), budget, policy
+        )
     if session_of is not None:
         for k in session_ks:
             out[f"recall_any@{k}"] = session_recall_any(gold_sessions, hits, k, session_of)
     return out
+
+
+def reordered_key(prefix: str, budget: int, first: int) -> str:
+    return f"{prefix}@budget{budget}_first{first}"
 
 
 def mean(values: Iterable[float]) -> float:

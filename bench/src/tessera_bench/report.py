@@ -16,6 +16,7 @@ from typing import Any
 
 from .data import LOCOMO_TUNE_CONVERSATIONS, PARTS, Dataset, file_sha256
 from .evaluate import Spec, SystemResult
+from .metrics import reordered_key
 
 #: The systems that count as raw-turn baselines when computing ratios.
 BASELINES = ("bm25", "dense", "rrf")
@@ -169,6 +170,7 @@ def quality_result(
             "session_ks": list(spec.session_ks),
             "budget_policy": spec.policy,
             "ranking_depth": spec.depth,
+            "reordered_budget_first": list(spec.reordered) if spec.reordered else None,
             "groups": dataset.category_names,
             **settings,
         },
@@ -289,6 +291,7 @@ def quality_markdown(doc: Mapping[str, Any]) -> str:
             per = entry.get(group_key, {})
             cells = [_fmt(per.get(g, {}).get(key)) for g in sorted(groups)]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += _reordered_markdown(doc, group_key, groups)
     unresolved = doc["data"].get("unresolved_evidence")
     if unresolved is not None:
         lines += [
@@ -308,6 +311,40 @@ def quality_markdown(doc: Mapping[str, Any]) -> str:
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _reordered_markdown(
+    doc: Mapping[str, Any], group_key: str, groups: Mapping[str, str]
+) -> list[str]:
+    """Recall within the budget had each system's first hits been perfectly ordered, beside
+    its own: the gap between the two is order, the rest is reach (metrics.evidence_first)."""
+    settings = doc["settings"]
+    reordered = settings.get("reordered_budget_first")
+    if not reordered:
+        return []
+    budget, first = reordered
+    prefix = settings["metric_prefix"]
+    own, best = f"{prefix}@budget{budget}", reordered_key(prefix, budget, first)
+    systems: Mapping[str, Mapping[str, Any]] = doc["systems"]
+    if not any(best in e for e in systems.values()):
+        return []
+    names = sorted(groups)
+    lines = [
+        "",
+        f"**Order or reach: {own} as ranked / with the first {first} hits perfectly ordered** "
+        "(the hits holding evidence first, fewest words first; the gap is order, what stays "
+        "missing was not among the first hits)",
+        "",
+        "| system | all | " + " | ".join(f"{g} {groups[g]}" for g in names) + " |",
+        "|---|---:|" + "---:|" * len(names),
+    ]
+    for name, entry in systems.items():
+        per = entry.get(group_key, {})
+        cells = [f"{_fmt(entry.get(own))} / {_fmt(entry.get(best))}"] + [
+            f"{_fmt(per.get(g, {}).get(own))} / {_fmt(per.get(g, {}).get(best))}" for g in names
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _parts_markdown(

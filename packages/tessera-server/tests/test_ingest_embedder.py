@@ -9,6 +9,7 @@ in float32, to a cosine of 0.9999 in bfloat16.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -19,6 +20,8 @@ from tessera_server.providers.embedder import Vectors, load_embedder
 from tessera_server.providers.embedder.minilm import (
     BATCH,
     BATCH_TOKENS,
+    CROWDED_SECONDS,
+    MAX_PADDING,
     MAX_TOKENS,
     MIN_BATCH,
     MiniLMEmbedder,
@@ -138,6 +141,22 @@ def test_runs_hold_every_text_once_within_the_caps() -> None:
     assert [len(b) for b in batches if lengths[b[-1]] >= 200][:2] == [MIN_BATCH, MIN_BATCH]
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_runs_of_mixed_lengths_pad_little(seed: int) -> None:
+    """A run never holds more than MAX_PADDING padded tokens per real one: a text much longer
+    than the run so far starts its own (padding costs the model as much as real tokens)."""
+    rng = np.random.default_rng(seed)
+    lengths = [int(n) for n in rng.integers(3, MAX_TOKENS + 1, size=int(rng.integers(2, 80)))]
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches = _batches(order, lengths)
+    assert [i for b in batches for i in b] == order
+    for batch in batches:
+        real = sum(lengths[i] for i in batch)
+        assert len(batch) * max(lengths[i] for i in batch) <= MAX_PADDING * real
+    # Three short turns and a long one: four runs' worth of padding before, two runs now.
+    assert _batches([0, 1, 2, 3], [10, 12, 14, 250]) == [[0, 1, 2], [3]]
+
+
 def test_concurrent_queries_get_their_own_vectors(embedder: MiniLMEmbedder) -> None:
     alone = [embedder.embed([t]) for t in TEXTS * 3]
     with ThreadPoolExecutor(8) as pool:
@@ -169,6 +188,54 @@ def test_calls_waiting_for_the_model_run_together() -> None:
         for n, future in zip((2, 3, 4), rest, strict=True):
             assert future.result()[:, 0].tolist() == [n, n + 10]
     assert len(runs) == 2 and sorted(r[0] for r in runs[1]) == [2, 3, 4, 12, 13, 14]
+
+
+def test_overlapping_calls_use_the_crowded_run_until_they_stop_overlapping() -> None:
+    now = [100.0]
+    started, release = threading.Event(), threading.Event()
+    used: list[str] = []
+
+    def runner(name: str) -> Callable[[list[list[int]]], Vectors]:
+        def run(rows: list[list[int]]) -> Vectors:
+            used.append(name)
+            if len(used) == 2:  # the first overlapping call holds the model a while
+                started.set()
+                release.wait(30)
+            return np.array([[float(r[0])] for r in rows], dtype=np.float32)
+
+        return run
+
+    combiner = _Combiner(runner("solo"), runner("crowded"), clock=lambda: now[0])
+    combiner.embed([[1]])  # alone: the model on every thread
+    with ThreadPoolExecutor(2) as pool:
+        holding = pool.submit(combiner.embed, [[2]])
+        assert started.wait(30)
+        overlapping = pool.submit(combiner.embed, [[3]])
+        while len(combiner._waiting) < 1:
+            threading.Event().wait(0.01)
+        release.set()
+        assert holding.result()[:, 0].tolist() == [2.0]
+        assert overlapping.result()[:, 0].tolist() == [3.0]
+    combiner.embed([[4]])  # alone again, but calls overlapped a moment ago
+    now[0] += CROWDED_SECONDS + 0.1
+    combiner.embed([[5]])
+    # The second call ran before any overlap; the third was the overlap; then crowded for a
+    # while, then solo.
+    assert used == ["solo", "solo", "crowded", "crowded", "solo"]
+
+
+def test_the_one_thread_copy_gives_the_same_vectors() -> None:
+    """Queries embedded while searches overlap run on the second copy of the model: a
+    search's results must not depend on which copy embedded its query."""
+    embedder = MiniLMEmbedder(threads=2)
+    assert embedder.shared_graph is not embedder.graph
+    rows = [e.ids for e in embedder._tokenizer.encode_batch(TEXTS)]
+    for row in rows:
+        assert np.array_equal(
+            embedder._embed_rows([row]), embedder._embed_rows([row], embedder.shared_graph)
+        )
+    one = MiniLMEmbedder(threads=1)
+    assert one.shared_graph is one.graph  # already on one thread: no second copy
 
 
 def test_a_failed_run_reaches_every_call_in_it() -> None:

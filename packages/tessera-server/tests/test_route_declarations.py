@@ -17,7 +17,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from tessera_server.api.deps import principal, single_query_values
 from tessera_server.api.policy import DEFAULT, Policy, declared, policies
 from tessera_server.app import ROUTERS
 
@@ -165,3 +167,29 @@ def test_policy_is_declared_not_matched_on_paths() -> None:
     assert multipart == {
         (sorted(r.methods)[0], r.path) for r in api_routes() if declared(r).body == "multipart"
     }
+
+
+def _runs_on_the_event_loop(call: Any) -> bool:
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(
+        getattr(call, "__call__", None)  # noqa: B004 (a dependency may be a callable instance)
+    )
+
+
+def _blocking_dependencies(dependant: Dependant) -> set[Any]:
+    found: set[Any] = set()
+    for sub in dependant.dependencies:
+        if sub.call is not None and not _runs_on_the_event_loop(sub.call):
+            found.add(sub.call)
+        found |= _blocking_dependencies(sub)
+    return found
+
+
+def test_only_dependencies_that_may_block_leave_the_event_loop() -> None:
+    """FastAPI runs a plain `def` dependency in the thread pool, a hand-off per dependency
+    per request. Only the key lookup (a database read) may block; everything else a request
+    depends on (the policy marker, the engine, the scope, the query check) is `async`."""
+    blocking: set[Any] = set()
+    for route in api_routes():
+        blocking |= _blocking_dependencies(route.dependant)
+    assert blocking == {principal}
+    assert _runs_on_the_event_loop(single_query_values)  # the app's own, on every route

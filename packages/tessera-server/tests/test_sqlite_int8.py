@@ -68,23 +68,51 @@ def test_approximate_scores_are_close_to_float32_ones() -> None:
         assert np.abs(approx - vectors @ query).max() < 5e-3
 
 
-def test_the_index_holds_one_byte_per_dimension(tmp_path: Path) -> None:
+def test_a_large_entry_holds_one_byte_per_dimension(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     conn = database(tmp_path / "a.db", clustered(rng, 100, 10))
-    index = DenseIndex(DIM, ann_min_rows=None)
+    index = DenseIndex(DIM, ann_min_rows=None, exact_rows_in_memory=999)
     snap = index.snapshot(conn, TABLE, SCOPE)
     assert snap.codes.dtype == np.int8 and snap.codes.shape == (1000, DIM)
+    assert snap.exact is None
     # Codes, per-row scales, the mask columns and keys: far below float32's 4 bytes a dimension.
     assert index.nbytes < 1000 * (DIM + 96)
 
 
+def test_a_small_entry_keeps_float32_until_it_grows_past_the_limit(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    vectors = clustered(rng, 100, 10)
+    conn = database(tmp_path / "a.db", vectors[:600])
+    index = DenseIndex(DIM, ann_min_rows=None, exact_rows_in_memory=800)
+    snap = index.snapshot(conn, TABLE, SCOPE)
+    assert snap.exact is not None and np.array_equal(snap.exact, vectors[:600])
+    assert index.nbytes >= 600 * DIM * 4  # counted against the cache's byte bound
+    conn.execute("BEGIN")
+    for i, vec in enumerate(vectors[600:], start=600):
+        conn.execute(
+            "INSERT INTO items (id, tenant_id, user_id, session_id, embedding, grp) "
+            "VALUES (?, 1, 'u', '', ?, 0)",
+            (f"i{i}", vec.tobytes()),
+        )
+    conn.execute("COMMIT")
+    grown = index.snapshot(conn, TABLE, SCOPE)
+    assert grown.size == 1000 and grown.exact is None
+    assert index.nbytes < 1000 * (DIM + 96)
+    # The snapshot taken before still answers from the vectors it holds.
+    assert snap.nearest(vectors[5], None, 1) == [(5, pytest.approx(1.0, abs=1e-6))]
+
+
+@pytest.mark.parametrize("in_memory", [True, False], ids=["float32-in-memory", "float32-read"])
 @pytest.mark.parametrize("limit", [1, 10, 50])
-def test_search_returns_the_float32_top_k_and_scores(tmp_path: Path, limit: int) -> None:
+def test_search_returns_the_float32_top_k_and_scores(
+    tmp_path: Path, limit: int, in_memory: bool
+) -> None:
     rng = np.random.default_rng(4)
     vectors = clustered(rng, 150, 20)  # 3,000 rows in clusters of 20 near-duplicates
     conn = database(tmp_path / "a.db", vectors)
-    index = DenseIndex(DIM, ann_min_rows=None)
+    index = DenseIndex(DIM, ann_min_rows=None, exact_rows_in_memory=5000 if in_memory else 0)
     snap = index.snapshot(conn, TABLE, SCOPE)
+    assert (snap.exact is not None) == in_memory
     groups = snap.extra[:, 0]
     # Queries near stored rows: their clusters hold the near-ties that must be ordered right.
     queries = vectors[rng.choice(len(vectors), 30)] + rng.standard_normal((30, DIM)) * 0.02

@@ -30,12 +30,20 @@ class Principal:
     max_label_chars: int = 256
 
 
-def memory(request: Request) -> Memory:
+def _engine(request: Request) -> Memory:
     engine: Memory = request.app.state.memory
     return engine
 
 
-def single_query_values(request: Request) -> None:
+# Dependencies that neither block nor wait are `async`: FastAPI runs a plain `def` one in the
+# thread pool, and each such hand-off cost a request a thread switch (five per search).
+
+
+async def memory(request: Request) -> Memory:
+    return _engine(request)
+
+
+async def single_query_values(request: Request) -> None:
     """No query parameter of this API takes several values: a repeated one is ambiguous
     (which `user_id` is the scope?), so it is refused instead of silently taking the last."""
     names = [name for name, _ in request.query_params.multi_items()]
@@ -68,7 +76,7 @@ def principal(
         raise ProblemError(
             401, "the Authorization header must be `Bearer tsk_live_…`", headers=AUTH_HINT
         )
-    engine = memory(request)
+    engine = _engine(request)
     record = engine.store.find_key(hash_key(token))
     if record is None or record.revoked_at is not None:
         raise ProblemError(
@@ -124,7 +132,9 @@ UserLabel = Annotated[str | None, Query(description="The memory's owner.")]
 SessionLabel = Annotated[str | None, Query(description="One session of the owner.")]
 
 
-def query_scope(who: Caller, user_id: UserLabel = None, session_id: SessionLabel = None) -> Scope:
+async def query_scope(
+    who: Caller, user_id: UserLabel = None, session_id: SessionLabel = None
+) -> Scope:
     """The scope a GET names in its query string."""
     return scope_of(who, user_id, session_id)
 

@@ -33,7 +33,7 @@ class Policy:
     body: BodyKind = "json"
     upload: bool = False
 
-    def __call__(self) -> None:
+    async def __call__(self) -> None:  # async: no trip to the thread pool (see deps.py)
         return None
 
     def accepts(self, content_type: str | None) -> bool:

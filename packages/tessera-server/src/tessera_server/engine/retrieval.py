@@ -142,16 +142,17 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
         # which apply to episode columns. A turn no episode holds yet ranks as itself while
         # it waits for consolidation (engine/pending.py), so a write is found at once.
         by_name = {arm.name: arm for arm in arms}
-        for name, turn_ranking in (
+        turn_rankings = (
             ("lexical turns", store.lexical_turns(scope, match, depth * 2) if match else []),
             ("dense turns", store.dense_turns(scope, qvec, depth * 2)),
-        ):
-            owners = store.episodes_of_turns(
-                scope, [pk for pk, _ in turn_ranking], SEARCHABLE_KINDS
-            )
-            unowned = of_turns(store, [pk for pk, _ in turn_ranking if pk not in owners])
-            for record in unowned.values():
-                waiting[record.id] = record
+        )
+        # The two arms' turns overlap: their episodes are looked up once, together.
+        ranked = list(dict.fromkeys(pk for _, ranking in turn_rankings for pk, _ in ranking))
+        owners = store.episodes_of_turns(scope, ranked, SEARCHABLE_KINDS)
+        unowned = of_turns(store, [pk for pk in ranked if pk not in owners])
+        for record in unowned.values():
+            waiting[record.id] = record
+        for name, turn_ranking in turn_rankings:
             same = by_name.get(name.replace("turns", "episodes"))
             best: dict[str, float] = {}
             for pk, score in turn_ranking:

@@ -7,7 +7,9 @@ OpenVINO by default (openvino_graph.py), or in onnxruntime (onnxruntime_graph.py
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +41,22 @@ BATCH_TOKENS = 512
 # token cap, 9-10 % slower than four (OpenVINO bfloat16, 1,000 long answers); short texts are
 # unaffected. Four texts of 256 tokens keep the attention tensors near 12 MB.
 MIN_BATCH = 4
+# Padded tokens a run may hold per real token: the next text starts a run of its own when
+# joining would pass it. Every padded position costs the model as much as a real one, and
+# without the cap a run of chat turns of mixed lengths (a batch, concurrent adds combined, a
+# fairness chunk) took MIN_BATCH texts however unequal; a tighter cap makes more, smaller runs
+# (bench/results/ingest-postgres-wave5.md).
+MAX_PADDING = 1.25
 # Calls of at most this many texts (search queries) made while the model is busy wait and
 # then run together in one batch: on two cores eight short queries embed in one run at
 # about half the time per query of eight runs, so concurrent searches queue less.
 COMBINE_TEXTS = 4
+# While calls overlap (and for this long after two last did), the combined runs go to a second
+# copy of the model on one thread: on two cores a query run on one thread cost 40-45 % less CPU
+# than on two (the threads wait for each other, more so on a busy box), and the other core is
+# then free for the rest of the searches. A lone caller keeps the model on every core, which
+# answers it sooner.
+CROWDED_SECONDS = 1.0
 VOCAB = Path(__file__).parent / "data" / "vocab.txt"
 
 
@@ -89,7 +103,17 @@ class MiniLMEmbedder:
         self._tokenizer = build_tokenizer()
         # The tokenizer object is not safe to share across threads while encoding.
         self._lock = threading.Lock()
-        self._combiner = _Combiner(self._embed_rows)
+        # The second copy for overlapping calls (`CROWDED_SECONDS`; about 50 MB), only where
+        # the first runs on more than one thread.
+        many_threads = threads != 1 and (os.cpu_count() or 1) > 1
+        self.shared_graph = (
+            _load_graph(1, runtime, precision, fused)
+            if combine_texts and many_threads
+            else self.graph
+        )
+        self._combiner = _Combiner(
+            self._embed_rows, lambda rows: self._embed_rows(rows, self.shared_graph)
+        )
         self._combine_texts = combine_texts
 
     def embed(self, texts: list[str]) -> Vectors:
@@ -104,18 +128,18 @@ class MiniLMEmbedder:
         release_free_memory()  # a batch's buffers are freed now: hand them back
         return vectors
 
-    def _embed_rows(self, rows: list[list[int]]) -> Vectors:
+    def _embed_rows(self, rows: list[list[int]], graph: EncoderGraph | None = None) -> Vectors:
         lengths = [len(r) for r in rows]
         # Shortest first, so each batch pads little; the output keeps the input's order.
         order = sorted(range(len(rows)), key=lambda i: lengths[i])
         out = np.empty((len(rows), self.dim), dtype=np.float32)
         for idx in _batches(order, lengths):
-            out[idx] = self._run([rows[i] for i in idx])
+            out[idx] = self._run([rows[i] for i in idx], graph or self.graph)
         return out
 
-    def _run(self, rows: list[list[int]]) -> Vectors:
+    def _run(self, rows: list[list[int]], graph: EncoderGraph) -> Vectors:
         ids, mask = pad_rows(rows)
-        hidden = self.graph.run(ids, mask)
+        hidden = graph.run(ids, mask)
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -130,30 +154,56 @@ class _Call:
     error: BaseException | None = None
 
 
+Run = Callable[[list[list[int]]], Vectors]
+
+
 class _Combiner:
     """Small embedding calls that arrive while one runs are run together by whichever of
     them gets the model next (the others find their vectors ready and return at once).
 
     A row's vector does not depend on the rows batched with it, so callers get what they
-    would alone, sooner under load; a lone call runs at once, as before.
+    would alone, sooner under load; a lone call runs at once, as before. Runs are made by
+    `solo`, or by `crowded` while calls overlap (`CROWDED_SECONDS`); one run at a time.
     """
 
-    def __init__(self, run: Callable[[list[list[int]]], Vectors]) -> None:
-        self._run = run
+    def __init__(
+        self, solo: Run, crowded: Run | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._solo = solo
+        self._crowded = crowded or solo
+        self._clock = clock
         self._turn = threading.Lock()  # held by the call running the model
         self._queue_lock = threading.Lock()
         self._waiting: list[_Call] = []
+        self._inside = 0  # calls between arriving and returning
+        self._crowded_until = float("-inf")
 
     def embed(self, rows: list[list[int]]) -> Vectors:
         call = _Call(rows)
         with self._queue_lock:
+            if self._inside:
+                self._crowded_until = self._clock() + CROWDED_SECONDS
+            self._inside += 1
             self._waiting.append(call)
+        try:
+            self._take_turn(call)
+        finally:
+            with self._queue_lock:
+                self._inside -= 1
+        if call.error is not None:
+            raise call.error
+        assert call.result is not None
+        return call.result
+
+    def _take_turn(self, call: _Call) -> None:
         with self._turn:
             if call.result is None and call.error is None:
                 with self._queue_lock:
                     calls, self._waiting = self._waiting, []
+                    crowded = self._clock() < self._crowded_until
+                run = self._crowded if crowded else self._solo
                 try:
-                    vectors = self._run([row for c in calls for row in c.rows])
+                    vectors = run([row for c in calls for row in c.rows])
                 except BaseException as exc:
                     for c in calls:
                         c.error = exc
@@ -162,10 +212,6 @@ class _Combiner:
                     for c in calls:
                         c.result = vectors[at : at + len(c.rows)]
                         at += len(c.rows)
-        if call.error is not None:
-            raise call.error
-        assert call.result is not None
-        return call.result
 
 
 def _load_graph(threads: int, runtime: str, precision: str, fused: bool) -> EncoderGraph:
@@ -180,19 +226,24 @@ def _load_graph(threads: int, runtime: str, precision: str, fused: bool) -> Enco
 
 
 def _batches(order: list[int], lengths: list[int]) -> list[list[int]]:
-    """Split length-sorted indexes into batches of at most BATCH texts and, past MIN_BATCH
-    texts, BATCH_TOKENS padded tokens. The token cap also bounds the attention tensors (batch
-    x heads x len^2): 32 texts of 256 tokens made onnxruntime's arena hold over a gigabyte."""
+    """Split length-sorted indexes into batches of at most BATCH texts, MAX_PADDING padded
+    tokens per real one and, past MIN_BATCH texts, BATCH_TOKENS padded tokens. The token cap
+    also bounds the attention tensors (batch x heads x len^2): 32 texts of 256 tokens made
+    onnxruntime's arena hold over a gigabyte."""
     batches: list[list[int]] = []
     current: list[int] = []
+    real = 0  # the current batch's tokens before padding
     for i in order:
         padded = (len(current) + 1) * lengths[i]
         if current and (
-            len(current) >= BATCH or (padded > BATCH_TOKENS and len(current) >= MIN_BATCH)
+            len(current) >= BATCH
+            or (padded > BATCH_TOKENS and len(current) >= MIN_BATCH)
+            or padded > MAX_PADDING * (real + lengths[i])
         ):
             batches.append(current)
-            current = []
+            current, real = [], 0
         current.append(i)
+        real += lengths[i]
     if current:
         batches.append(current)
     return batches

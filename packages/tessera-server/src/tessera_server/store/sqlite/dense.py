@@ -14,8 +14,10 @@ BM25 over the scope's own postings takes a few ms. Vectors are scanned in full (
 row's code) up to `ann.ANN_MIN_ROWS` allowed rows; past that an entry also gets an HNSW
 graph (`ann.Graph`), built and kept up to date by one background thread per index, which
 proposes candidates instead. Either way the best candidates by code are scored again
-against their float32 vectors, read from the database by primary key, so a search returns
-float32 scores. Rows the graph does not hold yet (new, or changed since) are scanned beside
+against their float32 vectors, so a search returns float32 scores: an entry of at most
+`EXACT_ROWS_IN_MEMORY` rows keeps those beside its codes (a few MB, and reading them back
+from the database cost a search more CPU than the int8 scan saved), a larger one reads them
+from the database by primary key. Rows the graph does not hold yet (new, or changed since) are scanned beside
 it, and searches scan every row until a graph is ready, so the switch is invisible except
 for speed.
 """
@@ -69,7 +71,10 @@ class _Matrix:
     size: int = 0
     with_vector: int = 0
     ids: list[str] = field(default_factory=list)
+    # Rows up to which the float32 vectors are kept too (`exact`); past it they are dropped.
+    exact_limit: int = 0
     codes: Codes = field(init=False)  # the vectors as int8 codes (`int8.py`), row by row
+    exact: Vector | None = field(init=False)  # float32 rows (zeros where none), while kept
     scales: Scales = field(init=False)
     extra: Extra = field(init=False)
     has_vector: Mask = field(init=False)
@@ -84,6 +89,7 @@ class _Matrix:
     def __post_init__(self) -> None:
         # Empty until the first row: a scope with nothing in it costs next to nothing.
         self.codes = np.zeros((0, self.dim), np.int8)
+        self.exact = np.zeros((0, self.dim), np.float32) if self.exact_limit else None
         self.scales = np.zeros(0, np.float32)
         self.extra = np.zeros((0, self.width), np.float64)
         self.has_vector = np.zeros(0, np.bool_)
@@ -91,11 +97,17 @@ class _Matrix:
         self.in_graph = np.zeros(0, np.bool_)
 
     def reserve(self, needed: int) -> None:
+        if self.exact is not None and needed > self.exact_limit:
+            self.exact = None  # a big scope: its float32 vectors are read from the database
         if needed <= len(self.codes):
             return
         size = max(needed, len(self.codes) + max(64, len(self.codes) // 2))
         codes = np.zeros((size, self.dim), np.int8)
         codes[: self.size] = self.codes[: self.size]
+        if self.exact is not None:
+            exact = np.zeros((min(size, self.exact_limit), self.dim), np.float32)
+            exact[: self.size] = self.exact[: self.size]
+            self.exact = exact
         scales = np.ones(size, np.float32)
         scales[: self.size] = self.scales[: self.size]
         extra = np.zeros((size, self.width), np.float64)
@@ -119,8 +131,11 @@ class _Matrix:
         present = np.fromiter((b is not None for b in blobs), np.bool_, len(blobs))
         if present.any():
             data = b"".join(b for b in blobs if b is not None)
-            codes, scales = quantize(np.frombuffer(data, dtype=np.float32).reshape(-1, self.dim))
+            vectors = np.frombuffer(data, dtype=np.float32).reshape(-1, self.dim)
+            codes, scales = quantize(vectors)
             self.codes[start:end][present] = codes
+            if self.exact is not None:
+                self.exact[start:end][present] = vectors
             self.scales[start:end][present] = scales
         self.has_vector[start:end] = present
         self.pks[start:end] = [int(row["pk"]) for row in rows]
@@ -155,6 +170,7 @@ class _Matrix:
             codes=self.codes[:n],
             scales=self.scales[:n],
             read=read,
+            exact=None if self.exact is None else self.exact[:n],
             extra=self.extra[:n],
             has_vector=None if self.with_vector == n else self.has_vector[:n],
             lexical=self.lexical.snapshot() if self.lexical is not None else None,
@@ -194,7 +210,9 @@ class _Matrix:
 
     @property
     def nbytes(self) -> int:
-        held = self.codes.nbytes + self.scales.nbytes + self.extra.nbytes + self.has_vector.nbytes
+        held = self.codes.nbytes + self.scales.nbytes
+        held += 0 if self.exact is None else self.exact.nbytes
+        held += self.extra.nbytes + self.has_vector.nbytes
         held += self.pks.nbytes + self.in_graph.nbytes
         if self.graph is not None:
             held += self.graph.nbytes
@@ -215,6 +233,7 @@ class Snapshot:
     codes: Codes  # the vectors, approximately (`int8.py`): they choose candidates
     scales: Scales
     read: VectorReader  # the exact float32 vectors, from the database: they score them
+    exact: Vector | None  # or those vectors, held in memory (small entries)
     extra: Extra
     has_vector: Mask | None  # None when every row has a vector
     lexical: LexicalSnapshot | None
@@ -279,6 +298,11 @@ class Snapshot:
         now: (the rows that still have one, their vectors)."""
         if not len(rows):
             return rows, np.zeros((0, self.codes.shape[1]), np.float32)
+        if self.exact is not None:
+            # Rows changed since are not in this snapshot (they rebuild the entry), and rows
+            # removed lose `has_vector` (`_Matrix.remove`), as a read would drop them.
+            held = rows if self.has_vector is None else rows[self.has_vector[rows]]
+            return held, self.exact[held]
         keys, vectors = self.read(self.pks[rows])
         at = np.minimum(np.searchsorted(self.pks, keys), self.size - 1)
         held = self.pks[at] == keys
@@ -315,6 +339,11 @@ BATCH_ROWS = 8192  # rows read and appended at a time, which bounds a first load
 # A scope of 100k memories holds about 75 MB per table (int8 codes 38 MB, words 35 MB), and
 # past `ANN_MIN_ROWS` rows a graph of about 85 MB more (int8 vectors and links).
 MAX_CACHED_BYTES = 1 << 30
+# Entries of at most this many rows keep their float32 vectors beside the codes (31 MB per
+# table at the most, counted against MAX_CACHED_BYTES), so re-scoring candidates reads no
+# rows: at 10k memories that read was about a fifth of a search's CPU in the store. Larger
+# entries, whose memory the int8 codes are there to save, read them from the database.
+EXACT_ROWS_IN_MEMORY = 20_000
 # Rows the graph lacks are scanned exactly beside it; past this many, the background thread
 # adds them, CATCH_UP_ROWS at a time (searches of that entry wait for one such step).
 CATCH_UP_AT = 1024
@@ -339,11 +368,13 @@ class DenseIndex:
         max_bytes: int = MAX_CACHED_BYTES,
         ann_min_rows: int | None = ANN_MIN_ROWS,
         build_threads: int | None = None,
+        exact_rows_in_memory: int = EXACT_ROWS_IN_MEMORY,
     ) -> None:
         self.dim = dim
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.ann_min_rows = ann_min_rows
+        self.exact_rows_in_memory = exact_rows_in_memory
         self.build_threads = build_threads or max(1, (os.cpu_count() or 2) // 2)
         self._cache: OrderedDict[Key, _Matrix] = OrderedDict()
         self._bytes: dict[Key, int] = {}
@@ -395,7 +426,13 @@ class DenseIndex:
             rebuilt = cached is None or cached.generation != generation
             if cached is None or cached.generation != generation:
                 lexical = Postings() if spec.text_column is not None else None
-                cached = _Matrix(generation, self.dim, len(spec.extra_columns), lexical)
+                cached = _Matrix(
+                    generation,
+                    self.dim,
+                    len(spec.extra_columns),
+                    lexical,
+                    exact_limit=self.exact_rows_in_memory,
+                )
                 self._cache[key] = cached
             self._cache.move_to_end(key)
             filters: list[tuple[str, object]] = [("tenant_id", scope.tenant_id)]
@@ -661,4 +698,5 @@ def top_k(
     k = min(k, scores.size)
     part = np.argpartition(-scores, k - 1)[:k]
     order = part[np.argsort(-scores[part], kind="stable")]
-    return [int(i) for i in order if np.isfinite(scores[i])]
+    kept: list[int] = order[np.isfinite(scores[order])].tolist()
+    return kept

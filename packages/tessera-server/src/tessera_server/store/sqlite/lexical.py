@@ -301,17 +301,20 @@ class Postings:
 
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         """Known term ids of query terms, one per token (repeats kept, as FTS5 would)."""
+        found = [word for term in terms[:MAX_QUERY_TERMS] for word in words(term)]
+        if not found:
+            return []
+        # All of them hashed in one pass: a word's hash does not depend on where it stands.
+        _, _, hashes = _hash_words(b" ".join(found))
+        tids, known = self._lookup(hashes)
         out: list[int] = []
-        for term in terms[:MAX_QUERY_TERMS]:
-            for word in words(term):
-                _, _, hashes = _hash_words(word)
-                tids, known = self._lookup(hashes)
-                if len(known) and bool(known[0]):
-                    out.append(int(tids[0]))
-                else:
-                    tid = self.stems.get(stem(word.decode("utf-8", "replace")))
-                    if tid is not None:
-                        out.append(tid)
+        for word, tid, hit in zip(found, tids.tolist(), known.tolist(), strict=True):
+            if hit:
+                out.append(int(tid))
+            else:
+                stemmed = self.stems.get(stem(word.decode("utf-8", "replace")))
+                if stemmed is not None:
+                    out.append(stemmed)
         return out
 
     # -- appending ---------------------------------------------------------------------
