@@ -104,6 +104,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pool and --seed (kept with --keep): migrate it and measure, without loading again",
     )
     p.add_argument(
+        "--reference-src",
+        type=Path,
+        default=None,
+        help="a source folder of tessera_server from other code (e.g. `git archive` of an "
+        "older commit's packages/tessera-server/src): a second service runs it on the same "
+        "database and one-client searches (rerank off) alternate between the two, same bodies",
+    )
+    p.add_argument(
         "--loaded-by",
         default=None,
         help="with --database: the name of the run that loaded it, whose load figures (time, "
@@ -553,6 +561,24 @@ def timed_calls(
     return summarise(latencies, time.perf_counter() - started)
 
 
+def interleaved_calls(
+    clients: dict[str, Client], path: str, bodies: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """Each body sent to every client in turn (the order alternating per body), one at a
+    time: services compared under the same load, on the same requests."""
+    names = list(clients)
+    for body in bodies[:2]:  # warm-up, not counted
+        for name in names:
+            clients[name].post(path, body)
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    for i, body in enumerate(bodies):
+        for name in names if i % 2 == 0 else reversed(names):
+            t0 = time.perf_counter()
+            clients[name].post(path, body)
+            latencies[name].append(time.perf_counter() - t0)
+    return {name: summarise(latencies[name]) for name in names}
+
+
 def search_bodies(
     rng: random.Random, population: Population, questions: Sequence[str], n: int, **extra: Any
 ) -> list[dict[str, Any]]:
@@ -894,18 +920,17 @@ def pg_lexical_compare(
             if i < explain_n:
                 with store.db.read() as conn:
                     plans["before"].append(_plan_totals(conn, before_sql, before_args))
-                    count_sql = (
-                        f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} x WHERE {where} "
-                        "LIMIT %s) c"
-                    )
-                    count_args = [*params, store.lexical_scan_max + 1]
-                    counted = _plan_totals(conn, count_sql, count_args)
-                    row = conn.execute(count_sql, count_args).fetchone()
-                    scan = int(row["n"]) <= store.lexical_scan_max
-                    after_sql = lexical_sql(table, found.key, where, query, scan_scope=scan)
-                    after_args = [*params, *qparams, 50] if scan else before_args
-                    plan = _plan_totals(conn, after_sql, after_args)
-                    plan["buffers"] += counted["buffers"]  # the count is part of the call
+                    cap = store.lexical_scan_max
+                    scoped_sql = lexical_sql(table, found.key, where, query, scan_scope=True)
+                    scoped_args = [*params, cap + 1, *qparams, cap, 50]
+                    plan = _plan_totals(conn, scoped_sql, scoped_args)
+                    first = conn.execute(scoped_sql, scoped_args).fetchone()
+                    scan = first is None or int(first["n"]) <= cap
+                    if not scan:  # the store then asks the GIN index: both statements count
+                        wide = _plan_totals(conn, before_sql, before_args)
+                        plan["buffers"] += wide["buffers"]
+                        plan["rows_scanned"] += wide["rows_scanned"]
+                        plan["indexes"] = sorted({*plan["indexes"], *wide["indexes"]})
                     plan["scanned_scope"] = scan
                     plans["after"].append(plan)
         cell: dict[str, Any] = {"queries": len(times["after"]), "hits_differing": differing}
@@ -1219,7 +1244,7 @@ def _store_checks(
                 population,
                 questions,
                 args.searches,
-                20,
+                5,  # whole-tenant queries: each ranks every match (seconds at 1M)
                 40,
                 random.Random(args.seed + 1),  # the search cells' draws stay as before
             )
@@ -1248,6 +1273,37 @@ def _search_cells(
             log.info("search rerank=%s c%d: %s", rerank, c, cells[f"c{c}"])
         search["rerank_on" if rerank else "rerank_off"] = cells
     return search
+
+
+def _reference_cell(
+    args: argparse.Namespace,
+    work: Path,
+    extra_env: dict[str, str],
+    client: Client,
+    population: Population,
+    questions: list[str],
+) -> dict[str, Any]:
+    """One-client searches (rerank off) alternating between this code's service and one
+    running `--reference-src`, on the same database and the same bodies."""
+    from tessera_server.testing import run_service
+
+    env = {**extra_env, "PYTHONPATH": str(Path(args.reference_src).resolve())}
+    bodies = search_bodies(
+        random.Random(args.seed + 2), population, questions, args.searches, top_k=args.top_k
+    )
+    with run_service(work / "reference", env=env, tenant=TENANT) as ref:
+        other = Client(ref.base_url, ref.api_key)
+        try:
+            cells = interleaved_calls({"current": client, "reference": other}, "/v1/search", bodies)
+        finally:
+            other.close()
+    out = {
+        "reference_src": str(args.reference_src),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        **cells,
+    }
+    log.info("search interleaved with the reference code: %s", out)
+    return out
 
 
 def run_scale(args: argparse.Namespace) -> int:
@@ -1325,6 +1381,10 @@ def run_scale(args: argparse.Namespace) -> int:
                     settle(lambda: [client.post("/v1/search", b) for b in warm], args.settle)
                 doc["settle_seconds"] = args.settle
                 doc["search"] = _search_cells(args, client, population, questions, concurrency, rng)
+                if args.reference_src:
+                    doc["search_interleaved"] = _reference_cell(
+                        args, work, extra_env, client, population, questions
+                    )
                 qbodies = search_bodies(rng, population, questions, args.queries, mode="chat")
                 doc["query"] = {"chat_c1": timed_calls(client, "/v1/query", qbodies, 1)}
                 log.info("query: %s", doc["query"])
@@ -1383,18 +1443,19 @@ def _num(x: Any, places: int = 0) -> str:
 RESULT_STEMS = ("scale-postgres", "scale-sqlite", "scale-sqlite-1m")
 
 
-def load_runs(out_dir: Path, current: str | None = None) -> list[dict[str, Any]]:
+def load_runs(out_dir: Path, current: str | Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The runs shown side by side: `scale-postgres`, `scale-sqlite` and `scale-sqlite-1m`
-    (a SQLite run at PostgreSQL's scale that stopped after the load), or `current` in place
-    of the run of its backend."""
+    (a SQLite run at PostgreSQL's scale that stopped after the load), or the run(s) named by
+    `current` in place of the run of their backend."""
     runs: dict[str, dict[str, Any]] = {}
     for stem in RESULT_STEMS:
         path = out_dir / f"{stem}.json"
         if path.exists():
             runs[stem] = json.loads(path.read_text(encoding="utf-8"))
-    if current and current not in RESULT_STEMS and (out_dir / f"{current}.json").exists():
-        doc = json.loads((out_dir / f"{current}.json").read_text(encoding="utf-8"))
-        runs[f"scale-{doc.get('backend')}"] = doc
+    for name in [current] if isinstance(current, str) else list(current or ()):
+        if name not in RESULT_STEMS and (out_dir / f"{name}.json").exists():
+            doc = json.loads((out_dir / f"{name}.json").read_text(encoding="utf-8"))
+            runs[f"scale-{doc.get('backend')}"] = doc
     return [runs[s] for s in RESULT_STEMS if s in runs]
 
 
@@ -1438,6 +1499,17 @@ def scale_markdown(runs: Sequence[dict[str, Any]]) -> str:
         row(
             f"search calls/s, rerank off, {c} client(s)",
             [_num(get(r, "search", "rerank_off", f"c{c}", "per_second"), 1) for r in runs],
+        )
+    if any(get(r, "search_interleaved") for r in runs):
+        row(
+            "search p50 / p95 ms, rerank off, 1 client, alternating with the reference code",
+            [
+                f"{_pp(get(r, 'search_interleaved', 'current'))} "
+                f"(reference {_pp(get(r, 'search_interleaved', 'reference'))})"
+                if get(r, "search_interleaved")
+                else "-"
+                for r in runs
+            ],
         )
     row("query (chat) p50 / p95 ms", [_pp(get(r, "query", "chat_c1")) for r in runs])
     row(
@@ -1568,7 +1640,8 @@ def _lexical_compare_lines(cmp: dict[str, Any] | None) -> list[str]:
         "before wave 5 (the planner free to start from the GIN postings) against the store's "
         f"call (scope-first up to {cmp['lexical_scan_max']:,} rows), interleaved in one run; "
         "buffers (shared hit + read) and rows scanned from EXPLAIN (ANALYZE, BUFFERS) of the "
-        "first queries, the store's count of the scope included:",
+        "first queries (the store's scope-first statement, and the GIN one after it when the "
+        "scope is larger):",
         "",
         "| scope | statement | p50 / p95 ms | buffers p50 / p95 | rows scanned p50 / p95 "
         "| plans using GIN | hits differing |",
@@ -1643,7 +1716,7 @@ def scale_plot(runs: Sequence[dict[str, Any]], path: Path) -> None:
 
 
 def write_scale_report(
-    out_dir: Path, *, current: str | None = None, plot: bool = True
+    out_dir: Path, *, current: str | Sequence[str] | None = None, plot: bool = True
 ) -> list[Path]:
     runs = load_runs(out_dir, current)
     md = out_dir / "scale.md"

@@ -93,17 +93,23 @@ def tsquery_sql(terms: Sequence[str]) -> tuple[str, list[str]]:
 def lexical_sql(table: str, key: str, where: str, query: str, *, scan_scope: bool) -> str:
     """The word search statement: the rows `where` admits that match `query`, best first.
 
-    With `scan_scope` the scope's rows are read first (its btree index) and each one's
-    tsvector is matched; MATERIALIZED fences them off, so the planner cannot start from the
-    GIN postings of the whole table instead. Its parameters: `where`'s, the query's, the limit.
+    With `scan_scope` the scope's rows are read first (its btree index), at most a given
+    number of them, and each one's tsvector is matched; MATERIALIZED fences them off, so the
+    planner cannot start from the GIN postings of the whole table instead. Each row also
+    carries `n`, how many rows were read (one row with a NULL key when none match): more than
+    the cap means the scope is larger and nothing was ranked. Parameters: `where`'s, the cap
+    plus one, the query's, the cap, the limit.
+
     Without it the planner is free to use the GIN index; parameters: the query's, `where`'s,
     the limit. Both rank by `ts_rank_cd` and break ties by pk: the same hits in the same order.
     """
     if scan_scope:
         return (
             f"WITH c AS MATERIALIZED (SELECT x.{key} AS key, x.pk, x.tsv FROM {table} x "
-            f"WHERE {where}) SELECT c.key, ts_rank_cd(c.tsv, q.q) AS rank "
-            f"FROM c, (SELECT {query} AS q) q WHERE c.tsv @@ q.q ORDER BY rank DESC, c.pk LIMIT %s"
+            f"WHERE {where} LIMIT %s), n AS (SELECT count(*) AS n FROM c) "
+            "SELECT c.key, ts_rank_cd(c.tsv, q.q) AS rank, n.n FROM n LEFT JOIN "
+            f"(c JOIN (SELECT {query} AS q) q ON c.tsv @@ q.q) ON n.n <= %s "
+            "ORDER BY rank DESC, c.pk LIMIT %s"
         )
     return (
         f"SELECT x.{key} AS key, ts_rank_cd(x.tsv, q.q) AS rank "
@@ -295,15 +301,14 @@ class PostgresStore(SqlStore):
         query, qparams = tsquery_sql(terms)
         if not qparams or limit <= 0:
             return []
+        cap = self.lexical_scan_max
         with self.db.read() as conn:
-            n = _count_upto(conn, table, where, params, self.lexical_scan_max + 1)
-            if n == 0:
-                return []
-            scan = n <= self.lexical_scan_max
-            sql = lexical_sql(table, key, where, query, scan_scope=scan)
-            args = [*params, *qparams, limit] if scan else [*qparams, *params, limit]
-            rows = conn.execute(sql, args).fetchall()
-        return [(r["key"], float(r["rank"])) for r in rows]
+            scoped = lexical_sql(table, key, where, query, scan_scope=True)
+            rows = conn.execute(scoped, [*params, cap + 1, *qparams, cap, limit]).fetchall()
+            if rows and int(rows[0]["n"]) > cap:  # a larger scope: the GIN index serves it
+                wide = lexical_sql(table, key, where, query, scan_scope=False)
+                rows = conn.execute(wide, [*qparams, *params, limit]).fetchall()
+        return [(r["key"], float(r["rank"])) for r in rows if r["key"] is not None]
 
     # -- retrieval: vectors ------------------------------------------------------------
 
