@@ -218,19 +218,21 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
                 hit.score = float(score)
         hits.sort(key=lambda h: (-h.score, h.id))
         before = {h.id: h.score for h in hits}
-        lift_neighbours(hits, store, timedelta(minutes=settings.episode_gap_minutes))
+        gap = timedelta(minutes=settings.episode_gap_minutes)
+        lift_neighbours(hits, store, gap)
         hits.sort(key=lambda h: (-h.score, h.id))
         lifted = {h.id: h.score for h in hits}
-        gap = timedelta(minutes=settings.episode_gap_minutes)
-        sitting = sittings(hits, gap)
-        if settings.rerank_spread and gathers(query):
+        spreads = bool(settings.rerank_spread) and gathers(query)
+        keep_sittings = settings.rerank_keep_sittings
+        # Sittings are labelled only for the rules that read them.
+        sitting = sittings(hits, gap) if spreads or keep_sittings > 0 else {}
+        if spreads:
             spread_sittings(hits, sitting, settings.rerank_spread)
             hits.sort(key=lambda h: (-h.score, h.id))
         spread = {h.id: h.score for h in hits}
         guarded = guarded_ids(
             hits, ordered, turn_order(arms), settings.rerank_keep_fused, keep_turns
         )
-        keep_sittings = settings.rerank_keep_sittings
         guarded += [
             i
             for i in sitting_guards(hits, [turn_order(arms), ordered], sitting, keep_sittings)
