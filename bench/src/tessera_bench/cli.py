@@ -151,7 +151,7 @@ class Benchmark:
 
 
 def _benchmarks() -> tuple[Benchmark, ...]:
-    from . import compare, console, ingest, latency, longturns, ocr, scale
+    from . import compare, console, embedcpu, ingest, latency, longturns, ocr, scale
 
     return (
         Benchmark(
@@ -191,6 +191,12 @@ def _benchmarks() -> tuple[Benchmark, ...]:
             "API add and consolidation turns/s, variant against variant, same run",
             ingest.add_arguments,
             ingest.run_ingest,
+        ),
+        Benchmark(
+            "embedder-cpu",
+            "the embedding model's runtimes and arithmetic on this CPU: speed, vectors' drift",
+            embedcpu.add_arguments,
+            embedcpu.run,
         ),
         Benchmark(
             "ocr", "OCR of uploaded images: ms per image, words read", ocr.add_arguments, ocr.run

@@ -207,11 +207,13 @@ class Settings(BaseSettings):
         description="What runs the embedding model: `openvino` (the default; the fastest on "
         "the CPUs measured) or `onnxruntime` (float32 only).",
     )
-    embedder_precision: Literal["auto", "f32"] = Field(
+    embedder_precision: Literal["auto", "bf16", "f32", "int8"] = Field(
         "auto",
         description="OpenVINO's arithmetic: `auto` is bfloat16 on CPUs that compute it "
-        "natively (AMX or AVX-512 BF16; vectors within a cosine of 0.9999 of float32 ones, "
-        "over twice as fast) and float32 elsewhere; `f32` is float32 everywhere.",
+        "natively (AMX or AVX-512 BF16; vectors within a cosine of 0.9999 of float32 ones) "
+        "and float32 elsewhere; `bf16` and `f32` force one; `int8` also quantises the "
+        "activations to int8 in the int8-weighted products (faster still, vectors further "
+        "from float32).",
     )
     embedder_threads: int = Field(
         0,

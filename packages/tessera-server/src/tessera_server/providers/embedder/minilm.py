@@ -95,7 +95,7 @@ class MiniLMEmbedder:
         combine_texts: int = COMBINE_TEXTS,
     ) -> None:
         """`fused=False` runs the exported graph as shipped, in onnxruntime (the reference in
-        tests); `precision` is OpenVINO's (`auto` or `f32`)."""
+        tests); `precision` is OpenVINO's (`openvino_graph.PRECISIONS`)."""
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
         self.graph = _load_graph(threads, runtime, precision, fused)
