@@ -66,3 +66,20 @@ def test_two_runs_of_the_same_code_store_the_same(tmp_path: Path, data_dir: Path
             assert figures["same_items_as_first"] and figures["same_vectors_as_first"]
     md = (out / "h.md").read_text()
     assert "| chat | two |" in md and "yes / yes" in md
+
+
+@pytest.mark.slow  # loads the model in this process
+def test_the_profile_splits_the_cpu_of_both_ways(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "results"
+    args = ["history-profile", "--chat-users", "1", "--long-users", "1", "--distractors", "1"]
+    args += ["--name", "p", "--data", str(data_dir), "--out", str(out)]
+    assert main([*args, "--work", str(tmp_path / "work")]) == 0
+    doc: dict[str, Any] = json.loads((out / "p.json").read_text())
+    assert [(r["kind"], r["way"]) for r in doc["runs"]] == [
+        (k, w) for k in ("chat", "long-reply") for w in ("import", "live")
+    ]
+    for run in doc["runs"]:
+        parts = run["cpu_ms_per_turn_by_part"]
+        assert parts["embedding at add"] > 0 and "everything else" in parts
+        assert abs(sum(parts.values()) - run["cpu_ms_per_turn"]) < 0.5
+        assert run["texts_embedded_per_turn"] >= 1  # each turn at least once, at add

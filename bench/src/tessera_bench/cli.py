@@ -151,7 +151,7 @@ class Benchmark:
 
 
 def _benchmarks() -> tuple[Benchmark, ...]:
-    from . import compare, console, history, ingest, latency, longturns, ocr, scale
+    from . import compare, console, history, history_profile, ingest, latency, longturns, ocr, scale
 
     return (
         Benchmark(
@@ -198,6 +198,12 @@ def _benchmarks() -> tuple[Benchmark, ...]:
             "CPU ms per turn, stored items compared, variant against variant",
             history.add_arguments,
             history.run_history,
+        ),
+        Benchmark(
+            "history-profile",
+            "where a history import's CPU goes: model, extraction, rebuilds, the rest",
+            history_profile.add_arguments,
+            history_profile.run,
         ),
         Benchmark(
             "ocr", "OCR of uploaded images: ms per image, words read", ocr.add_arguments, ocr.run
