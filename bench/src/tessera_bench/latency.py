@@ -11,7 +11,7 @@ at every size the runner measures, client side and over HTTP:
 - ``add`` p50/p95 for ``infer=false``, ``mode=async`` and ``mode=sync``;
 - the service process tree's resident memory (when the runner started the service);
 - with ``--processes N`` (default 2), search throughput and p50/p95 of the same service run
-  as N API processes (``serve --workers N``, each embedding on cores / N threads) against
+  as N API processes (``serve --workers N``, each with the model as configured) against
   the single process, on the same database and questions, in interleaved rounds so both see
   the same machine load.
 
@@ -827,13 +827,13 @@ def processes_service(
     service_dir: Path, processes: int, env: dict[str, str]
 ) -> Iterator[tuple[dict[str, str], int, Any]]:
     """Another service on the same database as `processes` API processes (no job worker),
-    each embedding on its share of the cores so that together they do not oversubscribe."""
+    each with the model as configured: a lone query on every core, overlapping ones on
+    one-thread copies. (With each process's model on cores / N threads, a lone client was
+    answered on one thread: 57.8 against 69.1 searches/s for one process,
+    `latency-cores-wave5-two`.)"""
     from tessera_server.testing import run_service
 
-    cores = os.cpu_count() or 1
     extra = {"TESSERA_WORKER_ENABLED": "false", **env}
-    if processes > 1:
-        extra = {"TESSERA_EMBEDDER_THREADS": str(max(1, cores // processes)), **extra}
     with run_service(
         service_dir,
         env=extra,

@@ -166,6 +166,14 @@ class Settings(BaseSettings):
         "within `rerank_keep_within` of the answer: the rerank may choose which of a sitting's "
         "items stands for it, but not drop the sitting fusion ranks first; 0 turns it off.",
     )
+    rerank_keep_depth: int = Field(
+        0,
+        ge=0,
+        description="Up to this place, the first k results of a reranked answer hold every "
+        "sitting (turns said without a pause longer than `episode_gap_minutes`) of the first "
+        "k // 2 results of fusion and of the turn-level arms: the rerank never loses at depth "
+        "a sitting its own first stage ranks near the top; 0 turns it off.",
+    )
     rerank_spread: float = Field(
         0.1,
         ge=0.0,
@@ -220,8 +228,8 @@ class Settings(BaseSettings):
         ge=0,
         description="Threads the embedding model runs on in each process; 0 = every core "
         "(in a `tessera worker` process, with the fair scheduler on, every core but one). "
-        "With `serve --workers N`, set it to cores / N so the processes do not fight over "
-        "the cores.",
+        "Leave it at 0 with `serve --workers N` too: a lone search's query then runs on every "
+        "core, and overlapping ones on one-thread copies (`embedder_crowded_lanes`).",
     )
     embedder_combine_texts: int = Field(
         4,
@@ -229,6 +237,14 @@ class Settings(BaseSettings):
         description="Embedding calls of at most this many texts (search queries) that arrive "
         "while the model is busy run together as one batch, which halves their cost on two "
         "cores; 0 = every call runs alone.",
+    )
+    embedder_crowded_lanes: int = Field(
+        0,
+        ge=0,
+        description="One-thread copies of the embedding model (about 50 MB each) that run "
+        "the batches of overlapping calls side by side, so concurrent searches embed on "
+        "every core; 0 = one per core the model may use, at most 4; 1 = one copy, batches "
+        "one at a time.",
     )
     reranker_model_dir: str = Field(
         "",
