@@ -357,21 +357,26 @@ def markdown(doc: dict[str, Any]) -> str:
         "|---|---|" + "---:|---:|" * len(sets) + "---|---|",
     ]
     for name, figures in doc["summary"].items():
-        q = doc["quality"][name]
+        q = doc["quality"].get(name)
         cells = [
             f"{figures[x]['tokens_per_s']:.0f} | {figures[x]['cpu_ms_per_text']:.2f}" for x in sets
         ]
         lines.append(
             f"| {name} | {s['runtimes'][name]} | "
             + " | ".join(cells)
-            + f" | {q['cosine_min']:.5f} / {q['cosine_mean']:.6f} | "
-            f"{q['top10_overlap_own_store']:.3f} / {q['top10_overlap_existing_store']:.3f} |"
+            + (
+                f" | {q['cosine_min']:.5f} / {q['cosine_mean']:.6f} | "
+                f"{q['top10_overlap_own_store']:.3f} / {q['top10_overlap_existing_store']:.3f} |"
+                if q
+                else " | n/a | n/a |"
+            )
         )
     lines += [
         "",
         f"Neighbours: {s['queries']} benchmark questions against {s['corpus']} turns; "
         "own store: the candidate's queries and corpus against float32's; existing store: "
-        f"the candidate's queries against a corpus embedded by {doc['quality']['existing']}, "
+        f"the candidate's queries against a corpus embedded by "
+        f"{doc['quality'].get('existing', 'n/a')}, "
         "against that runtime's own queries.",
         "",
         "## Rounds",
