@@ -167,7 +167,7 @@ class Settings(BaseSettings):
         "items stands for it, but not drop the sitting fusion ranks first; 0 turns it off.",
     )
     rerank_keep_depth: int = Field(
-        0,
+        10,
         ge=0,
         description="Up to this place, the first k results of a reranked answer hold every "
         "sitting (turns said without a pause longer than `episode_gap_minutes`) of the first "
