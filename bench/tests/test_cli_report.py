@@ -198,3 +198,22 @@ def test_compare_shows_locomo_runs_by_their_own_figures_and_category(
     assert ("b", "rrf", "all") in rows
     md = (out / "side.md").read_text()
     assert "| recall@budget500 |" in md and "recall_any@5" not in md
+
+
+def test_ingest_only_loads_a_service_that_a_later_run_only_searches(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real service on loopback: the report part's data is loaded first, its figures read
+    # once later on the code of that moment, without ingesting again.
+    monkeypatch.setattr(cli.paths, "default_work_dir", lambda: tmp_path / "work")
+    out, service_dir = tmp_path / "results", tmp_path / "svc"
+    run = ["longmemeval", "--data", str(data_dir), "--out", str(out), "--no-plot"]
+    run += ["--systems", "tessera", "--service-dir", str(service_dir), "--name", "lme"]
+    assert cli.main([*run, "--ingest-only"]) == 0
+    assert not out.exists() and (service_dir / "tessera.db").is_file()
+    assert cli.main([*run, "--reuse-service"]) == 0
+    doc = json.loads((out / "lme.json").read_text())
+    assert doc["settings"]["reused_ingest"] is True and doc["tessera_ingest"]["turns"] == 0
+    assert doc["systems"]["tessera"]["turn_recall@10"] > 0.0
+    with pytest.raises(SystemExit):
+        cli.main([*run, "--ingest-only", "--reuse-service"])

@@ -84,6 +84,12 @@ def _add_service_args(p: argparse.ArgumentParser) -> None:
         help="start the service on the data already in --service-dir (a previous run's) and "
         "only search: compare service settings (--service-env) without ingesting again",
     )
+    g.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="ingest and consolidate into --service-dir, then stop without searching: a report "
+        "part's data is loaded early and its figures read once, later, with --reuse-service",
+    )
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -151,7 +157,7 @@ class Benchmark:
 
 
 def _benchmarks() -> tuple[Benchmark, ...]:
-    from . import compare, console, ingest, latency, longturns, ocr, scale
+    from . import compare, console, history, history_profile, ingest, latency, longturns, ocr, scale
 
     return (
         Benchmark(
@@ -191,6 +197,19 @@ def _benchmarks() -> tuple[Benchmark, ...]:
             "API add and consolidation turns/s, variant against variant, same run",
             ingest.add_arguments,
             ingest.run_ingest,
+        ),
+        Benchmark(
+            "history",
+            "history import (chat and long-reply sessions): add and consolidation turns/s, "
+            "CPU ms per turn, stored items compared, variant against variant",
+            history.add_arguments,
+            history.run_history,
+        ),
+        Benchmark(
+            "history-profile",
+            "where a history import's CPU goes: model, extraction, rebuilds, the rest",
+            history_profile.add_arguments,
+            history_profile.run,
         ),
         Benchmark(
             "ocr", "OCR of uploaded images: ms per image, words read", ocr.add_arguments, ocr.run
@@ -267,6 +286,13 @@ def run_quality(args: argparse.Namespace) -> int:
         reordered=spec.reordered,
     )
     wanted: list[str] = args.systems
+    if getattr(args, "ingest_only", False) and (
+        args.reuse_service or args.base_url or not any(n in TESSERA_SYSTEMS for n in wanted)
+    ):
+        raise SystemExit(
+            "--ingest-only loads a started service: name a tessera system, no "
+            "--reuse-service or --base-url"
+        )
     log.info(
         "%s: %d scopes, %d questions, systems %s",
         dataset.name,
@@ -343,6 +369,9 @@ def run_quality(args: argparse.Namespace) -> int:
             systems.append(Mem0System(embedder, paths.default_work_dir() / f"mem0-{name}"))
         if session is not None:
             session.ingest_all([s for s in dataset.scopes if s.questions], args.ingest_workers)
+            if getattr(args, "ingest_only", False):
+                log.info("ingest only: %s holds the data; no question searched", service_dir)
+                return 0
         order = {n: i for i, n in enumerate(wanted)}
         systems.sort(key=lambda s: order[s.name])
         results = evaluate(dataset, systems, spec, keep_per_question=args.details)

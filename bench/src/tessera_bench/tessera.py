@@ -284,9 +284,15 @@ class TesseraSession:
         """Ingest many scopes up front, ``workers`` scopes at a time (turns stay in order)."""
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            # In order: "the first n" are all done, so a long ingest can be read in part
+            # (`--reuse-service --limit-scopes n`) while it runs on.
             for n, _ in enumerate(pool.map(self.ensure_ingested, scopes), start=1):
-                if n % 25 == 0 or n == len(scopes):
-                    log.info("tessera: %d/%d scopes ingested", n, len(scopes))
+                log.info(
+                    "tessera: the first %d/%d scopes ingested (%.0f s)",
+                    n,
+                    len(scopes),
+                    time.perf_counter() - started,
+                )
         self.stats.wall_seconds += time.perf_counter() - started
 
     def ensure_ingested(self, scope: Scope) -> None:

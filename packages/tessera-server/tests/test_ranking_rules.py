@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from ranking_ab import Line, answers, fill, rank_of, service_with, texts
 from server_helpers import Api, unique
-from tessera_server.testing import ServiceHandle, run_service
+from tessera_server.testing import ServiceHandle
 
 USER_LINE = "I finally set up a second aquarium last week, a small one for my nephew."
 ECHO = (
@@ -28,46 +29,35 @@ FILLER = [
 ]
 
 
-def _scope(api: Api, user: str, lines: list[tuple[str, str]]) -> None:
-    for role, text in lines:
-        api.sync_add(user, text, role=role)
-
-
-def _texts(results: list[dict[str, object]]) -> list[str]:
-    return [str(r["text"]) for r in results]
-
-
-def _rank(results: list[dict[str, object]], needle: str) -> int:
-    return next(i for i, text in enumerate(_texts(results)) if needle in text)
-
-
 def test_a_question_about_oneself_is_answered_by_ones_own_lines_first(api: Api) -> None:
     user = unique("own-words")
-    _scope(
+    fill(
         api,
         user,
-        [("user", FILLER[0]), ("assistant", FILLER[1]), ("user", USER_LINE), ("assistant", ECHO)],
+        [
+            Line("user", FILLER[0]),
+            Line("assistant", FILLER[1]),
+            Line("user", USER_LINE),
+            Line("assistant", ECHO),
+        ],
     )
-    about_me = api.search("How many aquariums do I have?", user_id=user)
-    assert _rank(about_me, "for my nephew") < _rank(about_me, "lovely project")
+    about_me = texts(api.search("How many aquariums do I have?", user_id=user))
+    assert rank_of(about_me, "for my nephew") < rank_of(about_me, "lovely project")
     # The same topic asked about in general: the reply, which matches it better, leads.
-    general = api.search("How should an aquarium be cared for?", user_id=user)
-    assert _rank(general, "lovely project") < _rank(general, "for my nephew")
+    general = texts(api.search("How should an aquarium be cared for?", user_id=user))
+    assert rank_of(general, "lovely project") < rank_of(general, "for my nephew")
 
 
 @pytest.fixture(scope="module")
 def strict_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceHandle]:
     """The turn-level best must hold the very first place."""
-    env = {"TESSERA_RERANK_KEEP_WITHIN": "1"}
-    with run_service(tmp_path_factory.mktemp("strict"), env=env) as handle:
-        yield handle
+    yield from service_with(tmp_path_factory, "strict", {"TESSERA_RERANK_KEEP_WITHIN": "1"})
 
 
 @pytest.fixture(scope="module")
 def unguarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceHandle]:
     env = {"TESSERA_RERANK_KEEP_WITHIN": "1", "TESSERA_RERANK_KEEP_TURNS": "0"}
-    with run_service(tmp_path_factory.mktemp("unguarded"), env=env) as handle:
-        yield handle
+    yield from service_with(tmp_path_factory, "unguarded", env)
 
 
 def test_the_best_raw_turn_match_keeps_its_place_whatever_the_rerank_does(
@@ -81,23 +71,16 @@ def test_the_best_raw_turn_match_keeps_its_place_whatever_the_rerank_does(
         + " ".join(["Patience matters more than equipment for a healthy tank."] * 8)
     )
     lines = [
-        ("user", "I keep my fish tank in the living room."),
-        ("assistant", best),
-        ("user", "I feed my fish twice a day."),
-        ("user", FILLER[0]),
+        Line("user", "I keep my fish tank in the living room."),
+        Line("assistant", best),
+        Line("user", "I feed my fish twice a day."),
+        Line("user", FILLER[0]),
     ]
-    question = "How do I care for my aquarium?"
-    firsts: dict[str, str] = {}
-    for name, handle in (("guarded", strict_head), ("unguarded", unguarded)):
-        api = Api(handle.base_url, handle.api_key)
-        try:
-            user = unique("guard")
-            _scope(api, user, lines)
-            # Fusion's order (no rerank): the reply leads every arm.
-            fused = api.search(question, user_id=user, rerank=False)
-            assert "Caring for an aquarium" in _texts(fused)[0], _texts(fused)
-            firsts[name] = _texts(api.search(question, user_id=user))[0]
-        finally:
-            api.close()
-    assert "Caring for an aquarium" in firsts["guarded"]
-    assert "Caring for an aquarium" not in firsts["unguarded"], "the rule is not tested"
+    got = answers(
+        {"guarded": strict_head, "unguarded": unguarded}, lines, "How do I care for my aquarium?"
+    )
+    for answer in got.values():
+        # Fusion's order (no rerank): the reply leads every arm.
+        assert "Caring for an aquarium" in answer.fused[0], answer.fused
+    assert "Caring for an aquarium" in got["guarded"].reranked[0]
+    assert "Caring for an aquarium" not in got["unguarded"].reranked[0], "the rule is not tested"

@@ -166,6 +166,14 @@ class Settings(BaseSettings):
         "within `rerank_keep_within` of the answer: the rerank may choose which of a sitting's "
         "items stands for it, but not drop the sitting fusion ranks first; 0 turns it off.",
     )
+    rerank_keep_depth: int = Field(
+        0,
+        ge=0,
+        description="Up to this place, the first k results of a reranked answer hold every "
+        "sitting (turns said without a pause longer than `episode_gap_minutes`) of the first "
+        "k // 2 results of fusion and of the turn-level arms: the rerank never loses at depth "
+        "a sitting its own first stage ranks near the top; 0 turns it off.",
+    )
     rerank_spread: float = Field(
         0.1,
         ge=0.0,

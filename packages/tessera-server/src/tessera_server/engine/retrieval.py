@@ -239,6 +239,14 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
             if i not in guarded
         ]
         hits = keep_fused_head(hits, guarded, within)
+        depth = settings.rerank_keep_depth
+        if depth > 0:
+            # The first stage's sittings at depth, over fusion's order and the turn-level
+            # arms'; sittings are labelled here when no earlier rule needed them.
+            sitting = sitting or sittings(hits, gap)
+            jobs = [(within, {i}) for i in guarded[:within]]
+            jobs += depth_jobs(hits, [turn_order(arms), ordered], sitting, depth)
+            hits = meet_deadlines(hits, jobs)
         kept = {h.id: h.score for h in hits}
         hits = demote_redundant(hits)
         for hit in hits:
@@ -373,6 +381,63 @@ def spread_sittings(hits: list[Hit], sitting: dict[str, int], share: float) -> N
         label = sitting[hit.id]
         hit.score -= share * seen.get(label, 0)
         seen[label] = seen.get(label, 0) + 1
+
+
+def depth_jobs(
+    hits: list[Hit], orders: list[list[str]], sitting: dict[str, int], depth: int
+) -> list[tuple[int, set[str]]]:
+    """What the first stage holds at each depth, as deadlines: the sitting of the n-th
+    candidate of each first-stage order (`orders`, e.g. fusion's and the turn-level arms')
+    keeps a result within the first 2n places, up to place `depth`.
+
+    So at every depth k up to `depth`, the answer's first k results hold every sitting of
+    each first-stage order's first k // 2: the rerank may reorder, choose which item stands
+    for a sitting and bring new sittings forward, but it never loses at depth (by half) a
+    sitting, a session, that its own first stage ranks near the top."""
+    due: dict[int, int] = {}
+    for order in orders:
+        ranked = [i for i in order if i in sitting]
+        for n, item_id in enumerate(ranked[: depth // 2], start=1):
+            label = sitting[item_id]
+            due[label] = min(due.get(label, 2 * n), 2 * n)
+    members: dict[int, set[str]] = {}
+    for hit in hits:
+        members.setdefault(sitting[hit.id], set()).add(hit.id)
+    return [(deadline, members[label]) for label, deadline in sorted(due.items())]
+
+
+def meet_deadlines(hits: list[Hit], jobs: list[tuple[int, set[str]]]) -> list[Hit]:
+    """The rerank's order (`hits`, best first), changed only as far as `jobs` need: each job
+    (deadline, ids) wants one of its ids within the first `deadline` places.
+
+    A place goes to the rerank's best remaining hit unless some deadline could no longer be
+    met otherwise; then it goes to the best hit of the most urgent job (earliest deadline
+    first). A hit moved up takes the score of the hit it lands before, so scores stay
+    descending. With every job met by the rerank's own order, nothing moves."""
+    pending = sorted((deadline, ids) for deadline, ids in jobs if ids)
+    if not pending:
+        return hits
+    remaining = list(hits)
+    result: list[Hit] = []
+    while remaining:
+        placed = {h.id for h in result}
+        pending = [(d, ids) for d, ids in pending if not ids & placed]
+        if not pending:
+            break
+        place = len(result) + 1
+        # The tightest depth: enough pending jobs due by k to fill every place up to k.
+        tight = next((d for n, (d, _) in enumerate(pending, start=1) if n >= d - place + 1), None)
+        pick = remaining[0]
+        if tight is not None and not any(pick.id in ids for d, ids in pending if d <= tight):
+            wanted = pending[0][1]
+            pick = next((h for h in remaining if h.id in wanted), pick)
+        remaining.remove(pick)
+        result.append(pick)
+    result += remaining
+    for at in range(len(result) - 2, -1, -1):
+        if result[at].score < result[at + 1].score:
+            result[at].score = result[at + 1].score
+    return result
 
 
 def sitting_guards(
