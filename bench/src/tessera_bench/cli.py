@@ -157,7 +157,7 @@ class Benchmark:
 
 
 def _benchmarks() -> tuple[Benchmark, ...]:
-    from . import compare, console, ingest, latency, longturns, ocr, scale
+    from . import compare, console, history, history_profile, ingest, latency, longturns, ocr, scale
 
     return (
         Benchmark(
@@ -197,6 +197,19 @@ def _benchmarks() -> tuple[Benchmark, ...]:
             "API add and consolidation turns/s, variant against variant, same run",
             ingest.add_arguments,
             ingest.run_ingest,
+        ),
+        Benchmark(
+            "history",
+            "history import (chat and long-reply sessions): add and consolidation turns/s, "
+            "CPU ms per turn, stored items compared, variant against variant",
+            history.add_arguments,
+            history.run_history,
+        ),
+        Benchmark(
+            "history-profile",
+            "where a history import's CPU goes: model, extraction, rebuilds, the rest",
+            history_profile.add_arguments,
+            history_profile.run,
         ),
         Benchmark(
             "ocr", "OCR of uploaded images: ms per image, words read", ocr.add_arguments, ocr.run

@@ -8,7 +8,9 @@ in float32, to a cosine of 0.9999 in bfloat16.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -224,16 +226,72 @@ def test_overlapping_calls_use_the_crowded_run_until_they_stop_overlapping() -> 
     assert used == ["solo", "solo", "crowded", "crowded", "solo"]
 
 
+def test_overlapping_calls_run_on_every_lane_at_once_but_never_beside_a_lone_run() -> None:
+    """Crowded calls do not queue behind one copy of the model while another copy is free;
+    a lone call's run (the model on every core) never shares the cores with them."""
+    now = [100.0]
+    running: dict[str, threading.Event] = {}
+    release: dict[str, threading.Event] = {}
+    seen: list[tuple[str, list[int]]] = []
+    lock = threading.Lock()
+
+    def runner(name: str) -> Callable[[list[list[int]]], Vectors]:
+        def run(rows: list[list[int]]) -> Vectors:
+            with lock:
+                seen.append((name, [r[0] for r in rows]))
+                active = [n for n, e in running.items() if e.is_set() and not release[n].is_set()]
+                running[name] = threading.Event()
+                release[name] = threading.Event()
+            assert not (name == "solo" and active) and not (name != "solo" and "solo" in active)
+            running[name].set()
+            release[name].wait(30)
+            return np.array([[float(r[0])] for r in rows], dtype=np.float32)
+
+        return run
+
+    def started(name: str) -> bool:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with lock:
+                event = running.get(name)
+            if event is not None and event.is_set():
+                return True
+            time.sleep(0.01)
+        return False
+
+    combiner = _Combiner(runner("solo"), [runner("a"), runner("b")], clock=lambda: now[0])
+    with ThreadPoolExecutor(4) as pool:
+        lone = pool.submit(combiner.embed, [[1]])
+        assert started("solo")
+        first = pool.submit(combiner.embed, [[2]])  # overlaps: waits for the lone run
+        while len(combiner._waiting) < 1:
+            time.sleep(0.01)
+        assert [n for n, _ in seen] == ["solo"]
+        release["solo"].set()
+        assert lone.result()[:, 0].tolist() == [1.0]
+        assert started("a")
+        second = pool.submit(combiner.embed, [[3]])  # lane a is busy: lane b takes it now
+        assert started("b")
+        release["a"].set()
+        release["b"].set()
+        assert first.result()[:, 0].tolist() == [2.0]
+        assert second.result()[:, 0].tolist() == [3.0]
+    assert seen == [("solo", [1]), ("a", [2]), ("b", [3])]
+
+
 def test_the_one_thread_copy_gives_the_same_vectors() -> None:
     """Queries embedded while searches overlap run on the second copy of the model: a
     search's results must not depend on which copy embedded its query."""
-    embedder = MiniLMEmbedder(threads=2)
+    embedder = MiniLMEmbedder(threads=2, crowded_lanes=2)
     assert embedder.shared_graph is not embedder.graph
     rows = [e.ids for e in embedder._tokenizer.encode_batch(TEXTS)]
+    assert len(embedder.crowded_graphs) == 2
+    assert len(MiniLMEmbedder(threads=2, crowded_lanes=0).crowded_graphs) == min(
+        os.cpu_count() or 1, 2
+    )  # one per core the model may use
     for row in rows:
-        assert np.array_equal(
-            embedder._embed_rows([row]), embedder._embed_rows([row], embedder.shared_graph)
-        )
+        for graph in embedder.crowded_graphs:
+            assert np.array_equal(embedder._embed_rows([row]), embedder._embed_rows([row], graph))
     one = MiniLMEmbedder(threads=1)
     assert one.shared_graph is one.graph  # already on one thread: no second copy
 

@@ -71,6 +71,7 @@ def build_runtime(settings: Settings, *, background: bool = False) -> Runtime:
         settings.embedder_precision,
         threads,
         settings.embedder_combine_texts,
+        settings.embedder_crowded_lanes,
     )
     log.info("embedder %s on %s", embedder.model_id, embedder.runtime)
     if fair and background:
@@ -86,6 +87,7 @@ def build_runtime(settings: Settings, *, background: bool = False) -> Runtime:
                 settings.embedder_precision,
                 bulk_threads(settings.embedder_threads, os.cpu_count()),
                 settings.embedder_combine_texts,
+                settings.embedder_crowded_lanes,
             )
             log.info("bulk embedding lane loaded")
             return lane

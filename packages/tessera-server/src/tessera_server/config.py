@@ -226,8 +226,8 @@ class Settings(BaseSettings):
         ge=0,
         description="Threads the embedding model runs on in each process; 0 = every core "
         "(in a `tessera worker` process, with the fair scheduler on, every core but one). "
-        "With `serve --workers N`, set it to cores / N so the processes do not fight over "
-        "the cores.",
+        "Leave it at 0 with `serve --workers N` too: a lone search's query then runs on every "
+        "core, and overlapping ones on one-thread copies (`embedder_crowded_lanes`).",
     )
     embedder_combine_texts: int = Field(
         4,
@@ -235,6 +235,15 @@ class Settings(BaseSettings):
         description="Embedding calls of at most this many texts (search queries) that arrive "
         "while the model is busy run together as one batch, which halves their cost on two "
         "cores; 0 = every call runs alone.",
+    )
+    embedder_crowded_lanes: int = Field(
+        1,
+        ge=0,
+        description="One-thread copies of the embedding model (about 45 MB each) that embed "
+        "the batches of overlapping calls (concurrent searches' queries); with more than one, "
+        "batches run side by side. 1 = one copy, one batch at a time (on a busy two-core box "
+        "two copies cost about 1 ms more CPU per search); 0 = one per core the model may use, "
+        "at most 4.",
     )
     reranker_model_dir: str = Field(
         "",

@@ -115,6 +115,24 @@ def test_jobs_are_deduplicated_while_queued(store: Store) -> None:
     assert created_fresh and fresh.pk not in (job.pk, other_session.pk, other_kind.pk)
 
 
+def test_queued_jobs_count_what_waits_for_a_user(store: Store) -> None:
+    """Queued jobs of a kind for a user, in any session; a running job does not wait."""
+    tenant, _ = store.ensure_tenant("acme", T0)
+    other, _ = store.ensure_tenant("other", T0)
+    assert store.queued_jobs(tenant, "alice", "consolidate") == 0
+    store.enqueue_job(Scope(tenant, "alice", None), "consolidate", T0)
+    store.enqueue_job(Scope(tenant, "alice", "s1"), "consolidate", at(1))
+    store.enqueue_job(Scope(tenant, "alice", None), "reindex", at(2))
+    store.enqueue_job(Scope(tenant, "bob", None), "consolidate", at(3))
+    store.enqueue_job(Scope(other, "alice", None), "consolidate", at(4))
+    assert store.queued_jobs(tenant, "alice", "consolidate") == 2
+    assert store.queued_jobs(tenant, "alice", "reindex") == 1
+    assert store.queued_jobs(tenant, "carol", "consolidate") == 0
+    claimed = store.claim_job(at(5), LEASE)
+    assert claimed is not None and (claimed.user_id, claimed.session_id) == ("alice", None)
+    assert store.queued_jobs(tenant, "alice", "consolidate") == 1
+
+
 def test_jobs_are_claimed_in_order_and_leased(store: Store) -> None:
     """Oldest first by the time they were queued (job ids are random, not a sequence)."""
     tenant, _ = store.ensure_tenant("acme", T0)

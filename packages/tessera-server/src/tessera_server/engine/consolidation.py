@@ -29,6 +29,8 @@ from .scope import owned_by
 _SPEAKER_PREFIX = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s")
 # Pending turns read per batch.
 BATCH_TURNS = 400
+# The job kind that runs `consolidate` in the background worker.
+JOB_KIND = "consolidate"
 ROLE_NAMES = {"user": "User", "assistant": "Assistant", "system": "System"}
 
 
@@ -160,7 +162,9 @@ def could_grow(episode: list[TurnRecord], settings: Settings) -> bool:
     return not _full(episode, words, 1, settings)
 
 
-def consolidate(runtime: Runtime, scope: Scope, *, hold_open_end: bool = False) -> Summary:
+def consolidate(
+    runtime: Runtime, scope: Scope, *, hold_open_end: bool = False, queued_job: bool = False
+) -> Summary:
     """Consolidate the scope's pending turns, in batches.
 
     An episode is never cut at a batch's end: while more turns wait, and when `hold_open_end`
@@ -169,21 +173,49 @@ def consolidate(runtime: Runtime, scope: Scope, *, hold_open_end: bool = False) 
     that follow. Episodes thus do not depend on when the worker happened to run (a question
     and its reply used to land in two episodes when a job ran between them). Asked for
     explicitly (a sync add, `/v1/consolidate`), every pending turn is consolidated.
+
+    The portrait and panels of the users it wrote for are refreshed once, at the end (see
+    `_refresh_derived`; `queued_job`: this is a worker's job).
     """
     total = Summary()
-    for _ in range(1000):
-        pending = runtime.store.pending_turns(scope, limit=BATCH_TURNS)
-        if not pending:
-            break
-        more = len(pending) == BATCH_TURNS
-        try:
-            done = _consolidate_batch(runtime, pending, more=more, hold_open_end=hold_open_end)
-        except TurnsTaken:
-            continue
-        if done is None:
-            break  # only an open end waits
-        total.add(done)
+    users: set[str] = set()
+    try:
+        for _ in range(1000):
+            pending = runtime.store.pending_turns(scope, limit=BATCH_TURNS)
+            if not pending:
+                break
+            more = len(pending) == BATCH_TURNS
+            try:
+                done = _consolidate_batch(runtime, pending, more=more, hold_open_end=hold_open_end)
+            except TurnsTaken:
+                continue
+            if done is None:
+                break  # only an open end waits
+            total.add(done)
+            users.update(t.user_id for t in pending if t.user_id is not None)
+    finally:
+        _refresh_derived(runtime, scope, users, queued_job)
     return total
+
+
+def _refresh_derived(runtime: Runtime, scope: Scope, users: set[str], queued_job: bool) -> None:
+    """Refresh the portrait and panels of `users` (those a consolidation wrote for).
+
+    They are derived state, rebuilt whole from the user's facts and newest episodes, so only
+    the last refresh after the last write counts: refreshed once per consolidation rather
+    than once per batch, and a worker's job leaves them to a consolidation job of the same
+    user that is already queued (a history import queues one per session; a conversation
+    arriving faster than it is consolidated queues the next while one runs). That job
+    refreshes them even when it finds nothing left to consolidate, so the last job always
+    does. Each refresh read up to 2,000 of the user's episodes and clustered them again.
+    """
+    if queued_job and scope.user_id is not None:
+        users = users | {scope.user_id}
+    for user_id in sorted(users):
+        if queued_job and runtime.store.queued_jobs(scope.tenant_id, user_id, JOB_KIND):
+            continue
+        refresh_portrait(runtime, scope.tenant_id, user_id)
+        refresh_panels(runtime, scope.tenant_id, user_id)
 
 
 def _consolidate_batch(
@@ -286,10 +318,6 @@ def _consolidate_batch(
                 )
             )
             summary.foresight_created += 1
-    for user_id in {t.user_id for t in pending}:
-        if user_id is not None:
-            refresh_portrait(runtime, pending[0].tenant_id, user_id)
-            refresh_panels(runtime, pending[0].tenant_id, user_id)
     return summary
 
 

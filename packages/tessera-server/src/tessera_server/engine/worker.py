@@ -28,8 +28,8 @@ log = logging.getLogger("tessera.worker")
 
 def run_job(runtime: Runtime, job: JobRecord) -> None:
     scope = Scope(job.tenant_id, job.user_id, job.session_id)
-    if job.kind == "consolidate":
-        consolidation.consolidate(runtime, scope, hold_open_end=True)
+    if job.kind == consolidation.JOB_KIND:
+        consolidation.consolidate(runtime, scope, hold_open_end=True, queued_job=True)
     elif job.kind == image_text.JOB_KIND:
         image_text.read_pending(runtime, scope)
     else:

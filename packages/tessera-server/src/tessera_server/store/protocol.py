@@ -255,6 +255,10 @@ class Store(Protocol):
 
     def get_job(self, tenant_id: int, pk: int) -> JobRecord | None: ...
 
+    def queued_jobs(self, tenant_id: int, user_id: str | None, kind: str) -> int:
+        """How many jobs of `kind` wait (queued, not running) for the user, in any session."""
+        ...
+
     def claim_job(
         self, now: datetime, lease: timedelta, served: Sequence[int] = ()
     ) -> JobRecord | None:

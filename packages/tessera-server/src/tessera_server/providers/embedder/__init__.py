@@ -37,13 +37,19 @@ def load_embedder(
     precision: str = "auto",
     threads: int = 0,
     combine_texts: int = 4,
+    crowded_lanes: int = 1,
 ) -> Embedder:
     """The embedder a setting names, run by `runtime` at `precision` on `threads` (0 = all);
-    concurrent calls of at most `combine_texts` texts share model runs."""
+    concurrent calls of at most `combine_texts` texts share model runs, on `crowded_lanes`
+    one-thread copies at once (0 = one per core)."""
     if name == "minilm-int8":
         from .minilm import MiniLMEmbedder
 
         return MiniLMEmbedder(
-            threads, runtime=runtime, precision=precision, combine_texts=combine_texts
+            threads,
+            runtime=runtime,
+            precision=precision,
+            combine_texts=combine_texts,
+            crowded_lanes=crowded_lanes,
         )
     raise ValueError(f"unknown embedder {name!r}; known: {', '.join(sorted(DIMS))}")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -51,12 +52,18 @@ MAX_PADDING = 1.25
 # then run together in one batch: on two cores eight short queries embed in one run at
 # about half the time per query of eight runs, so concurrent searches queue less.
 COMBINE_TEXTS = 4
-# While calls overlap (and for this long after two last did), the combined runs go to a second
-# copy of the model on one thread: on two cores a query run on one thread cost 40-45 % less CPU
-# than on two (the threads wait for each other, more so on a busy box), and the other core is
-# then free for the rest of the searches. A lone caller keeps the model on every core, which
-# answers it sooner.
+# While calls overlap (and for this long after two last did), the combined runs go to copies
+# of the model on one thread each: on two cores a query run on one thread cost 40-45 % less CPU
+# than on two (the threads wait for each other, more so on a busy box). A lone caller keeps the
+# model on every core, which answers it sooner.
 CROWDED_SECONDS = 1.0
+# One-thread copies for overlapping calls with `crowded_lanes=0` (one per core the model may
+# use, at most this many; about 45 MB each), each running its own batch at the same time. With
+# one copy, eight concurrent searches on a box at load 20 spent 74 % of their time waiting for
+# it (py-spy, 10k memories); two copies did not serve them faster there and cost 0.8-1.3 ms
+# more CPU per search (smaller batches), so one copy stays the default until an idle box says
+# otherwise (bench/results/latency-cores-wave6-ab*.md).
+MAX_CROWDED_LANES = 4
 VOCAB = Path(__file__).parent / "data" / "vocab.txt"
 
 
@@ -93,6 +100,7 @@ class MiniLMEmbedder:
         precision: str = "auto",
         fused: bool = True,
         combine_texts: int = COMBINE_TEXTS,
+        crowded_lanes: int = 1,
     ) -> None:
         """`fused=False` runs the exported graph as shipped, in onnxruntime (the reference in
         tests); `precision` is OpenVINO's (`auto` or `f32`)."""
@@ -103,16 +111,20 @@ class MiniLMEmbedder:
         self._tokenizer = build_tokenizer()
         # The tokenizer object is not safe to share across threads while encoding.
         self._lock = threading.Lock()
-        # The second copy for overlapping calls (`CROWDED_SECONDS`; about 50 MB), only where
-        # the first runs on more than one thread.
-        many_threads = threads != 1 and (os.cpu_count() or 1) > 1
-        self.shared_graph = (
-            _load_graph(1, runtime, precision, fused)
+        # The one-thread copies for overlapping calls (`CROWDED_SECONDS`), only where the first
+        # runs on more than one thread.
+        cores = os.cpu_count() or 1
+        many_threads = threads != 1 and cores > 1
+        lanes = crowded_lanes or min(threads or cores, cores, MAX_CROWDED_LANES)
+        self.crowded_graphs = (
+            [_load_graph(1, runtime, precision, fused) for _ in range(lanes)]
             if combine_texts and many_threads
-            else self.graph
+            else [self.graph]
         )
+        self.shared_graph = self.crowded_graphs[0]
         self._combiner = _Combiner(
-            self._embed_rows, lambda rows: self._embed_rows(rows, self.shared_graph)
+            self._embed_rows,
+            [partial(self._embed_rows, graph=g) for g in self.crowded_graphs],
         )
         self._combine_texts = combine_texts
 
@@ -147,7 +159,7 @@ class MiniLMEmbedder:
         return result
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a call is one caller's
 class _Call:
     rows: list[list[int]]
     result: Vectors | None = None
@@ -158,29 +170,43 @@ Run = Callable[[list[list[int]]], Vectors]
 
 
 class _Combiner:
-    """Small embedding calls that arrive while one runs are run together by whichever of
-    them gets the model next (the others find their vectors ready and return at once).
+    """Small embedding calls that arrive while the model is busy are run together by whichever
+    of them gets a free copy of the model next (the others find their vectors ready and return
+    at once).
 
     A row's vector does not depend on the rows batched with it, so callers get what they
-    would alone, sooner under load; a lone call runs at once, as before. Runs are made by
-    `solo`, or by `crowded` while calls overlap (`CROWDED_SECONDS`); one run at a time.
+    would alone, sooner under load; a lone call runs at once, as before. A lone call runs on
+    `solo` (the model on every core), one at a time; while calls overlap (`CROWDED_SECONDS`)
+    they run on the `crowded` lanes (one-thread copies), several at once, each taking its
+    share of the calls waiting. Solo and crowded runs never overlap, so a lone call still has
+    every core.
     """
 
     def __init__(
-        self, solo: Run, crowded: Run | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        solo: Run,
+        crowded: Run | Sequence[Run] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._solo = solo
-        self._crowded = crowded or solo
+        if crowded is None:
+            lanes: list[Run] = []
+        elif callable(crowded):
+            lanes = [crowded]
+        else:
+            lanes = list(crowded)
+        self._runs: list[Run] = [solo, *lanes]
+        # Lane 0 is `solo`; without crowded lanes, overlapping calls share it.
+        self._crowded_lanes = list(range(1, len(self._runs))) or [0]
+        self._busy = [False] * len(self._runs)
         self._clock = clock
-        self._turn = threading.Lock()  # held by the call running the model
-        self._queue_lock = threading.Lock()
+        self._cond = threading.Condition()
         self._waiting: list[_Call] = []
         self._inside = 0  # calls between arriving and returning
         self._crowded_until = float("-inf")
 
     def embed(self, rows: list[list[int]]) -> Vectors:
         call = _Call(rows)
-        with self._queue_lock:
+        with self._cond:
             if self._inside:
                 self._crowded_until = self._clock() + CROWDED_SECONDS
             self._inside += 1
@@ -188,30 +214,53 @@ class _Combiner:
         try:
             self._take_turn(call)
         finally:
-            with self._queue_lock:
+            with self._cond:
                 self._inside -= 1
         if call.error is not None:
             raise call.error
         assert call.result is not None
         return call.result
 
+    def _free_lanes(self) -> list[int]:
+        crowded = self._clock() < self._crowded_until
+        if not crowded:
+            return [] if any(self._busy) else [0]
+        if self._busy[0] and 0 not in self._crowded_lanes:
+            return []  # a lone call's run on every core: wait for it
+        return [lane for lane in self._crowded_lanes if not self._busy[lane]]
+
     def _take_turn(self, call: _Call) -> None:
-        with self._turn:
-            if call.result is None and call.error is None:
-                with self._queue_lock:
-                    calls, self._waiting = self._waiting, []
-                    crowded = self._clock() < self._crowded_until
-                run = self._crowded if crowded else self._solo
-                try:
-                    vectors = run([row for c in calls for row in c.rows])
-                except BaseException as exc:
-                    for c in calls:
-                        c.error = exc
-                else:
-                    at = 0
-                    for c in calls:
-                        c.result = vectors[at : at + len(c.rows)]
-                        at += len(c.rows)
+        with self._cond:
+            while True:
+                if call.result is not None or call.error is not None:
+                    return
+                free = self._free_lanes() if call in self._waiting else []
+                if free:
+                    break
+                self._cond.wait()
+            lane = free[0]
+            # This call and the oldest others, a fair share for each free lane.
+            share = -(-len(self._waiting) // len(free))
+            others = [c for c in self._waiting if c is not call][: share - 1]
+            calls = [call, *others]
+            self._waiting = [c for c in self._waiting if c is not call and c not in others]
+            self._busy[lane] = True
+            if self._waiting:
+                self._cond.notify_all()  # another free lane can take the rest
+        try:
+            vectors = self._runs[lane]([row for c in calls for row in c.rows])
+        except BaseException as exc:
+            for c in calls:
+                c.error = exc
+        else:
+            at = 0
+            for c in calls:
+                c.result = vectors[at : at + len(c.rows)]
+                at += len(c.rows)
+        finally:
+            with self._cond:
+                self._busy[lane] = False
+                self._cond.notify_all()
 
 
 def _load_graph(threads: int, runtime: str, precision: str, fused: bool) -> EncoderGraph:

@@ -36,6 +36,16 @@ class Jobs(SqlBase):
             ).fetchone()
             return job_record(row, c), True
 
+    def queued_jobs(self, tenant_id: int, user_id: str | None, kind: str) -> int:
+        """How many jobs of `kind` wait (queued, not running) for the user, in any session."""
+        m = self.codec.mark
+        row = self._rows(
+            f"SELECT count(*) AS n FROM jobs WHERE tenant_id = {m} AND kind = {m} "
+            f"AND user_id = {m} AND status = 'queued'",
+            (tenant_id, kind, enc_label(user_id)),
+        )
+        return int(row[0]["n"]) if row else 0
+
     def _skip_locked(self) -> str:
         """How a claim passes over a job another worker is claiming (PostgreSQL's many
         workers); nothing where one worker is the rule."""

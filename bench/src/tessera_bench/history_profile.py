@@ -1,0 +1,226 @@
+"""Where a history import's CPU goes: the engine run in this process on a fresh SQLite file,
+with the CPU time of each part counted around the calls that make it.
+
+Two ways of bringing a history in: **import** (each session one batch add, then one
+consolidation of the user: what `tessera import` does) and **live** (one async add per turn,
+the worker's jobs run as the cadence queues them: what the quality benchmark's ingest does).
+Counted per turn: CPU ms of the embedding model (at add, and in consolidation), of the offline
+extractor, of the portrait and panel rebuilds, and of everything else (SQL, segmenting,
+narration, Python); texts and model tokens embedded; and how many of them were the same text,
+or the same token row (what a cache could have saved), embedded twice.
+
+The counting wraps the runtime's embedder and extractor from outside (measuring only); the
+process runs nothing else meanwhile, so the process's CPU time around a call is the call's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .data import Scope as DataScope
+from .history import KINDS, histories
+from .report import command_line, machine_info, write_json
+
+WAYS = ("import", "live")
+
+
+class _Meter:
+    """CPU seconds per part, and the texts embedded."""
+
+    def __init__(self) -> None:
+        self.cpu: defaultdict[str, float] = defaultdict(float)
+        self.texts: list[str] = []
+        self.stage = "add"
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        start = time.process_time()
+        try:
+            yield
+        finally:
+            self.cpu[name] += time.process_time() - start
+
+
+def _metered(runtime: Any, meter: _Meter) -> None:
+    """Count the embedder's and the extractor's CPU (and the texts embedded)."""
+    from tessera_server.engine import consolidation, maintenance
+
+    embedder, extractor = runtime.embedder, runtime.extractor
+
+    class Embedder:
+        model_id, dim, runtime = embedder.model_id, embedder.dim, embedder.runtime
+
+        def embed(self, texts: list[str]) -> Any:
+            meter.texts.extend(texts)
+            with meter.part(f"embedding at {meter.stage}"):
+                return embedder.embed(texts)
+
+    class Extractor:
+        name = extractor.name
+
+        def extract(self, turns: Any) -> Any:
+            with meter.part("extraction"):
+                return extractor.extract(turns)
+
+    runtime.embedder, runtime.extractor = Embedder(), Extractor()
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with meter.part("portrait and panels"):
+                return fn(*args, **kwargs)
+
+        return counted
+
+    # Consolidation's own names for them (maintenance's stay as they are).
+    setattr(consolidation, "refresh_portrait", wrap(maintenance.refresh_portrait))  # noqa: B010
+    setattr(consolidation, "refresh_panels", wrap(maintenance.refresh_panels))  # noqa: B010
+
+
+def profile(way: str, scopes: list[DataScope], work: Path) -> dict[str, Any]:
+    """One history import in this process, counted."""
+    from tessera_server.app import build_runtime
+    from tessera_server.config import load_settings
+    from tessera_server.engine import worker
+    from tessera_server.engine.clock import utcnow
+    from tessera_server.engine.memory import Memory
+    from tessera_server.engine.records import NewTurn, Scope
+    from tessera_server.providers.embedder.minilm import build_tokenizer
+
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    url = f"sqlite:///{work / 'tessera.db'}"
+    runtime = build_runtime(load_settings(database_url=url, worker_enabled=False))
+    tenant, _ = runtime.store.ensure_tenant("profile", utcnow())
+    memory = Memory(runtime)
+    meter = _Meter()
+    _metered(runtime, meter)
+    memory.batch(
+        Scope(tenant, "warm", None), [NewTurn("warm up", "user")] * 40, infer=False, metadata=None
+    )
+    meter.cpu.clear()
+    meter.texts.clear()
+    start = time.process_time()
+    turns = 0
+    for n, data in enumerate(scopes):
+        user = Scope(tenant, f"u{n}", None)
+        turns += len(data.turns)
+        if way == "import":
+            meter.stage = "add"
+            sessions: dict[str, list[NewTurn]] = {}
+            for t in data.turns:
+                said = NewTurn(t.content, t.role, t.turn_id, t.event_time)
+                sessions.setdefault(t.session_id, []).append(said)
+            for session_id, said_list in sessions.items():
+                scope = Scope(tenant, user.user_id, session_id)
+                memory.batch(scope, said_list, infer=True, metadata=None)
+            memory.enqueue_consolidation(user)
+            meter.stage = "consolidation"
+            while worker.work_once(runtime):
+                pass
+        else:
+            for t in data.turns:
+                meter.stage = "add"
+                said = NewTurn(t.content, t.role, t.turn_id, t.event_time)
+                memory.add(user, said, mode="async", infer=True, metadata=None)
+                meter.stage = "consolidation"
+                while worker.work_once(runtime):
+                    pass
+            memory.consolidate_now(user)
+    total = time.process_time() - start
+    runtime.store.close()
+    rows = Counter(tuple(e.ids) for e in build_tokenizer().encode_batch(meter.texts))
+    texts = Counter(meter.texts)
+    parts = {name: round(1000 * cpu / turns, 1) for name, cpu in sorted(meter.cpu.items())}
+    parts["everything else"] = round(1000 * (total - sum(meter.cpu.values())) / turns, 1)
+    return {
+        "way": way,
+        "turns": turns,
+        "chars_per_turn": round(sum(len(t.content) for s in scopes for t in s.turns) / turns),
+        "cpu_ms_per_turn": round(1000 * total / turns, 1),
+        "cpu_ms_per_turn_by_part": parts,
+        "texts_embedded_per_turn": round(len(meter.texts) / turns, 2),
+        "tokens_embedded_per_turn": round(
+            sum(min(256, len(r)) * n for r, n in rows.items()) / turns, 1
+        ),
+        "same_text_embedded_again": sum(n - 1 for n in texts.values()),
+        "same_token_row_embedded_again": sum(n - 1 for n in rows.values()),
+    }
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kinds", default=",".join(KINDS), help="histories (chat, long-reply)")
+    p.add_argument("--ways", default=",".join(WAYS), help="import (batches) and/or live")
+    p.add_argument("--chat-users", type=int, default=1)
+    p.add_argument("--long-users", type=int, default=1)
+    p.add_argument("--distractors", type=int, default=20)
+    p.add_argument("--work", type=Path, default=None)
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    lines = [
+        f"# {doc['name']}",
+        "",
+        f"`{doc['command']}`",
+        "",
+        "The engine in one process on a fresh SQLite file, CPU time counted around each part "
+        "(see `bench/src/tessera_bench/history_profile.py`); **import**: a batch per session "
+        "then the worker's jobs; **live**: one async add per turn, the worker's jobs as they "
+        f"are queued. {doc['machine']['cpu']}, {doc['machine']['cores']} cores; load average "
+        f"(1 min) {doc['load_average'][0]:.1f} at the start, {doc['load_average'][1]:.1f} at "
+        "the end (CPU time per turn is much less affected by other work than wall time).",
+        "",
+        "| history | way | turns (chars/turn) | CPU ms/turn | by part (ms/turn) "
+        "| texts / tokens embedded per turn | same text / token row embedded again |",
+        "|---|---|---:|---:|---|---:|---:|",
+    ]
+    for r in doc["runs"]:
+        parts = "; ".join(f"{k} {v}" for k, v in r["cpu_ms_per_turn_by_part"].items())
+        lines.append(
+            f"| {r['kind']} | {r['way']} | {r['turns']} ({r['chars_per_turn']:,}) "
+            f"| {r['cpu_ms_per_turn']} | {parts} | {r['texts_embedded_per_turn']} / "
+            f"{r['tokens_embedded_per_turn']} | {r['same_text_embedded_again']} / "
+            f"{r['same_token_row_embedded_again']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    data_dir: Path = args.data or paths.default_data_dir()
+    out_dir: Path = args.out or paths.default_results_dir()
+    name: str = args.name or "ingest-history-profile"
+    work: Path = args.work or paths.default_work_dir() / name
+    users = {"chat": args.chat_users, "long-reply": args.long_users}
+    load_start = os.getloadavg()[0]
+    runs = []
+    for kind in (k.strip() for k in args.kinds.split(",") if k.strip()):
+        scopes = histories(kind, data_dir, users[kind], args.distractors)
+        for way in (w.strip() for w in args.ways.split(",") if w.strip()):
+            result = {"kind": kind, **profile(way, scopes, work / f"{kind}-{way}")}
+            print(result, flush=True)
+            runs.append(result)
+    shutil.rmtree(work, ignore_errors=True)
+    doc = {
+        "benchmark": "history-profile",
+        "name": name,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average": [load_start, os.getloadavg()[0]],
+        "runs": runs,
+    }
+    write_json(out_dir / f"{name}.json", doc)
+    text = markdown(doc)
+    (out_dir / f"{name}.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
