@@ -13,6 +13,7 @@ from tessera_bench.latency import (
     Profile,
     Runner,
     TextPool,
+    _labelled_env,
     compare_configurations,
     configurations_markdown,
     latency_markdown,
@@ -203,3 +204,34 @@ def test_configurations_are_compared_on_the_same_questions_in_turns() -> None:
     }
     lines = configurations_markdown(doc)
     assert sum(line.startswith("| 10 |") for line in lines) == 2
+
+
+def test_each_also_configuration_is_labelled_with_its_environment() -> None:
+    assert _labelled_env("lanes1:TESSERA_EMBEDDER_CROWDED_LANES=1,TESSERA_X=a=b") == (
+        "lanes1",
+        {"TESSERA_EMBEDDER_CROWDED_LANES": "1", "TESSERA_X": "a=b"},
+    )
+    for bad in ("lanes1", "lanes1:", ":A=1", "reference:A=1", "one_process:A=1"):
+        with pytest.raises(SystemExit):
+            _labelled_env(bad)
+    cell = {"n": 1.0, "p50_ms": 1.0, "p95_ms": 2.0, "per_second": 3.0}
+    doc = {
+        "settings": {
+            "concurrency": [1, 8],
+            "processes": 0,
+            "comparison_rounds": 2,
+            "also_env": {"lanes1": [("TESSERA_EMBEDDER_CROWDED_LANES", "1")]},
+        },
+        "sizes": {
+            "10": {
+                "configurations": {
+                    "one_process": {"c1": cell, "c8": cell},
+                    "lanes1": {"c1": cell, "c8": cell},
+                },
+                "lanes1_service_rss_mb": 12.5,
+            }
+        },
+    }
+    text = "\n".join(configurations_markdown(doc))
+    assert "lanes1 = TESSERA_EMBEDDER_CROWDED_LANES=1" in text
+    assert "| 10 | lanes1 |" in text and "| 12.5 |" in text

@@ -102,6 +102,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also compare a one-process service run with this environment (repeatable), "
         "e.g. TESSERA_EMBEDDER_COMBINE_TEXTS=0 for the service before query batching",
     )
+    p.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="LABEL:KEY=VALUE[,KEY=VALUE]",
+        help="also compare a one-process service run with this environment under this label "
+        "(repeatable), e.g. lanes1:TESSERA_EMBEDDER_CROWDED_LANES=1 beside a --reference-env",
+    )
     p.add_argument("--no-plot", action="store_true")
 
 
@@ -748,6 +756,7 @@ def configurations_markdown(doc: dict[str, Any]) -> list[str]:
             for label, env in (
                 ("reference", doc["settings"].get("reference_env")),
                 (f"processes_{doc['settings']['processes']}", doc["settings"].get("processes_env")),
+                *doc["settings"].get("also_env", {}).items(),
             )
             if env is not None
         ),
@@ -822,9 +831,19 @@ def latency_plot(doc: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def _labelled_env(value: str) -> tuple[str, dict[str, str]]:
+    """`LABEL:KEY=VALUE[,KEY=VALUE]` (an `--also` argument) as (label, environment)."""
+    label, sep, pairs = value.partition(":")
+    env = dict(pair.partition("=")[::2] for pair in pairs.split(",") if pair)
+    reserved = {"one_process", "reference"}
+    if not sep or not label or label in reserved or label.startswith("processes_") or not env:
+        raise SystemExit(f"--also expects LABEL:KEY=VALUE[,KEY=VALUE], got {value!r}")
+    return label, env
+
+
 @contextmanager
 def processes_service(
-    service_dir: Path, processes: int, env: dict[str, str]
+    service_dir: Path, processes: int, env: dict[str, str], *, log_name: str | None = None
 ) -> Iterator[tuple[dict[str, str], int, Any]]:
     """Another service on the same database as `processes` API processes (no job worker),
     each with the model as configured: a lone query on every core, overlapping ones on
@@ -839,7 +858,7 @@ def processes_service(
         env=extra,
         tenant="bench",
         workers=processes,
-        log_name=f"service-{processes}-{len(env)}.log",
+        log_name=log_name or f"service-{processes}-{len(env)}.log",
     ) as handle:
         yield extra, handle.process.pid, handle
 
@@ -917,6 +936,16 @@ def run_latency(args: argparse.Namespace) -> int:
                 reference.base_url, reference.api_key, user_id=user_id, top_k=args.top_k
             )
             pids["reference"] = reference_pid
+        also = [_labelled_env(value) for value in args.also] if target.pid is not None else []
+        for label, also_env in also:
+            env_also = {**_env_pairs(args.service_env), **also_env}
+            _, pids[label], other = stack.enter_context(
+                processes_service(service_dir, 1, env_also, log_name=f"service-{label}.log")
+            )
+            doc["settings"].setdefault("also_env", {})[label] = sorted(env_also.items())
+            alternatives[label] = Runner(
+                other.base_url, other.api_key, user_id=user_id, top_k=args.top_k
+            )
         if args.processes > 1 and target.pid is not None:
             env, pids[f"processes_{args.processes}"], many = stack.enter_context(
                 processes_service(service_dir, args.processes, _env_pairs(args.service_env))

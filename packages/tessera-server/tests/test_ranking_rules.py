@@ -56,7 +56,11 @@ def strict_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceHan
 
 @pytest.fixture(scope="module")
 def unguarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceHandle]:
-    env = {"TESSERA_RERANK_KEEP_WITHIN": "1", "TESSERA_RERANK_KEEP_TURNS": "0"}
+    env = {
+        "TESSERA_RERANK_KEEP_WITHIN": "1",
+        "TESSERA_RERANK_KEEP_TURNS": "0",
+        "TESSERA_RERANK_KEEP_DEPTH": "0",
+    }
     yield from service_with(tmp_path_factory, "unguarded", env)
 
 

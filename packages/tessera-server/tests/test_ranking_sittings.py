@@ -32,8 +32,12 @@ REPLY = (
     "weekly. " + " ".join(["Patience matters more than equipment for a healthy tank."] * 8)
 )
 
-# Only the sitting rule under test is on: the turn-level guard and the other rule are off.
-BASE = {"TESSERA_RERANK_KEEP_TURNS": "0", "TESSERA_RERANK_KEEP_FUSED": "0"}
+# Only the sitting rule under test is on: the turn-level guard and the other rules are off.
+BASE = {
+    "TESSERA_RERANK_KEEP_TURNS": "0",
+    "TESSERA_RERANK_KEEP_FUSED": "0",
+    "TESSERA_RERANK_KEEP_DEPTH": "0",
+}
 
 
 @pytest.fixture(scope="module")

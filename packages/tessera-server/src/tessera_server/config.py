@@ -167,7 +167,7 @@ class Settings(BaseSettings):
         "items stands for it, but not drop the sitting fusion ranks first; 0 turns it off.",
     )
     rerank_keep_depth: int = Field(
-        0,
+        10,
         ge=0,
         description="Up to this place, the first k results of a reranked answer hold every "
         "sitting (turns said without a pause longer than `episode_gap_minutes`) of the first "
@@ -239,12 +239,13 @@ class Settings(BaseSettings):
         "cores; 0 = every call runs alone.",
     )
     embedder_crowded_lanes: int = Field(
-        0,
+        1,
         ge=0,
-        description="One-thread copies of the embedding model (about 50 MB each) that run "
-        "the batches of overlapping calls side by side, so concurrent searches embed on "
-        "every core; 0 = one per core the model may use, at most 4; 1 = one copy, batches "
-        "one at a time.",
+        description="One-thread copies of the embedding model (about 45 MB each) that embed "
+        "the batches of overlapping calls (concurrent searches' queries); with more than one, "
+        "batches run side by side. 1 = one copy, one batch at a time (on a busy two-core box "
+        "two copies cost about 1 ms more CPU per search); 0 = one per core the model may use, "
+        "at most 4.",
     )
     reranker_model_dir: str = Field(
         "",

@@ -37,7 +37,7 @@ def load_embedder(
     precision: str = "auto",
     threads: int = 0,
     combine_texts: int = 4,
-    crowded_lanes: int = 0,
+    crowded_lanes: int = 1,
 ) -> Embedder:
     """The embedder a setting names, run by `runtime` at `precision` on `threads` (0 = all);
     concurrent calls of at most `combine_texts` texts share model runs, on `crowded_lanes`

@@ -57,10 +57,12 @@ COMBINE_TEXTS = 4
 # than on two (the threads wait for each other, more so on a busy box). A lone caller keeps the
 # model on every core, which answers it sooner.
 CROWDED_SECONDS = 1.0
-# One-thread copies for overlapping calls (one per core the model may use, at most this many;
-# about 50 MB each), each running its own batch at the same time. With one copy, eight
-# concurrent searches spent 74 % of their time waiting for it while it kept one core busy and
-# the other core had little else to do (py-spy, 10k memories): the model was the queue.
+# One-thread copies for overlapping calls with `crowded_lanes=0` (one per core the model may
+# use, at most this many; about 45 MB each), each running its own batch at the same time. With
+# one copy, eight concurrent searches on a box at load 20 spent 74 % of their time waiting for
+# it (py-spy, 10k memories); two copies did not serve them faster there and cost 0.8-1.3 ms
+# more CPU per search (smaller batches), so one copy stays the default until an idle box says
+# otherwise (bench/results/latency-cores-wave6-ab*.md).
 MAX_CROWDED_LANES = 4
 VOCAB = Path(__file__).parent / "data" / "vocab.txt"
 
@@ -98,7 +100,7 @@ class MiniLMEmbedder:
         precision: str = "auto",
         fused: bool = True,
         combine_texts: int = COMBINE_TEXTS,
-        crowded_lanes: int = 0,
+        crowded_lanes: int = 1,
     ) -> None:
         """`fused=False` runs the exported graph as shipped, in onnxruntime (the reference in
         tests); `precision` is OpenVINO's (`openvino_graph.PRECISIONS`)."""
