@@ -90,6 +90,12 @@ def _add_service_args(p: argparse.ArgumentParser) -> None:
         help="ingest and consolidate into --service-dir, then stop without searching: a report "
         "part's data is loaded early and its figures read once, later, with --reuse-service",
     )
+    g.add_argument(
+        "--resume-ingest",
+        action="store_true",
+        help="keep the data already in --service-dir and send every turn again (a turn id the "
+        "service holds is not stored twice), then consolidate: finishes an ingest that was stopped",
+    )
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -348,7 +354,8 @@ def run_quality(args: argparse.Namespace) -> int:
             from .tessera import TesseraClient, TesseraSession, TesseraSystem, service
 
             service_dir = args.service_dir or paths.default_work_dir() / f"service-{name}"
-            if not args.base_url and service_dir.exists() and not args.reuse_service:
+            keep = args.reuse_service or getattr(args, "resume_ingest", False)
+            if not args.base_url and service_dir.exists() and not keep:
                 shutil.rmtree(service_dir)
             target = stack.enter_context(
                 service(
