@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,30 @@ def test_ingest_only_loads_a_service_that_a_later_run_only_searches(
     assert doc["systems"]["tessera"]["turn_recall@10"] > 0.0
     with pytest.raises(SystemExit):
         cli.main([*run, "--ingest-only", "--reuse-service"])
+
+
+def test_resume_ingest_keeps_the_stored_turns_and_stores_none_twice(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stopped ingest is finished by sending every turn again into the same service folder:
+    # the turns already there are kept (not wiped as a fresh run would) and not stored twice.
+    monkeypatch.setattr(cli.paths, "default_work_dir", lambda: tmp_path / "work")
+    out, service_dir = tmp_path / "results", tmp_path / "svc"
+    run = ["longmemeval", "--data", str(data_dir), "--out", str(out), "--no-plot"]
+    run += ["--systems", "tessera", "--service-dir", str(service_dir), "--name", "lme"]
+    assert cli.main([*run, "--ingest-only"]) == 0
+    db = service_dir / "tessera.db"
+
+    def turns() -> int:
+        with sqlite3.connect(db) as conn:
+            count: int = conn.execute("SELECT count(*) FROM turns").fetchone()[0]
+        return count
+
+    stored = turns()
+    assert stored > 0
+    assert cli.main([*run, "--ingest-only", "--resume-ingest"]) == 0
+    assert turns() == stored
+    assert cli.main([*run, "--resume-ingest"]) == 0
+    doc = json.loads((out / "lme.json").read_text())
+    assert doc["tessera_ingest"]["turns"] > 0 and doc["tessera_ingest"]["turns_created"] == 0
+    assert turns() == stored
