@@ -201,47 +201,49 @@ def test_compare_shows_locomo_runs_by_their_own_figures_and_category(
     assert "| recall@budget500 |" in md and "recall_any@5" not in md
 
 
+@pytest.fixture
+def service_run(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A LongMemEval run of the tessera system on a service in `tmp_path/svc`, results in
+    `tmp_path/results` under the name `lme`; a test adds the flags it is about."""
+    monkeypatch.setattr(cli.paths, "default_work_dir", lambda: tmp_path / "work")
+    run = ["longmemeval", "--data", str(data_dir), "--out", str(tmp_path / "results")]
+    run += ["--no-plot", "--systems", "tessera", "--name", "lme"]
+    return [*run, "--service-dir", str(tmp_path / "svc")]
+
+
 def test_ingest_only_loads_a_service_that_a_later_run_only_searches(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    service_run: list[str], tmp_path: Path
 ) -> None:
     # A real service on loopback: the report part's data is loaded first, its figures read
     # once later on the code of that moment, without ingesting again.
-    monkeypatch.setattr(cli.paths, "default_work_dir", lambda: tmp_path / "work")
     out, service_dir = tmp_path / "results", tmp_path / "svc"
-    run = ["longmemeval", "--data", str(data_dir), "--out", str(out), "--no-plot"]
-    run += ["--systems", "tessera", "--service-dir", str(service_dir), "--name", "lme"]
-    assert cli.main([*run, "--ingest-only"]) == 0
+    assert cli.main([*service_run, "--ingest-only"]) == 0
     assert not out.exists() and (service_dir / "tessera.db").is_file()
-    assert cli.main([*run, "--reuse-service"]) == 0
+    assert cli.main([*service_run, "--reuse-service"]) == 0
     doc = json.loads((out / "lme.json").read_text())
     assert doc["settings"]["reused_ingest"] is True and doc["tessera_ingest"]["turns"] == 0
     assert doc["systems"]["tessera"]["turn_recall@10"] > 0.0
     with pytest.raises(SystemExit):
-        cli.main([*run, "--ingest-only", "--reuse-service"])
+        cli.main([*service_run, "--ingest-only", "--reuse-service"])
 
 
 def test_resume_ingest_keeps_the_stored_turns_and_stores_none_twice(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    service_run: list[str], tmp_path: Path
 ) -> None:
     # A stopped ingest is finished by sending every turn again into the same service folder:
     # the turns already there are kept (not wiped as a fresh run would) and not stored twice.
-    monkeypatch.setattr(cli.paths, "default_work_dir", lambda: tmp_path / "work")
-    out, service_dir = tmp_path / "results", tmp_path / "svc"
-    run = ["longmemeval", "--data", str(data_dir), "--out", str(out), "--no-plot"]
-    run += ["--systems", "tessera", "--service-dir", str(service_dir), "--name", "lme"]
-    assert cli.main([*run, "--ingest-only"]) == 0
-    db = service_dir / "tessera.db"
+    assert cli.main([*service_run, "--ingest-only"]) == 0
 
     def turns() -> int:
-        with sqlite3.connect(db) as conn:
+        with sqlite3.connect(tmp_path / "svc" / "tessera.db") as conn:
             count: int = conn.execute("SELECT count(*) FROM turns").fetchone()[0]
         return count
 
     stored = turns()
     assert stored > 0
-    assert cli.main([*run, "--ingest-only", "--resume-ingest"]) == 0
+    assert cli.main([*service_run, "--ingest-only", "--resume-ingest"]) == 0
     assert turns() == stored
-    assert cli.main([*run, "--resume-ingest"]) == 0
-    doc = json.loads((out / "lme.json").read_text())
+    assert cli.main([*service_run, "--resume-ingest"]) == 0
+    doc = json.loads((tmp_path / "results" / "lme.json").read_text())
     assert doc["tessera_ingest"]["turns"] > 0 and doc["tessera_ingest"]["turns_created"] == 0
     assert turns() == stored

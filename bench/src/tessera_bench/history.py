@@ -26,7 +26,6 @@ import json
 import shutil
 import sqlite3
 import statistics
-import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +33,15 @@ from typing import Any
 
 from . import paths
 from .data import Scope, load_locomo, load_longmemeval
-from .ingest import Variant, embedded_work, parse_variant, per_consolidated_turn, warm_up
+from .ingest import (
+    Variant,
+    describe_variant,
+    embedded_work,
+    measure_ingest,
+    parse_variant,
+    per_consolidated_turn,
+    variant_settings,
+)
 from .report import command_line, machine_info, write_json
 from .tessera import opaque
 
@@ -207,64 +214,26 @@ def one_import(
     postgres: Any = None,
 ) -> dict[str, Any]:
     """One variant's import of the histories: adds, then the worker drains the jobs."""
-    from tessera_server.testing import run_service
+    from .scale import consolidated_turns
 
-    from .ingest import _cpu, _load, send_adds
-    from .latency import process_tree_cpu_s
-    from .scale import Client, consolidated_turns, jobs_state, worker_processes
-
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    backend = variant.backend
-    if backend == "postgres":
-        db = postgres.create_database(prefix="history")
-        url = db
-    else:
-        db = str(work / "tessera.db")
-        url = f"sqlite:///{db}"
-    env = {
-        "TESSERA_DATABASE_URL": url,
-        "TESSERA_WORKER_ENABLED": "false",
-        "TESSERA_RATE_LIMIT_PER_MINUTE": "10000000",
-        "TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "0",
-        "TESSERA_LOG_LEVEL": "warning",
-        **variant.env,
-    }
-    if variant.tree:
-        env["PYTHONPATH"] = variant.tree
     turns = sum(
         len(body["messages"]) for user in users for path, body in user if "messages" in body
     )
-    with run_service(work, env=env, tenant="bench", workers=variant.processes) as handle:
-        client = Client(handle.base_url, handle.api_key)
-        try:
-            warm_up(client)
-            load_before = _load()
-            cpu0 = process_tree_cpu_s(handle.process.pid) or 0.0
-            t0 = time.perf_counter()
-            send_adds(client, users, variant.clients)
-            api_seconds = time.perf_counter() - t0
-            api_cpu = (process_tree_cpu_s(handle.process.pid) or 0.0) - cpu0
-        finally:
-            client.close()
-        total_jobs = sum(jobs_state(backend, db, USER_PREFIX).values())
-        with worker_processes(handle.env, variant.workers, log_dir) as procs:
-            first: float | None = None
-            first_cpu = 0.0
-            while True:
-                state = jobs_state(backend, db, USER_PREFIX)
-                now = time.perf_counter()
-                if first is None and state.get("queued", 0) < total_jobs:
-                    first = now
-                    first_cpu = sum(_cpu(p.pid) for p in procs)
-                if not state.get("queued") and not state.get("running"):
-                    break
-                time.sleep(0.05)
-            finished = time.perf_counter()
-            worker_cpu = sum(_cpu(p.pid) for p in procs) - first_cpu
-        load_after = _load()
+    # No per-key byte budget: a history's long batches would be throttled by it.
+    budget = {"TESSERA_WORK_BUDGET_BYTES_PER_MINUTE": "0"}
+    m = measure_ingest(
+        variant,
+        users,
+        work,
+        log_dir,
+        postgres,
+        prefix="history",
+        user_prefix=USER_PREFIX,
+        env=budget,
+    )
+    backend, db, drain = m.backend, m.db, m.drain_seconds
+    api_seconds, api_cpu, worker_cpu, total_jobs = m.api_seconds, m.api_cpu, m.worker_cpu, m.jobs
     done = consolidated_turns(backend, db, USER_PREFIX)
-    drain = finished - (first or finished)
     work_done = embedded_work(backend, db, USER_PREFIX)
     return {
         "variant": variant.name,
@@ -272,10 +241,10 @@ def one_import(
         "workers": variant.workers,
         "turns": turns,
         "chars": sum(
-            len(m["content"])
+            len(message["content"])
             for user in users
             for _, body in user
-            for m in body.get("messages", [])
+            for message in body.get("messages", [])
         ),
         "jobs": total_jobs,
         "api_seconds": round(api_seconds, 2),
@@ -289,7 +258,7 @@ def one_import(
         "add_tokens_per_turn": round(work_done["turns"]["tokens"] / turns, 1),
         **per_consolidated_turn(work_done, done),
         "stored": stored_digest(backend, db, USER_PREFIX),
-        "load_average": [load_before, load_after],
+        "load_average": m.load_average,
     }
 
 
@@ -418,16 +387,7 @@ def history_markdown(doc: dict[str, Any]) -> str:
             f"| {r['consolidation_cpu_ms_per_turn']} | {lo} |"
         )
     lines += ["", "Variants:", ""]
-    for v in s["variants"]:
-        what = ", ".join(
-            [
-                *([f"tree {v['tree']}"] if v["tree"] else []),
-                *(["PostgreSQL"] if v["backend"] == "postgres" else []),
-                *([f"{v['workers']} workers"] if v["workers"] > 1 else []),
-                *v["env_items"],
-            ]
-        )
-        lines.append(f"- **{v['name']}**: {what or 'the current code, default settings'}")
+    lines += [describe_variant(v) for v in s["variants"]]
     return "\n".join(lines) + "\n"
 
 
@@ -490,16 +450,7 @@ def run_history(args: argparse.Namespace) -> int:
             "chat_users": args.chat_users,
             "long_users": args.long_users,
             "distractors": args.distractors,
-            "variants": [
-                {
-                    "name": v.name,
-                    "tree": v.tree,
-                    "backend": v.backend,
-                    "workers": v.workers,
-                    "env_items": [f"{k}={x}" for k, x in sorted(v.env.items())],
-                }
-                for v in variants
-            ],
+            "variants": [variant_settings(v) for v in variants],
         },
         "summary": summarise(runs, [v.name for v in variants]),
         "runs": runs,

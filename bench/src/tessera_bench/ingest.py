@@ -46,6 +46,36 @@ class Variant:
     processes: int = 1  # API processes (`tessera serve --workers N`)
 
 
+def variant_settings(v: Variant) -> dict[str, Any]:
+    """A variant as a result file records it."""
+    return {
+        "name": v.name,
+        "tree": v.tree,
+        "backend": v.backend,
+        "workers": v.workers,
+        "clients": v.clients,
+        "single": v.single,
+        "processes": v.processes,
+        "env_items": [f"{k}={x}" for k, x in sorted(v.env.items())],
+    }
+
+
+def describe_variant(v: dict[str, Any]) -> str:
+    """A recorded variant as one line of a report's list."""
+    what = ", ".join(
+        [
+            *([f"tree {v['tree']}"] if v["tree"] else []),
+            *(["PostgreSQL"] if v.get("backend") == "postgres" else []),
+            *([f"{v['workers']} workers"] if v.get("workers", 1) > 1 else []),
+            *([f"{v['clients']} clients"] if v.get("clients", 1) > 1 else []),
+            *(["one add per turn"] if v.get("single") else []),
+            *([f"{v['processes']} API processes"] if v.get("processes", 1) > 1 else []),
+            *v["env_items"],
+        ]
+    )
+    return f"- **{v['name']}**: {what or 'the current code, default settings'}"
+
+
 def parse_variant(text: str) -> Variant:
     """`NAME[:ITEM,ITEM…]`, each item `tree=PATH`, `backend=sqlite|postgres`, `workers=N`,
     `clients=N`, `adds=single|batch`, `processes=N` or `TESSERA_…=VALUE`."""
@@ -191,25 +221,50 @@ def warm_up(client: Any) -> None:
     client.post("/v1/search", {"user_id": "warm", "query": "warm up"})
 
 
-def one_run(
+@dataclass
+class Measured:
+    """What one variant's adds and drain cost: wall time and CPU of the service, the worker
+    processes and (on PostgreSQL) the database server, and the jobs the adds queued."""
+
+    backend: str
+    db: str
+    api_seconds: float
+    api_cpu: float
+    api_db_cpu: float
+    jobs: int
+    drain_seconds: float
+    worker_cpu: float
+    drain_db_cpu: float
+    db_measured: bool
+    load_average: list[float]
+
+
+def measure_ingest(
     variant: Variant,
-    bodies: list[dict[str, Any]],
+    requests: list[list[tuple[str, Any]]],
     work: Path,
     log_dir: Path,
-    postgres: Any = None,
-) -> dict[str, Any]:
-    """One variant's ingest; `postgres` is the throwaway server PostgreSQL variants use."""
+    postgres: Any,
+    *,
+    prefix: str,
+    user_prefix: str = USER_PREFIX,
+    env: dict[str, str] | None = None,
+) -> Measured:
+    """Start the variant's service on a fresh database, send `requests` (one list per user,
+    in order) from `variant.clients` threads, then let `variant.workers` worker processes
+    drain the queued jobs of the users named `user_prefix…`; the database stays for the caller
+    to read (`Measured.db`)."""
     from tessera_server.testing import run_service
 
     from .latency import process_tree_cpu_s
-    from .scale import Client, consolidated_turns, jobs_state, worker_processes
+    from .scale import Client, jobs_state, worker_processes
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     backend = variant.backend
     db_pid: int | None = None
     if backend == "postgres":
-        db = postgres.create_database(prefix="ingest")
+        db = postgres.create_database(prefix=prefix)
         url = db
         pid_file = postgres.data / "postmaster.pid" if postgres.data else None
         if pid_file is not None and pid_file.exists():
@@ -217,18 +272,17 @@ def one_run(
     else:
         db = str(work / "tessera.db")
         url = f"sqlite:///{db}"
-    env = {
+    service_env = {
         "TESSERA_DATABASE_URL": url,
         "TESSERA_WORKER_ENABLED": "false",
         "TESSERA_RATE_LIMIT_PER_MINUTE": "10000000",
         "TESSERA_LOG_LEVEL": "warning",
+        **(env or {}),
         **variant.env,
     }
     if variant.tree:
-        env["PYTHONPATH"] = variant.tree
-    turns = sum(len(b["messages"]) for b in bodies)
-    requests = add_requests(bodies, variant.single)
-    with run_service(work, env=env, tenant="bench", workers=variant.processes) as handle:
+        service_env["PYTHONPATH"] = variant.tree
+    with run_service(work, env=service_env, tenant="bench", workers=variant.processes) as handle:
         client = Client(handle.base_url, handle.api_key)
         try:
             warm_up(client)
@@ -242,12 +296,12 @@ def one_run(
             api_db_cpu = _cpu(db_pid) - db0
         finally:
             client.close()
-        total_jobs = sum(jobs_state(backend, db, USER_PREFIX).values())
+        total_jobs = sum(jobs_state(backend, db, user_prefix).values())
         with worker_processes(handle.env, variant.workers, log_dir) as procs:
             first: float | None = None
             first_cpu = first_db = 0.0
             while True:
-                state = jobs_state(backend, db, USER_PREFIX)
+                state = jobs_state(backend, db, user_prefix)
                 now = time.perf_counter()
                 if first is None and state.get("queued", 0) < total_jobs:
                     first = now
@@ -260,36 +314,66 @@ def one_run(
             worker_cpu = sum(_cpu(p.pid) for p in procs) - first_cpu
             drain_db_cpu = _cpu(db_pid) - first_db
         load_after = _load()
-    done = consolidated_turns(backend, db, USER_PREFIX)
-    drain = finished - (first or finished)
-    work_done = embedded_work(backend, db, USER_PREFIX)
+    return Measured(
+        backend=backend,
+        db=db,
+        api_seconds=api_seconds,
+        api_cpu=api_cpu,
+        api_db_cpu=api_db_cpu,
+        jobs=total_jobs,
+        drain_seconds=finished - (first or finished),
+        worker_cpu=worker_cpu,
+        drain_db_cpu=drain_db_cpu,
+        db_measured=db_pid is not None,
+        load_average=[load_before, load_after],
+    )
+
+
+def one_run(
+    variant: Variant,
+    bodies: list[dict[str, Any]],
+    work: Path,
+    log_dir: Path,
+    postgres: Any = None,
+) -> dict[str, Any]:
+    """One variant's ingest; `postgres` is the throwaway server PostgreSQL variants use."""
+    from .scale import consolidated_turns
+
+    turns = sum(len(b["messages"]) for b in bodies)
+    requests = add_requests(bodies, variant.single)
+    m = measure_ingest(variant, requests, work, log_dir, postgres, prefix="ingest")
+    done = consolidated_turns(m.backend, m.db, USER_PREFIX)
+    drain = m.drain_seconds
+    work_done = embedded_work(m.backend, m.db, USER_PREFIX)
     return {
         "variant": variant.name,
-        "backend": backend,
+        "backend": m.backend,
         "workers": variant.workers,
         "clients": variant.clients,
         "single": variant.single,
         "processes": variant.processes,
         "turns": turns,
-        "jobs": total_jobs,
-        "api_add_turns_per_second": round(turns / api_seconds, 1),
+        "jobs": m.jobs,
+        "api_add_turns_per_second": round(turns / m.api_seconds, 1),
         "turns_consolidated": done,
         "drain_seconds": round(drain, 2),
         "turns_consolidated_per_second": round(done / drain, 1) if drain else None,
         # CPU seconds the service (adds) and the worker (from its first claim) used: what the
         # work costs, which a busy box's share of the cores does not change much.
-        "api_add_cpu_ms_per_turn": round(1000 * api_cpu / turns, 1),
-        "consolidation_cpu_ms_per_turn": round(1000 * worker_cpu / done, 1) if done else None,
+        "api_add_cpu_ms_per_turn": round(1000 * m.api_cpu / turns, 1),
+        "consolidation_cpu_ms_per_turn": round(1000 * m.worker_cpu / done, 1) if done else None,
         # PostgreSQL's own processes (the store's side of the same work); None on SQLite,
         # whose work runs inside the service and the worker.
-        "db_cpu_ms_per_turn_added": round(1000 * api_db_cpu / turns, 1) if db_pid else None,
-        "db_cpu_ms_per_turn_consolidated": round(1000 * drain_db_cpu / done, 1)
-        if db_pid and done
+        "db_cpu_ms_per_turn_added": round(1000 * m.api_db_cpu / turns, 1)
+        if m.db_measured
+        else None,
+        "db_cpu_ms_per_turn_consolidated": round(1000 * m.drain_db_cpu / done, 1)
+        if m.db_measured and done
         else None,
         "embedded": work_done,
         "add_tokens_per_turn": round(work_done["turns"]["tokens"] / turns, 1),
         **per_consolidated_turn(work_done, done),
-        "load_average": [load_before, load_after],
+        "load_average": m.load_average,
     }
 
 
@@ -381,21 +465,8 @@ def ingest_markdown(doc: dict[str, Any]) -> str:
             f"| {r['turns_consolidated_per_second']} | {r['api_add_cpu_ms_per_turn']} / "
             f"{r['consolidation_cpu_ms_per_turn']} | {lo} |"
         )
-    variants = doc["settings"]["variants"]
     lines += ["", "Variants:", ""]
-    for v in variants:
-        what = ", ".join(
-            [
-                *([f"tree {v['tree']}"] if v["tree"] else []),
-                *(["PostgreSQL"] if v.get("backend") == "postgres" else []),
-                *([f"{v['workers']} workers"] if v.get("workers", 1) > 1 else []),
-                *([f"{v['clients']} clients"] if v.get("clients", 1) > 1 else []),
-                *(["one add per turn"] if v.get("single") else []),
-                *([f"{v['processes']} API processes"] if v.get("processes", 1) > 1 else []),
-                *v["env_items"],
-            ]
-        )
-        lines.append(f"- **{v['name']}**: {what or 'the current code, default settings'}")
+    lines += [describe_variant(v) for v in doc["settings"]["variants"]]
     return "\n".join(lines) + "\n"
 
 
@@ -472,19 +543,7 @@ def _doc(
             "turns": args.turns,
             "pool_texts": len(texts),
             "seed": args.seed,
-            "variants": [
-                {
-                    "name": v.name,
-                    "tree": v.tree,
-                    "backend": v.backend,
-                    "workers": v.workers,
-                    "clients": v.clients,
-                    "single": v.single,
-                    "processes": v.processes,
-                    "env_items": [f"{k}={x}" for k, x in sorted(v.env.items())],
-                }
-                for v in variants
-            ],
+            "variants": [variant_settings(v) for v in variants],
         },
         "summary": summarise(runs, [v.name for v in variants]),
         "runs": runs,
