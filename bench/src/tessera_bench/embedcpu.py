@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from . import paths
 from .report import command_line, machine_info, write_json
+from .specs import named_items
 
 Vectors = npt.NDArray[np.float32]
 
@@ -70,14 +71,9 @@ class Candidate:
 def parse_candidate(text: str) -> Candidate:
     """`NAME[:runtime=R,precision=P,threads=N,OPTION=VALUE…]`; an upper-case OPTION is an
     OpenVINO property, a `session.…` or `graph=…` item an onnxruntime session option."""
-    name, _, rest = text.partition(":")
-    if not name:
-        raise argparse.ArgumentTypeError(f"a candidate needs a name: {text!r}")
+    name, items = named_items(text, "a candidate")
     c = Candidate(name)
-    for item in (x for x in rest.split(",") if x):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise argparse.ArgumentTypeError(f"expected KEY=VALUE in {text!r}, got {item!r}")
+    for key, value in items:
         if key == "runtime":
             c.runtime = value
         elif key == "precision":

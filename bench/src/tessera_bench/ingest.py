@@ -30,6 +30,7 @@ from typing import Any
 
 from . import paths
 from .report import command_line, machine_info, write_json
+from .specs import named_items
 
 USER_PREFIX = "ingest-"
 
@@ -79,14 +80,9 @@ def describe_variant(v: dict[str, Any]) -> str:
 def parse_variant(text: str) -> Variant:
     """`NAME[:ITEM,ITEM…]`, each item `tree=PATH`, `backend=sqlite|postgres`, `workers=N`,
     `clients=N`, `adds=single|batch`, `processes=N` or `TESSERA_…=VALUE`."""
-    name, _, rest = text.partition(":")
-    if not name:
-        raise argparse.ArgumentTypeError(f"a variant needs a name: {text!r}")
+    name, items = named_items(text, "a variant")
     variant = Variant(name)
-    for item in (x for x in rest.split(",") if x):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise argparse.ArgumentTypeError(f"expected KEY=VALUE in {text!r}, got {item!r}")
+    for key, value in items:
         if key == "tree":
             variant.tree = value
         elif key == "backend" and value in ("sqlite", "postgres"):
