@@ -121,7 +121,6 @@ class MiniLMEmbedder:
             if combine_texts and many_threads
             else [self.graph]
         )
-        self.shared_graph = self.crowded_graphs[0]
         self._combiner = _Combiner(
             self._embed_rows,
             [partial(self._embed_rows, graph=g) for g in self.crowded_graphs],
