@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         "characters, cut at paragraphs, then sentences, then words (about the 256 tokens "
         "the bundled embedder reads).",
     )
+    turn_parts_embedded_once: bool = Field(
+        False,
+        description="A turn searched in parts has each part embedded once, as written: the "
+        "turn's own vector is its first part's, and consolidation gives the first part's "
+        "episode that vector (a verbatim turn's first note too). `false` also embeds the "
+        "turn's first 256 tokens, and each part again with its date and speaker.",
+    )
     max_metadata_bytes: int = Field(16_000, description="Largest `metadata` object, as JSON bytes.")
     max_metadata_depth: int = Field(4, description="Deepest nesting allowed inside `metadata`.")
     max_label_chars: int = Field(256, description="Longest `user_id`, `session_id` or `turn_id`.")

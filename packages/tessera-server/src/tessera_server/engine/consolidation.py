@@ -21,7 +21,7 @@ from .extract import ExtractedFact, Extraction, TurnView
 from .extract.dates import annotate, valid_from
 from .ids import new_episode_id, new_fact_id, new_foresight_id, turn_episode_id
 from .maintenance import refresh_panels, refresh_portrait
-from .parts import part_attrs, split_parts
+from .parts import own_vector_text, part_attrs, split_parts
 from .records import EpisodeRecord, FactRecord, ForesightRecord, Scope, TurnRecord
 from .runtime import Runtime
 from .scope import owned_by
@@ -81,14 +81,23 @@ def narrate(turns: list[TurnRecord]) -> str:
     return f"[{when}] " + "\n".join(turn_line(t) for t in turns)
 
 
-def narrate_parts(turns: list[TurnRecord], part_chars: int) -> list[str]:
+def narrate_parts(
+    turns: list[TurnRecord], part_chars: int, embedded_once: bool = False
+) -> list[tuple[str, str | None]]:
     """An episode's text, or for a lone turn too long to search whole, one text per part
-    (each dated and attributed like a whole episode)."""
+    (each dated and attributed like a whole episode), each with what its vector is made from:
+    the text itself, or with parts embedded once (see `parts`) the part as written, the first
+    part being None: its vector is the turn's own, made from the same words."""
     if len(turns) == 1:
         pieces = split_parts(turns[0].content, part_chars)
         if len(pieces) > 1:
-            return [narrate([replace(turns[0], content=piece)]) for piece in pieces]
-    return [narrate(turns)]
+            texts = [narrate([replace(turns[0], content=piece)]) for piece in pieces]
+            if not embedded_once:
+                return [(text, text) for text in texts]
+            sources = [None, *pieces[1:]]
+            return list(zip(texts, sources, strict=True))
+    text = narrate(turns)
+    return [(text, text)]
 
 
 _TRAILING_NOTE = re.compile(r"(\s*\[[^\[\]]*\])+\s*$")
@@ -223,10 +232,11 @@ def _consolidate_batch(
 ) -> Summary | None:
     """Consolidate the batch (`more`: other pending turns follow it); None when all it holds
     is an open end left pending."""
-    store, embedder = runtime.store, runtime.embedder
+    store, embedder, settings = runtime.store, runtime.embedder, runtime.settings
+    once, part_chars = settings.turn_parts_embedded_once, settings.turn_part_chars
     missing = [t for t in pending if t.embedding is None]
     if missing:
-        vectors = embedder.embed([t.content for t in missing])
+        vectors = embedder.embed([own_vector_text(t.content, part_chars, once) for t in missing])
         for turn, vec in zip(missing, vectors, strict=True):
             turn.embedding = vec
     segments = segment(pending, runtime)
@@ -246,12 +256,17 @@ def _consolidate_batch(
         for turn in seg:
             seg_of_turn[id(turn)] = seg_index
     # Each segment's episode texts: one, or one per part of a long turn (see `parts`).
-    seg_texts = [narrate_parts(seg, runtime.settings.turn_part_chars) for seg in segments]
-    texts = [t for group in seg_texts for t in group]
+    seg_texts = [narrate_parts(seg, part_chars, once) for seg in segments]
+    texts = [source for group in seg_texts for _, source in group if source is not None]
     fact_texts = [f.text for f in extraction.facts if not f.negated]
     fore_texts = [f.content for f in extraction.foresight]
     vectors = embedder.embed(texts + fact_texts + fore_texts)
-    ep_vecs = iter(vectors[: len(texts)])
+    embedded = iter(vectors[: len(texts)])
+    ep_vecs = iter(
+        next(embedded) if source is not None else seg[0].embedding
+        for seg, group in zip(segments, seg_texts, strict=True)
+        for _, source in group
+    )
     fact_vecs = iter(vectors[len(texts) : len(texts) + len(fact_texts)])
     fore_vecs = iter(vectors[len(texts) + len(fact_texts) :])
 
@@ -290,7 +305,7 @@ def _consolidate_batch(
                         embedding=next(ep_vecs),
                     )
                 )
-                for index, text in enumerate(group, start=1)
+                for index, (text, _) in enumerate(group, start=1)
             ]
             # Facts and foresight of a long turn hang on its first part.
             episodes.append(made[0])
