@@ -1,12 +1,12 @@
-"""A long turn's words are read by the embedding model once (`turn_parts_embedded_once`).
+"""A long turn's text is read by the embedding model once (`turn_parts_embedded_once`).
 
-Through a real service on loopback, with the vectors read back from its SQLite file: the
-turn's own vector is its first part's, the first part's note (verbatim) or episode
-(consolidated) holds that same vector, and every part's vector is the one of its words as
-written (the same words added as a verbatim note get the same vector), not of a narrated
-copy with its date and speaker. With the setting off, the sixth round's way stays available:
-the turn's own vector is made from its whole text (the model's first 256 tokens) and each
-part's episode from its narrated text.
+Through real services on loopback, with the vectors read back from their SQLite files. With
+the setting on, the turn's own vector is made from its first part's text as that part is
+stored, and the part shares it bit for bit: a verbatim turn's first note (its words as
+written), or a consolidated turn's first part episode (dated and attributed). The other
+parts' vectors are those of their stored texts, the same as with the setting off (where the
+turn's own vector is made from its whole text, the model's first 256 tokens, and every part
+is embedded again).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ PART_CHARS = 300
 # Six paragraphs of about 200 characters: parts of at most 300 characters, and a whole text
 # longer than the model's 256 tokens.
 TEXT = "\n\n".join(
-    f"Step {n}: the {topic} runbook says to check the {topic} dashboard, page the on-call "
+    f"In step {n} the {topic} runbook says to check the {topic} dashboard, page the on-call "
     f"engineer for {topic}, write the incident number in the {topic} log, and close the "
     "ticket only after the customer has confirmed the fix."
     for n, topic in enumerate(("billing", "search", "storage", "mail", "login", "backup"), 1)
@@ -82,15 +82,18 @@ def same(a: np.ndarray, b: np.ndarray) -> bool:
     return float(a @ b) > 0.9999
 
 
+WHEN = "2024-03-05T10:00:00Z"  # one date for both services: the same narrated texts
+
+
 def verbatim(api: Api, db: Path) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
     uid = unique("verbatim")
-    api.note(uid, TEXT, role="assistant")
+    api.note(uid, TEXT, role="assistant", event_time=WHEN)
     return turn_vector(db, uid), part_vectors(db, uid)
 
 
 def consolidated(api: Api, db: Path) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
     uid = unique("consolidated")
-    api.sync_add(uid, TEXT, role="assistant")
+    api.sync_add(uid, TEXT, role="assistant", event_time=WHEN)
     return turn_vector(db, uid), part_vectors(db, uid)
 
 
@@ -100,24 +103,23 @@ def test_a_verbatim_long_turns_own_vector_is_its_first_notes(once: tuple[Api, Pa
     assert np.array_equal(own, notes[0][1])
 
 
-def test_a_consolidated_long_turns_parts_are_embedded_as_written_and_once(
-    once: tuple[Api, Path],
+def test_a_consolidated_long_turns_first_part_shares_the_turns_vector(
+    once: tuple[Api, Path], twice: tuple[Api, Path]
 ) -> None:
     own, episodes = consolidated(*once)
-    _, notes = verbatim(*once)
-    assert len(episodes) == len(notes) >= 4
-    # The first part's episode holds the turn's own vector, bit for bit: it was not made again.
+    assert len(episodes) >= 4
+    # Made once, when the turn was added, from the text the first part's episode holds.
     assert np.array_equal(own, episodes[0][1])
-    for (narrated, vec), (written, note_vec) in zip(episodes, notes, strict=True):
-        # The episode reads dated and attributed; its vector is its words' as written.
-        assert narrated.startswith("[") and narrated.endswith(written)
-        assert same(vec, note_vec)
+    # Every part reads and is embedded as with the setting off: dated and attributed.
+    _, before = consolidated(*twice)
+    assert [text for text, _ in episodes] == [text for text, _ in before]
+    for (text, vec), (_, old) in zip(episodes, before, strict=True):
+        assert text.startswith("[2024-03-05] Assistant: ")
+        assert same(vec, old)
 
 
-def test_with_the_setting_off_each_part_is_embedded_narrated(twice: tuple[Api, Path]) -> None:
+def test_with_the_setting_off_the_turns_own_vector_is_its_head(twice: tuple[Api, Path]) -> None:
     own, notes = verbatim(*twice)
     assert not same(own, notes[0][1])  # the whole text's first 256 tokens, not the part's
     own, episodes = consolidated(*twice)
     assert not same(own, episodes[0][1])
-    for (_, vec), (_, note_vec) in zip(episodes, notes, strict=True):
-        assert not same(vec, note_vec)  # "[date] Assistant: …" read again

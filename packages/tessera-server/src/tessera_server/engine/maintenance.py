@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .clock import utcnow
-from .parts import own_vector_text
+from .narration import own_vector_text
 from .records import EpisodeRecord, FactRecord, PanelRecord, Scope
 from .runtime import Runtime
 from .timeline import holds
@@ -129,9 +129,7 @@ def reindex(runtime: Runtime, scope: Scope) -> tuple[int, int]:
         chunk = missing[start : start + 256]
         vectors = embedder.embed(
             [
-                own_vector_text(
-                    t.content, settings.turn_part_chars, settings.turn_parts_embedded_once
-                )
+                own_vector_text(t, settings.turn_part_chars, settings.turn_parts_embedded_once)
                 for t in chunk
             ]
         )

@@ -14,10 +14,11 @@ from ulid import ULID
 from . import consolidation, forgetting, maintenance, overview, pending, timeline
 from .clock import as_utc, utcnow
 from .compose import Composed, compose
-from .consolidation import Summary, turn_line
+from .consolidation import Summary
 from .errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
-from .parts import own_vector_text, part_attrs, part_of, split_parts
+from .narration import own_vector_text, turn_line
+from .parts import part_attrs, part_of, split_parts
 from .records import (
     EpisodeRecord,
     FactEnd,
@@ -278,7 +279,7 @@ class Memory:
                 notes = [(piece, embedding(piece)) for piece in pieces]
                 own = notes[0][1] if once else embedding(turn.content)
             else:
-                own = embedding(own_vector_text(turn.content, size, once))
+                own = embedding(own_vector_text(turn, size, once))
                 notes = [] if turn.infer else [(turn.content, own)]
             plans.append((own, notes))
         vectors = self.runtime.embedder.embed(texts)

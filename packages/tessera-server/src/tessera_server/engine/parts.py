@@ -7,11 +7,12 @@ coarsest boundary that keeps it within `part_chars`: paragraphs, then sentences,
 words, and only a single word longer than a part is cut mid-word. Cutting keeps every
 character of the turn in exactly one part, whitespace at a cut aside.
 
-Each part is embedded once, as written (`turn_parts_embedded_once`): the turn's own vector
-(which the turn-level search arms and a waiting turn's read-after-write rank by) is its first
-part's, so the first part's episode or note takes that vector instead of embedding the same
-words again. The model reads only a turn's first 256 tokens, so the turn's vector was already
-one of its first passage; the part's episode text still carries its date and speaker.
+Each part is embedded once (`turn_parts_embedded_once`): the turn's own vector (which the
+turn-level search arms and a waiting turn's read-after-write rank by) is made from its first
+part's text as that part is stored (a dated, attributed episode; a verbatim turn's note as
+written: `narration.own_vector_text`), so the first part takes that vector instead of
+embedding the same text again. The model reads only a turn's first 256 tokens, so the turn's
+vector was already one of its first passage.
 
 Why not embed the whole turn: the bundled embedder reads its first 256 tokens (about 1,000
 characters of English) and ignores the rest, so a passage deep inside a pasted log or
@@ -77,15 +78,6 @@ def split_parts(text: str, part_chars: int) -> list[str]:
     target = min(part_chars, int(len(stripped) / count * 1.15) + 1)
     parts = _pieces(stripped, target)
     return [p for p in parts if p.strip()]
-
-
-def own_vector_text(text: str, part_chars: int, embedded_once: bool) -> str:
-    """What a turn's own vector is made from: the turn (the model reads its first 256
-    tokens), or when its parts are embedded once and it has several, its first part, whose
-    vector the part then shares."""
-    if not embedded_once:
-        return text
-    return split_parts(text, part_chars)[0]
 
 
 def part_attrs(index: int, count: int) -> dict[str, Any]:
