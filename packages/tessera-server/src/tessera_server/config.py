@@ -93,11 +93,11 @@ class Settings(BaseSettings):
         "the bundled embedder reads).",
     )
     turn_parts_embedded_once: bool = Field(
-        False,
-        description="A turn searched in parts has each part embedded once, as written: the "
-        "turn's own vector is its first part's, and consolidation gives the first part's "
-        "episode that vector (a verbatim turn's first note too). `false` also embeds the "
-        "turn's first 256 tokens, and each part again with its date and speaker.",
+        True,
+        description="A turn searched in parts has each part's text embedded once: the turn's "
+        "own vector is made from its first part as stored (dated and attributed; a verbatim "
+        "turn's note as written) and that part takes it. `false` makes the turn's own vector "
+        "from its first 256 tokens and embeds its first part again in consolidation.",
     )
     max_metadata_bytes: int = Field(16_000, description="Largest `metadata` object, as JSON bytes.")
     max_metadata_depth: int = Field(4, description="Deepest nesting allowed inside `metadata`.")
