@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         "characters, cut at paragraphs, then sentences, then words (about the 256 tokens "
         "the bundled embedder reads).",
     )
+    turn_parts_embedded_once: bool = Field(
+        True,
+        description="A turn searched in parts has each part's text embedded once: the turn's "
+        "own vector is made from its first part as stored (dated and attributed; a verbatim "
+        "turn's note as written) and that part takes it. `false` makes the turn's own vector "
+        "from its first 256 tokens and embeds its first part again in consolidation.",
+    )
     max_metadata_bytes: int = Field(16_000, description="Largest `metadata` object, as JSON bytes.")
     max_metadata_depth: int = Field(4, description="Deepest nesting allowed inside `metadata`.")
     max_label_chars: int = Field(256, description="Longest `user_id`, `session_id` or `turn_id`.")
