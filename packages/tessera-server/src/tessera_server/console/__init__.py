@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .app import build
+from .render import HEADERS
 
 PATH = "/console"
 
@@ -27,7 +28,8 @@ def mount(app: FastAPI) -> None:
 
 
 async def _to_root(request: Request) -> Response:
-    return RedirectResponse(f"{request.scope.get('root_path', '')}{PATH}/", status_code=307)
+    root = f"{request.scope.get('root_path', '')}{PATH}/"
+    return RedirectResponse(root, status_code=307, headers=HEADERS)
 
 
 __all__ = ["PATH", "mount"]
