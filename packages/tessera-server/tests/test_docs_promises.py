@@ -153,3 +153,21 @@ def test_what_json_carries_as_text_is_still_read(api: Api, uid: str) -> None:
     )
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["confidence"] == 1.0
+
+
+# -- a plan's date is not the start of a fact ----------------------------------------------
+
+
+def test_a_plan_dates_foresight_not_the_fact_it_names(api: Api, uid: str) -> None:
+    """docs/getting-started.md and docs/concepts/time.md: "My sister Ana is visiting on 14
+    March" gives the fact `sister is Ana` from when it was said and a plan due on the 14
+    March ahead. The plan's year-less date, read in the turn's own year, fell before the
+    turn and became the fact's start (14 March of the year before the plan)."""
+    said = "2024-11-25T10:00:00Z"
+    api.sync_add(uid, "My sister Ana is visiting on 14 March.", event_time=said)
+    (fact,) = [f for f in api.facts(user_id=uid) if "Ana" in f["text"]]
+    assert fact["metadata"]["tessera"]["t_valid"].startswith("2024-11-25T10:00:00")
+    # As of a week after it was said, the plan was still ahead.
+    context = api.query("When is Ana visiting?", user_id=uid, as_of="2024-12-02T00:00:00Z")
+    assert "(since 25 Nov 2024)" in context["context"]
+    assert "due 14 Mar 2025" in context["context"]
