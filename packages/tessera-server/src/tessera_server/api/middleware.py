@@ -6,13 +6,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import KW_ONLY, dataclass
-from http import HTTPStatus
 from typing import Any
 
 from ulid import ULID
 
 from ..logsafe import where
 from .policy import MEDIA_TYPES, Policy
+from .problems import title_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -135,7 +135,7 @@ class RequestContext:
         body = json.dumps(
             {
                 "type": f"{self.docs_url}/errors/#{slug}",
-                "title": HTTPStatus(status).phrase,
+                "title": title_of(slug, status),
                 "status": status,
                 "detail": detail,
                 "instance": request_id,
