@@ -9,6 +9,8 @@ coerced. Each was found broken by reading the docs as a user and calling the ser
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +173,43 @@ def test_a_plan_dates_foresight_not_the_fact_it_names(api: Api, uid: str) -> Non
     context = api.query("When is Ana visiting?", user_id=uid, as_of="2024-12-02T00:00:00Z")
     assert "(since 25 Nov 2024)" in context["context"]
     assert "due 14 Mar 2025" in context["context"]
+
+
+# -- an image with too many pixels is a 413, whatever its size ------------------------------
+
+
+def header_only_png(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` x `height` pixels, with almost no image data: what a
+    decompression bomb's header looks like, without its bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        (10_000, 6_000),  # 60 million: past TESSERA_MAX_IMAGE_PIXELS (50 million) only
+        (10_000, 10_000),  # 100 million: past Pillow's own warning threshold too
+        (20_000, 10_000),  # 200 million: past Pillow's own error threshold
+    ],
+)
+def test_an_image_with_too_many_pixels_is_413_from_its_header(
+    api: Api, uid: str, size: tuple[int, int]
+) -> None:
+    """docs/errors.md and the resources guide: more pixels than TESSERA_MAX_IMAGE_PIXELS is
+    a 413, caught from the header before decoding. Between Pillow's own two bomb thresholds
+    (about 89 and 179 million pixels) it was a 422 "truncated or corrupt file"."""
+    response = api.post(
+        "/v1/resources/file",
+        files={"file": ("bomb.png", header_only_png(*size), "image/png")},
+        data={"blob_ref": "s3://bomb.png", "user_id": uid},
+    )
+    check_titled(response, 413, "payload-too-large")
+    assert "pixels" in response.json()["detail"]
+    assert api.items(user_id=uid) == []

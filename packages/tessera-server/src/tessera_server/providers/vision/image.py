@@ -137,7 +137,9 @@ def open_image(data: bytes, max_pixels: int) -> tuple[Image.Image, ImageFacts]:
             colours = dominant_colours(image)
     except (UnreadableImage, ImageTooLarge):
         raise
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own bomb check runs inside `Image.open`, before ours: past its limit it
+        # warns (made an error above), past twice that it raises. Both are too many pixels.
         raise ImageTooLarge("the image has more pixels than allowed") from exc
     except UnidentifiedImageError as exc:
         raise UnreadableImage("the bytes are not a PNG, JPEG, GIF or WebP image") from exc
