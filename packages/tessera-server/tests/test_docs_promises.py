@@ -94,6 +94,8 @@ WRONG_TYPES = [
     ("/v1/query", {"query": "x", "top_k": "3"}, "top_k"),
     ("/v1/memories", {"content": "x", "role": "user", "infer": "false"}, "infer"),
     ("/v1/memories", {"content": "x", "role": "user", "infer": 0}, "infer"),
+    ("/v1/memories", {"content": "x", "role": "user", "event_time": 1700000000}, "event_time"),
+    ("/v1/search", {"query": "x", "as_of": 1700000000.5}, "as_of"),
     ("/v1/memories:batch", {"messages": [{"role": "user", "content": 7}]}, "content"),
     ("/v1/procedures/recall", {"task": "x", "k": "3"}, "k"),
     ("/v1/procedures/recall", {"task": "x", "min_similarity": "0.3"}, "min_similarity"),

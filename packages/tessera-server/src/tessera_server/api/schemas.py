@@ -12,12 +12,22 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 Role = Literal["system", "user", "assistant"]
-# A timezone-aware time, sent as an ISO 8601 string: parsed even in strict request models.
-Instant = Annotated[datetime, Field(strict=False)]
 ItemType = Literal["episode", "fact"]
+
+
+def _iso_text(value: Any) -> Any:
+    """A time travels as text; a number (a Unix timestamp) is the wrong type, not a time."""
+    if not isinstance(value, str):
+        raise ValueError("give an ISO 8601 date-time string with a timezone offset")
+    return value
+
+
+# A timezone-aware time, sent as an ISO 8601 string: parsed from that string even in strict
+# request models, and nothing else is converted into one.
+Instant = Annotated[datetime, BeforeValidator(_iso_text), Field(strict=False)]
 
 USER_ID = "The memory's durable owner: a person, or `repo:<name>` for a codebase."
 SESSION_ID = "Narrows the call to one session of the owner."
