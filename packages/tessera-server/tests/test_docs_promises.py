@@ -215,3 +215,34 @@ def test_an_image_with_too_many_pixels_is_413_from_its_header(
     check_titled(response, 413, "payload-too-large")
     assert "pixels" in response.json()["detail"]
     assert api.items(user_id=uid) == []
+
+
+# -- errors name the field by its place and never repeat what was sent -----------------------
+
+
+def test_a_batch_error_names_the_message_by_its_place(api: Api, uid: str) -> None:
+    """The Errors page: fields are named by their place (`messages.2.content`); a batch
+    whose third message is refused says which one, and stores none of the batch."""
+    good = {"role": "user", "content": "I keep bees on the roof."}
+    for bad, field in (
+        ({"role": "user", "content": "nul \x00 here"}, "messages.2.content"),
+        ({"role": "user", "content": "   "}, "messages.2.content"),
+        ({"role": "user", "content": "x", "turn_id": ".."}, "messages.2.turn_id"),
+        (
+            {"role": "user", "content": "x", "event_time": "2024-05-01T12:00:00"},
+            "messages.2.event_time",
+        ),
+    ):
+        response = api.post("/v1/memories:batch", {"user_id": uid, "messages": [good, good, bad]})
+        assert response.status_code == 422, response.text
+        assert f"`{field}`" in response.json()["detail"], response.json()
+    listed = api.get("/v1/memories", user_id=uid).json()
+    assert listed["items"] == [], listed
+
+
+def test_an_unknown_turn_is_not_echoed(api: Api, uid: str) -> None:
+    """A 404 for a turn id says there is no such turn without repeating the id sent."""
+    sent = f"probe-{unique()}-<script>"
+    response = api.get(f"/v1/memories/turns/{sent}", user_id=uid)
+    assert response.status_code == 404, response.text
+    assert "probe-" not in response.text and "script" not in response.text, response.text

@@ -140,19 +140,19 @@ class Memory:
             )
         return metadata
 
-    def _check_turn_id(self, turn_id: str | None) -> str:
+    def _check_turn_id(self, turn_id: str | None, name: str = "turn_id") -> str:
         if turn_id is None:
             return str(ULID())
         if not turn_id.strip() or len(turn_id) > self.settings.max_label_chars:
             raise InvalidInput(
-                f"`turn_id` must be 1 to {self.settings.max_label_chars} non-blank characters"
+                f"`{name}` must be 1 to {self.settings.max_label_chars} non-blank characters"
             )
         if any(ord(ch) < 32 for ch in turn_id):
-            raise InvalidInput("`turn_id` contains control characters")
+            raise InvalidInput(f"`{name}` contains control characters")
         if turn_id in (".", ".."):
             # A URL path segment of "." or ".." is removed by clients, so such a turn could
             # never be addressed (DELETE …/turns/.. would reach DELETE /v1/memories).
-            raise InvalidInput("`turn_id` cannot be '.' or '..'")
+            raise InvalidInput(f"`{name}` cannot be '.' or '..'")
         return turn_id
 
     # -- writing -----------------------------------------------------------------------
@@ -193,7 +193,9 @@ class Memory:
         base = utcnow()
         turns = [
             # Microsecond steps keep the batch's order when all share one clock reading.
-            self._new_turn(scope, m, infer, metadata, base + timedelta(microseconds=i))
+            self._new_turn(
+                scope, m, infer, metadata, base + timedelta(microseconds=i), f"messages.{i}."
+            )
             for i, m in enumerate(messages)
         ]
         # A long verbatim turn's parts are embedded before the transaction opens: embedding
@@ -218,16 +220,20 @@ class Memory:
         infer: bool,
         metadata: dict[str, Any] | None,
         when: datetime | None,
+        place: str = "",
     ) -> TurnRecord:
+        """`place`: where the turn sits in the request (`messages.2.`), named in errors."""
         if said.role not in ROLES:
-            raise InvalidInput(f"`role` must be one of {', '.join(ROLES)}")
+            raise InvalidInput(f"`{place}role` must be one of {', '.join(ROLES)}")
         now = when or utcnow()
         return TurnRecord(
             **owned_by(scope),
-            turn_id=self._check_turn_id(said.turn_id),
+            turn_id=self._check_turn_id(said.turn_id, f"{place}turn_id"),
             role=said.role,
-            content=self._check_content(said.content, limit=self.settings.max_turn_chars),
-            event_time=require_aware(said.event_time, "event_time") or now,
+            content=self._check_content(
+                said.content, f"{place}content", limit=self.settings.max_turn_chars
+            ),
+            event_time=require_aware(said.event_time, f"{place}event_time") or now,
             metadata=self._check_metadata(metadata),
             infer=infer,
             created_at=now,
@@ -543,7 +549,7 @@ class Memory:
     def turn(self, scope: Scope, turn_id: str) -> TurnRecord:
         found = self.store.get_turn(scope, self._check_turn_id(turn_id))
         if found is None:
-            raise NotFound(f"no turn {turn_id[:40]} in this scope")
+            raise NotFound("no such turn in this scope")
         return found
 
 
