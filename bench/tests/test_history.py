@@ -4,6 +4,7 @@ compares, never its timings."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -83,3 +84,42 @@ def test_the_profile_splits_the_cpu_of_both_ways(tmp_path: Path, data_dir: Path)
         assert parts["embedding at add"] > 0 and "everything else" in parts
         assert abs(sum(parts.values()) - run["cpu_ms_per_turn"]) < 0.5
         assert run["texts_embedded_per_turn"] >= 1  # each turn at least once, at add
+
+
+@pytest.mark.slow  # loads the model in this process
+def test_the_profile_compares_settings_on_the_same_histories(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """Variants are settings on top of the defaults, each run on every history and way; with
+    a long turn's parts embedded once, a verbatim import of long replies embeds fewer tokens."""
+    data = data_dir / "longmemeval_oracle.json.gz"
+    with gzip.open(data, "rt", encoding="utf-8") as fh:
+        entries = json.load(fh)
+    for entry in entries:  # long replies, searched in parts
+        for session in entry["haystack_sessions"]:
+            for said in session:
+                if said["role"] == "assistant":
+                    said["content"] = " ".join(f"{said['content']} (note {i})" for i in range(60))
+    with gzip.open(data, "wt", encoding="utf-8") as fh:
+        json.dump(entries, fh)
+    out = tmp_path / "results"
+    args = ["history-profile", "--kinds", "long-reply", "--long-users", "1", "--distractors", "1"]
+    args += ["--ways", "verbatim,import", "--variant", "once:turn_parts_embedded_once=true"]
+    args += ["--variant", "twice:turn_parts_embedded_once=false"]
+    args += ["--name", "v", "--data", str(data_dir), "--out", str(out)]
+    assert main([*args, "--work", str(tmp_path / "work")]) == 0
+    doc: dict[str, Any] = json.loads((out / "v.json").read_text())
+    runs = {(r["way"], r["variant"]): r for r in doc["runs"]}
+    assert sorted(runs) == [(w, v) for w in ("import", "verbatim") for v in ("once", "twice")]
+    assert "embedding at consolidation" not in runs["verbatim", "once"]["cpu_ms_per_turn_by_part"]
+    for way in ("import", "verbatim"):
+        once, twice = runs[way, "once"], runs[way, "twice"]
+        assert once["turns"] == twice["turns"]
+        assert once["tokens_embedded_per_turn"] < twice["tokens_embedded_per_turn"]
+    md = (out / "v.md").read_text()
+    assert "| long-reply | verbatim | once |" in md and "`turn_parts_embedded_once=false`" in md
+
+
+def test_a_profile_variant_names_real_settings() -> None:
+    with pytest.raises(SystemExit):
+        main(["history-profile", "--variant", "x:no_such_setting=1"])

@@ -1,9 +1,13 @@
 """Where a history import's CPU goes: the engine run in this process on a fresh SQLite file,
 with the CPU time of each part counted around the calls that make it.
 
-Two ways of bringing a history in: **import** (each session one batch add, then one
-consolidation of the user: what `tessera import` does) and **live** (one async add per turn,
-the worker's jobs run as the cadence queues them: what the quality benchmark's ingest does).
+Three ways of bringing a history in: **import** (each session one batch add, then one
+consolidation of the user: what `tessera import` does), **live** (one async add per turn,
+the worker's jobs run as the cadence queues them: what the quality benchmark's ingest does)
+and **verbatim** (each session one batch add with `infer=false`: stored as notes, nothing to
+consolidate). Variants (`--variant NAME:setting=value,...`, settings by their field names in
+`config.py`) run one after another on each history and way, in alternating order, so that
+a before/after comparison shares the box's load.
 Counted per turn: CPU ms of the embedding model (at add, and in consolidation), of the offline
 extractor, of the portrait and panel rebuilds, and of everything else (SQL, segmenting,
 narration, Python); texts and model tokens embedded; and how many of them were the same text,
@@ -21,16 +25,38 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from . import paths
 from .data import Scope as DataScope
-from .history import KINDS, histories
+from .history import BATCH_LIMIT, KINDS, histories
 from .report import command_line, machine_info, write_json
+from .specs import named_items
 
-WAYS = ("import", "live")
+WAYS = ("import", "live", "verbatim")
+DEFAULT_WAYS = ("import", "live")
+
+
+@dataclass
+class ProfileVariant:
+    """Settings the engine runs with (field names of `Settings`, values as the environment
+    would give them)."""
+
+    name: str
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+def parse_profile_variant(text: str) -> ProfileVariant:
+    from tessera_server.config import Settings
+
+    name, items = named_items(text, "a variant")
+    for key, _ in items:
+        if key not in Settings.model_fields:
+            raise argparse.ArgumentTypeError(f"{key!r} is not a setting (see config.py)")
+    return ProfileVariant(name, dict(items))
 
 
 class _Meter:
@@ -85,8 +111,10 @@ def _metered(runtime: Any, meter: _Meter) -> None:
     setattr(consolidation, "refresh_panels", wrap(maintenance.refresh_panels))  # noqa: B010
 
 
-def profile(way: str, scopes: list[DataScope], work: Path) -> dict[str, Any]:
-    """One history import in this process, counted."""
+def profile(
+    way: str, scopes: list[DataScope], work: Path, settings: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One history import in this process, counted, with `settings` on top of the defaults."""
     from tessera_server.app import build_runtime
     from tessera_server.config import load_settings
     from tessera_server.engine import worker
@@ -98,7 +126,8 @@ def profile(way: str, scopes: list[DataScope], work: Path) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     url = f"sqlite:///{work / 'tessera.db'}"
-    runtime = build_runtime(load_settings(database_url=url, worker_enabled=False))
+    overrides: dict[str, Any] = dict(settings or {})
+    runtime = build_runtime(load_settings(database_url=url, worker_enabled=False, **overrides))
     tenant, _ = runtime.store.ensure_tenant("profile", utcnow())
     memory = Memory(runtime)
     meter = _Meter()
@@ -113,7 +142,7 @@ def profile(way: str, scopes: list[DataScope], work: Path) -> dict[str, Any]:
     for n, data in enumerate(scopes):
         user = Scope(tenant, f"u{n}", None)
         turns += len(data.turns)
-        if way == "import":
+        if way in ("import", "verbatim"):
             meter.stage = "add"
             sessions: dict[str, list[NewTurn]] = {}
             for t in data.turns:
@@ -121,8 +150,11 @@ def profile(way: str, scopes: list[DataScope], work: Path) -> dict[str, Any]:
                 sessions.setdefault(t.session_id, []).append(said)
             for session_id, said_list in sessions.items():
                 scope = Scope(tenant, user.user_id, session_id)
-                memory.batch(scope, said_list, infer=True, metadata=None)
-            memory.enqueue_consolidation(user)
+                for at in range(0, len(said_list), BATCH_LIMIT):
+                    chunk = said_list[at : at + BATCH_LIMIT]
+                    memory.batch(scope, chunk, infer=way == "import", metadata=None)
+            if way == "import":
+                memory.enqueue_consolidation(user)
             meter.stage = "consolidation"
             while worker.work_once(runtime):
                 pass
@@ -158,7 +190,19 @@ def profile(way: str, scopes: list[DataScope], work: Path) -> dict[str, Any]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kinds", default=",".join(KINDS), help="histories (chat, long-reply)")
-    p.add_argument("--ways", default=",".join(WAYS), help="import (batches) and/or live")
+    p.add_argument(
+        "--ways",
+        default=",".join(DEFAULT_WAYS),
+        help=f"ways of bringing the histories in, of {', '.join(WAYS)}",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        type=parse_profile_variant,
+        default=[],
+        metavar="NAME[:setting=value,...]",
+        help="engine settings to profile (repeatable; default: the current defaults alone)",
+    )
     p.add_argument("--chat-users", type=int, default=1)
     p.add_argument("--long-users", type=int, default=1)
     p.add_argument("--distractors", type=int, default=20)
@@ -182,14 +226,37 @@ def markdown(doc: dict[str, Any]) -> str:
         "| texts / tokens embedded per turn | same text / token row embedded again |",
         "|---|---|---:|---:|---|---:|---:|",
     ]
+    variants = any("variant" in r for r in doc["runs"])
+    if variants:
+        lines[-2] = lines[-2].replace("| way |", "| way | variant |")
+        lines[-1] = lines[-1].replace("|---|---|", "|---|---|---|", 1)
     for r in doc["runs"]:
         parts = "; ".join(f"{k} {v}" for k, v in r["cpu_ms_per_turn_by_part"].items())
         lines.append(
-            f"| {r['kind']} | {r['way']} | {r['turns']} ({r['chars_per_turn']:,}) "
+            f"| {r['kind']} | {r['way']} "
+            + (f"| {r['variant']} " if variants else "")
+            + f"| {r['turns']} ({r['chars_per_turn']:,}) "
             f"| {r['cpu_ms_per_turn']} | {parts} | {r['texts_embedded_per_turn']} / "
             f"{r['tokens_embedded_per_turn']} | {r['same_text_embedded_again']} / "
             f"{r['same_token_row_embedded_again']} |"
         )
+    if variants:
+        lines += [
+            "",
+            "Variants (settings on top of the defaults; load average before / after):",
+            "",
+        ]
+        seen: dict[str, dict[str, str]] = {}
+        for r in doc["runs"]:
+            seen.setdefault(r["variant"], r.get("settings", {}))
+        for name, settings in seen.items():
+            said = ", ".join(f"`{k}={v}`" for k, v in settings.items()) or "the defaults"
+            loads = "; ".join(
+                f"{r['kind']} {r['way']} {r['load_average'][0]:.1f} / {r['load_average'][1]:.1f}"
+                for r in doc["runs"]
+                if r["variant"] == name
+            )
+            lines.append(f"- **{name}**: {said} ({loads})")
     return "\n".join(lines) + "\n"
 
 
@@ -201,14 +268,33 @@ def run(args: argparse.Namespace) -> int:
     name: str = args.name or "ingest-history-profile"
     work: Path = args.work or paths.default_work_dir() / name
     users = {"chat": args.chat_users, "long-reply": args.long_users}
+    variants: list[ProfileVariant] = args.variant or [ProfileVariant("current")]
+    ways = [w.strip() for w in args.ways.split(",") if w.strip()]
+    unknown = sorted(set(ways) - set(WAYS))
+    if unknown:
+        raise SystemExit(f"unknown ways {', '.join(unknown)}; known: {', '.join(WAYS)}")
     load_start = os.getloadavg()[0]
-    runs = []
+    runs: list[dict[str, Any]] = []
+    turn = 0
     for kind in (k.strip() for k in args.kinds.split(",") if k.strip()):
         scopes = histories(kind, data_dir, users[kind], args.distractors)
-        for way in (w.strip() for w in args.ways.split(",") if w.strip()):
-            result = {"kind": kind, **profile(way, scopes, work / f"{kind}-{way}")}
-            print(result, flush=True)
-            runs.append(result)
+        for way in ways:
+            # Alternating order: neither variant always runs first on a warming box.
+            order = variants if turn % 2 == 0 else variants[::-1]
+            turn += 1
+            measured: dict[str, dict[str, Any]] = {}
+            for v in order:
+                load = os.getloadavg()[0]
+                result = profile(way, scopes, work / f"{kind}-{way}-{v.name}", v.settings)
+                measured[v.name] = {
+                    "kind": kind,
+                    "variant": v.name,
+                    "settings": v.settings,
+                    **result,
+                    "load_average": [load, os.getloadavg()[0]],
+                }
+                print(measured[v.name], flush=True)
+            runs.extend(measured[v.name] for v in variants)
     shutil.rmtree(work, ignore_errors=True)
     doc = {
         "benchmark": "history-profile",

@@ -14,7 +14,8 @@ from typing import Any, cast
 import numpy as np
 from server_helpers import Api
 from tessera_server.config import Settings
-from tessera_server.engine.consolidation import asks_question, narrate, segment
+from tessera_server.engine.consolidation import asks_question, segment
+from tessera_server.engine.narration import narrate
 from tessera_server.engine.records import TurnRecord
 from tessera_server.engine.runtime import Runtime
 

@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         "characters, cut at paragraphs, then sentences, then words (about the 256 tokens "
         "the bundled embedder reads).",
     )
+    turn_parts_embedded_once: bool = Field(
+        True,
+        description="A turn searched in parts has each part's text embedded once: the turn's "
+        "own vector is made from its first part as stored (dated and attributed; a verbatim "
+        "turn's note as written) and that part takes it. `false` makes the turn's own vector "
+        "from its first 256 tokens and embeds its first part again in consolidation.",
+    )
     max_metadata_bytes: int = Field(16_000, description="Largest `metadata` object, as JSON bytes.")
     max_metadata_depth: int = Field(4, description="Deepest nesting allowed inside `metadata`.")
     max_label_chars: int = Field(256, description="Longest `user_id`, `session_id` or `turn_id`.")
@@ -229,11 +236,12 @@ class Settings(BaseSettings):
     )
     embedder_precision: Literal["auto", "bf16", "f32", "int8"] = Field(
         "auto",
-        description="OpenVINO's arithmetic: `auto` is `bf16` on CPUs that compute it natively "
-        "(AMX or AVX-512 BF16; vectors within a cosine of 0.9999 of float32 ones, 1.6-2.4x "
-        "as fast) and `f32` elsewhere. `int8` also quantises the activations of the "
-        "int8-weighted products: on an AMD EPYC 15 % less CPU per chat turn and 31 % less per "
-        "query than `bf16`, vectors within 0.998.",
+        description="OpenVINO's arithmetic: `auto` is `int8` on CPUs that compute bfloat16 "
+        "natively (AMX or AVX-512 BF16, which also have the int8 instructions) and `f32` "
+        "elsewhere. `int8` quantises the activations of the int8-weighted products (on an AMD "
+        "EPYC 15 % less CPU per chat turn and 31 % less per query than `bf16`; vectors within "
+        "a cosine of 0.998 of float32 ones, the same recall on every benchmark part); `bf16` "
+        "keeps them in bfloat16 (within 0.9999, 1.6-2.4x as fast as `f32`).",
     )
     embedder_threads: int = Field(
         0,

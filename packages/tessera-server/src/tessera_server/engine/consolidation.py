@@ -8,7 +8,7 @@ either the whole batch or none of it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
@@ -18,20 +18,19 @@ from ..config import Settings
 from . import timeline
 from .clock import utcnow
 from .extract import ExtractedFact, Extraction, TurnView
-from .extract.dates import annotate, valid_from
+from .extract.dates import valid_from
 from .ids import new_episode_id, new_fact_id, new_foresight_id, turn_episode_id
 from .maintenance import refresh_panels, refresh_portrait
-from .parts import part_attrs, split_parts
+from .narration import narrate_parts, own_vector_text, speaker_of
+from .parts import part_attrs
 from .records import EpisodeRecord, FactRecord, ForesightRecord, Scope, TurnRecord
 from .runtime import Runtime
 from .scope import owned_by
 
-_SPEAKER_PREFIX = re.compile(r"^\s*([A-Z][\w .'-]{0,40}):\s")
 # Pending turns read per batch.
 BATCH_TURNS = 400
 # The job kind that runs `consolidate` in the background worker.
 JOB_KIND = "consolidate"
-ROLE_NAMES = {"user": "User", "assistant": "Assistant", "system": "System"}
 
 
 @dataclass
@@ -49,46 +48,6 @@ class Summary:
 
 class TurnsTaken(Exception):
     """Another consolidation took some of this batch's turns first; read again."""
-
-
-def speaker_of(turn: TurnRecord) -> str:
-    """Who said a turn: metadata `speaker`, a `Name:` prefix, else the role."""
-    named = turn.metadata.get("speaker")
-    if isinstance(named, str) and named.strip():
-        return named.strip()[:60]
-    match = _SPEAKER_PREFIX.match(turn.content)
-    if match:
-        return match.group(1).strip()
-    return ROLE_NAMES.get(turn.role, turn.role.title())
-
-
-def turn_line(turn: TurnRecord) -> str:
-    """One line of narrative: the speaker, then what they said with dates resolved."""
-    text = annotate(turn.content.strip(), turn.event_time)
-    speaker = speaker_of(turn)
-    if _SPEAKER_PREFIX.match(text) or text.lower().startswith(f"{speaker.lower()}:"):
-        return text  # already says who speaks ("user: …" stays one prefix, not two)
-    return f"{speaker}: {text}"
-
-
-def narrate(turns: list[TurnRecord]) -> str:
-    """The episode's text: its date, then who said what.
-
-    The date is ISO (one word): it is on every episode a reader's context holds, so its
-    length is paid many times over.
-    """
-    when = turns[0].event_time.date().isoformat()
-    return f"[{when}] " + "\n".join(turn_line(t) for t in turns)
-
-
-def narrate_parts(turns: list[TurnRecord], part_chars: int) -> list[str]:
-    """An episode's text, or for a lone turn too long to search whole, one text per part
-    (each dated and attributed like a whole episode)."""
-    if len(turns) == 1:
-        pieces = split_parts(turns[0].content, part_chars)
-        if len(pieces) > 1:
-            return [narrate([replace(turns[0], content=piece)]) for piece in pieces]
-    return [narrate(turns)]
 
 
 _TRAILING_NOTE = re.compile(r"(\s*\[[^\[\]]*\])+\s*$")
@@ -223,10 +182,11 @@ def _consolidate_batch(
 ) -> Summary | None:
     """Consolidate the batch (`more`: other pending turns follow it); None when all it holds
     is an open end left pending."""
-    store, embedder = runtime.store, runtime.embedder
+    store, embedder, settings = runtime.store, runtime.embedder, runtime.settings
+    once, part_chars = settings.turn_parts_embedded_once, settings.turn_part_chars
     missing = [t for t in pending if t.embedding is None]
     if missing:
-        vectors = embedder.embed([t.content for t in missing])
+        vectors = embedder.embed([own_vector_text(t, part_chars, once) for t in missing])
         for turn, vec in zip(missing, vectors, strict=True):
             turn.embedding = vec
     segments = segment(pending, runtime)
@@ -246,12 +206,24 @@ def _consolidate_batch(
         for turn in seg:
             seg_of_turn[id(turn)] = seg_index
     # Each segment's episode texts: one, or one per part of a long turn (see `parts`).
-    seg_texts = [narrate_parts(seg, runtime.settings.turn_part_chars) for seg in segments]
-    texts = [t for group in seg_texts for t in group]
+    seg_texts = [narrate_parts(seg, part_chars) for seg in segments]
+    # With parts embedded once, a long turn's first part has the turn's own vector, made
+    # from the same text when the turn was added (`own_vector_text`).
+    shared = [once and len(group) > 1 for group in seg_texts]
+    texts = [
+        text
+        for group, first_shared in zip(seg_texts, shared, strict=True)
+        for text in group[1 if first_shared else 0 :]
+    ]
     fact_texts = [f.text for f in extraction.facts if not f.negated]
     fore_texts = [f.content for f in extraction.foresight]
     vectors = embedder.embed(texts + fact_texts + fore_texts)
-    ep_vecs = iter(vectors[: len(texts)])
+    embedded = iter(vectors[: len(texts)])
+    ep_vecs = iter(
+        seg[0].embedding if index == 0 and first_shared else next(embedded)
+        for seg, group, first_shared in zip(segments, seg_texts, shared, strict=True)
+        for index in range(len(group))
+    )
     fact_vecs = iter(vectors[len(texts) : len(texts) + len(fact_texts)])
     fore_vecs = iter(vectors[len(texts) + len(fact_texts) :])
 

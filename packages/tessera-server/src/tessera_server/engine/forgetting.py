@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..store import Store
-from .consolidation import narrate
 from .ids import item_kind
 from .maintenance import refresh_panels, refresh_portrait
+from .narration import narrate
 from .parts import part_of
 from .records import EpisodeRecord, ForgetCounts, Scope, TurnRecord
 from .runtime import Runtime

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .clock import utcnow
+from .narration import own_vector_text
 from .records import EpisodeRecord, FactRecord, PanelRecord, Scope
 from .runtime import Runtime
 from .timeline import holds
@@ -121,12 +122,17 @@ def refresh_panels(runtime: Runtime, tenant_id: int, user_id: str) -> int:
 
 def reindex(runtime: Runtime, scope: Scope) -> tuple[int, int]:
     """Backfill missing turn embeddings and recompute panel centroids; deterministic."""
-    store, embedder = runtime.store, runtime.embedder
+    store, embedder, settings = runtime.store, runtime.embedder, runtime.settings
     missing = store.turns_missing_embeddings(scope)
     backfilled = 0
     for start in range(0, len(missing), 256):
         chunk = missing[start : start + 256]
-        vectors = embedder.embed([t.content for t in chunk])
+        vectors = embedder.embed(
+            [
+                own_vector_text(t, settings.turn_part_chars, settings.turn_parts_embedded_once)
+                for t in chunk
+            ]
+        )
         store.set_turn_embeddings(
             [(t.pk, v) for t, v in zip(chunk, vectors, strict=True) if t.pk is not None]
         )

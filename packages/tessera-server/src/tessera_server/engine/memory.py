@@ -14,9 +14,10 @@ from ulid import ULID
 from . import consolidation, forgetting, maintenance, overview, pending, timeline
 from .clock import as_utc, utcnow
 from .compose import Composed, compose
-from .consolidation import Summary, turn_line
+from .consolidation import Summary
 from .errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from .ids import expect, item_kind, job_pk, new_episode_id, new_fact_id
+from .narration import own_vector_text, turn_line
 from .parts import part_attrs, part_of, split_parts
 from .records import (
     EpisodeRecord,
@@ -36,6 +37,8 @@ from .runtime import Runtime
 from .scope import owned_by
 
 ROLES = ("system", "user", "assistant")
+# A verbatim turn's notes: each note's text with its vector.
+Notes = list[tuple[str, Vector | None]]
 
 
 @dataclass
@@ -164,8 +167,7 @@ class Memory:
         metadata: dict[str, Any] | None,
     ) -> AddOutcome:
         turn = self._new_turn(scope, said, infer, metadata, None)
-        turn.embedding = self.runtime.embedder.embed([turn.content])[0]
-        stored, created = self._store_turn(turn)
+        stored, created = self._store_turn(turn, self._embed_turns([turn])[0])
         if not infer:
             return AddOutcome(stored.turn_id, created, None, None)
         if mode == "sync":
@@ -194,13 +196,10 @@ class Memory:
             self._new_turn(scope, m, infer, metadata, base + timedelta(microseconds=i))
             for i, m in enumerate(messages)
         ]
-        vectors = self.runtime.embedder.embed([t.content for t in turns])
-        for turn, vec in zip(turns, vectors, strict=True):
-            turn.embedding = vec
         # A long verbatim turn's parts are embedded before the transaction opens: embedding
         # inside it held the database's write lock for as long as the model ran, and other
         # writers waited past the busy timeout (503s under eight concurrent batch imports).
-        notes = [self._verbatim_parts(t) if not t.infer else [] for t in turns]
+        notes = self._embed_turns(turns)
         outcomes = []
         with self.store.transaction():
             for turn, parts in zip(turns, notes, strict=True):
@@ -234,13 +233,9 @@ class Memory:
             created_at=now,
         )
 
-    def _store_turn(
-        self, turn: TurnRecord, notes: list[tuple[str, Vector | None]] | None = None
-    ) -> tuple[TurnRecord, bool]:
+    def _store_turn(self, turn: TurnRecord, notes: Notes) -> tuple[TurnRecord, bool]:
         """Store a turn; a verbatim (infer=false) turn is also its own note at once (a long
-        one, one note per part: see `parts`). `notes` are its parts when already embedded."""
-        if notes is None:
-            notes = self._verbatim_parts(turn) if not turn.infer else []
+        one, one note per part: see `parts`). `notes`: the verbatim turn's, embedded."""
         with self.store.transaction():
             stored, created = self.store.insert_turn(turn)
             if created:
@@ -263,12 +258,36 @@ class Memory:
                     )
         return stored, created
 
-    def _verbatim_parts(self, turn: TurnRecord) -> list[tuple[str, Vector | None]]:
-        """The note texts of a verbatim turn with their vectors (the turn's own when whole)."""
-        texts = split_parts(turn.content, self.settings.turn_part_chars)
-        if len(texts) == 1:
-            return [(turn.content, turn.embedding)]
-        return list(zip(texts, self.runtime.embedder.embed(texts), strict=True))
+    def _embed_turns(self, turns: builtins.list[TurnRecord]) -> builtins.list[Notes]:
+        """Give each turn its own vector, and return each verbatim turn's notes (its parts
+        when it is long) with theirs, in one call of the model.
+
+        With parts embedded once (see `parts`) no text is read twice: a long turn's own
+        vector is its first part's, and a whole verbatim turn's note shares the turn's.
+        """
+        once, size = self.settings.turn_parts_embedded_once, self.settings.turn_part_chars
+        texts: builtins.list[str] = []
+
+        def embedding(text: str) -> int:
+            texts.append(text)
+            return len(texts) - 1
+
+        plans: builtins.list[tuple[int, builtins.list[tuple[str, int]]]] = []
+        for turn in turns:
+            pieces = split_parts(turn.content, size) if not turn.infer else []
+            if len(pieces) > 1:
+                notes = [(piece, embedding(piece)) for piece in pieces]
+                own = notes[0][1] if once else embedding(turn.content)
+            else:
+                own = embedding(own_vector_text(turn, size, once))
+                notes = [] if turn.infer else [(turn.content, own)]
+            plans.append((own, notes))
+        vectors = self.runtime.embedder.embed(texts)
+        out: builtins.list[Notes] = []
+        for turn, (own, notes) in zip(turns, plans, strict=True):
+            turn.embedding = vectors[own]
+            out.append([(text, vectors[at]) for text, at in notes])
+        return out
 
     def _maybe_enqueue(self, scope: Scope) -> JobRecord | None:
         """Queue consolidation when enough turns wait (the cadence)."""

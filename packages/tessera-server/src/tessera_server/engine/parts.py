@@ -7,6 +7,13 @@ coarsest boundary that keeps it within `part_chars`: paragraphs, then sentences,
 words, and only a single word longer than a part is cut mid-word. Cutting keeps every
 character of the turn in exactly one part, whitespace at a cut aside.
 
+Each part is embedded once (`turn_parts_embedded_once`): the turn's own vector (which the
+turn-level search arms and a waiting turn's read-after-write rank by) is made from its first
+part's text as that part is stored (a dated, attributed episode; a verbatim turn's note as
+written: `narration.own_vector_text`), so the first part takes that vector instead of
+embedding the same text again. The model reads only a turn's first 256 tokens, so the turn's
+vector was already one of its first passage.
+
 Why not embed the whole turn: the bundled embedder reads its first 256 tokens (about 1,000
 characters of English) and ignores the rest, so a passage deep inside a pasted log or
 document would never be found by meaning, and a reader's context budget would be spent on

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..store import Store
-from .consolidation import narrate
 from .ids import turn_episode_id
+from .narration import narrate
 from .records import EpisodeRecord, ListCursor, ListedItem, Scope, TurnRecord
 from .scope import owned_by
 
