@@ -87,3 +87,15 @@ def test_at_every_depth_the_answer_holds_the_first_stages_sittings_of_half_that_
         held = {sitting[h.id] for h in answer[:k]}
         for order in (fusion, turns):
             assert {sitting[i] for i in order[: k // 2]} <= held, (k, _ids(answer))
+
+
+def test_counted_by_sitting_an_orders_nth_distinct_sitting_is_due_within_2n() -> None:
+    # A raw-turn search's first two hits come from one sitting: counted by results, its second
+    # sitting (b) is due past depth 4; counted by sittings, within 4.
+    hits = _hits(["a1", "a2", "b1", "c1"])
+    order = [["a1", "a2", "b1", "c1"]]
+    sitting = _sitting(_ids(hits))
+    by_results = depth_jobs(hits, order, sitting, 4)
+    by_sittings = depth_jobs(hits, order, sitting, 4, distinct=True)
+    assert sorted((d, sorted(ids)) for d, ids in by_results) == [(2, ["a1", "a2"])]
+    assert sorted((d, sorted(ids)) for d, ids in by_sittings) == [(2, ["a1", "a2"]), (4, ["b1"])]

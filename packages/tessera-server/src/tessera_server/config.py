@@ -181,6 +181,18 @@ class Settings(BaseSettings):
         "k // 2 results of fusion and of the turn-level arms: the rerank never loses at depth "
         "a sitting its own first stage ranks near the top; 0 turns it off.",
     )
+    rerank_keep_raw_depth: int = Field(
+        0,
+        ge=0,
+        description="Up to this place, the first k results of a reranked answer hold the "
+        "first k // 2 sittings of each turn-level arm alone (a search over raw turns by words, "
+        "by meaning; `rerank_keep_raw_arms`); 0 turns it off.",
+    )
+    rerank_keep_raw_arms: str = Field(
+        "lexical,dense",
+        pattern=r"^(lexical|dense)(,(lexical|dense))*$",
+        description="The turn-level arms whose own order `rerank_keep_raw_depth` keeps.",
+    )
     rerank_spread: float = Field(
         0.1,
         ge=0.0,

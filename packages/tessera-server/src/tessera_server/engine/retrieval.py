@@ -239,13 +239,17 @@ def search(runtime: Runtime, scope: Scope, params: SearchParams) -> list[Hit]:
             if i not in guarded
         ]
         hits = keep_fused_head(hits, guarded, within)
-        depth = settings.rerank_keep_depth
-        if depth > 0:
+        depth, raw = settings.rerank_keep_depth, settings.rerank_keep_raw_depth
+        if depth > 0 or raw > 0:
             # The first stage's sittings at depth, over fusion's order and the turn-level
-            # arms'; sittings are labelled here when no earlier rule needed them.
+            # arms', and each raw-turn search's own sittings; sittings are labelled here when
+            # no earlier rule needed them.
             sitting = sitting or sittings(hits, gap)
             jobs = [(within, {i}) for i in guarded[:within]]
             jobs += depth_jobs(hits, [turn_order(arms), ordered], sitting, depth)
+            jobs += depth_jobs(
+                hits, raw_orders(arms, settings.rerank_keep_raw_arms), sitting, raw, distinct=True
+            )
             hits = meet_deadlines(hits, jobs)
         kept = {h.id: h.score for h in hits}
         hits = demote_redundant(hits)
@@ -282,6 +286,18 @@ def turn_order(arms: list[Arm]) -> list[str]:
     would put first, each turn standing for the episode that holds it."""
     fused = fuse([arm.ranking for arm in arms if arm.name in TURN_ARMS])
     return sorted(fused, key=lambda i: (-fused[i], i))
+
+
+def raw_orders(arms: list[Arm], kinds: str) -> list[list[str]]:
+    """Each turn-level arm of the given kinds (`rerank_keep_raw_arms`: "lexical,dense") on
+    its own: what a search over raw turns by words alone, or by meaning alone, ranks first.
+
+    Where the question's words are common ones, the word arms of both grains and the
+    rerank's word coverage favour lines that share them, and outvote a line that only the
+    meaning search ranks near the top (and the other way round for a rare name that only
+    the words match)."""
+    names = {f"{kind} turns" for kind in kinds.split(",")}
+    return [arm.ranking for arm in arms if arm.name in names]
 
 
 def guarded_ids(
@@ -384,19 +400,30 @@ def spread_sittings(hits: list[Hit], sitting: dict[str, int], share: float) -> N
 
 
 def depth_jobs(
-    hits: list[Hit], orders: list[list[str]], sitting: dict[str, int], depth: int
+    hits: list[Hit],
+    orders: list[list[str]],
+    sitting: dict[str, int],
+    depth: int,
+    distinct: bool = False,
 ) -> list[tuple[int, set[str]]]:
     """What the first stage holds at each depth, as deadlines: the sitting of the n-th
     candidate of each first-stage order (`orders`, e.g. fusion's and the turn-level arms')
-    keeps a result within the first 2n places, up to place `depth`.
+    keeps a result within the first 2n places, up to place `depth`; with `distinct`, the n-th
+    distinct sitting of each order does (an order's first results often share one sitting).
 
     So at every depth k up to `depth`, the answer's first k results hold every sitting of
-    each first-stage order's first k // 2: the rerank may reorder, choose which item stands
-    for a sitting and bring new sittings forward, but it never loses at depth (by half) a
-    sitting, a session, that its own first stage ranks near the top."""
+    each first-stage order's first k // 2 (results, or with `distinct` sittings): the rerank
+    may reorder, choose which item stands for a sitting and bring new sittings forward, but
+    it never loses at depth (by half) a sitting, a session, that its own first stage ranks
+    near the top."""
     due: dict[int, int] = {}
     for order in orders:
         ranked = [i for i in order if i in sitting]
+        if distinct:
+            first: dict[int, str] = {}
+            for item_id in ranked:
+                first.setdefault(sitting[item_id], item_id)
+            ranked = list(first.values())
         for n, item_id in enumerate(ranked[: depth // 2], start=1):
             label = sitting[item_id]
             due[label] = min(due.get(label, 2 * n), 2 * n)
