@@ -56,18 +56,19 @@ RERANK_FEATURES = {
 
 
 def reranker_weights(source: Path = RERANKER) -> dict[str, float]:
-    """The default weights of `LocalReranker.__init__`, read from its source."""
+    """The default weights of the local reranker (`RerankWeights`' fields), read from its
+    source."""
     tree = ast.parse(source.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and node.name == "LocalReranker":
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-                    args = item.args.args[-len(item.args.defaults) :]
-                    return {
-                        a.arg: float(ast.literal_eval(d))
-                        for a, d in zip(args, item.args.defaults, strict=True)
-                    }
-    raise LookupError(f"no LocalReranker.__init__ in {source}")
+        if isinstance(node, ast.ClassDef) and node.name == "RerankWeights":
+            return {
+                item.target.id: float(ast.literal_eval(item.value))
+                for item in node.body
+                if isinstance(item, ast.AnnAssign)
+                and isinstance(item.target, ast.Name)
+                and item.value is not None
+            }
+    raise LookupError(f"no class RerankWeights in {source}")
 
 
 def rerank_features() -> str:

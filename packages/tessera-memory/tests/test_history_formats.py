@@ -91,3 +91,22 @@ def test_a_wrong_file_is_refused_before_anything_is_read(tmp_path: Path) -> None
         read_export("claude", write(tmp_path, {"chat_messages": []}))
     with pytest.raises(ExportFormatError, match="unknown export"):
         read_export("gemini", write(tmp_path, []))  # type: ignore[arg-type]
+
+
+def test_another_products_export_is_refused_not_skipped(tmp_path: Path) -> None:
+    """docs/guides/importing-history.md: `ExportFormatError` (nothing sent) when the file is
+    not such an export. A Claude export read as ChatGPT's (or the reverse) was accepted, and
+    every conversation skipped one by one, with a success exit."""
+    claude = [{"uuid": "c1", "name": "t", "chat_messages": []}, {"uuid": "c2", "name": "u"}]
+    chatgpt = [{"id": "c1", "title": "t", "mapping": {}}]
+    with pytest.raises(ExportFormatError, match=r"has `mapping`.*a claude export.*`claude`"):
+        read_export("chatgpt", write(tmp_path, claude))
+    with pytest.raises(ExportFormatError, match=r"has `chat_messages`.*a chatgpt export"):
+        read_export("claude", write(tmp_path, chatgpt))
+    with pytest.raises(ExportFormatError, match="none of its 1 conversation"):
+        read_export("claude", write(tmp_path, [{"title": "neither"}]))
+    # One conversation without messages among good ones is only skipped, as before.
+    mixed = read_export("claude", write(tmp_path, claude))
+    assert [c.id for c in mixed] == ["c1", "c2"]
+    assert [s.reason for s in mixed[1].skipped] == ["conversation has no `chat_messages`"]
+    assert read_export("claude", write(tmp_path, [])) == []

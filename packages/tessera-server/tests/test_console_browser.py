@@ -574,6 +574,9 @@ def test_every_console_response_carries_the_strict_policy(world: World) -> None:
         assert refused.status_code == 401 and "unknown or revoked" in refused.text
         assert "set-cookie" not in refused.headers
         assert client.get("/console/static/console.css").status_code == 200
+        # The address the docs give, `/console`, only redirects, under the same policy.
+        entry = client.get("/console")
+        assert entry.is_redirect and entry.headers["content-security-policy"] == policy
 
 
 def test_the_console_can_be_turned_off(tmp_path: Path) -> None:
@@ -583,5 +586,6 @@ def test_the_console_can_be_turned_off(tmp_path: Path) -> None:
         httpx.Client(base_url=service.base_url) as client,
     ):
         assert client.get("/console/login").status_code == 404
+        assert client.get("/console").status_code == 404
         assert client.post("/console/login", data={"key": service.api_key}).status_code == 404
         assert client.get("/health").status_code == 200

@@ -69,6 +69,10 @@ def test_the_end_of_the_month_is_the_one_still_to_come_or_the_one_just_past() ->
         ),
         ("I live in Lisbon.", MON_25_NOV),
         ("I'm moving to Lisbon next month.", MON_25_NOV),
+        # A plan's year-less date resolves before the turn in the turn's year (14 March
+        # 2024): still a plan, never the fact's start (docs/concepts/time.md).
+        ("My friend from Lisbon is visiting on 14 March.", MON_25_NOV),
+        ("I will move to Lisbon on 3 April.", MON_25_NOV),
         ("Lisbon is lovely. I moved to Porto last month.", MON_25_NOV),
     ],
 )

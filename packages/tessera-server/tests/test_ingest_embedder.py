@@ -116,10 +116,15 @@ def test_threads_embedding_at_once_get_their_own_vectors(embedder: MiniLMEmbedde
 
 
 @pytest.mark.skipif(not NATIVE_BF16, reason="this CPU has no native bfloat16")
-def test_auto_precision_is_bfloat16_where_the_cpu_computes_it() -> None:
-    assert MiniLMEmbedder().runtime == "openvino bf16"
+def test_auto_precision_is_int8_where_the_cpu_computes_bfloat16() -> None:
+    assert MiniLMEmbedder().runtime == "openvino int8"
     assert MiniLMEmbedder(precision="f32").runtime == "openvino f32"
-    assert MiniLMEmbedder(precision="int8").runtime == "openvino int8"
+    assert MiniLMEmbedder(precision="bf16").runtime == "openvino bf16"
+
+
+@pytest.mark.skipif(NATIVE_BF16, reason="this CPU computes bfloat16 natively")
+def test_auto_precision_is_float32_elsewhere() -> None:
+    assert MiniLMEmbedder().runtime == "openvino f32"
 
 
 def test_the_settings_choose_the_runtime_and_the_precision(

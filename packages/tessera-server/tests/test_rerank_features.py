@@ -6,6 +6,7 @@ order that the lift reads.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tessera_server.engine.records import EpisodeRecord, TurnRecord
 from tessera_server.engine.retrieval import CONTEXT_LIFT, Hit, lift_neighbours
 from tessera_server.providers.embedder import Embedder, load_embedder
 from tessera_server.providers.reranker import Candidate
-from tessera_server.providers.reranker.local import LocalReranker
+from tessera_server.providers.reranker.local import LocalReranker, RerankWeights
 from tessera_server.store.sqlite.store import SQLiteStore
 
 T0 = datetime(2023, 7, 7, 18, 0, tzinfo=timezone.utc)
@@ -42,7 +43,7 @@ def test_a_full_date_in_the_question_favours_that_day(embedder: Embedder) -> Non
         embedder.embed(["What did Maria and John discuss on 7 July, 2023?"])[0],
         candidates(embedder, [text, text], [T0, same_month]),
     )
-    assert scored[0] - scored[1] == pytest.approx(reranker.weights[5], abs=1e-6)
+    assert scored[0] - scored[1] == pytest.approx(reranker.weights.w_day, abs=1e-6)
     # A month alone favours the month, not one day of it.
     month_only = reranker.score(
         "What did Maria discuss in July 2023?",
@@ -176,5 +177,32 @@ def test_asking_what_the_assistant_said_lifts_the_length_penalty(embedder: Embed
         cands = candidates(embedder, [answer, short], [T0, T0])
         same = [Candidate(c.text, cands[1].vector, c.event_time, False, 0) for c in cands]
         long_score, _ = reranker.score(query, qvec, same)
-        unpenalised = LocalReranker(w_long=0.0).score(query, qvec, same)[0]
+        unpenalised = LocalReranker(RerankWeights(w_long=0.0)).score(query, qvec, same)[0]
         assert (long_score < unpenalised - 1e-6) is penalised
+
+
+def test_each_weight_scales_its_own_feature_and_every_feature_has_one(
+    embedder: Embedder,
+) -> None:
+    """Zeroing one weight of `RerankWeights` zeroes exactly one feature's part and leaves the
+    others as they were; no two weights share a feature and none is left without one."""
+    query = "When did I tell Caroline about my garden, on 7 July 2023?"
+    # One candidate that earns every feature: the user's own long line, spoken by the person
+    # the question names, pinned, dated that day, saying when.
+    text = "Caroline: I planted tomatoes in my garden yesterday. " + " ".join(
+        ["The weather was warm and we sat outside for hours."] * 12
+    )
+    vector = embedder.embed([text])[0]
+    candidate = Candidate(text, vector, T0, pinned=True, fused_rank=0, role="user")
+    qvec = embedder.embed([query])[0]
+    base = LocalReranker().contributions(query, qvec, [candidate])[0]
+    assert all(part != 0.0 for part in base.values()), base
+    owner: dict[str, str] = {}
+    for weight in fields(RerankWeights):
+        zeroed = RerankWeights(**{weight.name: 0.0})
+        parts = LocalReranker(zeroed).contributions(query, qvec, [candidate])[0]
+        changed = [name for name in base if parts[name] != base[name]]
+        assert len(changed) == 1, (weight.name, changed)
+        assert parts[changed[0]] == 0.0
+        owner[changed[0]] = weight.name
+    assert sorted(owner) == sorted(base)

@@ -30,6 +30,8 @@ Source = Literal["chatgpt", "claude"]
 SOURCES: tuple[Source, ...] = ("chatgpt", "claude")
 Role = Literal["user", "assistant", "system"]
 NO_TIME = "no time: neither the message nor the conversation says when"
+# What every conversation of each product's export holds: its messages.
+MESSAGES_KEY: dict[Source, str] = {"chatgpt": "mapping", "claude": "chat_messages"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ def read_export(source: Source, path: str | os.PathLike[str]) -> list[Conversati
         raise ExportFormatError(
             f"{Path(path).name} is not a {source} conversations.json: expected a JSON array"
         )
+    _check_shape(source, data, Path(path).name)
     parse = _chatgpt if source == "chatgpt" else _claude
     out: list[Conversation] = []
     for index, raw in enumerate(data):
@@ -85,6 +88,25 @@ def read_export(source: Source, path: str | os.PathLike[str]) -> list[Conversati
             continue
         out.append(parse(raw, index))
     return out
+
+
+def _check_shape(source: Source, data: list[Any], name: str) -> None:
+    """Refuse a file none of whose conversations holds `source`'s messages: another
+    product's export, or not an export at all, is a wrong file, not a list of conversations
+    to skip one by one (one conversation without messages among others is only skipped)."""
+    conversations = [raw for raw in data if isinstance(raw, Mapping)]
+    key = MESSAGES_KEY[source]
+    if not conversations or any(key in raw for raw in conversations):
+        return
+    other = next(
+        (o for o, k in MESSAGES_KEY.items() if o != source and any(k in r for r in conversations)),
+        None,
+    )
+    hint = f"; it looks like a {other} export: import it as `{other}`" if other else ""
+    raise ExportFormatError(
+        f"{name} is not a {source} conversations.json: none of its {len(conversations)} "
+        f"conversation(s) has `{key}`{hint}"
+    )
 
 
 def _bad(conversation_id: str, reason: str) -> Skipped:

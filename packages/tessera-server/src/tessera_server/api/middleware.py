@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from http import HTTPStatus
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from ulid import ULID
 
 from ..logsafe import where
 from .policy import MEDIA_TYPES, Policy
+from .problems import title_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -27,24 +28,20 @@ class BodyTooLarge(Exception):
     pass
 
 
+@dataclass(frozen=True)
 class RequestContext:
     """Gives each request an id (`X-Request-Id`), applies the route's declared body policy
-    (media type, size) before the body is read, adds rate-limit headers."""
+    (media type, size) before the body is read, adds rate-limit headers.
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        max_body: int,
-        max_upload: int,
-        policy_of: PolicyOf,
-        docs_url: str,
-    ) -> None:
-        self.app = app
-        self.max_body = max_body
-        self.max_upload = max_upload
-        self.policy_of = policy_of
-        self.docs_url = docs_url
+    A dataclass: it only holds what it is built with (the app it wraps, then, by keyword, the
+    limits, the route policy lookup and the docs site for problem links)."""
+
+    app: ASGIApp
+    _: KW_ONLY
+    max_body: int
+    max_upload: int
+    policy_of: PolicyOf
+    docs_url: str
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,7 +135,7 @@ class RequestContext:
         body = json.dumps(
             {
                 "type": f"{self.docs_url}/errors/#{slug}",
-                "title": HTTPStatus(status).phrase,
+                "title": title_of(slug, status),
                 "status": status,
                 "detail": detail,
                 "instance": request_id,

@@ -37,6 +37,37 @@ _SLUGS = {
     503: "unavailable",
 }
 
+# One title per slug, the heading of its entry on the docs' Errors page: a framework error
+# (a body that fails validation, an unknown route) reads like the same kind raised by the
+# engine, not with the HTTP reason phrase ("Unprocessable Entity" beside "Invalid input").
+TITLES = {
+    "bad-request": "Bad request",
+    "unauthorized": "Unauthorized",
+    "forbidden": "Forbidden",
+    "not-found": "Not found",
+    "method-not-allowed": "Method not allowed",
+    "conflict": "Conflict",
+    "payload-too-large": "Payload too large",
+    "unsupported-media-type": "Unsupported media type",
+    "invalid-input": "Invalid input",
+    "missing-scope": "Missing scope",
+    "wrong-id-kind": "Wrong kind of id",
+    "not-configured": "Capability not configured",
+    "rate-limited": "Rate limited",
+    "internal-error": "Internal error",
+    "unavailable": "Unavailable",
+}
+
+
+def slug_of(status: int) -> str:
+    return _SLUGS.get(status, "error")
+
+
+def title_of(slug: str, status: int) -> str:
+    """The problem's title: its slug's, else the HTTP reason phrase of a status we never
+    produce ourselves."""
+    return TITLES.get(slug) or HTTPStatus(status).phrase
+
 
 class ProblemError(Exception):
     """Raised by the HTTP layer to answer with a problem."""
@@ -53,8 +84,8 @@ class ProblemError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-        self.slug = slug or _SLUGS.get(status, "error")
-        self.title = title or HTTPStatus(status).phrase
+        self.slug = slug or slug_of(status)
+        self.title = title or title_of(self.slug, status)
         self.headers = dict(headers or {})
 
 
@@ -69,9 +100,10 @@ def problem_response(
 ) -> JSONResponse:
     docs = getattr(request.app.state, "docs_url", "")
     request_id = getattr(request.state, "request_id", None)
+    slug = slug or slug_of(status)
     body: dict[str, Any] = {
-        "type": f"{docs}/errors/#{slug or _SLUGS.get(status, 'error')}",
-        "title": title or HTTPStatus(status).phrase,
+        "type": f"{docs}/errors/#{slug}",
+        "title": title or title_of(slug, status),
         "status": status,
         "detail": detail,
         "instance": request_id,
@@ -166,7 +198,6 @@ def install(app: FastAPI) -> None:
             "the database was busy with conflicting writes and rolled this request's change "
             "back; retry shortly",
             slug="unavailable",
-            title="Service unavailable",
             headers={"Retry-After": str(exc.retry_after)},
         )
 

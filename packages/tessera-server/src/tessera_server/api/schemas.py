@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["system", "user", "assistant"]
+# A timezone-aware time, sent as an ISO 8601 string: parsed even in strict request models.
+Instant = Annotated[datetime, Field(strict=False)]
 ItemType = Literal["episode", "fact"]
 
 USER_ID = "The memory's durable owner: a person, or `repo:<name>` for a codebase."
@@ -52,7 +54,10 @@ def body_fault(value: Any) -> str | None:
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a value of the wrong JSON type is a 422, never coerced (`"top_k": "5"`,
+    # `"rerank": 1`, `"infer": "false"`). Times stay lax, since JSON carries them as ISO 8601
+    # strings (`Instant`), and so does the filter operator, an enum read from a string.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -86,7 +91,7 @@ class AddMemoryRequest(ScopedRequest):
     infer: bool = Field(
         True, description="`false` stores the text verbatim as its own episode, never rewritten."
     )
-    event_time: datetime | None = Field(None, description="When it was said (default: now).")
+    event_time: Instant | None = Field(None, description="When it was said (default: now).")
     metadata: dict[str, Any] | None = Field(None, description="Free-form labels kept with it.")
 
 
@@ -94,7 +99,7 @@ class BatchMessage(Request):
     role: Role
     content: str
     turn_id: str | None = None
-    event_time: datetime | None = Field(
+    event_time: Instant | None = Field(
         None,
         description="When it was said (default: the batch's arrival, in message order). "
         "Messages may arrive in any order; facts are placed by this time.",
@@ -181,7 +186,7 @@ class FactItem(Response):
 class FactCorrectionRequest(ScopedRequest):
     object: str = Field(description="The corrected object of the fact.")
     confidence: float = 1.0
-    t_valid: datetime | None = Field(
+    t_valid: Instant | None = Field(
         None, description="When the corrected statement became true (default: as the old one)."
     )
 
@@ -221,7 +226,7 @@ class FilterClause(Request):
     field: str = Field(
         description="An intrinsic field (importance, event_time, …) or `metadata.<key>`."
     )
-    op: FilterOp
+    op: Annotated[FilterOp, Field(strict=False)]
     value: Any
 
 
@@ -229,8 +234,8 @@ class SearchRequest(ScopedRequest):
     query: str
     top_k: int | None = Field(None, description="Most results (default the configured k).")
     rerank: bool = True
-    as_of: datetime | None = Field(None, description="Facts as they were valid at this time.")
-    known_as_of: datetime | None = Field(None, description="Facts as believed at this time.")
+    as_of: Instant | None = Field(None, description="Facts as they were valid at this time.")
+    known_as_of: Instant | None = Field(None, description="Facts as believed at this time.")
     types: list[ItemType] | None = None
     filters: list[FilterClause] | None = None
 
@@ -254,8 +259,8 @@ class QueryRequest(ScopedRequest):
     query: str
     mode: Literal["chat", "reasoning"] = "chat"
     top_k: int | None = None
-    as_of: datetime | None = None
-    known_as_of: datetime | None = None
+    as_of: Instant | None = None
+    known_as_of: Instant | None = None
     filters: list[FilterClause] | None = None
 
 

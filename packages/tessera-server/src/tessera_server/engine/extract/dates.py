@@ -482,8 +482,9 @@ def valid_from(text: str, value: str, said_at: datetime) -> datetime:
     "I moved to Lisbon last month", said on 25 November, holds from 1 October: the date is
     read from the sentence that names the value, must point back (the sentence reports the
     past, or the phrase does: "ago", "last …", "for the past two years") and resolves to the
-    start of its period. A date still to come ("I move to Lisbon next month") is a plan,
-    not a change of fact, and leaves the fact at `said_at`.
+    start of its period. A date in a sentence about the future ("I move to Lisbon next month",
+    "my sister is visiting on 14 March") is a plan, not a change of fact, and leaves the fact
+    at `said_at`.
     """
     needle = value.strip().lower()
     if not needle:
@@ -493,7 +494,12 @@ def valid_from(text: str, value: str, said_at: datetime) -> datetime:
         sentence = text[lo:hi]
         if needle not in sentence.lower():
             continue
-        back = direction(sentence) < 0
+        pointing = direction(sentence)
+        if pointing > 0:
+            # A sentence about the future dates a plan, never the fact's start, even when
+            # its year-less date ("on 14 March") falls in the turn's year before the turn.
+            continue
+        back = pointing < 0
         for mention in find_dates(sentence, said_at, prefer="past" if back else None):
             start = _period_start(mention)
             if start < said_at and (back or mention.when < said_at):

@@ -7,7 +7,9 @@ with AMX 2.4x onnxruntime's float32 throughput on chat turns; on the two-core AM
 (bench/results/embedder-cpu-wave6.md). The vectors stay within a cosine of 0.9999 of float32
 ones (tests/test_ingest_embedder.py). `precision="int8"` also quantises the activations of the
 int8-weighted products (6.05 ms per chat turn there, a query 4.3 ms against 6.2; vectors within
-0.998); `"f32"` keeps float32 throughout. Elsewhere `auto` is float32.
+0.998) and finds the same evidence on every benchmark part, tuning and report
+(bench/NOTES.md), so `auto` is int8 on those CPUs (each of them also has VNNI, the int8
+products' instructions); `"bf16"` and `"f32"` choose the others. Elsewhere `auto` is float32.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class OpenVinoGraph:
         core = ov.Core()
         native_bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
         if precision == "auto":
-            precision = "bf16" if native_bf16 else "f32"
+            precision = "int8" if native_bf16 else "f32"
         self.precision = precision
         config = {
             "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",

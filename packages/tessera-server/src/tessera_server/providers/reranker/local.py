@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ...engine.extract.dates import find_dates
@@ -92,37 +93,29 @@ def content_stems(text: str) -> set[str]:
     return {stem(w) for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP}
 
 
+@dataclass(frozen=True)
+class RerankWeights:
+    """What each feature of `LocalReranker.contributions` adds to a score per unit. Named, so
+    no feature can take another's weight by its place in a list."""
+
+    w_cosine: float = 0.15
+    w_part: float = 0.45
+    w_coverage: float = 0.4
+    w_fused: float = 0.15
+    w_date: float = 0.1
+    w_day: float = 0.2
+    w_pin: float = 0.02
+    w_long: float = 0.5
+    w_when: float = 0.1
+    w_speaker: float = 0.06
+    w_own: float = 0.2
+
+
 class LocalReranker:
     name = "local"
 
-    def __init__(
-        self,
-        w_cosine: float = 0.15,
-        w_part: float = 0.45,
-        w_coverage: float = 0.4,
-        w_fused: float = 0.15,
-        w_date: float = 0.1,
-        w_day: float = 0.2,
-        w_pin: float = 0.02,
-        w_long: float = 0.5,
-        w_when: float = 0.1,
-        w_speaker: float = 0.06,
-        w_own: float = 0.2,
-        long_words: int = 80,
-    ) -> None:
-        self.weights = (
-            w_cosine,
-            w_part,
-            w_coverage,
-            w_fused,
-            w_date,
-            w_day,
-            w_pin,
-            w_long,
-            w_when,
-            w_speaker,
-            w_own,
-        )
+    def __init__(self, weights: RerankWeights | None = None, long_words: int = 80) -> None:
+        self.weights = weights if weights is not None else RerankWeights()
         self.long_words = long_words
 
     def score(self, query: str, query_vector: Vectors, candidates: list[Candidate]) -> list[float]:
@@ -135,16 +128,14 @@ class LocalReranker:
         self, query: str, query_vector: Vectors, candidates: list[Candidate]
     ) -> list[dict[str, float]]:
         """Each candidate's score as its features' weighted parts (they add up to it)."""
-        (w_cos, w_part, w_cov, w_fused, w_date, w_day, w_pin, w_long, w_when, w_spk, w_own) = (
-            self.weights
-        )
+        weights = self.weights
         q_stems = content_stems(query)
         q_words = {w.lower() for w in _WORD.findall(query)}
         asks_when = bool(_ASKS_WHEN.search(query))
         asks_what_you_said = bool(_ASKS_WHAT_YOU_SAID.search(query))
         # "What did you recommend…?": the answer is the assistant's own reply, often long, so
         # length is no reason to doubt it.
-        w_long = 0.0 if asks_what_you_said else w_long
+        w_long = 0.0 if asks_what_you_said else weights.w_long
         # "How many tanks do I have?": the user asks about their own life, which they told in
         # their own lines; the assistant's replies echo the topic in many more words.
         about_self = bool(_FIRST_PERSON.search(query)) and not asks_what_you_said
@@ -185,17 +176,17 @@ class LocalReranker:
                 )
             scores.append(
                 {
-                    "cosine": w_cos * cos,
-                    "best part": w_part * part,
-                    "word coverage": w_cov * coverage,
-                    "fused rank": w_fused * fused,
-                    "same month": w_date * date,
-                    "same day": w_day * day,
-                    "pinned": w_pin * cand.pinned,
+                    "cosine": weights.w_cosine * cos,
+                    "best part": weights.w_part * part,
+                    "word coverage": weights.w_coverage * coverage,
+                    "fused rank": weights.w_fused * fused,
+                    "same month": weights.w_date * date,
+                    "same day": weights.w_day * day,
+                    "pinned": weights.w_pin * cand.pinned,
                     "length": -(w_long * _excess_length(cand.text, self.long_words)),
-                    "says when": w_when * dated,
-                    "speaker named": w_spk * named,
-                    "own words": w_own * (about_self and cand.role == "user"),
+                    "says when": weights.w_when * dated,
+                    "speaker named": weights.w_speaker * named,
+                    "own words": weights.w_own * (about_self and cand.role == "user"),
                 }
             )
         return scores
