@@ -218,7 +218,13 @@ def markdown(doc: dict[str, Any]) -> str:
         "The engine in one process on a fresh SQLite file, CPU time counted around each part "
         "(see `bench/src/tessera_bench/history_profile.py`); **import**: a batch per session "
         "then the worker's jobs; **live**: one async add per turn, the worker's jobs as they "
-        f"are queued. {doc['machine']['cpu']}, {doc['machine']['cores']} cores; load average "
+        "are queued"
+        + (
+            "; **verbatim**: a batch per session with `infer=false`"
+            if any(r["way"] == "verbatim" for r in doc["runs"])
+            else ""
+        )
+        + f". {doc['machine']['cpu']}, {doc['machine']['cores']} cores; load average "
         f"(1 min) {doc['load_average'][0]:.1f} at the start, {doc['load_average'][1]:.1f} at "
         "the end (CPU time per turn is much less affected by other work than wall time).",
         "",

@@ -160,13 +160,17 @@ def send_adds(client: Any, users: list[list[tuple[str, Any]]], clients: int) -> 
 
 def embedded_work(backend: str, db: str, prefix: str) -> dict[str, Any]:
     """Texts and tokens the stored rows of `prefix`'s users were embedded from: turns at add;
-    episodes, facts and foresight by consolidation (`db`: a SQLite path or PostgreSQL URL)."""
+    episodes, facts and foresight by consolidation (`db`: a SQLite path or PostgreSQL URL).
+    An episode holding its source turn's own vector was not embedded again (a long turn's
+    first part, a verbatim turn's note), so it is not counted."""
     from tessera_server.providers.embedder.minilm import build_tokenizer
 
     tokenizer = build_tokenizer()
     groups = {
         "turns": "SELECT content FROM turns WHERE user_id LIKE {m}",
-        "episodes": "SELECT text FROM episodes WHERE user_id LIKE {m} AND embedding IS NOT NULL",
+        "episodes": "SELECT e.text FROM episodes e WHERE e.user_id LIKE {m} "
+        "AND e.embedding IS NOT NULL AND NOT EXISTS (SELECT 1 FROM episode_sources s "
+        "JOIN turns t ON t.pk = s.turn_pk WHERE s.episode_pk = e.pk AND t.embedding = e.embedding)",
         "facts": "SELECT text FROM facts WHERE user_id LIKE {m} AND embedding IS NOT NULL",
         "foresight": "SELECT content FROM foresight WHERE user_id LIKE {m}",
     }
