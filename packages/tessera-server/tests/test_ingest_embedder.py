@@ -30,6 +30,7 @@ from tessera_server.providers.embedder.minilm import (
     _batches,
     _Combiner,
 )
+from tessera_server.providers.embedder.openvino_graph import resolve_precision
 
 TEXTS = [
     "Hey Mel! Good to see you! How have you been?",
@@ -122,9 +123,15 @@ def test_auto_precision_is_int8_where_the_cpu_computes_bfloat16() -> None:
     assert MiniLMEmbedder(precision="bf16").runtime == "openvino bf16"
 
 
-@pytest.mark.skipif(NATIVE_BF16, reason="this CPU computes bfloat16 natively")
-def test_auto_precision_is_float32_elsewhere() -> None:
-    assert MiniLMEmbedder().runtime == "openvino f32"
+def test_auto_precision_follows_the_cpus_capabilities() -> None:
+    """`auto` is int8 where OpenVINO reports native bfloat16, float32 on any other CPU; an
+    explicit precision is kept whatever the CPU."""
+    assert resolve_precision("auto", ["BF16", "FP32", "INT8"]) == "int8"
+    assert resolve_precision("auto", ["FP32", "INT8", "BIN"]) == "f32"
+    assert resolve_precision("auto", []) == "f32"
+    for asked in ("bf16", "f32", "int8"):
+        assert resolve_precision(asked, ["FP32"]) == asked
+        assert resolve_precision(asked, ["BF16"]) == asked
 
 
 def test_the_settings_choose_the_runtime_and_the_precision(

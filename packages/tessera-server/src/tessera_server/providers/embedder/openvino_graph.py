@@ -28,6 +28,15 @@ PRECISIONS = ("auto", "bf16", "f32", "int8")
 INT8_GROUP = "32"
 
 
+def resolve_precision(precision: str, capabilities: list[str]) -> str:
+    """The arithmetic `auto` stands for on a CPU with OpenVINO's `capabilities`: int8 where
+    bfloat16 is native (those CPUs also have VNNI, the int8 products' instructions), float32
+    elsewhere; any other precision is kept as asked."""
+    if precision == "auto":
+        return "int8" if "BF16" in capabilities else "f32"
+    return precision
+
+
 class OpenVinoGraph:
     """A compiled model and one inference request, used by one thread at a time.
 
@@ -51,9 +60,9 @@ class OpenVinoGraph:
         if precision not in PRECISIONS:
             raise ValueError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
         core = ov.Core()
-        native_bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-        if precision == "auto":
-            precision = "int8" if native_bf16 else "f32"
+        precision = resolve_precision(
+            precision, core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        )
         self.precision = precision
         config = {
             "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
